@@ -1,0 +1,113 @@
+"""Hourly summaries of a series, built incrementally from its readings.
+
+Used both live (one state change at a time) and for a recorder backfill, so that an hour looks
+the same whichever way it was seen. Pure Python, no Home Assistant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .history import HourlyRow
+
+HOUR = 3600
+# Home Assistant's rule for meters: a drop of more than 10 % is a reset (or a new meter).
+RESET_DROP = 0.9
+
+
+@dataclass(slots=True)
+class _Hour:
+    start: int
+    weighted: float = 0.0  # value × seconds, over the covered part of the hour
+    covered: float = 0.0  # seconds with a known value
+    low: float | None = None
+    high: float | None = None
+    consumption: float | None = None
+
+
+class HourlyAggregator:
+    """Folds one source's readings into closed hours: time-weighted mean, min, max, consumption.
+
+    A value holds until the next reading; a gap (None) holds nothing. For a meter (``counter``)
+    the consumption of an hour is the sum of the increases read in it, resets handled.
+    """
+
+    __slots__ = ("_counter", "_hour", "_last_counter", "_last_t", "_last_value", "key")
+
+    def __init__(self, key: str, *, counter: bool = False) -> None:
+        """Start an empty summary for the series ``key``."""
+        self.key = key
+        self._counter = counter
+        self._hour: _Hour | None = None
+        self._last_t: float | None = None
+        self._last_value: float | None = None
+        self._last_counter: float | None = None
+
+    def resume(self, t: float, value: float | None) -> None:
+        """Continue from a reading stored before a restart (it is not counted again)."""
+        self._last_t = t
+        self._last_value = value
+        if self._counter and value is not None:
+            self._last_counter = value
+
+    def add(self, t: float, value: float | None) -> list[HourlyRow]:
+        """Take a reading at UTC seconds ``t``; returns the hours it closed."""
+        if self._last_t is not None and t < self._last_t:
+            return []  # out of order: the series already moved on
+        closed = self.advance(t)
+        hour = self._current(t)
+        if value is not None:
+            hour.low = value if hour.low is None else min(hour.low, value)
+            hour.high = value if hour.high is None else max(hour.high, value)
+            if self._counter:
+                self._count(hour, value)
+        self._last_t, self._last_value = t, value
+        return closed
+
+    def _count(self, hour: _Hour, value: float) -> None:
+        previous = self._last_counter
+        self._last_counter = value
+        if previous is None:
+            return
+        if value >= previous:
+            used = value - previous
+        elif value < previous * RESET_DROP:
+            used = max(value, 0.0)  # reset or new meter: it counted up from zero
+        else:
+            self._last_counter = previous  # a small dip is noise, not use
+            used = 0.0
+        hour.consumption = (hour.consumption or 0.0) + used
+
+    def advance(self, t: float) -> list[HourlyRow]:
+        """Let time pass to ``t`` with no new reading; returns the hours that closed."""
+        closed: list[HourlyRow] = []
+        if self._last_t is None:
+            return closed
+        while True:
+            hour = self._current(self._last_t)
+            end = hour.start + HOUR
+            until = min(t, end)
+            if self._last_value is not None and until > self._last_t:
+                hour.weighted += self._last_value * (until - self._last_t)
+                hour.covered += until - self._last_t
+            self._last_t = max(self._last_t, until)
+            if t < end:
+                return closed
+            if (row := self._close(hour)) is not None:
+                closed.append(row)
+            self._hour = None
+            if self._last_value is not None:
+                self._current(end).low = self._last_value
+                self._current(end).high = self._last_value
+
+    def _current(self, t: float) -> _Hour:
+        start = int(t // HOUR) * HOUR
+        if self._hour is None or self._hour.start != start:
+            self._hour = _Hour(start)
+        return self._hour
+
+    def _close(self, hour: _Hour) -> HourlyRow | None:
+        mean = hour.weighted / hour.covered if hour.covered > 0 else None
+        if mean is None and hour.consumption is None:
+            return None  # nothing was known in this hour
+        return HourlyRow(self.key, hour.start, mean, hour.low, hour.high, hour.consumption)

@@ -1,0 +1,130 @@
+"""Filling Foresight's history from the recorder once, for sources it has not seen before.
+
+State history gives the recorder's window (10 days by default) at full resolution; long-term
+statistics give hourly summaries for as long as the recorder kept them (years). Everything runs
+in the recorder's executor, after Home Assistant has started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+import logging
+from typing import Any
+
+from homeassistant.components.recorder import history, statistics
+from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import EnergyConverter, PowerConverter, TemperatureConverter
+
+from .history import HistoryStore, HourlyRow, Sample
+from .observe import SeriesBuilder
+from .sources import BINARY_KINDS, CANONICAL_UNIT, Kind, Source
+
+_LOGGER = logging.getLogger(__name__)
+
+# Long-term statistics are asked for in Foresight's units; the recorder converts.
+_STATISTICS_UNITS = {
+    EnergyConverter.UNIT_CLASS: CANONICAL_UNIT[Kind.ENERGY],
+    PowerConverter.UNIT_CLASS: CANONICAL_UNIT[Kind.POWER],
+    TemperatureConverter.UNIT_CLASS: CANONICAL_UNIT[Kind.TEMPERATURE],
+}
+
+
+async def async_backfill(
+    hass: HomeAssistant,
+    store: HistoryStore,
+    sources: Iterable[Source],
+    until: datetime,
+    retention_days: int,
+) -> int:
+    """Fill the history of sources never filled before, up to ``until``; returns how many."""
+    done = await hass.async_add_executor_job(store.backfilled)
+    todo = [source for source in sources if source.key not in done]
+    if not todo:
+        return 0
+    start = until - timedelta(days=retention_days)
+    await get_instance(hass).async_add_executor_job(_backfill, hass, store, todo, start, until)
+    return len(todo)
+
+
+def _backfill(
+    hass: HomeAssistant,
+    store: HistoryStore,
+    sources: list[Source],
+    start: datetime,
+    until: datetime,
+) -> None:
+    entity_ids = sorted({source.entity_id for source in sources})
+    states = history.get_significant_states(
+        hass,
+        start,
+        until,
+        entity_ids,
+        include_start_time_state=True,
+        significant_changes_only=False,
+        minimal_response=False,
+        no_attributes=False,
+    )
+    numeric_ids = {
+        s.entity_id for s in sources if s.kind not in BINARY_KINDS and s.kind is not Kind.SETPOINT
+    }
+    hourly_stats = (
+        statistics.statistics_during_period(
+            hass,
+            start,
+            until,
+            numeric_ids,
+            "hour",
+            _STATISTICS_UNITS,
+            {"mean", "min", "max", "change"},
+        )
+        if numeric_ids
+        else {}
+    )
+    end = until.timestamp()
+    kinds = {source.key: str(source.kind) for source in sources}
+    samples: list[Sample] = []
+    hourly: list[HourlyRow] = []
+    dropped: dict[str, dict[str, int]] = {}
+    for source in sources:
+        builder = SeriesBuilder(source)
+        for state in states.get(source.entity_id, ()):
+            if isinstance(state, State) and state.last_updated_timestamp < end:
+                builder.add_state(state, max(state.last_updated_timestamp, start.timestamp()))
+        builder.advance(end)
+        new_samples, new_hours, new_dropped = builder.take()
+        samples += new_samples
+        by_hour = {row.hour: row for row in new_hours}
+        # Long-term statistics are the recorder's own summary of the hour: they win.
+        for row in hourly_stats.get(source.entity_id, ()):
+            hour = _statistics_row(source, row)
+            if hour is not None and hour.hour + 3600 <= end:
+                by_hour[hour.hour] = hour
+        hourly += by_hour.values()
+        if new_dropped:
+            dropped[source.key] = new_dropped
+    store.write(kinds, samples, hourly, dropped, replace_hours=False)
+    store.mark_backfilled(kinds, kinds)
+    _LOGGER.debug(
+        "Filled %d sources from the recorder since %s: %d samples, %d hours",
+        len(sources),
+        dt_util.as_local(start),
+        len(samples),
+        len(hourly),
+    )
+
+
+def _statistics_row(source: Source, row: Any) -> HourlyRow | None:
+    start = int(row["start"])
+    if source.kind is Kind.ENERGY:
+        change = row.get("change")
+        if change is None:
+            return None
+        # The recorder compensates resets in its sum; a negative change is a meter correction.
+        return HourlyRow(source.key, start, None, None, None, max(float(change), 0.0))
+    mean = row.get("mean")
+    if mean is None:
+        return None
+    return HourlyRow(source.key, start, mean, row.get("min"), row.get("max"))

@@ -1,0 +1,333 @@
+"""Set up Foresight from the UI: the home, its settings, and one subentry per room."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import probatio as vol
+
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er, selector
+from homeassistant.util.unit_conversion import TemperatureConverter
+
+from .const import (
+    CONF_AREA,
+    CONF_CLIMATE,
+    CONF_ENERGY_SENSOR,
+    CONF_NAME,
+    CONF_OUTDOOR_TEMPERATURE,
+    CONF_PEOPLE,
+    CONF_RETENTION_DAYS,
+    CONF_WORKDAY_SENSOR,
+    DEFAULT_RETENTION_DAYS,
+    DOMAIN,
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+    SUBENTRY_ROOM,
+)
+from .sources import ROOM_KINDS, Kind, area_entities, area_name, energy_kind_of
+
+HOME_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_PEOPLE, default=[]): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain=["person", "device_tracker"], multiple=True)
+        ),
+        vol.Optional(CONF_ENERGY_SENSOR): selector.EntitySelector(
+            selector.EntitySelectorConfig(
+                domain="sensor",
+                device_class=[SensorDeviceClass.POWER, SensorDeviceClass.ENERGY],
+            )
+        ),
+        vol.Optional(CONF_OUTDOOR_TEMPERATURE): selector.EntitySelector(
+            selector.EntitySelectorConfig(
+                domain="sensor", device_class=SensorDeviceClass.TEMPERATURE
+            )
+        ),
+    }
+)
+
+OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_RETENTION_DAYS, default=DEFAULT_RETENTION_DAYS): vol.All(
+            selector.NumberSelector(
+                selector.NumberSelectorConfig(
+                    min=MIN_RETENTION_DAYS,
+                    max=MAX_RETENTION_DAYS,
+                    step=1,
+                    unit_of_measurement="d",
+                    mode=selector.NumberSelectorMode.BOX,
+                )
+            ),
+            vol.Coerce(int),
+        ),
+        vol.Optional(CONF_WORKDAY_SENSOR): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="binary_sensor")
+        ),
+    }
+)
+
+ROOM_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_AREA): selector.AreaSelector(),
+        vol.Optional(CONF_NAME): selector.TextSelector(),
+    }
+)
+
+_ROOM_FILTERS: dict[Kind, selector.EntitySelectorConfig] = {
+    Kind.MOTION: selector.EntitySelectorConfig(
+        domain="binary_sensor", device_class=["motion", "occupancy", "presence"], multiple=True
+    ),
+    Kind.DOOR: selector.EntitySelectorConfig(
+        domain="binary_sensor",
+        device_class=["door", "window", "opening", "garage_door"],
+        multiple=True,
+    ),
+    Kind.MEDIA: selector.EntitySelectorConfig(domain="media_player", multiple=True),
+    Kind.LIGHT: selector.EntitySelectorConfig(domain="light", multiple=True),
+    Kind.POWER: selector.EntitySelectorConfig(domain="sensor", device_class="power", multiple=True),
+    Kind.TEMPERATURE: selector.EntitySelectorConfig(
+        domain="sensor", device_class="temperature", multiple=True
+    ),
+    Kind.HUMIDITY: selector.EntitySelectorConfig(
+        domain="sensor", device_class="humidity", multiple=True
+    ),
+    Kind.CO2: selector.EntitySelectorConfig(
+        domain="sensor", device_class="carbon_dioxide", multiple=True
+    ),
+    Kind.ILLUMINANCE: selector.EntitySelectorConfig(
+        domain="sensor", device_class="illuminance", multiple=True
+    ),
+}
+
+ROOM_SOURCES_SCHEMA = vol.Schema(
+    {
+        **{
+            vol.Optional(str(kind), default=[]): selector.EntitySelector(_ROOM_FILTERS[kind])
+            for kind in ROOM_KINDS
+        },
+        vol.Optional(CONF_CLIMATE): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="climate")
+        ),
+    }
+)
+
+
+def _exists(hass: HomeAssistant, entity_id: str) -> bool:
+    return (
+        hass.states.get(entity_id) is not None
+        or er.async_get(hass).async_get(entity_id) is not None
+    )
+
+
+def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if any(not _exists(hass, person) for person in user_input.get(CONF_PEOPLE, [])):
+        errors[CONF_PEOPLE] = "entity_not_found"
+    if energy := user_input.get(CONF_ENERGY_SENSOR):
+        if not _exists(hass, energy):
+            errors[CONF_ENERGY_SENSOR] = "entity_not_found"
+        elif energy_kind_of(hass, energy) is None:
+            errors[CONF_ENERGY_SENSOR] = "not_energy_or_power"
+    if outdoor := user_input.get(CONF_OUTDOOR_TEMPERATURE):
+        state = hass.states.get(outdoor)
+        if not _exists(hass, outdoor):
+            errors[CONF_OUTDOOR_TEMPERATURE] = "entity_not_found"
+        elif state is not None and (
+            state.attributes.get("unit_of_measurement") not in TemperatureConverter.VALID_UNITS
+        ):
+            errors[CONF_OUTDOOR_TEMPERATURE] = "not_temperature"
+    return errors
+
+
+def _validate_room_sources(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    chosen = False
+    for key in (*ROOM_KINDS, CONF_CLIMATE):
+        value = user_input.get(key) or []
+        entity_ids = [value] if isinstance(value, str) else list(value)
+        chosen = chosen or bool(entity_ids)
+        if any(not _exists(hass, entity_id) for entity_id in entity_ids):
+            errors[key] = "entity_not_found"
+    if not chosen:
+        errors["base"] = "no_sources"
+    return errors
+
+
+class ForesightConfigFlow(ConfigFlow, domain=DOMAIN):
+    """The home: who lives there, its electricity meter, the outdoor temperature."""
+
+    VERSION = 1
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the home's people and sensors."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate_home(self.hass, user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title="Foresight",
+                    data=user_input,
+                    options={CONF_RETENTION_DAYS: DEFAULT_RETENTION_DAYS},
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(HOME_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the home's people and sensors."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate_home(self.hass, user_input)
+            if not errors:
+                return self.async_update_and_abort(entry, data=user_input)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                HOME_SCHEMA, user_input if user_input is not None else entry.data
+            ),
+            errors=errors,
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> ForesightOptionsFlow:
+        """Foresight's settings."""
+        return ForesightOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Rooms are added as subentries."""
+        return {SUBENTRY_ROOM: RoomSubentryFlow}
+
+
+class ForesightOptionsFlow(OptionsFlow):
+    """How long history is kept, and the workday sensor."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and save the settings."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            workday = user_input.get(CONF_WORKDAY_SENSOR)
+            if workday and not _exists(self.hass, workday):
+                errors[CONF_WORKDAY_SENSOR] = "entity_not_found"
+            else:
+                return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA, user_input if user_input is not None else self.config_entry.options
+            ),
+            errors=errors,
+        )
+
+
+class RoomSubentryFlow(ConfigSubentryFlow):
+    """A room: an area (or a name), then the entities that tell whether it is in use."""
+
+    def __init__(self) -> None:
+        """Start with no room chosen."""
+        self._room: dict[str, Any] = {}
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Pick the room's area, or name a room that has no area."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            area = user_input.get(CONF_AREA)
+            name = (user_input.get(CONF_NAME) or "").strip() or (
+                area_name(self.hass, area) if area else None
+            )
+            if not name:
+                errors["base"] = "area_or_name_required"
+            elif self._room_exists(area, name):
+                errors["base"] = "room_exists"
+            else:
+                self._room = {CONF_NAME: name}
+                if area:
+                    self._room[CONF_AREA] = area
+                return await self.async_step_sources()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(ROOM_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    def _room_exists(self, area: str | None, name: str) -> bool:
+        for subentry in self._get_entry().subentries.values():
+            if subentry.subentry_type != SUBENTRY_ROOM:
+                continue
+            if area and subentry.data.get(CONF_AREA) == area:
+                return True
+            if subentry.title.casefold() == name.casefold():
+                return True
+        return False
+
+    async def async_step_sources(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Choose the room's entities, pre-filled from its area."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate_room_sources(self.hass, user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title=self._room[CONF_NAME],
+                    data={**self._room, **user_input},
+                    unique_id=self._room.get(CONF_AREA),
+                )
+        suggested: Mapping[str, Any] | None = user_input
+        if suggested is None and (area := self._room.get(CONF_AREA)):
+            suggested = {
+                key: ids[0] if key == CONF_CLIMATE else ids
+                for key, ids in area_entities(self.hass, area).items()
+                if ids
+            }
+        return self.async_show_form(
+            step_id="sources",
+            data_schema=self.add_suggested_values_to_schema(ROOM_SOURCES_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders={"room": self._room[CONF_NAME]},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a room's entities."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate_room_sources(self.hass, user_input)
+            if not errors:
+                kept = {
+                    key: subentry.data[key]
+                    for key in (CONF_NAME, CONF_AREA)
+                    if key in subentry.data
+                }
+                return self.async_update_and_abort(
+                    self._get_entry(), subentry, data={**kept, **user_input}
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                ROOM_SOURCES_SCHEMA, user_input if user_input is not None else subentry.data
+            ),
+            errors=errors,
+            description_placeholders={"room": subentry.title},
+        )

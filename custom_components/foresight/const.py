@@ -1,0 +1,38 @@
+"""Constants shared by Foresight's Home Assistant side."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+DOMAIN: Final = "foresight"
+
+SUBENTRY_ROOM: Final = "room"
+
+# Home (config entry data).
+CONF_PEOPLE: Final = "people"
+CONF_ENERGY_SENSOR: Final = "energy_sensor"
+CONF_OUTDOOR_TEMPERATURE: Final = "outdoor_temperature"
+
+# Home settings (config entry options).
+CONF_RETENTION_DAYS: Final = "retention_days"
+CONF_WORKDAY_SENSOR: Final = "workday_sensor"
+DEFAULT_RETENTION_DAYS: Final = 400
+MIN_RETENTION_DAYS: Final = 30
+MAX_RETENTION_DAYS: Final = 1500
+
+# Room (config subentry data).
+CONF_AREA: Final = "area"
+CONF_NAME: Final = "name"
+CONF_CLIMATE: Final = "climate"
+
+# How often buffered samples are written to Foresight's own history, and its summary refreshed.
+FLUSH_INTERVAL: Final = timedelta(minutes=5)
+# Numeric sources keep at most one raw sample per this many seconds (the hourly summary sees all).
+NUMERIC_RESOLUTION_S: Final = 60
+# Raw numeric samples are kept this long; older ones live on as hourly summaries.
+RAW_NUMERIC_DAYS: Final = 14
+# Days of usable history before a model may leave the `learning` status.
+MIN_LEARNING_DAYS: Final = 7
+
+HISTORY_DIR: Final = "foresight"

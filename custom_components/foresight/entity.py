@@ -1,0 +1,37 @@
+"""The base of every Foresight entity: one device per room and one for the home."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import ForesightCoordinator
+
+
+class ForesightEntity(CoordinatorEntity[ForesightCoordinator]):
+    """An entity on the home's device (``room`` None) or on a room's device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: ForesightCoordinator,
+        key: str,
+        room: str | None = None,
+        room_name: str | None = None,
+    ) -> None:
+        """Attach the entity to its device; ``key`` is its translation key."""
+        super().__init__(coordinator)
+        entry = coordinator.config_entry
+        device_id = room or entry.entry_id
+        self.room = room
+        self._attr_translation_key = key
+        self._attr_unique_id = f"{device_id}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, device_id)},
+            name=room_name if room is not None else entry.title,
+            manufacturer="Foresight",
+            model="Room" if room is not None else "Home",
+            entry_type=DeviceEntryType.SERVICE,
+        )

@@ -1,0 +1,361 @@
+"""Foresight's own history: a compact, bounded, crash-safe store of every source's samples.
+
+The recorder forgets states after 10 days by default; what Foresight learns from must outlive
+that. This module keeps, per source (a series key such as ``binary_sensor.hall_motion``):
+
+- ``samples``: raw readings in the source's canonical unit, with ``NULL`` for a gap
+  (unavailable / unknown). Binary sources keep every change, numeric ones at most one reading a
+  minute, and only for the last ``raw_numeric_days``.
+- ``hourly``: one row per source and hour (UTC hour start): time-weighted mean, min, max, and for
+  energy meters the consumption in that hour. Kept for ``retention_days``.
+
+Sizes per source (SQLite, measured by ``tests/test_history.py``): about 30 bytes a row, so a
+binary source changing 100 times a day takes about 1.2 MB a year, a numeric source at most
+about 0.6 MB of raw samples plus 0.3 MB of hourly rows a year.
+
+It is plain SQLite in a file of its own: every write is one transaction, so a crash during a
+write never leaves a file that cannot be read. A file that is damaged anyway is set aside and
+a new one started; the caller rebuilds it from the recorder. Nothing here touches Home
+Assistant, and every method blocks: call them from an executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+import json
+from pathlib import Path
+import sqlite3
+import threading
+import time
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    backfilled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS dropped (
+    source INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (source, reason)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS samples (
+    source INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    t REAL NOT NULL,
+    value REAL,
+    PRIMARY KEY (source, t)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hourly (
+    source INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    hour INTEGER NOT NULL,
+    mean REAL,
+    min REAL,
+    max REAL,
+    consumption REAL,
+    PRIMARY KEY (source, hour)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One reading of a source: UTC seconds, and a value (None for a gap)."""
+
+    key: str
+    t: float
+    value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyRow:
+    """One hour of a numeric source (UTC hour start in seconds)."""
+
+    key: str
+    hour: int
+    mean: float | None
+    min: float | None
+    max: float | None
+    consumption: float | None = None
+
+
+@dataclass(slots=True)
+class Coverage:
+    """How much history a source has."""
+
+    kind: str
+    samples: int = 0
+    hours: int = 0
+    first: float | None = None
+    last: float | None = None
+    days: int = 0  # distinct UTC days with a reading
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class OpenResult:
+    """What opening the store found."""
+
+    set_aside: Path | None = None  # where a damaged file was moved, if one was
+
+
+class HistoryDamagedError(Exception):
+    """The history file cannot be read."""
+
+
+class HistoryStore:
+    """Foresight's history file. Thread-safe; every method blocks (use an executor)."""
+
+    def __init__(self, path: Path) -> None:
+        """Prepare a store at ``path``; nothing is read until :meth:`open`."""
+        self.path = path
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._ids: dict[str, int] = {}
+
+    def open(self) -> OpenResult:
+        """Open (or create) the file; a damaged file is set aside and a new one started."""
+        result = OpenResult()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            try:
+                self._db = self._connect()
+            except sqlite3.DatabaseError, HistoryDamagedError:
+                stamp = time.strftime("%Y%m%d%H%M%S")
+                result.set_aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+                self.path.replace(result.set_aside)
+                for suffix in ("-wal", "-shm", "-journal"):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                self._db = self._connect()
+            self._ids = dict(self._db.execute("SELECT key, id FROM sources").fetchall())
+        return result
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self._prepare(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise HistoryDamagedError(self.path)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(_SCHEMA)
+        row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None:
+            db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise HistoryDamagedError(f"{self.path}: schema {row[0]} is newer than this Foresight")
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("history store is not open")
+        return self._db
+
+    def _source_id(self, key: str, kind: str) -> int:
+        if (source_id := self._ids.get(key)) is None:
+            cursor = self._conn.execute(
+                "INSERT INTO sources (key, kind) VALUES (?, ?)", (key, kind)
+            )
+            source_id = self._ids[key] = int(cursor.lastrowid or 0)
+        return source_id
+
+    def write(
+        self,
+        kinds: dict[str, str],
+        samples: Sequence[Sample] = (),
+        hourly: Sequence[HourlyRow] = (),
+        dropped: dict[str, dict[str, int]] | None = None,
+        *,
+        replace_hours: bool = True,
+    ) -> None:
+        """Add samples, hourly rows and dropped counts in one transaction.
+
+        ``kinds`` maps each key to its kind (used when a key is new). Samples at a time already
+        stored replace it; hourly rows replace stored hours unless ``replace_hours`` is False
+        (a backfill never overwrites what was observed live).
+        """
+        hour_verb = "REPLACE" if replace_hours else "IGNORE"
+        with self._lock:
+            db = self._conn
+            db.execute("BEGIN")
+            try:
+                db.executemany(
+                    "INSERT OR REPLACE INTO samples VALUES (?, ?, ?)",
+                    [(self._source_id(s.key, kinds[s.key]), s.t, s.value) for s in samples],
+                )
+                db.executemany(
+                    f"INSERT OR {hour_verb} INTO hourly VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608 (a fixed verb)
+                    [
+                        (
+                            self._source_id(h.key, kinds[h.key]),
+                            h.hour,
+                            h.mean,
+                            h.min,
+                            h.max,
+                            h.consumption,
+                        )
+                        for h in hourly
+                    ],
+                )
+                for key, reasons in (dropped or {}).items():
+                    source_id = self._source_id(key, kinds[key])
+                    db.executemany(
+                        "INSERT INTO dropped VALUES (?, ?, ?) ON CONFLICT (source, reason)"
+                        " DO UPDATE SET count = count + excluded.count",
+                        [(source_id, reason, count) for reason, count in reasons.items()],
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                self._ids = dict(db.execute("SELECT key, id FROM sources").fetchall())
+                raise
+
+    def mark_backfilled(self, keys: Iterable[str], kinds: dict[str, str]) -> None:
+        """Remember that these sources were filled from the recorder once."""
+        with self._lock:
+            for key in keys:
+                self._conn.execute(
+                    "UPDATE sources SET backfilled = 1 WHERE id = ?",
+                    (self._source_id(key, kinds[key]),),
+                )
+
+    def backfilled(self) -> set[str]:
+        """Keys already filled from the recorder."""
+        with self._lock:
+            rows = self._conn.execute("SELECT key FROM sources WHERE backfilled = 1")
+            return {row[0] for row in rows}
+
+    def rename(self, old_key: str, new_key: str) -> None:
+        """Follow an entity rename: the series keeps its history under the new key."""
+        with self._lock:
+            db = self._conn
+            if old_key not in self._ids:
+                return
+            db.execute("BEGIN")
+            try:
+                if new_key in self._ids:  # a source of that name already exists: the old wins
+                    db.execute("DELETE FROM sources WHERE key = ?", (new_key,))
+                db.execute("UPDATE sources SET key = ? WHERE key = ?", (new_key, old_key))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            finally:
+                self._ids = dict(db.execute("SELECT key, id FROM sources").fetchall())
+
+    def prune(self, now: float, retention_days: int, raw_numeric_days: int) -> None:
+        """Forget what is older than the retention (raw numeric samples sooner)."""
+        keep_from = now - retention_days * 86400
+        keep_raw_from = now - raw_numeric_days * 86400
+        with self._lock:
+            db = self._conn
+            db.execute("BEGIN")
+            db.execute("DELETE FROM samples WHERE t < ?", (keep_from,))
+            db.execute(
+                "DELETE FROM samples WHERE t < ? AND source IN"
+                " (SELECT id FROM sources WHERE kind NOT IN"
+                " ('motion', 'door', 'media', 'light', 'person', 'heating'))",
+                (keep_raw_from,),
+            )
+            db.execute("DELETE FROM hourly WHERE hour < ?", (keep_from,))
+            db.execute("COMMIT")
+
+    def samples(
+        self, key: str, start: float = 0.0, end: float = float("inf")
+    ) -> list[tuple[float, float | None]]:
+        """A source's raw samples in ``[start, end)``, oldest first."""
+        with self._lock:
+            if (source_id := self._ids.get(key)) is None:
+                return []
+            return self._conn.execute(
+                "SELECT t, value FROM samples WHERE source = ? AND t >= ? AND t < ? ORDER BY t",
+                (source_id, start, min(end, 1e18)),
+            ).fetchall()
+
+    def hours(self, key: str, start: float = 0.0, end: float = float("inf")) -> list[HourlyRow]:
+        """A source's hourly rows in ``[start, end)``, oldest first."""
+        with self._lock:
+            if (source_id := self._ids.get(key)) is None:
+                return []
+            rows = self._conn.execute(
+                "SELECT hour, mean, min, max, consumption FROM hourly"
+                " WHERE source = ? AND hour >= ? AND hour < ? ORDER BY hour",
+                (source_id, start, min(end, 1e18)),
+            ).fetchall()
+        return [HourlyRow(key, *row) for row in rows]
+
+    def last_values(self) -> dict[str, tuple[float, float | None]]:
+        """The newest sample of every source (to resume counters after a restart)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT s.key, x.t, x.value FROM sources s JOIN samples x ON x.source = s.id"
+                " WHERE x.t = (SELECT MAX(t) FROM samples WHERE source = s.id)"
+            ).fetchall()
+        return {key: (t, value) for key, t, value in rows}
+
+    def coverage(self) -> dict[str, Coverage]:
+        """How much history each source has, and what was dropped from it."""
+        with self._lock:
+            db = self._conn
+            result = {
+                key: Coverage(kind=kind)
+                for key, kind in db.execute("SELECT key, kind FROM sources")
+            }
+            names = dict(db.execute("SELECT id, key FROM sources").fetchall())
+            for source_id, count, first, last in db.execute(
+                "SELECT source, COUNT(*), MIN(t), MAX(t) FROM samples"
+                " WHERE value IS NOT NULL GROUP BY source"
+            ):
+                cov = result[names[source_id]]
+                cov.samples, cov.first, cov.last = count, first, last
+            for source_id, count, first, last in db.execute(
+                "SELECT source, COUNT(*), MIN(hour), MAX(hour) + 3600 FROM hourly GROUP BY source"
+            ):
+                cov = result[names[source_id]]
+                cov.hours = count
+                cov.first = first if cov.first is None else min(cov.first, first)
+                cov.last = last if cov.last is None else max(cov.last, last)
+            for source_id, days in db.execute(
+                "SELECT source, COUNT(*) FROM ("
+                " SELECT source, CAST(t / 86400 AS INTEGER) AS day FROM samples"
+                " WHERE value IS NOT NULL"
+                " UNION SELECT source, hour / 86400 FROM hourly) GROUP BY source"
+            ):
+                result[names[source_id]].days = days
+            for source_id, reason, count in db.execute("SELECT source, reason, count FROM dropped"):
+                result[names[source_id]].dropped[reason] = count
+        return result
+
+    def days_with_data(self, keys: Iterable[str]) -> int:
+        """Distinct UTC days on which any of these sources has a reading."""
+        with self._lock:
+            ids = [self._ids[key] for key in keys if key in self._ids]
+            if not ids:
+                return 0
+            row = self._conn.execute(
+                "SELECT COUNT(*) FROM (SELECT CAST(t / 86400 AS INTEGER) FROM samples"
+                " WHERE value IS NOT NULL AND source IN (SELECT value FROM json_each(?1))"
+                " UNION SELECT hour / 86400 FROM hourly"
+                " WHERE source IN (SELECT value FROM json_each(?1)))",
+                (json.dumps(ids),),
+            ).fetchone()
+        return int(row[0])

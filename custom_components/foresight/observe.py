@@ -1,0 +1,162 @@
+"""Watching the home: state changes of every source, turned into samples and hourly summaries.
+
+The state-change callback runs on the event loop and only reads, converts and buffers; the
+buffer is written to Foresight's history from the executor every few minutes and on unload.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+import logging
+
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers.event import async_track_state_change_event
+
+from .aggregate import HourlyAggregator
+from .const import NUMERIC_RESOLUTION_S
+from .history import HistoryStore, HourlyRow, Sample
+from .sources import BINARY_KINDS, Kind, Rejected, Source, read_state
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SeriesBuilder:
+    """Turns one source's states into samples, hourly rows and dropped counts (no I/O).
+
+    The same builder serves live observation and the recorder backfill.
+    """
+
+    __slots__ = ("_aggregator", "_binary", "_last", "dropped", "hourly", "samples", "source")
+
+    def __init__(self, source: Source) -> None:
+        """Start an empty series for ``source``."""
+        self.source = source
+        self._binary = source.kind in BINARY_KINDS
+        self._aggregator = HourlyAggregator(source.key, counter=source.kind is Kind.ENERGY)
+        self._last: Sample | None = None
+        self.samples: list[Sample] = []
+        self.hourly: list[HourlyRow] = []
+        self.dropped: dict[str, int] = defaultdict(int)
+
+    def resume(self, t: float, value: float | None) -> None:
+        """Continue after the newest stored sample (a restart)."""
+        self._aggregator.resume(t, value)
+        self._last = Sample(self.source.key, t, value)
+
+    def add_state(self, state: State, t: float | None = None) -> None:
+        """Read a Home Assistant state (at ``t``, default its last change)."""
+        reading = read_state(self.source.kind, state)
+        if isinstance(reading, Rejected):
+            self.dropped[reading] += 1
+            return
+        self.add(state.last_updated_timestamp if t is None else t, reading)
+
+    def add(self, t: float, value: float | None) -> None:
+        """Take a reading in the canonical unit (None for a gap)."""
+        last = self._last
+        if last is not None:
+            if t < last.t:
+                return
+            if value == last.value or (value is None and last.value is None):
+                return  # nothing changed (attribute-only updates)
+        self.hourly.extend(self._aggregator.add(t, value))
+        sample = Sample(self.source.key, t, value)
+        if (
+            not self._binary
+            and last is not None
+            and self.samples
+            and self.samples[-1] is last
+            and t // NUMERIC_RESOLUTION_S == last.t // NUMERIC_RESOLUTION_S
+            and last.value is not None
+            and value is not None
+        ):
+            self.samples[-1] = sample  # raw numeric readings: the last of each minute
+        else:
+            self.samples.append(sample)
+        self._last = sample
+
+    def advance(self, t: float) -> None:
+        """Let time pass to ``t``, closing the hours before it."""
+        self.hourly.extend(self._aggregator.advance(t))
+
+    def take(self) -> tuple[list[Sample], list[HourlyRow], dict[str, int]]:
+        """Hand over what was built since the last call, and start afresh."""
+        taken = (self.samples, self.hourly, dict(self.dropped))
+        self.samples, self.hourly = [], []
+        self.dropped = defaultdict(int)
+        return taken
+
+
+class Observer:
+    """Listens to every source's state changes and writes them to the history store."""
+
+    def __init__(self, hass: HomeAssistant, store: HistoryStore, sources: Iterable[Source]) -> None:
+        """Prepare to observe ``sources``; nothing is listened to until :meth:`async_start`."""
+        self._hass = hass
+        self._store = store
+        self._builders: dict[str, list[SeriesBuilder]] = defaultdict(list)
+        self._kinds: dict[str, str] = {}
+        for source in sources:
+            self._builders[source.entity_id].append(SeriesBuilder(source))
+            self._kinds[source.key] = source.kind
+        self._unsubscribe: Callable[[], None] | None = None
+        self.started_at: float | None = None
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """The kind of every observed series, by key."""
+        return self._kinds
+
+    async def async_start(self, now: float) -> None:
+        """Resume from the stored history, take every source's current state, and listen."""
+        last = await self._hass.async_add_executor_job(self._store.last_values)
+        for builder in self._all():
+            if (stored := last.get(builder.source.key)) is not None:
+                builder.resume(*stored)
+            if (state := self._hass.states.get(builder.source.entity_id)) is not None:
+                # The reading holds since the state was last updated (as the backfill sees it).
+                since = state.last_updated_timestamp
+                builder.add_state(state, max(since, stored[0]) if stored else since)
+        self.started_at = now
+        self._unsubscribe = async_track_state_change_event(
+            self._hass, list(self._builders), self._on_state_change
+        )
+
+    def _all(self) -> Iterable[SeriesBuilder]:
+        for builders in self._builders.values():
+            yield from builders
+
+    @callback
+    def _on_state_change(self, event: Event[EventStateChangedData]) -> None:
+        new_state = event.data["new_state"]
+        for builder in self._builders.get(event.data["entity_id"], ()):
+            if new_state is None:  # removed: from now on a gap
+                builder.add(event.time_fired_timestamp, None)
+            else:
+                builder.add_state(new_state)
+
+    async def async_flush(self, now: float) -> None:
+        """Write what was observed, including the hours that closed by ``now``."""
+        samples: list[Sample] = []
+        hourly: list[HourlyRow] = []
+        dropped: dict[str, dict[str, int]] = {}
+        for builder in self._all():
+            builder.advance(now)
+            new_samples, new_hours, new_dropped = builder.take()
+            samples += new_samples
+            hourly += new_hours
+            if new_dropped:
+                dropped[builder.source.key] = new_dropped
+        if samples or hourly or dropped:
+            await self._hass.async_add_executor_job(
+                self._store.write, self._kinds, samples, hourly, dropped
+            )
+            _LOGGER.debug("Kept %d samples and %d hours", len(samples), len(hourly))
+
+    async def async_stop(self, now: float) -> None:
+        """Stop listening and write what is still buffered."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        await self.async_flush(now)

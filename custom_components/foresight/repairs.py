@@ -1,0 +1,72 @@
+"""Repair issues Foresight raises: a source that went away or is not recorded, a rebuilt history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from homeassistant.components.recorder.entity_options import is_entity_recorded
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+
+from .const import DOMAIN
+
+_SOURCE_ISSUES = ("source_missing", "source_not_recorded")
+
+
+def _issue_id(kind: str, entity_id: str) -> str:
+    return f"{kind}_{entity_id}"
+
+
+def async_check_sources(hass: HomeAssistant, entity_ids: Iterable[str]) -> None:
+    """Raise an issue for each source that does not exist or is not recorded; clear the others."""
+    registry = er.async_get(hass)
+    wanted: set[str] = set()
+    for entity_id in set(entity_ids):
+        if hass.states.get(entity_id) is None and registry.async_get(entity_id) is None:
+            wanted.add(_issue_id("source_missing", entity_id))
+            _create(hass, "source_missing", entity_id)
+        elif not is_entity_recorded(hass, entity_id):
+            wanted.add(_issue_id("source_not_recorded", entity_id))
+            _create(hass, "source_not_recorded", entity_id)
+    issues = ir.async_get(hass).issues
+    for domain, issue_id in list(issues):
+        if domain == DOMAIN and issue_id.startswith(_SOURCE_ISSUES) and issue_id not in wanted:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+def async_source_removed(hass: HomeAssistant, entity_id: str) -> None:
+    """A source entity was deleted from Home Assistant."""
+    _create(hass, "source_missing", entity_id)
+
+
+def _create(hass: HomeAssistant, kind: str, entity_id: str) -> None:
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        _issue_id(kind, entity_id),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=kind,
+        translation_placeholders={"entity_id": entity_id},
+    )
+
+
+def async_history_rebuilt(hass: HomeAssistant, set_aside: str) -> None:
+    """The history file was damaged: it was set aside and is being rebuilt from the recorder."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        "history_rebuilt",
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="history_rebuilt",
+        translation_placeholders={"path": set_aside},
+    )
+
+
+def async_clear_all(hass: HomeAssistant) -> None:
+    """Remove every issue Foresight raised (the integration was removed)."""
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

@@ -1,0 +1,147 @@
+"""Fixtures for Foresight's Home Assistant tests: a real recorder (SQLite) and a home to watch."""
+
+from __future__ import annotations
+
+import importlib.abc
+import os
+import sys
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.foresight.const import (
+    CONF_AREA,
+    CONF_CLIMATE,
+    CONF_ENERGY_SENSOR,
+    CONF_NAME,
+    CONF_OUTDOOR_TEMPERATURE,
+    CONF_PEOPLE,
+    CONF_RETENTION_DAYS,
+    DOMAIN,
+    SUBENTRY_ROOM,
+)
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+
+
+class _NoScikitLearn(importlib.abc.MetaPathFinder):
+    """Makes scikit-learn unimportable, as on Home Assistant OS."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if fullname == "sklearn" or fullname.startswith("sklearn."):
+            raise ModuleNotFoundError(f"No module named {fullname!r} (Home Assistant OS)")
+
+
+if os.environ.get("FORESIGHT_WITHOUT_SKLEARN"):
+    sys.meta_path.insert(0, _NoScikitLearn())
+    for name in [name for name in sys.modules if name.split(".")[0] == "sklearn"]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Each test gets its own configuration folder (Foresight's history lives there)."""
+    return hass_tmp_config_dir
+
+
+@pytest.fixture(autouse=True)
+def _foresight_enabled(request: pytest.FixtureRequest) -> None:
+    """Tests with Home Assistant get a real recorder first, then custom integrations."""
+    if "hass" in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+        request.getfixturevalue("enable_custom_integrations")
+
+
+HOME_DATA = {
+    CONF_PEOPLE: ["person.alice"],
+    CONF_ENERGY_SENSOR: "sensor.house_energy",
+    CONF_OUTDOOR_TEMPERATURE: "sensor.outdoor_temperature",
+}
+
+LIVING_ROOM = {
+    CONF_NAME: "Living room",
+    CONF_AREA: "living_room",
+    "motion": ["binary_sensor.living_motion"],
+    "door": ["binary_sensor.living_window"],
+    "media": ["media_player.living_tv"],
+    "light": ["light.living_lamp"],
+    "power": ["sensor.living_tv_power"],
+    "temperature": ["sensor.living_temperature"],
+    "humidity": [],
+    "co2": ["sensor.living_co2"],
+    "illuminance": [],
+    CONF_CLIMATE: "climate.living",
+}
+
+
+def set_home_states(hass: HomeAssistant) -> None:
+    """Give every source of the test home a plausible current state."""
+    hass.states.async_set("person.alice", "home")
+    hass.states.async_set(
+        "sensor.house_energy",
+        "1000.0",
+        {"unit_of_measurement": "kWh", "device_class": "energy", "state_class": "total_increasing"},
+    )
+    hass.states.async_set(
+        "sensor.outdoor_temperature",
+        "5.0",
+        {"unit_of_measurement": "°C", "device_class": "temperature", "state_class": "measurement"},
+    )
+    hass.states.async_set("binary_sensor.living_motion", "off", {"device_class": "motion"})
+    hass.states.async_set("binary_sensor.living_window", "off", {"device_class": "window"})
+    hass.states.async_set("media_player.living_tv", "off")
+    hass.states.async_set("light.living_lamp", "off")
+    hass.states.async_set(
+        "sensor.living_tv_power",
+        "1.0",
+        {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"},
+    )
+    hass.states.async_set(
+        "sensor.living_temperature",
+        "20.0",
+        {"unit_of_measurement": "°C", "device_class": "temperature", "state_class": "measurement"},
+    )
+    hass.states.async_set(
+        "sensor.living_co2",
+        "450",
+        {
+            "unit_of_measurement": "ppm",
+            "device_class": "carbon_dioxide",
+            "state_class": "measurement",
+        },
+    )
+    hass.states.async_set(
+        "climate.living",
+        "heat",
+        {"temperature": 20.0, "current_temperature": 20.0, "hvac_action": "idle"},
+    )
+
+
+@pytest.fixture
+def home_entry() -> MockConfigEntry:
+    """A Foresight entry with one room, not yet added to Home Assistant."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Foresight",
+        data=HOME_DATA,
+        options={CONF_RETENTION_DAYS: 400},
+        subentries_data=[
+            ConfigSubentryData(
+                data=LIVING_ROOM,
+                subentry_type=SUBENTRY_ROOM,
+                title="Living room",
+                unique_id="living_room",
+            )
+        ],
+    )
+
+
+@pytest.fixture
+async def setup_home(hass: HomeAssistant, home_entry: MockConfigEntry) -> MockConfigEntry:
+    """The test home's states set and its Foresight entry loaded."""
+    set_home_states(hass)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return home_entry

@@ -1,0 +1,168 @@
+"""Filling Foresight's history from a real recorder: states, gaps, unit changes, resets, statistics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.foresight.history import HistoryStore
+from homeassistant.components.recorder.models import StatisticMeanType
+from homeassistant.components.recorder.statistics import async_import_statistics
+from homeassistant.core import HomeAssistant
+
+from .conftest import set_home_states
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+SEEDED = NOW - timedelta(days=3)
+POWER = {"device_class": "power", "state_class": "measurement"}
+ENERGY = {"unit_of_measurement": "kWh", "device_class": "energy", "state_class": "total_increasing"}
+
+
+async def _seed_states(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Three days ago: motion with an unavailable spell, power whose unit changes, a meter reset."""
+    timeline: list[tuple[timedelta, str, str, dict[str, str]]] = [
+        (timedelta(minutes=0), "binary_sensor.living_motion", "off", {"device_class": "motion"}),
+        (timedelta(minutes=5), "binary_sensor.living_motion", "on", {"device_class": "motion"}),
+        (timedelta(minutes=9), "binary_sensor.living_motion", "unavailable", {}),
+        (timedelta(minutes=30), "binary_sensor.living_motion", "off", {"device_class": "motion"}),
+        (
+            timedelta(minutes=0),
+            "sensor.living_tv_power",
+            "80",
+            {**POWER, "unit_of_measurement": "W"},
+        ),
+        (
+            timedelta(minutes=20),
+            "sensor.living_tv_power",
+            "0.05",
+            {**POWER, "unit_of_measurement": "kW"},
+        ),
+        (
+            timedelta(minutes=40),
+            "sensor.living_tv_power",
+            "garbage",
+            {**POWER, "unit_of_measurement": "kW"},
+        ),
+        (timedelta(minutes=1), "sensor.house_energy", "1000.0", ENERGY),
+        (timedelta(minutes=50), "sensor.house_energy", "1001.0", ENERGY),
+        (timedelta(minutes=70), "sensor.house_energy", "0.5", ENERGY),  # a new meter
+        (timedelta(minutes=100), "sensor.house_energy", "1.5", ENERGY),
+    ]
+    for offset, entity_id, state, attributes in sorted(timeline, key=lambda row: row[0]):
+        freezer.move_to(SEEDED + offset)
+        hass.states.async_set(entity_id, state, attributes)
+    await async_wait_recording_done(hass)
+
+
+def _import_long_term_statistics(hass: HomeAssistant) -> None:
+    """Sixty days of hourly statistics, ending before the states above begin."""
+    first = SEEDED - timedelta(days=60)
+    hours = [first + timedelta(hours=i) for i in range(24 * 57)]
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": "sensor.house_energy",
+            "unit_class": "energy",
+            "unit_of_measurement": "Wh",
+        },
+        [
+            {"start": hour, "state": 500.0 * i, "sum": 500.0 * (i + 1)}
+            for i, hour in enumerate(hours)
+        ],
+    )
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.ARITHMETIC,
+            "has_sum": False,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": "sensor.outdoor_temperature",
+            "unit_class": "temperature",
+            "unit_of_measurement": "°F",
+        },
+        [{"start": hour, "mean": 50.0, "min": 41.0, "max": 59.0} for hour in hours],
+    )
+
+
+@pytest.fixture
+async def backfilled(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> MockConfigEntry:
+    freezer.move_to(SEEDED - timedelta(days=61))
+    _import_long_term_statistics(hass)
+    await _seed_states(hass, freezer)
+    freezer.move_to(NOW)
+    set_home_states(hass)
+    await async_wait_recording_done(hass)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await home_entry.runtime_data.coordinator.async_refresh()
+    return home_entry
+
+
+async def test_states_are_backfilled_with_gaps_units_and_drops(
+    hass: HomeAssistant, backfilled: MockConfigEntry
+) -> None:
+    store: HistoryStore = backfilled.runtime_data.store
+    motion = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
+    seeded = SEEDED.timestamp()
+    assert [(t - seeded, v) for t, v in motion[:4]] == [
+        (0.0, 0.0),
+        (300.0, 1.0),
+        (540.0, None),  # unavailable is a gap, never "off"
+        (1800.0, 0.0),
+    ]
+    power = await hass.async_add_executor_job(store.samples, "sensor.living_tv_power")
+    assert [(t - seeded, v) for t, v in power[:2]] == [(0.0, 80.0), (1200.0, pytest.approx(50.0))]
+    coverage = backfilled.runtime_data.coordinator.data.coverage
+    assert coverage["sensor.living_tv_power"].dropped == {"not_a_number": 1}
+
+
+async def test_meter_hours_from_states_and_statistics(
+    hass: HomeAssistant, backfilled: MockConfigEntry
+) -> None:
+    store: HistoryStore = backfilled.runtime_data.store
+    hours = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
+    from_statistics = [row for row in hours if row.hour < SEEDED.timestamp()]
+    assert len(from_statistics) == 24 * 57
+    assert [row.consumption for row in from_statistics] == pytest.approx(
+        [0.5] * 24 * 57
+    )  # Wh → kWh
+    from_states = [row for row in hours if row.hour >= SEEDED.timestamp()]
+    # 1 kWh in the first hour; the new meter's 0.5 kWh and then 1 kWh in the second.
+    assert [row.consumption for row in from_states[:2]] == [pytest.approx(1.0), pytest.approx(1.5)]
+
+    outdoor = await hass.async_add_executor_job(store.hours, "sensor.outdoor_temperature")
+    from_statistics = [row for row in outdoor if row.hour < SEEDED.timestamp()]
+    assert len(from_statistics) == 24 * 57
+    assert [(row.mean, row.min, row.max) for row in from_statistics] == pytest.approx(
+        [(10.0, 5.0, 15.0)] * 24 * 57
+    )  # °F → °C
+
+
+async def test_backfill_shows_in_the_history_sensor_and_happens_once(
+    hass: HomeAssistant, backfilled: MockConfigEntry
+) -> None:
+    history = hass.states.get("sensor.foresight_history")
+    assert history is not None
+    assert int(history.state) >= 60
+    store: HistoryStore = backfilled.runtime_data.store
+    before = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
+
+    assert await hass.config_entries.async_reload(backfilled.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    store = backfilled.runtime_data.store
+    after = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
+    assert after == before

@@ -1,0 +1,304 @@
+"""The UI setup: the home, its settings, and rooms as subentries."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.foresight.const import (
+    CONF_AREA,
+    CONF_CLIMATE,
+    CONF_ENERGY_SENSOR,
+    CONF_NAME,
+    CONF_OUTDOOR_TEMPERATURE,
+    CONF_PEOPLE,
+    CONF_RETENTION_DAYS,
+    CONF_WORKDAY_SENSOR,
+    DOMAIN,
+    SUBENTRY_ROOM,
+)
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
+
+from .conftest import HOME_DATA, set_home_states
+
+
+@pytest.fixture(autouse=True)
+def _states(hass: HomeAssistant) -> None:
+    set_home_states(hass)
+    hass.states.async_set(
+        "sensor.grid_power", "1.2", {"unit_of_measurement": "kW", "device_class": "power"}
+    )
+    hass.states.async_set("binary_sensor.workday", "on")
+
+
+async def test_home_step_creates_the_entry(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], HOME_DATA)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Foresight"
+    assert result["data"] == HOME_DATA
+    assert result["result"].options == {CONF_RETENTION_DAYS: 400}
+
+
+async def test_home_step_accepts_power_and_nothing_optional(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENERGY_SENSOR: "sensor.grid_power"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: "sensor.grid_power"}
+
+
+@pytest.mark.parametrize(
+    ("user_input", "errors"),
+    [
+        ({CONF_ENERGY_SENSOR: "sensor.does_not_exist"}, {CONF_ENERGY_SENSOR: "entity_not_found"}),
+        (
+            {CONF_ENERGY_SENSOR: "sensor.living_temperature"},
+            {CONF_ENERGY_SENSOR: "not_energy_or_power"},
+        ),
+        (
+            {CONF_OUTDOOR_TEMPERATURE: "sensor.grid_power"},
+            {CONF_OUTDOOR_TEMPERATURE: "not_temperature"},
+        ),
+        (
+            {CONF_OUTDOOR_TEMPERATURE: "sensor.nowhere"},
+            {CONF_OUTDOOR_TEMPERATURE: "entity_not_found"},
+        ),
+        ({CONF_PEOPLE: ["person.nobody"]}, {CONF_PEOPLE: "entity_not_found"}),
+    ],
+)
+async def test_home_step_errors_then_recovers(
+    hass: HomeAssistant, user_input: dict[str, object], errors: dict[str, str]
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], HOME_DATA)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_only_one_home(hass: HomeAssistant) -> None:
+    MockConfigEntry(domain=DOMAIN, data=HOME_DATA).add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "single_instance_allowed"
+
+
+async def test_reconfigure_home(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+    result = await setup_home.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENERGY_SENSOR: "sensor.living_co2"}
+    )
+    assert result["errors"] == {CONF_ENERGY_SENSOR: "not_energy_or_power"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: "sensor.grid_power"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert setup_home.data == {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: "sensor.grid_power"}
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_options(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+    result = await hass.config_entries.options.async_init(setup_home.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_RETENTION_DAYS: 90, CONF_WORKDAY_SENSOR: "binary_sensor.nope"}
+    )
+    assert result["errors"] == {CONF_WORKDAY_SENSOR: "entity_not_found"}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_RETENTION_DAYS: 90, CONF_WORKDAY_SENSOR: "binary_sensor.workday"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert setup_home.options == {
+        CONF_RETENTION_DAYS: 90,
+        CONF_WORKDAY_SENSOR: "binary_sensor.workday",
+    }
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def _register_kitchen(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[str, dict[str, str]]:
+    """A kitchen area with a device holding a motion sensor, and entities placed directly."""
+    area = ar.async_get(hass).async_get_or_create("Kitchen")
+    entity_registry = er.async_get(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("test", "kitchen-multisensor")}
+    )
+    dr.async_get(hass).async_update_device(device.id, area_id=area.id)
+    motion = entity_registry.async_get_or_create(
+        "binary_sensor",
+        "test",
+        "kitchen-motion",
+        device_id=device.id,
+        original_device_class="motion",
+    )
+    temperature = entity_registry.async_get_or_create(
+        "sensor", "test", "kitchen-temp", device_id=device.id, original_device_class="temperature"
+    )
+    battery = entity_registry.async_get_or_create(
+        "sensor",
+        "test",
+        "kitchen-battery",
+        device_id=device.id,
+        original_device_class="battery",
+    )
+    light = entity_registry.async_get_or_create("light", "test", "kitchen-light")
+    entity_registry.async_update_entity(light.entity_id, area_id=area.id)
+    climate = entity_registry.async_get_or_create("climate", "test", "kitchen-climate")
+    entity_registry.async_update_entity(climate.entity_id, area_id=area.id)
+    window = entity_registry.async_get_or_create(
+        "binary_sensor", "test", "kitchen-window", original_device_class="window"
+    )
+    entity_registry.async_update_entity(window.entity_id, area_id=area.id)
+    for registered in (motion, temperature, battery, light, climate, window):
+        hass.states.async_set(registered.entity_id, "off")
+    ids = {"motion": motion, "temperature": temperature, "light": light, "climate": climate}
+    return area.id, {key: value.entity_id for key, value in (*ids.items(), ("door", window))}
+
+
+async def test_add_room_from_an_area(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+    area_id, kitchen_ids = _register_kitchen(hass, setup_home)
+    result = await hass.config_entries.subentries.async_init(
+        (setup_home.entry_id, SUBENTRY_ROOM), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_AREA: area_id}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "sources"
+    assert result["description_placeholders"] == {"room": "Kitchen"}
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    # The battery sensor fits no list and is left out.
+    assert suggested == {
+        "motion": [kitchen_ids["motion"]],
+        "door": [kitchen_ids["door"]],
+        "light": [kitchen_ids["light"]],
+        "temperature": [kitchen_ids["temperature"]],
+        CONF_CLIMATE: kitchen_ids["climate"],
+    }
+
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["errors"] == {"base": "no_sources"}
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"motion": ["binary_sensor.gone"]}
+    )
+    assert result["errors"] == {"motion": "entity_not_found"}
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"motion": [kitchen_ids["motion"]], CONF_CLIMATE: kitchen_ids["climate"]},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Kitchen"
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    kitchen = next(s for s in setup_home.subentries.values() if s.title == "Kitchen")
+    assert kitchen.unique_id == area_id
+    assert dict(kitchen.data) == {
+        CONF_NAME: "Kitchen",
+        CONF_AREA: area_id,
+        "motion": [kitchen_ids["motion"]],
+        "door": [],
+        "media": [],
+        "light": [],
+        "power": [],
+        "temperature": [],
+        "humidity": [],
+        "co2": [],
+        "illuminance": [],
+        CONF_CLIMATE: kitchen_ids["climate"],
+    }
+    # The new room has its own device, reloaded into place.
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, kitchen.subentry_id), setup_home.entry_id
+    )
+    assert device is not None
+    assert device.name == "Kitchen"
+
+
+async def test_room_without_area_and_room_errors(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    flow = await hass.config_entries.subentries.async_init(
+        (setup_home.entry_id, SUBENTRY_ROOM), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(flow["flow_id"], {})
+    assert result["errors"] == {"base": "area_or_name_required"}
+
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {CONF_NAME: "living ROOM"}
+    )
+    assert result["errors"] == {"base": "room_exists"}
+
+    living_room = ar.async_get(hass).async_get_or_create("Living room")
+    assert living_room.id == "living_room"
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {CONF_AREA: living_room.id, CONF_NAME: "Lounge"}
+    )
+    assert result["errors"] == {"base": "room_exists"}
+
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {CONF_NAME: "Attic"}
+    )
+    assert result["step_id"] == "sources"
+    suggested = [key for key in result["data_schema"].schema if key.description]
+    assert suggested == []
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {"temperature": ["sensor.outdoor_temperature"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    attic = next(s for s in setup_home.subentries.values() if s.title == "Attic")
+    assert attic.unique_id is None
+    assert attic.data["temperature"] == ["sensor.outdoor_temperature"]
+    assert CONF_AREA not in attic.data
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_reconfigure_room(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+    room = next(iter(setup_home.subentries.values()))
+    result = await hass.config_entries.subentries.async_init(
+        (setup_home.entry_id, SUBENTRY_ROOM),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": room.subentry_id},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["errors"] == {"base": "no_sources"}
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"motion": ["binary_sensor.living_motion"]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    room = setup_home.subentries[room.subentry_id]
+    assert room.data["motion"] == ["binary_sensor.living_motion"]
+    assert room.data["light"] == []
+    assert room.data[CONF_NAME] == "Living room"
+    assert room.data[CONF_AREA] == "living_room"
+    await hass.async_block_till_done(wait_background_tasks=True)

@@ -1,0 +1,148 @@
+"""Foresight's own history file: bounded, crash-safe, and readable after damage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import sqlite3
+
+import pytest
+
+from custom_components.foresight.aggregate import HourlyAggregator
+from custom_components.foresight.history import HistoryStore, HourlyRow, Sample
+
+KINDS = {"binary_sensor.hall": "motion", "sensor.power": "power"}
+
+
+def _store(tmp_path: Path) -> HistoryStore:
+    store = HistoryStore(tmp_path / "history.db")
+    assert store.open().set_aside is None
+    return store
+
+
+def test_write_read_and_survive_reopen(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.write(
+        KINDS,
+        [Sample("binary_sensor.hall", 10.0, 1.0), Sample("binary_sensor.hall", 20.0, None)],
+        [HourlyRow("sensor.power", 3600, 100.0, 50.0, 150.0)],
+        {"sensor.power": {"not_a_number": 2}},
+    )
+    store.write(KINDS, dropped={"sensor.power": {"not_a_number": 1}})
+    store.close()
+
+    again = HistoryStore(tmp_path / "history.db")
+    again.open()
+    assert again.samples("binary_sensor.hall") == [(10.0, 1.0), (20.0, None)]
+    assert again.hours("sensor.power") == [HourlyRow("sensor.power", 3600, 100.0, 50.0, 150.0)]
+    coverage = again.coverage()
+    assert coverage["sensor.power"].dropped == {"not_a_number": 3}
+    assert coverage["binary_sensor.hall"].samples == 1  # the gap is not a reading
+    assert again.last_values()["binary_sensor.hall"] == (20.0, None)
+    again.close()
+
+
+def test_backfill_never_overwrites_observed_hours(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.write(KINDS, hourly=[HourlyRow("sensor.power", 0, 10.0, 10.0, 10.0)])
+    store.write(
+        KINDS,
+        hourly=[
+            HourlyRow("sensor.power", 0, 99.0, 99.0, 99.0),
+            HourlyRow("sensor.power", 3600, 5.0, 5.0, 5.0),
+        ],
+        replace_hours=False,
+    )
+    assert [row.mean for row in store.hours("sensor.power")] == [10.0, 5.0]
+
+
+def test_prune_keeps_retention_and_recent_raw_numbers(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    day = 86400.0
+    now = 100 * day
+    store.write(
+        KINDS,
+        [
+            Sample("binary_sensor.hall", now - 50 * day, 1.0),
+            Sample("binary_sensor.hall", now - 5 * day, 0.0),
+            Sample("sensor.power", now - 50 * day, 7.0),
+            Sample("sensor.power", now - 5 * day, 8.0),
+        ],
+        [HourlyRow("sensor.power", int(now - 50 * day), 7.0, 7.0, 7.0)],
+    )
+    store.prune(now, retention_days=60, raw_numeric_days=14)
+    assert [t for t, _ in store.samples("binary_sensor.hall")] == [now - 50 * day, now - 5 * day]
+    assert [t for t, _ in store.samples("sensor.power")] == [now - 5 * day]
+    assert len(store.hours("sensor.power")) == 1
+    store.prune(now, retention_days=30, raw_numeric_days=14)
+    assert store.hours("sensor.power") == []
+    assert len(store.samples("binary_sensor.hall")) == 1
+
+
+def test_rename_keeps_the_history(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.write(KINDS, [Sample("binary_sensor.hall", 1.0, 1.0)])
+    store.rename("binary_sensor.hall", "binary_sensor.hallway")
+    assert store.samples("binary_sensor.hall") == []
+    assert store.samples("binary_sensor.hallway") == [(1.0, 1.0)]
+
+
+def test_damaged_file_is_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\x17" * 5000)
+    store = HistoryStore(path)
+    result = store.open()
+    assert result.set_aside is not None
+    assert result.set_aside.exists()
+    assert result.set_aside.read_bytes().startswith(b"SQLite format 3")
+    store.write(KINDS, [Sample("binary_sensor.hall", 1.0, 1.0)])
+    assert store.samples("binary_sensor.hall") == [(1.0, 1.0)]
+
+
+def test_interrupted_write_leaves_a_readable_file(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.write(KINDS, [Sample("binary_sensor.hall", 1.0, 1.0)])
+    with pytest.raises(KeyError):  # fails mid-transaction: a source of no known kind
+        store.write({}, [Sample("binary_sensor.unknown", 2.0, 1.0)])
+    store.close()
+    reopened = HistoryStore(tmp_path / "history.db")
+    assert reopened.open().set_aside is None
+    assert reopened.samples("binary_sensor.hall") == [(1.0, 1.0)]
+    assert "binary_sensor.unknown" not in reopened.coverage()
+
+
+def test_a_year_of_a_busy_binary_source_stays_small(tmp_path: Path) -> None:
+    """The size per source documented in history.py: 100 changes a day for a year."""
+    store = _store(tmp_path)
+    changes = [Sample("binary_sensor.hall", i * 864.0, float(i % 2)) for i in range(36_500)]
+    store.write(KINDS, changes)
+    store.close()
+    with sqlite3.connect(tmp_path / "history.db") as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("VACUUM")
+    size = (tmp_path / "history.db").stat().st_size
+    assert size < 1.5e6, size
+
+
+def test_hourly_aggregator_time_weights_and_gaps() -> None:
+    agg = HourlyAggregator("sensor.power")
+    assert agg.add(0.0, 100.0) == []
+    assert agg.add(1800.0, 300.0) == []
+    assert agg.add(2700.0, None) == []
+    rows = agg.add(7200.0 + 60, 50.0)
+    # Hour 0: 100 W for 30 min, 300 W for 15 min, then a gap: the mean of the known 45 min.
+    assert rows == [HourlyRow("sensor.power", 0, pytest.approx(500 / 3), 100.0, 300.0)]
+    rows = agg.advance(3 * 3600)
+    assert rows == [HourlyRow("sensor.power", 7200, 50.0, 50.0, 50.0)]
+
+
+def test_meter_resets_and_noise() -> None:
+    agg = HourlyAggregator("sensor.meter", counter=True)
+    agg.add(0.0, 100.0)
+    agg.add(600.0, 101.0)  # +1
+    agg.add(1200.0, 100.5)  # a small dip: noise
+    agg.add(1500.0, 101.5)  # +0.5 above the high-water mark
+    agg.add(1800.0, 0.2)  # reset: counted from zero
+    agg.add(2400.0, 0.7)  # +0.5
+    (row,) = agg.advance(3600.0)
+    assert row.consumption is not None
+    assert abs(row.consumption - 2.2) < 1e-9

@@ -1,0 +1,215 @@
+"""Setting Foresight up and down, its devices and entities, and what it keeps of each state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.foresight import history_path
+from custom_components.foresight.const import DOMAIN
+from custom_components.foresight.history import HistoryStore
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+
+from .conftest import set_home_states
+
+
+async def _stored(
+    hass: HomeAssistant, entry: MockConfigEntry, key: str
+) -> list[tuple[float, float | None]]:
+    """Flush what Foresight observed and read a source's samples back from its history file."""
+    await entry.runtime_data.coordinator.async_refresh()
+    store: HistoryStore = entry.runtime_data.store
+    return await hass.async_add_executor_job(store.samples, key)
+
+
+async def test_setup_adds_devices_and_diagnostic_sensors(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    assert setup_home.state is ConfigEntryState.LOADED
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), setup_home.entry_id)
+    assert sorted(device.name for device in devices) == ["Foresight", "Living room"]
+    assert all(device.entry_type is dr.DeviceEntryType.SERVICE for device in devices)
+
+    entities = er.async_entries_for_config_entry(er.async_get(hass), setup_home.entry_id)
+    assert sorted(entity.translation_key for entity in entities) == [
+        "history",
+        "history",
+        "model_status",
+        "model_status",
+    ]
+    room = next(iter(setup_home.subentries))
+    assert sorted(e.config_subentry_id or "" for e in entities) == ["", "", room, room]
+
+    status = hass.states.get("sensor.living_room_model_status")
+    assert status is not None
+    assert status.state == "learning"
+    assert status.attributes["usable_days"] == 1
+    assert status.attributes["days_needed"] == 7
+    history = hass.states.get("sensor.living_room_history")
+    assert history is not None
+    assert history.state == "1"
+    assert history.attributes["unit_of_measurement"] == "d"
+    assert history.attributes["sources"] == 9  # eight entities, the climate entity twice
+    home_history = hass.states.get("sensor.foresight_history")
+    assert home_history is not None
+    assert home_history.attributes["sources"] == 12
+
+
+async def test_unload_stops_everything(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+    path = setup_home.runtime_data.store.path
+    assert await hass.config_entries.async_unload(setup_home.entry_id)
+    await hass.async_block_till_done()
+    assert setup_home.state is ConfigEntryState.NOT_LOADED
+    # Nothing listens any more: a state change after unloading reaches no history.
+    hass.states.async_set("binary_sensor.living_motion", "on")
+    store = HistoryStore(path)
+    await hass.async_add_executor_job(store.open)
+    samples = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
+    await hass.async_add_executor_job(store.close)
+    assert [value for _, value in samples] == [0.0], samples
+
+
+async def test_states_become_samples_in_one_unit(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    hass.states.async_set("binary_sensor.living_motion", "unavailable")
+    hass.states.async_set("binary_sensor.living_motion", "off", {"device_class": "motion"})
+    hass.states.async_set("media_player.living_tv", "playing")
+    hass.states.async_set(
+        "sensor.living_tv_power", "0.1", {"unit_of_measurement": "kW", "device_class": "power"}
+    )
+    hass.states.async_set(
+        "sensor.living_temperature",
+        "68",
+        {"unit_of_measurement": "°F", "device_class": "temperature"},
+    )
+    hass.states.async_set(
+        "climate.living",
+        "heat",
+        {"temperature": 21.5, "current_temperature": 19.0, "hvac_action": "heating"},
+    )
+    await hass.async_block_till_done()
+
+    motion = await _stored(hass, setup_home, "binary_sensor.living_motion")
+    assert [value for _, value in motion] == [0.0, 1.0, None, 0.0]
+    tv = await _stored(hass, setup_home, "media_player.living_tv")
+    assert [value for _, value in tv] == [0.0, 1.0]
+    power = await _stored(hass, setup_home, "sensor.living_tv_power")
+    assert [value for _, value in power][-1] == pytest.approx(100.0)
+    temperature = await _stored(hass, setup_home, "sensor.living_temperature")
+    assert [value for _, value in temperature][-1] == pytest.approx(20.0)
+    heating = await _stored(hass, setup_home, "climate.living#heating")
+    assert [value for _, value in heating] == [0.0, 1.0]
+    setpoint = await _stored(hass, setup_home, "climate.living#setpoint")
+    assert [value for _, value in setpoint] == [20.0, 21.5]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("warm", "not_a_number"),
+        ("nan", "not_finite"),
+        ("inf", "not_finite"),
+        ("-inf", "not_finite"),
+        ("1e300", "out_of_range"),
+        ("-5000", "out_of_range"),
+    ],
+)
+async def test_bad_values_are_dropped_and_counted(
+    hass: HomeAssistant, setup_home: MockConfigEntry, value: str, reason: str
+) -> None:
+    hass.states.async_set(
+        "sensor.living_temperature",
+        value,
+        {"unit_of_measurement": "°C", "device_class": "temperature"},
+    )
+    hass.states.async_set(
+        "sensor.living_temperature",
+        "21",
+        {"unit_of_measurement": "°C", "device_class": "temperature"},
+    )
+    await hass.async_block_till_done()
+    samples = await _stored(hass, setup_home, "sensor.living_temperature")
+    assert [v for _, v in samples] == [20.0, 21.0]
+    coverage = setup_home.runtime_data.coordinator.data.coverage["sensor.living_temperature"]
+    assert coverage.dropped == {reason: 1}
+    history = hass.states.get("sensor.living_room_history")
+    assert history is not None
+    assert history.attributes["dropped"] == 1
+
+
+async def test_a_unit_the_kind_cannot_have_is_dropped(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    hass.states.async_set(
+        "sensor.living_tv_power", "12", {"unit_of_measurement": "kWh", "device_class": "energy"}
+    )
+    await hass.async_block_till_done()
+    samples = await _stored(hass, setup_home, "sensor.living_tv_power")
+    assert [v for _, v in samples] == [1.0]
+    assert setup_home.runtime_data.coordinator.data.coverage["sensor.living_tv_power"].dropped == {
+        "unit": 1
+    }
+
+
+async def test_meter_hours_across_a_reset(
+    hass: HomeAssistant, home_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    start = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    freezer.move_to(start)
+    set_home_states(hass)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    readings = [(10, "1000.5"), (30, "1001.5"), (70, "unavailable"), (80, "0.3"), (100, "1.3")]
+    for minute, reading in readings:
+        freezer.move_to(start + timedelta(minutes=minute))
+        hass.states.async_set(
+            "sensor.house_energy",
+            reading,
+            {
+                "unit_of_measurement": "kWh",
+                "device_class": "energy",
+                "state_class": "total_increasing",
+            },
+        )
+    freezer.move_to(start + timedelta(hours=2, minutes=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await home_entry.runtime_data.coordinator.async_refresh()
+    store: HistoryStore = home_entry.runtime_data.store
+    hours = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
+    assert [(row.hour - start.timestamp()) / 3600 for row in hours] == [0, 1]
+    assert [row.consumption for row in hours] == [pytest.approx(1.5), pytest.approx(1.3)]
+
+
+async def test_home_assistant_stopping_writes_what_was_observed(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    hass.states.async_set("light.living_lamp", "on")
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    store = HistoryStore(history_path(hass, setup_home))
+    await hass.async_add_executor_job(store.open)
+    samples = await hass.async_add_executor_job(store.samples, "light.living_lamp")
+    await hass.async_add_executor_job(store.close)
+    assert [value for _, value in samples] == [0.0, 1.0]
+
+
+async def test_removing_the_entry_deletes_its_history(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    path = setup_home.runtime_data.store.path
+    assert path.exists()
+    assert await hass.config_entries.async_remove(setup_home.entry_id)
+    await hass.async_block_till_done()
+    assert not path.exists()
+    assert hass.config_entries.async_entries(DOMAIN) == []

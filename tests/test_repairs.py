@@ -1,0 +1,129 @@
+"""What goes wrong in a real home: damaged history, sources renamed, removed or not recorded."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.foresight import history_path
+from custom_components.foresight.const import DOMAIN
+from custom_components.foresight.history import HistoryStore
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+
+from .conftest import set_home_states
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_damaged_history_is_set_aside_and_rebuilt(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await async_wait_recording_done(hass)
+    path = history_path(hass, home_entry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"SQLite format 3\x00" + b"\xde\xad" * 4096)
+
+    await _setup(hass, home_entry)
+    assert home_entry.state is ConfigEntryState.LOADED
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "history_rebuilt")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["path"].startswith(f"{path.name}.damaged-")
+    assert list(path.parent.glob(f"{path.name}.damaged-*"))
+    # Rebuilt from the recorder: the motion sensor's earlier "off" and its "on".
+    store: HistoryStore = home_entry.runtime_data.store
+    samples = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
+    assert [value for _, value in samples] == [0.0, 1.0]
+
+
+async def test_missing_source_raises_an_issue_that_clears(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    hass.states.async_remove("sensor.living_co2")
+    await _setup(hass, home_entry)
+    issue_id = "source_missing_sensor.living_co2"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "source_missing"
+    assert issue.translation_placeholders == {"entity_id": "sensor.living_co2"}
+
+    set_home_states(hass)
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_removed_source_raises_an_issue(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    registry = er.async_get(hass)
+    co2 = registry.async_get_or_create("sensor", "test", "co2", suggested_object_id="living_co2")
+    assert co2.entity_id == "sensor.living_co2"
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "source_missing_sensor.living_co2") is None
+
+    registry.async_remove("sensor.living_co2")
+    await hass.async_block_till_done()
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, "source_missing_sensor.living_co2") is not None
+    )
+
+
+@pytest.mark.parametrize(
+    "recorder_config", [{"exclude": {"entities": ["sensor.living_temperature"]}}]
+)
+async def test_source_not_recorded_raises_an_issue(
+    hass: HomeAssistant, home_entry: MockConfigEntry, recorder_config: dict[str, object]
+) -> None:
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, "source_not_recorded_sensor.living_temperature"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders == {"entity_id": "sensor.living_temperature"}
+
+
+async def test_renamed_source_keeps_its_history(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    registry = er.async_get(hass)
+    motion = registry.async_get_or_create(
+        "binary_sensor", "test", "motion", suggested_object_id="living_motion"
+    )
+    assert motion.entity_id == "binary_sensor.living_motion"
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+
+    registry.async_update_entity(
+        "binary_sensor.living_motion", new_entity_id="binary_sensor.lounge_motion"
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    hass.states.async_set("binary_sensor.lounge_motion", "off", {"device_class": "motion"})
+    await hass.async_block_till_done()
+
+    room = next(iter(home_entry.subentries.values()))
+    assert room.data["motion"] == ["binary_sensor.lounge_motion"]
+    assert home_entry.state is ConfigEntryState.LOADED
+    await home_entry.runtime_data.coordinator.async_refresh()
+    store: HistoryStore = home_entry.runtime_data.store
+    old = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
+    new = await hass.async_add_executor_job(store.samples, "binary_sensor.lounge_motion")
+    assert old == []
+    assert [value for _, value in new][:2] == [0.0, 1.0]
+    assert [value for _, value in new][-1] == 0.0
