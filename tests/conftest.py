@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.abc
+import logging
 import os
 import sys
 from typing import Any
@@ -32,6 +33,9 @@ class _NoScikitLearn(importlib.abc.MetaPathFinder):
         if fullname == "sklearn" or fullname.startswith("sklearn."):
             raise ModuleNotFoundError(f"No module named {fullname!r} (Home Assistant OS)")
 
+
+# The test plugin logs every SQL statement; that drowns what the tests say.
+logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 if os.environ.get("FORESIGHT_WITHOUT_SKLEARN"):
     sys.meta_path.insert(0, _NoScikitLearn())
