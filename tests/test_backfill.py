@@ -126,7 +126,7 @@ async def test_states_are_backfilled_with_gaps_units_and_drops(
     ]
     power = await hass.async_add_executor_job(store.samples, "sensor.living_tv_power")
     assert [(t - seeded, v) for t, v in power[:2]] == [(0.0, 80.0), (1200.0, pytest.approx(50.0))]
-    coverage = backfilled.runtime_data.coordinator.data.coverage
+    coverage = backfilled.runtime_data.coordinator.data.history.coverage
     assert coverage["sensor.living_tv_power"].dropped == {"not_a_number": 1}
 
 

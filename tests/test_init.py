@@ -37,14 +37,22 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
     assert all(device.entry_type is dr.DeviceEntryType.SERVICE for device in devices)
 
     entities = er.async_entries_for_config_entry(er.async_get(hass), setup_home.entry_id)
-    assert sorted(entity.translation_key for entity in entities) == [
-        "history",
-        "history",
-        "model_status",
-        "model_status",
-    ]
     room = next(iter(setup_home.subentries))
-    assert sorted(e.config_subentry_id or "" for e in entities) == ["", "", room, room]
+    on_room = sorted(e.translation_key or "" for e in entities if e.config_subentry_id == room)
+    assert on_room == ["history", "model_status"]
+    on_home = sorted(e.translation_key or "" for e in entities if e.config_subentry_id is None)
+    assert on_home == [
+        "base_load",
+        "energy_forecast_accuracy",
+        "energy_last_trained",
+        "energy_model_status",
+        "energy_next_hour",
+        "energy_rest_of_today",
+        "expected_power",
+        "history",
+        "model_status",
+        "unusual_energy",
+    ]
 
     status = hass.states.get("sensor.living_room_model_status")
     assert status is not None
@@ -138,7 +146,9 @@ async def test_bad_values_are_dropped_and_counted(
     await hass.async_block_till_done()
     samples = await _stored(hass, setup_home, "sensor.living_temperature")
     assert [v for _, v in samples] == [20.0, 21.0]
-    coverage = setup_home.runtime_data.coordinator.data.coverage["sensor.living_temperature"]
+    coverage = setup_home.runtime_data.coordinator.data.history.coverage[
+        "sensor.living_temperature"
+    ]
     assert coverage.dropped == {reason: 1}
     history = hass.states.get("sensor.living_room_history")
     assert history is not None
@@ -154,9 +164,9 @@ async def test_a_unit_the_kind_cannot_have_is_dropped(
     await hass.async_block_till_done()
     samples = await _stored(hass, setup_home, "sensor.living_tv_power")
     assert [v for _, v in samples] == [1.0]
-    assert setup_home.runtime_data.coordinator.data.coverage["sensor.living_tv_power"].dropped == {
-        "unit": 1
-    }
+    assert setup_home.runtime_data.coordinator.data.history.coverage[
+        "sensor.living_tv_power"
+    ].dropped == {"unit": 1}
 
 
 async def test_meter_hours_across_a_reset(

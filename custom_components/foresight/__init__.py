@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.start import async_at_started
+from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
 from .backfill import async_backfill
@@ -18,16 +22,22 @@ from .const import (
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
     DEFAULT_RETENTION_DAYS,
+    DOMAIN,
     HISTORY_DIR,
+    TRAIN_AT,
 )
 from .coordinator import ForesightCoordinator
 from .history import HistoryStore
+from .home_energy import HomeEnergy
+from .models import ModelStore
 from .observe import Observer
 from .renames import async_follow_renames
 from .repairs import async_check_sources, async_clear_all, async_history_rebuilt
+from .services import async_setup_services
 from .sources import Kind, Source, energy_kind_of, room_sources, unique_sources
 
-PLATFORMS: list[Platform] = [Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 @dataclass(slots=True)
@@ -37,9 +47,16 @@ class ForesightData:
     store: HistoryStore
     observer: Observer
     coordinator: ForesightCoordinator
+    models: ModelStore
 
 
 type ForesightConfigEntry = ConfigEntry[ForesightData]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register Foresight's actions."""
+    async_setup_services(hass)
+    return True
 
 
 def home_sources(hass: HomeAssistant, entry: ConfigEntry) -> list[Source]:
@@ -80,8 +97,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
 
     observer = Observer(hass, store, sources.values())
     await observer.async_start(dt_util.utcnow().timestamp())
-    coordinator = ForesightCoordinator(hass, entry, store, observer, sources, room_keys)
-    entry.runtime_data = ForesightData(store, observer, coordinator)
+    models = ModelStore(hass, entry.entry_id)
+    await models.async_load()
+    entry.async_on_unload(models.async_save)
+    energy = None
+    if (energy_id := entry.data.get(CONF_ENERGY_SENSOR)) is not None:
+        energy_source = sources[energy_id]
+        outdoor = entry.data.get(CONF_OUTDOOR_TEMPERATURE)
+        energy = HomeEnergy(
+            store, energy_source.key, energy_source.kind, outdoor, dt_util.get_default_time_zone()
+        )
+    coordinator = ForesightCoordinator(
+        hass, entry, store, observer, sources, room_keys, models, energy
+    )
+    entry.runtime_data = ForesightData(store, observer, coordinator, models)
     await coordinator.async_config_entry_first_refresh()
 
     retention = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
@@ -90,15 +119,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     def _started(_hass: HomeAssistant) -> None:
         async_check_sources(hass, {source.entity_id for source in sources.values()})
         started_at = observer.started_at or dt_util.utcnow().timestamp()
+        until = dt_util.utc_from_timestamp(started_at)
+
+        async def _backfill_then_train() -> None:
+            filled = await async_backfill(hass, store, sources.values(), until, retention)
+            if filled or not coordinator.trained_at:
+                await coordinator.async_train()
+
         entry.async_create_background_task(
-            hass,
-            async_backfill(
-                hass, store, sources.values(), dt_util.utc_from_timestamp(started_at), retention
-            ),
-            "foresight backfill",
+            hass, _backfill_then_train(), "foresight backfill and training"
         )
 
+    @callback
+    def _nightly(_now: datetime) -> None:
+        entry.async_create_background_task(hass, coordinator.async_train(), "foresight training")
+
     entry.async_on_unload(async_at_started(hass, _started))
+    hour, minute, second = TRAIN_AT
+    entry.async_on_unload(
+        async_track_time_change(hass, _nightly, hour=hour, minute=minute, second=second)
+    )
     entry.async_on_unload(async_follow_renames(hass, entry, sources))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
 
@@ -123,8 +163,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -> None:
-    """Forget the home: its history file and its repair issues."""
+    """Forget the home: its history file, its models and its repair issues."""
     async_clear_all(hass)
+    await ModelStore(hass, entry.entry_id).async_remove()
     path = history_path(hass, entry)
 
     def _remove() -> None:

@@ -36,3 +36,9 @@ RAW_NUMERIC_DAYS: Final = 14
 MIN_LEARNING_DAYS: Final = 7
 
 HISTORY_DIR: Final = "foresight"
+
+# Events.
+EVENT_UNUSUAL_ENERGY: Final = "foresight_unusual_energy"
+
+# Models are trained again every night at this local time (and on foresight.retrain).
+TRAIN_AT: Final = (3, 17, 0)

@@ -1,8 +1,10 @@
-"""Foresight's schedule: write what was observed, and summarise the history, every few minutes."""
+"""Foresight's schedule: write what was observed, summarise the history, train and predict."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
 import logging
 
 from homeassistant.config_entries import ConfigEntry
@@ -14,10 +16,13 @@ from .const import (
     CONF_RETENTION_DAYS,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
+    EVENT_UNUSUAL_ENERGY,
     FLUSH_INTERVAL,
     RAW_NUMERIC_DAYS,
 )
 from .history import Coverage, HistoryStore
+from .home_energy import EnergyOutlook, HomeEnergy
+from .models import ModelStore
 from .observe import Observer
 from .sources import Source
 
@@ -32,8 +37,17 @@ class HistorySummary:
     usable_days: dict[str | None, int]
 
 
-class ForesightCoordinator(DataUpdateCoordinator[HistorySummary]):
-    """Flushes the observer to the history store and summarises the store.
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the entities show, refreshed together."""
+
+    history: HistorySummary
+    energy: EnergyOutlook | None = None
+    trained_at: dict[str, datetime] = field(default_factory=dict)
+
+
+class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
+    """Flushes the observer, summarises the history, and runs the models.
 
     ``room_keys`` lists the series of each room (None: the home, which learns from all of them).
     """
@@ -48,8 +62,10 @@ class ForesightCoordinator(DataUpdateCoordinator[HistorySummary]):
         observer: Observer,
         sources: dict[str, Source],
         room_keys: dict[str | None, list[str]],
+        models: ModelStore,
+        energy: HomeEnergy | None,
     ) -> None:
-        """Keep the store and observer of one Foresight entry."""
+        """Keep the store, observer and models of one Foresight entry."""
         super().__init__(
             hass, _LOGGER, config_entry=entry, name=DOMAIN, update_interval=FLUSH_INTERVAL
         )
@@ -57,12 +73,37 @@ class ForesightCoordinator(DataUpdateCoordinator[HistorySummary]):
         self.observer = observer
         self.sources = sources
         self.room_keys = room_keys
+        self.models = models
+        self.energy = energy
+        self._training = asyncio.Lock()
         self._retention_days = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
+        self.trained_at: dict[str, datetime] = {
+            name: parsed
+            for name, when in (models.get("trained_at") or {}).items()
+            if isinstance(when, str) and (parsed := dt_util.parse_datetime(when)) is not None
+        }
+        if energy is not None:
+            energy.restore(models.get("energy"))
 
-    async def _async_update_data(self) -> HistorySummary:
-        now = dt_util.utcnow().timestamp()
-        await self.observer.async_flush(now)
-        return await self.hass.async_add_executor_job(self._summarise, now)
+    async def _async_update_data(self) -> Snapshot:
+        now = dt_util.utcnow()
+        await self.observer.async_flush(now.timestamp())
+        history = await self.hass.async_add_executor_job(self._summarise, now.timestamp())
+        energy = None
+        if self.energy is not None:
+            energy = await self.hass.async_add_executor_job(self.energy.outlook, now)
+        previous = self.data.energy if self.data is not None else None
+        if energy is not None and energy.unusual and not (previous and previous.unusual):
+            self.hass.bus.async_fire(
+                EVENT_UNUSUAL_ENERGY,
+                {
+                    "kind": energy.unusual_kind,
+                    "since": energy.unusual_since.isoformat() if energy.unusual_since else None,
+                    "expected_kwh": energy.unusual_expected_kwh,
+                    "seen_kwh": energy.unusual_seen_kwh,
+                },
+            )
+        return Snapshot(history=history, energy=energy, trained_at=dict(self.trained_at))
 
     def _summarise(self, now: float) -> HistorySummary:
         self.store.prune(now, self._retention_days, RAW_NUMERIC_DAYS)
@@ -72,3 +113,17 @@ class ForesightCoordinator(DataUpdateCoordinator[HistorySummary]):
                 room: self.store.days_with_data(keys) for room, keys in self.room_keys.items()
             },
         )
+
+    async def async_train(self) -> None:
+        """Train every model from the history (in the executor), keep them, and predict anew."""
+        async with self._training:
+            await self.observer.async_flush(dt_util.utcnow().timestamp())
+            now = dt_util.utcnow()
+            if self.energy is not None:
+                parameters = await self.hass.async_add_executor_job(self.energy.train, now)
+                self.models.put("energy", parameters)
+                self.trained_at["energy"] = now
+            self.models.put(
+                "trained_at", {name: when.isoformat() for name, when in self.trained_at.items()}
+            )
+        await self.async_refresh()

@@ -24,7 +24,7 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Configuration, history coverage per source, and dropped samples."""
     coordinator = entry.runtime_data.coordinator
-    summary = coordinator.data
+    summary = coordinator.data.history
     coverage = {
         _redact_key(key, index): asdict(cov)
         for index, (key, cov) in enumerate(sorted(summary.coverage.items()))

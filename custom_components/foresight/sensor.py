@@ -1,4 +1,4 @@
-"""Foresight's sensors: for now the diagnostics of each room's and the home's history."""
+"""Foresight's sensors: predictions, and the diagnostics of each room's and the home's models."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ForesightConfigEntry
 from .const import MIN_LEARNING_DAYS
-from .coordinator import ForesightCoordinator, HistorySummary
+from .coordinator import ForesightCoordinator, Snapshot
 from .entity import ForesightEntity
 
 PARALLEL_UPDATES = 0
@@ -26,47 +26,50 @@ PARALLEL_UPDATES = 0
 MODEL_STATUSES = ["learning", "ready", "degraded"]
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a sensor is about: a room (None for the home) and the series it summarises."""
+
+    room: str | None
+    keys: list[str]
+
+
 @dataclass(frozen=True, kw_only=True)
 class ForesightSensorDescription(SensorEntityDescription):
-    """A sensor computed from the history summary of a room (or the home, room None)."""
+    """A sensor computed from the coordinator's snapshot."""
 
-    value_fn: Callable[[HistorySummary, str | None, list[str]], Any]
-    attributes_fn: Callable[[HistorySummary, str | None, list[str]], Mapping[str, Any]] = (
-        lambda _summary, _room, _keys: {}
-    )
-
-
-def _history_days(summary: HistorySummary, room: str | None, _keys: list[str]) -> int:
-    return summary.usable_days.get(room, 0)
+    value_fn: Callable[[Snapshot, Scope], Any]
+    attributes_fn: Callable[[Snapshot, Scope], Mapping[str, Any]] = lambda _s, _scope: {}
+    unrecorded: frozenset[str] = frozenset()
 
 
-def _history_attributes(
-    summary: HistorySummary, _room: str | None, keys: list[str]
-) -> Mapping[str, Any]:
-    covered = [summary.coverage[key] for key in keys if key in summary.coverage]
+def _history_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
+    covered = [snapshot.history.coverage[k] for k in scope.keys if k in snapshot.history.coverage]
     return {
-        "sources": len(keys),
+        "sources": len(scope.keys),
         "samples_kept": sum(c.samples for c in covered),
         "hours_kept": sum(c.hours for c in covered),
         "dropped": sum(sum(c.dropped.values()) for c in covered),
     }
 
 
-def _status_attributes(
-    summary: HistorySummary, room: str | None, _keys: list[str]
-) -> Mapping[str, Any]:
-    return {"usable_days": summary.usable_days.get(room, 0), "days_needed": MIN_LEARNING_DAYS}
+def _status_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
+    return {
+        "usable_days": snapshot.history.usable_days.get(scope.room, 0),
+        "days_needed": MIN_LEARNING_DAYS,
+    }
 
 
-SENSORS: tuple[ForesightSensorDescription, ...] = (
+# Every room and the home.
+MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
     ForesightSensorDescription(
         key="model_status",
         translation_key="model_status",
         device_class=SensorDeviceClass.ENUM,
         options=MODEL_STATUSES,
         entity_category=EntityCategory.DIAGNOSTIC,
-        # No model is trained yet: every room and the home are still learning.
-        value_fn=lambda _summary, _room, _keys: "learning",
+        # The occupancy models are not trained yet: every room and the home are still learning.
+        value_fn=lambda _snapshot, _scope: "learning",
         attributes_fn=_status_attributes,
     ),
     ForesightSensorDescription(
@@ -75,8 +78,99 @@ SENSORS: tuple[ForesightSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTime.DAYS,
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_history_days,
+        value_fn=lambda snapshot, scope: snapshot.history.usable_days.get(scope.room, 0),
         attributes_fn=_history_attributes,
+    ),
+)
+
+
+def _energy(snapshot: Snapshot, name: str) -> Any:
+    return getattr(snapshot.energy, name) if snapshot.energy is not None else None
+
+
+def _energy_forecast_attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[str, Any]:
+    return {"forecast": snapshot.energy.forecast if snapshot.energy is not None else []}
+
+
+def _energy_accuracy_attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[str, Any]:
+    energy = snapshot.energy
+    if energy is None:
+        return {}
+    return {
+        "model": energy.model,
+        "nrmse": energy.nrmse,
+        "nrmse_baseline": energy.nrmse_baseline,
+        "baseline": "mean of the same hour over the last 7 days",
+        "trained_days": energy.trained_days,
+    }
+
+
+def _skill_percent(snapshot: Snapshot, _scope: Scope) -> float | None:
+    skill = _energy(snapshot, "skill")
+    return round(skill * 100, 1) if skill is not None else None
+
+
+# The home, when it has an electricity sensor.
+ENERGY_SENSORS: tuple[ForesightSensorDescription, ...] = (
+    ForesightSensorDescription(
+        key="energy_next_hour",
+        translation_key="energy_next_hour",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda snapshot, _scope: _energy(snapshot, "next_hour_kwh"),
+        attributes_fn=_energy_forecast_attributes,
+        unrecorded=frozenset({"forecast"}),
+    ),
+    ForesightSensorDescription(
+        key="energy_rest_of_today",
+        translation_key="energy_rest_of_today",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda snapshot, _scope: _energy(snapshot, "rest_of_today_kwh"),
+    ),
+    ForesightSensorDescription(
+        key="expected_power",
+        translation_key="expected_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda snapshot, _scope: _energy(snapshot, "expected_power_w"),
+    ),
+    ForesightSensorDescription(
+        key="base_load",
+        translation_key="base_load",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda snapshot, _scope: _energy(snapshot, "base_load_w"),
+    ),
+    ForesightSensorDescription(
+        key="energy_model_status",
+        translation_key="energy_model_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=MODEL_STATUSES,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot, _scope: _energy(snapshot, "status") or "learning",
+    ),
+    ForesightSensorDescription(
+        key="energy_forecast_accuracy",
+        translation_key="energy_forecast_accuracy",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_skill_percent,
+        attributes_fn=_energy_accuracy_attributes,
+    ),
+    ForesightSensorDescription(
+        key="energy_last_trained",
+        translation_key="energy_last_trained",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot, _scope: snapshot.trained_at.get("energy"),
     ),
 )
 
@@ -89,18 +183,13 @@ async def async_setup_entry(
     """Add the home's sensors, and each room's on its own subentry."""
     coordinator = entry.runtime_data.coordinator
     room_keys = coordinator.room_keys
-    async_add_entities(
-        ForesightSensor(coordinator, description, None, None, room_keys[None])
-        for description in SENSORS
-    )
+    home = Scope(None, room_keys[None])
+    descriptions = MODEL_SENSORS + (ENERGY_SENSORS if coordinator.energy is not None else ())
+    async_add_entities(ForesightSensor(coordinator, d, home) for d in descriptions)
     for room_id, subentry in entry.subentries.items():
+        room = Scope(room_id, room_keys[room_id])
         async_add_entities(
-            (
-                ForesightSensor(
-                    coordinator, description, room_id, subentry.title, room_keys[room_id]
-                )
-                for description in SENSORS
-            ),
+            (ForesightSensor(coordinator, d, room, subentry.title) for d in MODEL_SENSORS),
             config_subentry_id=room_id,
         )
 
@@ -114,21 +203,21 @@ class ForesightSensor(ForesightEntity, SensorEntity):
         self,
         coordinator: ForesightCoordinator,
         description: ForesightSensorDescription,
-        room: str | None,
-        room_name: str | None,
-        keys: list[str],
+        scope: Scope,
+        room_name: str | None = None,
     ) -> None:
-        """Describe one sensor of the home or a room; ``keys`` are the sources it summarises."""
-        super().__init__(coordinator, description.key, room, room_name)
+        """Describe one sensor of the home or of a room."""
+        super().__init__(coordinator, description.key, scope.room, room_name)
         self.entity_description = description
-        self._keys = keys
+        self._scope = scope
+        self._unrecorded_attributes = self._unrecorded_attributes | description.unrecorded
 
     @property
     def native_value(self) -> Any:
-        """The sensor's value from the latest history summary."""
-        return self.entity_description.value_fn(self.coordinator.data, self.room, self._keys)
+        """The sensor's value from the latest snapshot."""
+        return self.entity_description.value_fn(self.coordinator.data, self._scope)
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
-        """Details of the summary behind the value."""
-        return self.entity_description.attributes_fn(self.coordinator.data, self.room, self._keys)
+        """Details behind the value."""
+        return self.entity_description.attributes_fn(self.coordinator.data, self._scope)

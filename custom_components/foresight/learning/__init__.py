@@ -1,0 +1,1 @@
+"""Foresight's learning engine: pure Python and numpy, no Home Assistant imports."""

@@ -1,0 +1,952 @@
+"""Household energy learning: day-ahead forecast, base load and unusual use.
+
+Pure numpy, no Home Assistant imports; every model persists as a JSON-serialisable dict.
+
+Time convention: every timestamp is float seconds on the home's *local wall clock*, i.e. a naive
+local datetime converted as if it were UTC (``dt.replace(tzinfo=UTC).timestamp()``). Hour of day
+and day of week therefore come straight from the number (``ts % 86400``), and daylight saving
+time needs no care here: a 23-hour day simply has one missing hour, a 25-hour day one hour
+counted twice (the caller sums it).
+
+Energy is hourly kWh: ``hour_starts`` (float64, multiples of 3600, ascending) with ``kwh`` (float64,
+the energy used during that hour, NaN where unknown). :func:`hourly_from_power` and
+:func:`hourly_from_counter` turn a power sensor (W) or a cumulative meter (kWh, with resets and
+meter replacements) into that form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+import warnings
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+Status = Literal["learning", "ready", "degraded"]
+
+HOUR = 3600.0
+DAY = 86400.0
+MODEL_VERSION = 1
+DETECTOR_VERSION = 1
+
+MIN_DAYS = 3  # fewer days of data than this: status "learning", no forecast
+LOOKBACK_DAYS = 28  # the longest profile a forecast looks back on
+FIT_DAYS = 56  # days the blend weights are fitted on
+VALIDATION_DAYS = 28  # recent held-out days the models are compared on
+HISTORY_DAYS = LOOKBACK_DAYS + FIT_DAYS + VALIDATION_DAYS  # training never reads more than this
+RIDGE_STRENGTH = 0.01  # shrinkage of the fitted blend towards its prior, relative to the data
+SELECTION_MARGIN = 0.0  # a model is used when it beats the 7-day mean on held-out days
+BAND_QUANTILES = (0.1, 0.9)  # the published 80 % band
+BAND_HOUR_SPREAD = 2  # residuals of hours within ±2 h of the target hour shape its band
+BASE_LOAD_QUANTILE = 0.1  # base load: this quantile of night-time hourly power
+BASE_LOAD_DAYS = 21
+NIGHT_HOURS = (0, 1, 2, 3, 4, 5)
+COUNTER_RESET_DROP = 0.1  # Home Assistant: a drop of more than 10 % is a meter reset
+
+BASELINE = "mean_7day"
+PREVIOUS_DAY = "previous_day"
+BLEND = "profile_blend"
+SMOOTHED = "smoothed_profile"
+SMOOTHED_PARTS = ("smoothed_7day", "smoothed_28day", "day_type")  # equal shares, no fitting
+BLEND_PRIOR = SMOOTHED  # the fitted blend is shrunk towards this model
+MIN_FIT_DAYS = 14
+BASE_FEATURES = (
+    "mean_7day",
+    "previous_day",
+    "same_weekday",
+    "mean_28day",
+    "smoothed_7day",
+    "smoothed_28day",
+    "level_7day",
+    "day_type",
+    "level_previous_day",
+    "smoothed_previous_day",
+    "wide_28day",
+    "smoothed_3day",
+)
+TEMPERATURE_FEATURE = "temperature_effect"
+OCCUPANCY_FEATURES = ("occupied_profile", "occupied_level")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sensor conversion helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_float_array(values: Any, name: str) -> FloatArray:
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional")
+    return array
+
+
+def _hour_grid(start: float, end: float) -> FloatArray:
+    first = np.floor(start / HOUR) * HOUR
+    last = np.ceil(end / HOUR) * HOUR
+    return np.arange(first, last + HOUR / 2, HOUR)
+
+
+def hourly_from_power(
+    timestamps: Any, watts: Any, *, max_gap_s: float = 900.0, min_coverage: float = 0.5
+) -> tuple[FloatArray, FloatArray]:
+    """Turn power samples (W) into hourly energy (kWh per hour).
+
+    Each sample holds until the next one (as a Home Assistant state does), but never longer than
+    ``max_gap_s``: beyond that the power is unknown. An hour known for less than
+    ``min_coverage`` of its length is NaN; otherwise its energy is its mean known power × 1 h.
+    Returns ``(hour_starts, kwh)``; empty arrays when there is no valid sample.
+    """
+    times = _as_float_array(timestamps, "timestamps")
+    power = _as_float_array(watts, "watts")
+    if times.shape != power.shape:
+        raise ValueError("timestamps and watts must have the same length")
+    keep = np.isfinite(times) & np.isfinite(power)
+    times, power = times[keep], power[keep]
+    if times.size == 0:
+        return np.empty(0), np.empty(0)
+    order = np.argsort(times, kind="stable")
+    times, power = times[order], power[order]
+    held = np.minimum(np.diff(times, append=times[-1] + max_gap_s), max_gap_s)
+    # Piecewise-linear cumulative energy (J) and known time (s) at each sample start and hold end.
+    # Interleaved (start, end of hold) knots are already in order since a hold ends by the next.
+    knots = np.column_stack([times, times + held]).reshape(-1)
+    zeros = np.zeros_like(times)
+    cumulative_energy = np.cumsum(np.column_stack([zeros, power * held]).reshape(-1))
+    cumulative_time = np.cumsum(np.column_stack([zeros, held]).reshape(-1))
+    edges = _hour_grid(times[0], times[-1] + held[-1])
+    energy_at = np.interp(edges, knots, cumulative_energy)
+    known_at = np.interp(edges, knots, cumulative_time)
+    energy = np.diff(energy_at)
+    known = np.diff(known_at)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kwh = np.where(known >= min_coverage * HOUR, energy / known * HOUR / 3.6e6, np.nan)
+    return edges[:-1], kwh
+
+
+def hourly_from_counter(
+    timestamps: Any,
+    readings: Any,
+    *,
+    max_gap_s: float = 3 * HOUR,
+    reset_drop: float = COUNTER_RESET_DROP,
+    max_power_w: float = 60_000.0,
+) -> tuple[FloatArray, FloatArray]:
+    """Turn a cumulative energy meter (kWh) into hourly energy (kWh per hour).
+
+    A drop of more than ``reset_drop`` (10 %, Home Assistant's rule) is a reset: the new reading
+    counts from zero. A smaller drop is meter jitter and adds nothing. A jump that would need
+    more than ``max_power_w`` is a meter replacement (or a unit change) and adds nothing either.
+    Energy between two readings is spread evenly over the time between them; hours lying in a
+    gap longer than ``max_gap_s`` are NaN. Returns ``(hour_starts, kwh)``.
+    """
+    times = _as_float_array(timestamps, "timestamps")
+    values = _as_float_array(readings, "readings")
+    if times.shape != values.shape:
+        raise ValueError("timestamps and readings must have the same length")
+    keep = np.isfinite(times) & np.isfinite(values)
+    times, values = times[keep], values[keep]
+    if times.size < 2:
+        return np.empty(0), np.empty(0)
+    order = np.argsort(times, kind="stable")
+    times, values = times[order], values[order]
+    delta = np.diff(values)
+    previous = values[:-1]
+    reset = delta < -reset_drop * np.abs(previous)
+    increase = np.where(reset, np.maximum(values[1:], 0.0), np.maximum(delta, 0.0))
+    elapsed = np.diff(times)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        implied_w = increase * 3.6e6 / np.maximum(elapsed, 1.0)
+    increase = np.where(implied_w > max_power_w, 0.0, increase)
+    consumed = np.concatenate([[0.0], np.cumsum(increase)])
+    edges = _hour_grid(times[0], times[-1])
+    consumed_at = np.interp(edges, times, consumed)
+    kwh = np.diff(consumed_at)
+    # An hour is unknown when the readings around either of its edges are too far apart.
+    gap_after = np.searchsorted(times, edges, side="right")
+    inside = (gap_after > 0) & (gap_after < times.size)
+    span = np.full(edges.shape, np.inf)
+    span[inside] = times[gap_after[inside]] - times[gap_after[inside] - 1]
+    exact = np.isin(edges, times)
+    span[exact] = 0.0
+    bad_edge = span > max_gap_s
+    kwh[bad_edge[:-1] | bad_edge[1:]] = np.nan
+    return edges[:-1], kwh
+
+
+# ---------------------------------------------------------------------------------------------
+# Day matrices
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DayMatrix:
+    """Hourly values laid out as one row per local day (24 columns), NaN where unknown."""
+
+    first_day: float  # local-midnight timestamp of row 0
+    values: FloatArray  # shape (days, 24)
+
+
+def to_day_matrix(
+    hour_starts: Any, values: Any, *, first_day: float | None = None, days: int | None = None
+) -> DayMatrix:
+    """Lay hourly values out as days × 24 (duplicate hours are averaged, missing ones NaN)."""
+    times = _as_float_array(hour_starts, "hour_starts")
+    data = _as_float_array(values, "values")
+    if times.shape != data.shape:
+        raise ValueError("hour_starts and values must have the same length")
+    keep = np.isfinite(times)
+    times, data = times[keep], data[keep]
+    if first_day is None:
+        if times.size == 0:
+            return DayMatrix(0.0, np.empty((0, 24)))
+        first_day = float(np.floor(times.min() / DAY) * DAY)
+    if days is None:
+        days = int(np.floor((times.max() - first_day) / DAY)) + 1 if times.size else 0
+    slot = np.floor((times - first_day) / HOUR).astype(np.int64)
+    inside = (slot >= 0) & (slot < days * 24) & np.isfinite(data)
+    total = np.bincount(slot[inside], weights=data[inside], minlength=days * 24)
+    count = np.bincount(slot[inside], minlength=days * 24)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        matrix = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return DayMatrix(float(first_day), matrix.reshape(days, 24))
+
+
+def _nan_window_mean(values: FloatArray, targets: IntArray, length: int) -> FloatArray:
+    """Mean of rows [d - length, d) for each target row d, ignoring NaN."""
+    finite = np.isfinite(values)
+    cumulative = np.vstack([np.zeros((1, 24)), np.cumsum(np.where(finite, values, 0.0), axis=0)])
+    counts = np.vstack([np.zeros((1, 24)), np.cumsum(finite, axis=0)])
+    low = np.maximum(targets - length, 0)
+    total = cumulative[targets] - cumulative[low]
+    count = counts[targets] - counts[low]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _smooth_hours(profile: FloatArray) -> FloatArray:
+    """Spread each hour over its neighbours (1/4, 1/2, 1/4): a load's timing wanders."""
+    filled = np.where(np.isfinite(profile), profile, np.nanmean(profile, axis=1, keepdims=True))
+    return 0.25 * np.roll(filled, 1, axis=1) + 0.5 * filled + 0.25 * np.roll(filled, -1, axis=1)
+
+
+def _day_type_mean(
+    values: FloatArray, targets: IntArray, day_type: NDArray[np.bool_], length: int = 5
+) -> FloatArray:
+    """Mean of the last ``length`` earlier days of the same type (workday or not) as the target."""
+    result = np.full((targets.size, 24), np.nan)
+    for kind in (True, False):
+        rows = np.flatnonzero(day_type == kind)
+        if rows.size == 0:
+            continue
+        subset = values[rows]
+        finite = np.isfinite(subset)
+        cumulative = np.vstack(
+            [np.zeros((1, 24)), np.cumsum(np.where(finite, subset, 0.0), axis=0)]
+        )
+        counts = np.vstack([np.zeros((1, 24)), np.cumsum(finite, axis=0)])
+        wanted = day_type[targets] == kind
+        before = np.searchsorted(rows, targets[wanted])  # same-type days strictly before
+        low = np.maximum(before - length, 0)
+        total = cumulative[before] - cumulative[low]
+        count = counts[before] - counts[low]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result[wanted] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return result
+
+
+@dataclass(slots=True)
+class _Inputs:
+    """Everything the forecaster reads, as day matrices sharing one first day."""
+
+    energy: FloatArray
+    first_day: float
+    outdoor_temperature: FloatArray | None = None
+    occupancy_probability: FloatArray | None = None
+    workday: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def _default_workday(first_day: float, days: int) -> NDArray[np.bool_]:
+    # 1970-01-01 was a Thursday: weekday 0 = Monday.
+    weekday = (np.floor(first_day / DAY).astype(np.int64) + np.arange(days) + 3) % 7
+    return np.asarray(weekday < 5)
+
+
+def _features(inputs: _Inputs, targets: IntArray, names: tuple[str, ...]) -> FloatArray:
+    """Base forecasts for each target day, from the days before it: shape (targets, 24, names)."""
+    energy = inputs.energy
+    mean_7 = _nan_window_mean(energy, targets, 7)
+    mean_28 = _nan_window_mean(energy, targets, 28)
+    level_28 = np.nanmean(np.where(np.isfinite(mean_28), mean_28, np.nan), axis=1, keepdims=True)
+    # A missing profile hour falls back to the longer profile, then to the overall level.
+    mean_28 = np.where(np.isfinite(mean_28), mean_28, level_28)
+    mean_7 = np.where(np.isfinite(mean_7), mean_7, mean_28)
+    columns: dict[str, FloatArray] = {"mean_7day": mean_7, "mean_28day": mean_28}
+    previous = energy[np.maximum(targets - 1, 0)].copy()
+    previous[targets < 1] = np.nan
+    columns["previous_day"] = np.where(np.isfinite(previous), previous, mean_7)
+    weeks = np.stack([targets - 7 * k for k in range(1, 5)])
+    same_weekday = np.where(weeks[..., None] >= 0, energy[np.maximum(weeks, 0)], np.nan)
+    with np.errstate(invalid="ignore"):
+        count = np.isfinite(same_weekday).sum(axis=0)
+        summed = np.nansum(same_weekday, axis=0)
+    columns["same_weekday"] = np.where(count > 0, summed / np.maximum(count, 1), mean_7)
+    columns["smoothed_7day"] = _smooth_hours(mean_7)
+    columns["smoothed_28day"] = _smooth_hours(mean_28)
+    columns["level_7day"] = np.repeat(np.nanmean(mean_7, axis=1, keepdims=True), 24, axis=1)
+    columns["level_previous_day"] = np.repeat(
+        np.nanmean(columns["previous_day"], axis=1, keepdims=True), 24, axis=1
+    )
+    columns["smoothed_previous_day"] = _smooth_hours(columns["previous_day"])
+    columns["wide_28day"] = _smooth_hours(columns["smoothed_28day"])
+    mean_3 = _nan_window_mean(energy, targets, 3)
+    columns["smoothed_3day"] = _smooth_hours(np.where(np.isfinite(mean_3), mean_3, mean_7))
+    day_type = _day_type_mean(energy, targets, inputs.workday)
+    columns["day_type"] = np.where(np.isfinite(day_type), day_type, mean_7)
+    if TEMPERATURE_FEATURE in names and inputs.outdoor_temperature is not None:
+        temperature = inputs.outdoor_temperature
+        recent = _nan_window_mean(temperature, targets, 7)
+        deviation = np.nan_to_num(temperature[targets] - recent)
+        # Colder than the last week: the heating share grows with the usual level.
+        columns[TEMPERATURE_FEATURE] = columns["level_7day"] * deviation / 10.0
+    if OCCUPANCY_FEATURES[0] in names and inputs.occupancy_probability is not None:
+        occupancy = np.nan_to_num(inputs.occupancy_probability[targets], nan=0.5)
+        recent_occupancy = np.nan_to_num(
+            _nan_window_mean(inputs.occupancy_probability, targets, 7), nan=0.5
+        )
+        shift = occupancy - recent_occupancy
+        columns["occupied_profile"] = columns["smoothed_7day"] * shift
+        columns["occupied_level"] = columns["level_7day"] * shift
+    # An input the model was trained with but that is unknown now adds nothing.
+    unknown = np.zeros_like(columns["mean_7day"])
+    return np.stack([columns.get(name, unknown) for name in names], axis=-1)
+
+
+def _fixed_weights(names: list[str], model: str) -> FloatArray:
+    """Blend weights of a model that needs no fitting."""
+    weights = np.zeros(len(names))
+    if model == SMOOTHED:
+        for name in SMOOTHED_PARTS:
+            weights[names.index(name)] = 1.0 / len(SMOOTHED_PARTS)
+    else:
+        weights[names.index(model)] = 1.0
+    return weights
+
+
+def _nrmse(actual: FloatArray, forecast: FloatArray) -> float:
+    known = np.isfinite(actual) & np.isfinite(forecast)
+    if not known.any():
+        return float("nan")
+    mean = float(np.mean(actual[known]))
+    if mean <= 0:
+        return float("nan")
+    return float(np.sqrt(np.mean((actual[known] - forecast[known]) ** 2)) / mean)
+
+
+def _fit_blend(features: FloatArray, actual: FloatArray, prior: FloatArray) -> FloatArray:
+    """Least-squares weights of the base forecasts, shrunk towards the ``prior`` weights."""
+    flat_x = features.reshape(-1, features.shape[-1])
+    flat_y = actual.reshape(-1)
+    known = np.isfinite(flat_y) & np.all(np.isfinite(flat_x), axis=1)
+    if known.sum() < 48:
+        return prior
+    x, y = flat_x[known], flat_y[known]
+    gram = x.T @ x
+    penalty = RIDGE_STRENGTH * float(np.mean(np.diag(gram))) + 1e-12
+    weights = np.linalg.solve(gram + penalty * np.eye(gram.shape[0]), x.T @ y + penalty * prior)
+    return np.asarray(weights, dtype=np.float64)
+
+
+def _band_offsets(residuals: FloatArray) -> FloatArray:
+    """Per-hour 10 % and 90 % residual quantiles, pooling neighbouring hours: shape (2, 24)."""
+    offsets = np.zeros((2, 24))
+    for hour in range(24):
+        hours = [(hour + shift) % 24 for shift in range(-BAND_HOUR_SPREAD, BAND_HOUR_SPREAD + 1)]
+        pooled = residuals[:, hours].reshape(-1)
+        pooled = pooled[np.isfinite(pooled)]
+        if pooled.size >= 10:
+            offsets[:, hour] = np.quantile(pooled, BAND_QUANTILES)
+    return offsets
+
+
+# ---------------------------------------------------------------------------------------------
+# Forecaster
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyForecast:
+    """Hourly forecast: hour starts (local wall clock), expected kWh and its 80 % band."""
+
+    hour_starts: FloatArray
+    kwh: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    model: str
+    status: Status
+
+
+@dataclass(slots=True)
+class EnergyForecaster:
+    """Day-ahead hourly energy forecaster, chosen on held-out recent days.
+
+    Train with :meth:`train` (off the event loop, once a day is plenty), persist with
+    :meth:`to_dict`, and ask :meth:`forecast` with the recent hourly history whenever needed.
+    """
+
+    model: str = BASELINE
+    status: Status = "learning"
+    features: tuple[str, ...] = BASE_FEATURES
+    weights: list[float] = field(default_factory=list)
+    band: list[list[float]] = field(default_factory=lambda: [[0.0] * 24, [0.0] * 24])
+    skill: float = float("nan")
+    nrmse: float = float("nan")
+    nrmse_baseline: float = float("nan")
+    nrmse_previous_day: float = float("nan")
+    base_load_w: float = float("nan")
+    trained_days: int = 0
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def train(
+        cls,
+        hour_starts: Any,
+        kwh: Any,
+        *,
+        outdoor_temperature: Any = None,
+        occupancy_probability: Any = None,
+        workday: Any = None,
+        now: float | None = None,
+    ) -> EnergyForecaster:
+        """Learn from hourly history (kWh per hour) up to ``now`` (default: the last hour).
+
+        Optional inputs are per-hour arrays aligned with ``hour_starts``: outdoor temperature
+        (°C), the expected occupancy probability (0..1) and a workday flag (1/0, NaN unknown;
+        default: Monday to Friday). Only whole days before ``now`` are learned from, and at
+        most the last ``HISTORY_DAYS`` of them.
+        """
+        times = _as_float_array(hour_starts, "hour_starts")
+        if now is None:
+            finite = times[np.isfinite(times)]
+            now = float(finite.max()) + HOUR if finite.size else 0.0
+        today = float(np.floor(now / DAY) * DAY)
+        first_day = today - HISTORY_DAYS * DAY
+        inputs = _build_inputs(
+            times,
+            kwh,
+            first_day,
+            HISTORY_DAYS,
+            outdoor_temperature=outdoor_temperature,
+            occupancy_probability=occupancy_probability,
+            workday=workday,
+        )
+        forecaster = cls()
+        forecaster._learn(inputs)
+        return forecaster
+
+    def _learn(self, inputs: _Inputs) -> None:
+        energy = inputs.energy
+        known_day = np.isfinite(energy).sum(axis=1) >= 12
+        self.trained_days = int(known_day.sum())
+        self.base_load_w = _base_load_w(energy[-BASE_LOAD_DAYS:])
+        names = list(BASE_FEATURES)
+        if inputs.outdoor_temperature is not None:
+            names.append(TEMPERATURE_FEATURE)
+        if inputs.occupancy_probability is not None:
+            names.extend(OCCUPANCY_FEATURES)
+        self.features = tuple(names)
+        self.weights = _fixed_weights(names, BASELINE).tolist()
+        if self.trained_days < MIN_DAYS:
+            self.status, self.model = "learning", BASELINE
+            return
+        days = energy.shape[0]
+        first_known = int(np.argmax(known_day))
+        usable = days - first_known - 1  # target days that have at least one day before them
+        validation = min(VALIDATION_DAYS, usable - MIN_DAYS, max(7, usable // 3))
+        fit_end = days - validation
+        targets = np.arange(max(first_known + 1, fit_end - FIT_DAYS), days, dtype=np.int64)
+        matrix = _features(inputs, targets, self.features)
+        actual = energy[targets]
+        is_validation = targets >= fit_end
+        if validation < 7:
+            # Too little history to hold days out: publish the 7-day mean, honestly labelled.
+            self.status, self.model = "degraded", BASELINE
+            self.band = _band_offsets(actual - matrix[..., 0]).tolist()
+            return
+        held_out = actual[is_validation]
+        fixed = {name: _fixed_weights(names, name) for name in (BASELINE, PREVIOUS_DAY, SMOOTHED)}
+        candidates = {name: matrix[is_validation] @ w for name, w in fixed.items()}
+        fit_rows = ~is_validation
+        if fit_rows.sum() >= MIN_FIT_DAYS:
+            weights = _fit_blend(matrix[fit_rows], actual[fit_rows], fixed[BLEND_PRIOR])
+            candidates[BLEND] = matrix[is_validation] @ weights
+        self.scores = {name: _nrmse(held_out, pred) for name, pred in candidates.items()}
+        self.nrmse_baseline = self.scores[BASELINE]
+        self.nrmse_previous_day = self.scores[PREVIOUS_DAY]
+        best = BASELINE
+        for name, score in self.scores.items():
+            if np.isfinite(score) and score < self.scores[best] * (1 - SELECTION_MARGIN):
+                best = name
+        self.model = best
+        self.nrmse = self.scores[best]
+        self.skill = 1.0 - self.nrmse / self.nrmse_baseline if self.nrmse_baseline > 0 else 0.0
+        self.status = "degraded" if best == BASELINE else "ready"
+        if best == BLEND:
+            # Deploy weights refitted on the most recent days, validation included.
+            recent = targets >= days - FIT_DAYS
+            self.weights = _fit_blend(matrix[recent], actual[recent], fixed[BLEND_PRIOR]).tolist()
+        else:
+            self.weights = fixed[best].tolist()
+        self.band = _band_offsets(held_out - candidates[best]).tolist()
+
+    def forecast(
+        self,
+        hour_starts: Any,
+        kwh: Any,
+        start: float,
+        hours: int = 24,
+        *,
+        outdoor_temperature: Any = None,
+        occupancy_probability: Any = None,
+        workday: Any = None,
+    ) -> EnergyForecast:
+        """Forecast ``hours`` hourly values from the hour containing ``start``.
+
+        ``hour_starts``/``kwh`` are the recent history (at least the last 28 days is best), with
+        optional per-hour inputs aligned to them; for the horizon, extend ``hour_starts`` and
+        the optional arrays with future hours whose ``kwh`` is NaN (e.g. a weather forecast).
+        Hours of today not yet seen are filled with their forecast before tomorrow's is made.
+        """
+        start = float(np.floor(start / HOUR) * HOUR)
+        first_target = float(np.floor(start / DAY) * DAY)
+        end = start + hours * HOUR
+        target_days = int(np.ceil((end - first_target) / DAY))
+        first_day = first_target - LOOKBACK_DAYS * DAY
+        times = _as_float_array(hour_starts, "hour_starts")
+        energy = _as_float_array(kwh, "kwh").copy()
+        energy[times >= start] = np.nan  # never peek at the hours being forecast
+        inputs = _build_inputs(
+            times,
+            energy,
+            first_day,
+            LOOKBACK_DAYS + target_days,
+            outdoor_temperature=outdoor_temperature,
+            occupancy_probability=occupancy_probability,
+            workday=workday,
+        )
+        weights = np.asarray(self.weights, dtype=np.float64)
+        band = np.asarray(self.band, dtype=np.float64)
+        values = np.full((target_days, 24), np.nan)
+        for offset in range(target_days):
+            row = LOOKBACK_DAYS + offset
+            base = _features(inputs, np.array([row], dtype=np.int64), self.features)[0]
+            values[offset] = np.maximum(base @ weights, 0.0)
+            unseen = ~np.isfinite(inputs.energy[row])
+            inputs.energy[row, unseen] = values[offset, unseen]
+        flat = values.reshape(-1)
+        first_slot = round((start - first_target) / HOUR)
+        expected = flat[first_slot : first_slot + hours]
+        hour_of_day = (np.arange(first_slot, first_slot + hours)) % 24
+        lower = np.maximum(expected + band[0, hour_of_day], 0.0)
+        upper = np.maximum(expected + band[1, hour_of_day], expected)
+        stamps = start + HOUR * np.arange(hours, dtype=np.float64)
+        return EnergyForecast(stamps, expected, lower, upper, self.model, self.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state (NaN stored as None)."""
+        return {
+            "version": MODEL_VERSION,
+            "model": self.model,
+            "status": self.status,
+            "features": list(self.features),
+            "weights": [float(w) for w in self.weights],
+            "band": [[float(v) for v in row] for row in self.band],
+            "skill": _json_float(self.skill),
+            "nrmse": _json_float(self.nrmse),
+            "nrmse_baseline": _json_float(self.nrmse_baseline),
+            "nrmse_previous_day": _json_float(self.nrmse_previous_day),
+            "base_load_w": _json_float(self.base_load_w),
+            "trained_days": self.trained_days,
+            "scores": {k: _json_float(v) for k, v in self.scores.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> EnergyForecaster:
+        """Rebuild from :meth:`to_dict`; raises ``ValueError`` on bad or old data."""
+        try:
+            if not isinstance(data, dict) or data.get("version") != MODEL_VERSION:
+                raise ValueError("unsupported energy model version")
+            features = tuple(str(name) for name in data["features"])
+            known = set(BASE_FEATURES) | {TEMPERATURE_FEATURE, *OCCUPANCY_FEATURES}
+            weights = [float(w) for w in data["weights"]]
+            band = [[float(v) for v in row] for row in data["band"]]
+            status = str(data["status"])
+            model = str(data["model"])
+            if (
+                not set(features) <= known
+                or len(weights) != len(features)
+                or len(band) != 2
+                or any(len(row) != 24 for row in band)
+                or status not in ("learning", "ready", "degraded")
+                or model not in (BASELINE, PREVIOUS_DAY, SMOOTHED, BLEND)
+                or not all(np.isfinite(weights))
+            ):
+                raise ValueError("inconsistent energy model")
+            return cls(
+                model=model,
+                status=status,  # type: ignore[arg-type]
+                features=features,
+                weights=weights,
+                band=band,
+                skill=_float_or_nan(data["skill"]),
+                nrmse=_float_or_nan(data["nrmse"]),
+                nrmse_baseline=_float_or_nan(data["nrmse_baseline"]),
+                nrmse_previous_day=_float_or_nan(data["nrmse_previous_day"]),
+                base_load_w=_float_or_nan(data["base_load_w"]),
+                trained_days=int(data["trained_days"]),
+                scores={str(k): _float_or_nan(v) for k, v in dict(data["scores"]).items()},
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ValueError(f"bad energy model data: {err}") from err
+
+
+def _json_float(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _float_or_nan(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _build_inputs(
+    times: FloatArray,
+    kwh: Any,
+    first_day: float,
+    days: int,
+    *,
+    outdoor_temperature: Any,
+    occupancy_probability: Any,
+    workday: Any,
+) -> _Inputs:
+    energy = to_day_matrix(times, kwh, first_day=first_day, days=days).values
+    energy = np.where(energy >= 0, energy, np.nan)  # negative energy is a broken reading
+    inputs = _Inputs(energy, first_day)
+    if outdoor_temperature is not None:
+        inputs.outdoor_temperature = to_day_matrix(
+            times, outdoor_temperature, first_day=first_day, days=days
+        ).values
+    if occupancy_probability is not None:
+        inputs.occupancy_probability = np.clip(
+            to_day_matrix(times, occupancy_probability, first_day=first_day, days=days).values,
+            0.0,
+            1.0,
+        )
+    default = _default_workday(first_day, days)
+    if workday is not None:
+        flags = to_day_matrix(times, workday, first_day=first_day, days=days).values
+        with np.errstate(invalid="ignore"):
+            daily = np.nanmean(np.where(np.isfinite(flags), flags, np.nan), axis=1)
+        inputs.workday = np.where(np.isfinite(daily), daily >= 0.5, default)
+    else:
+        inputs.workday = default
+    return inputs
+
+
+def _base_load_w(energy: FloatArray) -> float:
+    """Always-on consumption: a low quantile of night-time hourly power (W)."""
+    night = energy[:, list(NIGHT_HOURS)].reshape(-1)
+    night = night[np.isfinite(night)]
+    if night.size < 6:
+        return float("nan")
+    return float(np.quantile(night, BASE_LOAD_QUANTILE) * 1000.0)
+
+
+def base_load_w(hour_starts: Any, kwh: Any, *, days: int = BASE_LOAD_DAYS) -> float:
+    """Base load (W): a low quantile of night-time hourly power over the last ``days`` days."""
+    times = _as_float_array(hour_starts, "hour_starts")
+    finite = times[np.isfinite(times)]
+    if finite.size == 0:
+        return float("nan")
+    last_day = float(np.floor(finite.max() / DAY) * DAY)
+    matrix = to_day_matrix(times, kwh, first_day=last_day - (days - 1) * DAY, days=days)
+    return _base_load_w(matrix.values)
+
+
+def expected_power_w(forecast: EnergyForecast, now: float) -> float:
+    """What is normal right now (W): the expected average power of the hour containing ``now``."""
+    slot = np.flatnonzero(forecast.hour_starts == np.floor(now / HOUR) * HOUR)
+    return float(forecast.kwh[slot[0]] * 1000.0) if slot.size else float("nan")
+
+
+def rest_of_today_kwh(forecast: EnergyForecast, now: float) -> float:
+    """Expected energy (kWh) from ``now`` to the next local midnight (current hour pro rata)."""
+    midnight = (np.floor(now / DAY) + 1) * DAY
+    ends = forecast.hour_starts + HOUR
+    remaining = np.clip(ends - np.maximum(forecast.hour_starts, now), 0.0, HOUR) / HOUR
+    remaining[forecast.hour_starts >= midnight] = 0.0
+    return float(np.nansum(forecast.kwh * remaining))
+
+
+def day_ahead_expectations(
+    forecaster: EnergyForecaster, hour_starts: Any, kwh: Any, first_day: float, days: int
+) -> EnergyForecast:
+    """The forecasts made at each local midnight for ``days`` days from ``first_day``.
+
+    This is what the unusual-use detector compares the consumption against; each day's forecast
+    only uses the history before that day.
+    """
+    times = _as_float_array(hour_starts, "hour_starts")
+    energy = _as_float_array(kwh, "kwh")
+    parts = []
+    for day in range(days):
+        midnight = first_day + day * DAY
+        before = (times < midnight) & (times >= midnight - (LOOKBACK_DAYS + 1) * DAY)
+        parts.append(forecaster.forecast(times[before], energy[before], midnight, 24))
+    if not parts:
+        empty = np.empty(0)
+        return EnergyForecast(empty, empty, empty, empty, forecaster.model, forecaster.status)
+    return EnergyForecast(
+        np.concatenate([p.hour_starts for p in parts]),
+        np.concatenate([p.kwh for p in parts]),
+        np.concatenate([p.lower for p in parts]),
+        np.concatenate([p.upper for p in parts]),
+        forecaster.model,
+        forecaster.status,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Unusual energy use
+# ---------------------------------------------------------------------------------------------
+
+DETECTOR_CALIBRATION_DAYS = 56  # recent days whose ordinary runs set the alarm thresholds
+EXCESS_MIN_HOURS = 2  # an excess must last at least this many hours to matter
+EXCESS_MIN_SCORE = 3.0  # ... and add up to at least this many band-scales
+EXCESS_THRESHOLD_FACTOR = 1.1  # above the largest ordinary run seen in the calibration days
+SHORTFALL_HOURS = 4  # consumption below the always-on floor for this long: something stopped
+RAISED_FLOOR_HOURS = 6  # consumption above the usual floor for this hour for this long: a new load
+RAISED_FLOOR_MARGIN = 1.3  # ... by more than this factor over the highest ordinary floor
+MIN_SCALE_KWH = 0.01  # band scale floor (10 W over an hour)
+
+
+@dataclass(frozen=True, slots=True)
+class UnusualUse:
+    """The detector's verdict for the latest hour."""
+
+    active: bool
+    kind: Literal["none", "excess", "shortfall", "raised_floor"]
+    since: float | None  # hour start where the unusual run began (local wall clock)
+    expected_kwh: float  # what was expected over the run (or the latest hour)
+    seen_kwh: float  # what was used over the run (or the latest hour)
+
+
+def _excess_runs(
+    seen: FloatArray, upper: FloatArray, scale: FloatArray
+) -> tuple[FloatArray, IntArray]:
+    """Running excess score and run length of consecutive hours above the band."""
+    above = np.isfinite(seen) & np.isfinite(upper) & (seen > upper)
+    score = np.zeros(seen.size)
+    length = np.zeros(seen.size, dtype=np.int64)
+    running, run = 0.0, 0
+    excess = np.where(above, (seen - upper) / scale, 0.0)
+    for index in range(seen.size):
+        if above[index]:
+            running += float(excess[index])
+            run += 1
+        else:
+            running, run = 0.0, 0
+        score[index], length[index] = running, run
+    return score, length
+
+
+def _rolling_min(values: FloatArray, width: int) -> FloatArray:
+    """Min over each window of ``width`` consecutive values (NaN if any is unknown)."""
+    if values.size < width:
+        return np.empty(0)
+    windows = np.lib.stride_tricks.sliding_window_view(values, width)
+    return np.asarray(windows.min(axis=1), dtype=np.float64)
+
+
+def _rolling_max(values: FloatArray, width: int) -> FloatArray:
+    """Max over each window of ``width`` consecutive values (NaN if any is unknown)."""
+    if values.size < width:
+        return np.empty(0)
+    windows = np.lib.stride_tricks.sliding_window_view(values, width)
+    return np.asarray(windows.max(axis=1), dtype=np.float64)
+
+
+@dataclass(slots=True)
+class UnusualUseDetector:
+    """Flags consumption that stays outside the expected band long enough to matter.
+
+    Two rules, both calibrated on the home's own recent ordinary days so recurring loads (the
+    dishwasher at night as always) stay quiet:
+
+    * excess: consecutive hours above the 80 % band whose summed excess (in band scales) is
+      larger than any ordinary run seen in the calibration days;
+    * shortfall: ``SHORTFALL_HOURS`` consecutive hours below the always-on floor (the lowest
+      level the home ever stays at for that long), e.g. a fridge or freezer that stopped.
+
+    Works on hourly energy; finer power can be fed as hourly energy of the hours so far.
+    """
+
+    excess_threshold: float = EXCESS_MIN_SCORE
+    floor_kwh: float = float("nan")
+    scale_kwh: list[float] = field(default_factory=lambda: [MIN_SCALE_KWH] * 24)
+    ceiling_kwh: list[float] = field(default_factory=lambda: [float("nan")] * 24)
+    calibrated_days: int = 0
+
+    @classmethod
+    def train(
+        cls, forecaster: EnergyForecaster, hour_starts: Any, kwh: Any, *, now: float | None = None
+    ) -> UnusualUseDetector:
+        """Calibrate on the last ``DETECTOR_CALIBRATION_DAYS`` whole days before ``now``."""
+        times = _as_float_array(hour_starts, "hour_starts")
+        energy = _as_float_array(kwh, "kwh")
+        if now is None:
+            finite = times[np.isfinite(times)]
+            now = float(finite.max()) + HOUR if finite.size else 0.0
+        today = float(np.floor(now / DAY) * DAY)
+        first = today - DETECTOR_CALIBRATION_DAYS * DAY
+        detector = cls()
+        band = np.asarray(forecaster.band, dtype=np.float64)
+        detector.scale_kwh = np.maximum((band[1] - band[0]) / 2.563, MIN_SCALE_KWH).tolist()
+        if forecaster.status == "learning":
+            return detector
+        matrix = to_day_matrix(times, energy, first_day=first, days=DETECTOR_CALIBRATION_DAYS)
+        seen = matrix.values.reshape(-1)
+        known_days = int((np.isfinite(matrix.values).sum(axis=1) >= 12).sum())
+        detector.calibrated_days = known_days
+        if known_days < MIN_DAYS:
+            return detector
+        expected = day_ahead_expectations(
+            forecaster, times, energy, first, DETECTOR_CALIBRATION_DAYS
+        )
+        scale = np.tile(np.asarray(detector.scale_kwh), DETECTOR_CALIBRATION_DAYS)
+        score, length = _excess_runs(seen, expected.upper, scale)
+        ordinary = score[length >= EXCESS_MIN_HOURS]
+        largest = float(ordinary.max()) if ordinary.size else 0.0
+        detector.excess_threshold = max(EXCESS_MIN_SCORE, EXCESS_THRESHOLD_FACTOR * largest)
+        lowest_runs = _rolling_max(seen, SHORTFALL_HOURS)
+        lowest_runs = lowest_runs[np.isfinite(lowest_runs)]
+        if lowest_runs.size:
+            detector.floor_kwh = float(lowest_runs.min())
+        # The highest level the home stayed above for RAISED_FLOOR_HOURS, by hour of day.
+        floors = _rolling_min(seen, RAISED_FLOOR_HOURS)
+        if floors.size:
+            by_hour = np.full(seen.size, np.nan)
+            by_hour[RAISED_FLOOR_HOURS - 1 :] = floors
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ceiling = np.nanmax(by_hour.reshape(-1, 24), axis=0)
+            detector.ceiling_kwh = ceiling.tolist()
+        return detector
+
+    def check(
+        self,
+        hour_starts: Any,
+        kwh: Any,
+        expected: EnergyForecast,
+        *,
+        away: Any = None,
+    ) -> UnusualUse:
+        """Judge the latest known hour of ``kwh`` against the forecasts made for those hours.
+
+        ``hour_starts``/``kwh``: the last day or two of hourly energy; ``expected``: the
+        day-ahead forecasts covering them (see :func:`day_ahead_expectations`); ``away``: an
+        optional per-hour flag aligned with ``hour_starts`` (1 = nobody home), during which
+        less use is expected (the band's lower edge) and a shortfall above the floor is normal.
+        """
+        times = _as_float_array(hour_starts, "hour_starts")
+        seen = _as_float_array(kwh, "kwh")
+        known = np.isfinite(times) & np.isfinite(seen)
+        if not known.any():
+            return UnusualUse(False, "none", None, float("nan"), float("nan"))
+        slot = {float(t): i for i, t in enumerate(expected.hour_starts)}
+        index = np.array([slot.get(float(t), -1) for t in times], dtype=np.int64)
+        matched = index >= 0
+        expected_now = np.full(times.size, np.nan)
+        upper = np.full(times.size, np.nan)
+        expected_now[matched] = expected.kwh[index[matched]]
+        upper[matched] = expected.upper[index[matched]]
+        if away is not None:
+            away_flags = _as_float_array(away, "away") >= 0.5
+            lower = np.full(times.size, np.nan)
+            lower[matched] = expected.lower[index[matched]]
+            # Nobody home: expect the band's low edge, and alarm on less excess.
+            expected_now = np.where(away_flags, lower, expected_now)
+            upper = np.where(away_flags, np.minimum(upper, expected_now + (upper - lower)), upper)
+        hour_of_day = ((times % DAY) // HOUR).astype(np.int64)
+        scale = np.asarray(self.scale_kwh, dtype=np.float64)[hour_of_day]
+        score, length = _excess_runs(seen, upper, scale)
+        last = int(np.flatnonzero(known)[-1])
+        if length[last] >= EXCESS_MIN_HOURS and score[last] > self.excess_threshold:
+            first = last - int(length[last]) + 1
+            return UnusualUse(
+                True,
+                "excess",
+                float(times[first]),
+                float(np.nansum(expected_now[first : last + 1])),
+                float(np.nansum(seen[first : last + 1])),
+            )
+        if np.isfinite(self.floor_kwh) and last + 1 >= SHORTFALL_HOURS:
+            recent = seen[last + 1 - SHORTFALL_HOURS : last + 1]
+            if np.all(np.isfinite(recent)) and float(recent.max()) < self.floor_kwh:
+                return UnusualUse(
+                    True,
+                    "shortfall",
+                    float(times[last + 1 - SHORTFALL_HOURS]),
+                    self.floor_kwh * SHORTFALL_HOURS,
+                    float(recent.sum()),
+                )
+        ceiling = float(self.ceiling_kwh[int(hour_of_day[last])])
+        if np.isfinite(ceiling) and last + 1 >= RAISED_FLOOR_HOURS:
+            recent = seen[last + 1 - RAISED_FLOOR_HOURS : last + 1]
+            if np.all(np.isfinite(recent)) and float(recent.min()) > ceiling * RAISED_FLOOR_MARGIN:
+                return UnusualUse(
+                    True,
+                    "raised_floor",
+                    float(times[last + 1 - RAISED_FLOOR_HOURS]),
+                    float(np.nansum(expected_now[last + 1 - RAISED_FLOOR_HOURS : last + 1])),
+                    float(recent.sum()),
+                )
+        return UnusualUse(False, "none", None, float(expected_now[last]), float(seen[last]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state."""
+        return {
+            "version": DETECTOR_VERSION,
+            "excess_threshold": float(self.excess_threshold),
+            "floor_kwh": _json_float(self.floor_kwh),
+            "scale_kwh": [float(v) for v in self.scale_kwh],
+            "ceiling_kwh": [_json_float(v) for v in self.ceiling_kwh],
+            "calibrated_days": self.calibrated_days,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> UnusualUseDetector:
+        """Rebuild from :meth:`to_dict`; raises ``ValueError`` on bad or old data."""
+        try:
+            if not isinstance(data, dict) or data.get("version") != DETECTOR_VERSION:
+                raise ValueError("unsupported detector version")
+            scale = [float(v) for v in data["scale_kwh"]]
+            ceiling = [_float_or_nan(v) for v in data["ceiling_kwh"]]
+            threshold = float(data["excess_threshold"])
+            if (
+                len(scale) != 24
+                or len(ceiling) != 24
+                or not np.isfinite(threshold)
+                or min(scale) <= 0
+            ):
+                raise ValueError("inconsistent detector data")
+            return cls(
+                excess_threshold=threshold,
+                floor_kwh=_float_or_nan(data["floor_kwh"]),
+                scale_kwh=scale,
+                ceiling_kwh=ceiling,
+                calibrated_days=int(data["calibrated_days"]),
+            )
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"bad detector data: {err}") from err

@@ -1,0 +1,295 @@
+"""Reporting rhythm of a source: when its silence means it is broken.
+
+Pure Python (no Home Assistant imports); a :class:`SourceRhythm` persists as a JSON dict.
+
+Time convention: every timestamp is float seconds on the home's *local wall clock*, i.e. a naive
+local datetime converted as if it were UTC (``dt.replace(tzinfo=UTC).timestamp()``). The hour of
+day is therefore ``(ts % 86400) // 3600`` and daylight saving time needs no care here.
+
+What is learned, per source and in constant memory:
+
+* the longest silence ever seen *at each hour of the day* (the time since the last report,
+  while the source was not ``on``): a kitchen sensor may be silent all night but not for eight
+  hours in the afternoon; a door used twice a week is silent for days at every hour;
+* for binary sources, the longest time it was ever ``on`` in one go.
+
+A source is ``silent`` once its current silence is far longer than the longest silence seen at
+this hour (:data:`SILENCE_MARGIN` times it, and at least :data:`MIN_SLACK` more), and ``stuck``
+once it has been ``on`` far longer than it ever was. Each report costs O(24) work, and the time
+at which the current silence will turn into a problem is computed once per report, so
+:meth:`SourceRhythm.check` is O(1) and can run every minute for dozens of sources.
+
+A source with too few silences seen (:data:`MIN_GAPS`) or too short a history (:data:`MIN_SPAN`)
+is ``learning``: it is not judged rather than flagged on a guess. A silence that was flagged as a
+problem is not learned as normal (an outage must not teach the model that outages are normal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+RhythmStatus = Literal["learning", "ok", "silent", "stuck"]
+
+HOUR = 3600.0
+DAY = 86400.0
+MODEL_VERSION = 1
+
+MIN_GAPS = 20  # silences seen before a source is judged: its longest gap then means something
+MIN_SPAN = 2 * DAY  # history needed before judging, so every hour of the day was seen
+MIN_ON_INTERVALS = 10  # times a binary source was on before "stuck" is judged
+SILENCE_MARGIN = 1.5  # silent when silent this many times longer than ever seen at this hour
+STUCK_MARGIN = 1.5  # stuck when on this many times longer than ever seen
+MIN_SILENCES_AT_HOUR = MIN_GAPS  # silences seen at an hour before its own longest is trusted
+MIN_SLACK = HOUR  # and always at least this much longer, so a chatty sensor's hiccup is no fault
+REPAIR_AFTER = DAY  # a repair issue is raised once a source is this far beyond its rhythm
+
+
+@dataclass(frozen=True, slots=True)
+class RhythmCheck:
+    """The verdict on one source at one moment.
+
+    ``allowed_seconds`` is the silence (or the time ``on``) the rhythm allows before flagging;
+    ``severity`` is the current silence (or on-time) divided by that, and ``beyond_seconds`` how
+    long the source has been flagged (0 unless ``silent`` or ``stuck``).
+    """
+
+    status: RhythmStatus
+    seconds_since_report: float
+    allowed_seconds: float | None
+    severity: float
+    beyond_seconds: float
+
+    @property
+    def problem(self) -> bool:
+        """True when the source is silent or stuck."""
+        return self.status in ("silent", "stuck")
+
+
+class SourceRhythm:
+    """The learned reporting rhythm of one source (a sensor, a binary sensor, a battery device).
+
+    Feed every report with :meth:`record` (in time order, O(1)); ask :meth:`check` at any time.
+    """
+
+    def __init__(self) -> None:
+        """Start with nothing learned."""
+        self.first_report: float | None = None
+        self.last_report: float | None = None
+        self.is_on: bool = False
+        self.on_since: float | None = None
+        self.gaps_seen = 0
+        self.on_intervals_seen = 0
+        self.outages = 0
+        self.reports_dropped = 0
+        # The longest silence seen (s) while the clock was in each hour of the day.
+        self.longest_silence_by_hour: list[float] = [0.0] * 24
+        self.silences_by_hour: list[int] = [0] * 24  # how many silences reached each hour
+        self.longest_silence = 0.0
+        self.longest_on = 0.0
+        self._silent_at: float | None = None  # when the current silence becomes a problem
+
+    @classmethod
+    def from_reports(cls, timestamps: ArrayLike, states: ArrayLike | None = None) -> SourceRhythm:
+        """Learn a rhythm from a source's history (local-wall-clock seconds; ``on`` flags)."""
+        rhythm = cls()
+        times = np.asarray(timestamps, dtype=np.float64)
+        flags = None if states is None else np.asarray(states, dtype=bool)
+        if flags is not None and flags.shape != times.shape:
+            raise ValueError("states must match timestamps")
+        order = np.argsort(times, kind="stable")
+        for index in order:
+            rhythm.record(float(times[index]), None if flags is None else bool(flags[index]))
+        return rhythm
+
+    @property
+    def judged(self) -> bool:
+        """True once enough silences were seen to judge this source's silence."""
+        if self.first_report is None or self.last_report is None:
+            return False
+        return self.gaps_seen >= MIN_GAPS and self.last_report - self.first_report >= MIN_SPAN
+
+    @property
+    def stuck_judged(self) -> bool:
+        """True once the source was ``on`` often enough to judge a long ``on``."""
+        return self.on_intervals_seen >= MIN_ON_INTERVALS
+
+    def allowed_silence(self, hour: int) -> float:
+        """Silence (s) the rhythm allows when the clock is at ``hour`` (0-23)."""
+        neighbours = [(hour + offset) % 24 for offset in (-1, 0, 1)]
+        if min(self.silences_by_hour[index] for index in neighbours) < MIN_SILENCES_AT_HOUR:
+            # Too few silences seen around this hour: its own longest means little.
+            longest = self.longest_silence
+        else:
+            longest = max(self.longest_silence_by_hour[index] for index in neighbours)
+        return max(SILENCE_MARGIN * longest, longest + MIN_SLACK)
+
+    def allowed_on(self) -> float:
+        """Time (s) the source may stay ``on`` in one go."""
+        return max(STUCK_MARGIN * self.longest_on, self.longest_on + MIN_SLACK)
+
+    def record(self, timestamp: float, is_on: bool | None = None) -> None:
+        """Learn from one report at ``timestamp``; ``is_on`` is its state for binary sources.
+
+        Reports out of time order or not finite are dropped and counted.
+        """
+        if not math.isfinite(timestamp) or (
+            self.last_report is not None and timestamp < self.last_report
+        ):
+            self.reports_dropped += 1
+            return
+        if self.last_report is None:
+            self.first_report = timestamp
+        elif self.is_on:
+            if not is_on and self.on_since is not None:
+                self._learn_on(timestamp - self.on_since)
+        else:
+            self._learn_silence(self.last_report, timestamp)
+        if is_on and not self.is_on:
+            self.on_since = timestamp
+        elif not is_on:
+            self.on_since = None
+        self.is_on = bool(is_on)
+        self.last_report = timestamp
+        self._silent_at = self._first_problem_time(timestamp) if self.judged else None
+
+    def check(self, now: float) -> RhythmCheck:
+        """Judge the source at ``now``: ``learning``, ``ok``, ``silent`` or ``stuck``."""
+        if self.last_report is None:
+            return RhythmCheck("learning", math.inf, None, 0.0, 0.0)
+        since = max(0.0, now - self.last_report)
+        if self.is_on and self.on_since is not None:
+            if not self.stuck_judged:
+                return RhythmCheck("learning", since, None, 0.0, 0.0)
+            on_for = max(0.0, now - self.on_since)
+            allowed = self.allowed_on()
+            severity = on_for / allowed
+            if on_for > allowed:
+                return RhythmCheck("stuck", since, allowed, severity, on_for - allowed)
+            return RhythmCheck("ok", since, allowed, severity, 0.0)
+        if not self.judged or self._silent_at is None:
+            return RhythmCheck("learning", since, None, 0.0, 0.0)
+        allowed = self._silent_at - self.last_report
+        severity = since / allowed if allowed > 0 else math.inf
+        if now >= self._silent_at:
+            return RhythmCheck("silent", since, allowed, severity, now - self._silent_at)
+        return RhythmCheck("ok", since, allowed, severity, 0.0)
+
+    def problem_at(self) -> float | None:
+        """When the current silence or ``on`` becomes a problem if nothing is reported (or None)."""
+        if self.is_on and self.on_since is not None:
+            return self.on_since + self.allowed_on() if self.stuck_judged else None
+        return self._silent_at
+
+    def needs_repair(self, now: float) -> bool:
+        """True when the source is silent or stuck more than a day beyond its rhythm."""
+        verdict = self.check(now)
+        return verdict.problem and verdict.beyond_seconds > REPAIR_AFTER
+
+    def _learn_on(self, on_for: float) -> None:
+        # A stuck period that ended is an outage, not a new normal.
+        if self.stuck_judged and on_for > self.allowed_on():
+            self.outages += 1
+            return
+        self.on_intervals_seen += 1
+        self.longest_on = max(self.longest_on, on_for)
+
+    def _learn_silence(self, start: float, end: float) -> None:
+        if self._silent_at is not None and end >= self._silent_at:
+            self.outages += 1
+            return
+        if end <= start:
+            return
+        self.gaps_seen += 1
+        self.longest_silence = max(self.longest_silence, end - start)
+        longest = self.longest_silence_by_hour
+        for hour in range(24):
+            # The latest moment of the gap at this hour of the day, and the silence reached there.
+            slot_start = math.floor((end - hour * HOUR) / DAY) * DAY + hour * HOUR
+            latest = min(end, slot_start + HOUR)
+            if latest <= start:
+                continue
+            longest[hour] = max(longest[hour], latest - start)
+            self.silences_by_hour[hour] += 1
+
+    def _first_problem_time(self, start: float) -> float:
+        """The first moment after ``start`` at which the silence since ``start`` is too long."""
+        slot = math.floor(start / HOUR) * HOUR
+        # Bounded: the allowed silence never exceeds the largest hourly allowance.
+        ceiling = max(self.allowed_silence(hour) for hour in range(24))
+        while slot < start + ceiling + HOUR:
+            hour = int((slot % DAY) // HOUR)
+            alarm = max(slot, start + self.allowed_silence(hour))
+            if alarm < slot + HOUR:
+                return alarm
+            slot += HOUR
+        return start + ceiling
+
+    def to_dict(self) -> dict[str, Any]:
+        """The learned rhythm as a JSON-serialisable dict."""
+        return {
+            "version": MODEL_VERSION,
+            "first_report": self.first_report,
+            "last_report": self.last_report,
+            "is_on": self.is_on,
+            "on_since": self.on_since,
+            "gaps_seen": self.gaps_seen,
+            "on_intervals_seen": self.on_intervals_seen,
+            "outages": self.outages,
+            "reports_dropped": self.reports_dropped,
+            "longest_silence_by_hour": list(self.longest_silence_by_hour),
+            "silences_by_hour": list(self.silences_by_hour),
+            "longest_silence": self.longest_silence,
+            "longest_on": self.longest_on,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceRhythm:
+        """Rebuild a rhythm saved by :meth:`to_dict`; raises ``ValueError`` on bad or old data."""
+        if not isinstance(data, dict) or data.get("version") != MODEL_VERSION:
+            raise ValueError("unsupported rhythm model version")
+        try:
+            rhythm = cls()
+            rhythm.first_report = _optional_float(data["first_report"])
+            rhythm.last_report = _optional_float(data["last_report"])
+            rhythm.is_on = bool(data["is_on"])
+            rhythm.on_since = _optional_float(data["on_since"])
+            rhythm.gaps_seen = int(data["gaps_seen"])
+            rhythm.on_intervals_seen = int(data["on_intervals_seen"])
+            rhythm.outages = int(data["outages"])
+            rhythm.reports_dropped = int(data["reports_dropped"])
+            longest = [float(value) for value in data["longest_silence_by_hour"]]
+            counts = [int(value) for value in data["silences_by_hour"]]
+            rhythm.longest_silence = float(data["longest_silence"])
+            rhythm.longest_on = float(data["longest_on"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"malformed rhythm model: {err}") from err
+        values = [*longest, rhythm.longest_on, rhythm.longest_silence]
+        if (
+            len(longest) != 24
+            or len(counts) != 24
+            or min(counts) < 0
+            or not all(math.isfinite(v) and v >= 0 for v in values)
+        ):
+            raise ValueError("malformed rhythm model: bad silence table")
+        if min(rhythm.gaps_seen, rhythm.on_intervals_seen, rhythm.outages) < 0:
+            raise ValueError("malformed rhythm model: negative count")
+        rhythm.longest_silence_by_hour = longest
+        rhythm.silences_by_hour = counts
+        if rhythm.judged and rhythm.last_report is not None:
+            rhythm._silent_at = rhythm._first_problem_time(rhythm.last_report)
+        return rhythm
+
+
+def _optional_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number

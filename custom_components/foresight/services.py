@@ -1,0 +1,93 @@
+"""Foresight's actions: retrain now, and ask for a forecast as response data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import probatio as vol
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonValueType
+
+from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from . import ForesightConfigEntry
+
+SERVICE_RETRAIN = "retrain"
+SERVICE_GET_FORECAST = "get_forecast"
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_KIND = "kind"
+ATTR_HOURS = "hours"
+KINDS = ["energy"]
+MAX_HOURS = 168
+
+RETRAIN_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
+GET_FORECAST_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_KIND): vol.In(KINDS),
+        vol.Optional(ATTR_HOURS, default=24): vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=MAX_HOURS)
+        ),
+    }
+)
+
+
+def _entry(hass: HomeAssistant, call: ServiceCall) -> ForesightConfigEntry:
+    """The Foresight entry a call is about (there is at most one)."""
+    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    entries = hass.config_entries.async_entries(DOMAIN)
+    entry = next((e for e in entries if entry_id is None or e.entry_id == entry_id), None)
+    if entry is None or entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+    return entry
+
+
+async def _async_retrain(call: ServiceCall) -> None:
+    await _entry(call.hass, call).runtime_data.coordinator.async_train()
+
+
+async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
+    coordinator = _entry(call.hass, call).runtime_data.coordinator
+    hours: int = call.data[ATTR_HOURS]
+    energy = coordinator.energy
+    if energy is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_energy_sensor")
+    outlook = coordinator.data.energy
+    if outlook is None or outlook.status == "learning":
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="still_learning")
+    forecast: list[JsonValueType] = await call.hass.async_add_executor_job(
+        energy.forecast, dt_util.utcnow(), hours
+    )
+    return {
+        "kind": "energy",
+        "status": outlook.status,
+        "model": outlook.model,
+        "skill": outlook.skill,
+        "unit_of_measurement": "kWh",
+        "forecast": forecast,
+    }
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions once for all entries."""
+    hass.services.async_register(DOMAIN, SERVICE_RETRAIN, _async_retrain, schema=RETRAIN_SCHEMA)
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_FORECAST,
+        _async_get_forecast,
+        schema=GET_FORECAST_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )

@@ -1,0 +1,228 @@
+"""Tests for battery discharge learning and low-date prediction."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from custom_components.foresight.learning.batteries import MAX_RUNS, BatteryDischarge
+
+HOUR = 3600.0
+DAY = 86400.0
+START = 1_700_006_400.0
+
+
+def _trace(
+    days: float,
+    per_day: float,
+    *,
+    step: float = 1.0,
+    start_level: float = 100.0,
+    every: float = 6 * HOUR,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """A linear discharge read every few hours, rounded to ``step``; and its true 10 % time."""
+    rng = np.random.default_rng(seed)
+    times = START + np.cumsum(every * rng.uniform(0.6, 1.4, int(days * DAY / every)))
+    true_level = start_level - per_day * (times - START) / DAY
+    levels = np.clip(np.round(true_level / step) * step, 0, 100)
+    low_at = START + (start_level - 10.0) / per_day * DAY
+    return times, levels, low_at
+
+
+@pytest.mark.parametrize(("step", "tolerance_days"), [(1.0, 1.0), (5.0, 2.5), (10.0, 5.0)])
+def test_linear_discharge_predicted(step: float, tolerance_days: float) -> None:
+    """A steady 1 %/day discharge: the low date is found through the reporting steps."""
+    times, levels, low_at = _trace(70, 1.0, step=step)
+    forecast = BatteryDischarge.from_history(times, levels).forecast(float(times[-1]))
+    assert forecast.status == "predicted"
+    assert forecast.low_at is not None
+    assert abs(forecast.low_at - low_at) / DAY < tolerance_days
+    assert forecast.low_at_early is not None and forecast.low_at_late is not None
+    assert forecast.low_at_early <= low_at <= forecast.low_at_late
+    assert forecast.discharge_per_day == pytest.approx(1.0, rel=0.25)
+
+
+def test_replacement_starts_a_new_discharge() -> None:
+    """A jump up is a new battery, not an outlier: only the new discharge is used."""
+    old_times, old_levels, _ = _trace(60, 1.5, start_level=90)
+    new_times, new_levels, low_at = _trace(40, 0.8, seed=1)
+    new_times = new_times + 65 * DAY
+    low_at += 65 * DAY
+    discharge = BatteryDischarge.from_history(
+        np.concatenate([old_times, new_times]), np.concatenate([old_levels, new_levels])
+    )
+    assert discharge.replacements == 1
+    assert discharge.discharge_started == pytest.approx(float(new_times[0]))
+    forecast = discharge.forecast(float(new_times[-1]))
+    assert forecast.low_at is not None
+    assert abs(forecast.low_at - low_at) / DAY < 3.0
+    assert forecast.discharge_per_day == pytest.approx(0.8, rel=0.3)
+
+
+def test_cold_dip_is_not_a_replacement_and_does_not_move_the_date() -> None:
+    """A voltage sag in the cold that recovers leaves the prediction where it was."""
+    times, levels, low_at = _trace(60, 0.5, start_level=80, seed=2)
+    dipped = levels.copy()
+    cold = (times > START + 20 * DAY) & (times < START + 27 * DAY)
+    dipped[cold] -= 15.0
+    plain = BatteryDischarge.from_history(times, levels).forecast(float(times[-1]))
+    discharge = BatteryDischarge.from_history(times, dipped)
+    forecast = discharge.forecast(float(times[-1]))
+    assert discharge.replacements == 0
+    assert discharge.discharge_started == pytest.approx(float(times[0]))
+    assert forecast.low_at is not None and plain.low_at is not None
+    assert abs(forecast.low_at - plain.low_at) / DAY < 2.0
+    assert abs(forecast.low_at - low_at) / DAY < 6.0
+
+
+def test_coin_cell_knee_is_followed() -> None:
+    """Flat for months, then a knee: the recent steps set the date, not the flat months."""
+    times = START + np.arange(0, 300 * DAY, 4 * HOUR)
+    days = (times - START) / DAY
+    knee = np.clip((days - 240) / 60, 0, 1)
+    true_level = 100 - 0.04 * days - 85 * knee**2
+    low_at = START + DAY * float(days[np.argmax(true_level <= 10)])
+    now = low_at - 7 * DAY
+    seen = times <= now
+    levels = np.round(true_level[seen])
+    forecast = BatteryDischarge.from_history(times[seen], levels).forecast(now)
+    assert forecast.status == "predicted" and forecast.low_at is not None
+    assert abs(forecast.low_at - low_at) / DAY < 2.0
+
+
+def test_flat_for_months_gives_no_date() -> None:
+    """A level that has not moved for months: 'flat', no confident date."""
+    times = START + np.arange(0, 200 * DAY, 12 * HOUR)
+    levels = np.full(times.size, 90.0)
+    levels[:10] = 100.0  # a first step down, then nothing
+    forecast = BatteryDischarge.from_history(times, levels).forecast(float(times[-1]))
+    assert forecast.status == "flat"
+    assert forecast.low_at is None
+
+
+def test_flat_after_steps_is_not_reported_low() -> None:
+    """Two quick early steps and then months flat: a far date or none, never 'low'."""
+    times = START + np.arange(0, 200 * DAY, 12 * HOUR)
+    levels = np.full(times.size, 97.0)
+    levels[:4] = 99.0
+    levels[4:8] = 98.0
+    forecast = BatteryDischarge.from_history(times, levels).forecast(float(times[-1]))
+    assert forecast.status in ("flat", "predicted")
+    if forecast.low_at is not None:
+        assert forecast.low_at - float(times[-1]) > 365 * DAY
+
+
+def test_too_little_history_says_learning() -> None:
+    """Two readings are not a discharge."""
+    discharge = BatteryDischarge.from_history(np.array([START, START + HOUR]), np.array([80, 79]))
+    forecast = discharge.forecast()
+    assert forecast.status == "learning"
+    assert forecast.low_at is None and forecast.level == 79
+
+
+def test_low_level_reached_and_override() -> None:
+    """Below the low level: 'low'; a per-device low level of 20 % moves the date."""
+    times, levels, _ = _trace(95, 1.0)
+    assert BatteryDischarge.from_history(times, levels).forecast().status == "low"
+    times, levels, low_at = _trace(50, 1.0)
+    at_twenty = BatteryDischarge.from_history(times, levels, low_level=20.0).forecast()
+    assert at_twenty.low_at is not None
+    assert abs(at_twenty.low_at - (low_at - 10 * DAY)) / DAY < 1.5
+
+
+def test_range_is_calibrated_on_noisy_devices() -> None:
+    """The 80 % range holds the true date about 80 % of the time on noisy discharges."""
+    inside = 0
+    total = 0
+    rng = np.random.default_rng(5)
+    for seed in range(40):
+        rate = float(rng.uniform(0.3, 2.0))
+        days = (90 - 10) / rate
+        times, _, _ = _trace(days * 0.8, rate, seed=seed)
+        # Daily use wanders: the true level follows a noisy rate.
+        wander = np.cumsum(rng.normal(0, 0.04, times.size)) * rate
+        true_level = 100 - rate * (times - START) / DAY + wander
+        step = float(rng.choice([1.0, 5.0]))
+        levels = np.round(true_level / step) * step
+        full = START + np.cumsum(np.full(20000, 3 * HOUR))
+        extended = 100 - rate * (full - START) / DAY
+        low_at = float(full[np.argmax(extended + wander[-1] <= 10)])
+        forecast = BatteryDischarge.from_history(times, levels).forecast(float(times[-1]))
+        if forecast.low_at_early is None or forecast.low_at_late is None:
+            continue
+        total += 1
+        inside += forecast.low_at_early <= low_at <= forecast.low_at_late
+    assert total >= 30
+    assert 0.6 <= inside / total <= 1.0
+
+
+def test_memory_is_bounded() -> None:
+    """A gauge bouncing between two levels for a year keeps at most MAX_RUNS entries."""
+    times = START + np.arange(0, 365 * DAY, HOUR)
+    levels = 60.0 - np.floor((times - START) / (30 * DAY)) + (np.arange(times.size) % 2)
+    discharge = BatteryDischarge.from_history(times, levels)
+    assert len(discharge.runs) <= MAX_RUNS
+    assert discharge.forecast().status in ("predicted", "flat")
+
+
+def test_round_trip_keeps_the_forecast() -> None:
+    """to_dict / from_dict is JSON-safe and gives the same forecast."""
+    times, levels, _ = _trace(50, 1.2, step=5.0)
+    discharge = BatteryDischarge.from_history(times, levels)
+    restored = BatteryDischarge.from_dict(json.loads(json.dumps(discharge.to_dict())))
+    assert restored.forecast(float(times[-1])) == discharge.forecast(float(times[-1]))
+    restored.record(float(times[-1]) + HOUR, 30.0)
+    assert restored.runs[-1][2] == 30.0
+
+
+def test_bad_input_handled() -> None:
+    """NaN, out-of-order and out-of-range readings never crash or mislead."""
+    times, levels, _ = _trace(30, 1.0)
+    levels = levels.astype(float)
+    levels[::7] = math.nan
+    discharge = BatteryDischarge.from_history(times, levels)
+    assert discharge.readings_dropped == int(np.count_nonzero(np.isnan(levels)))
+    assert discharge.forecast().status == "predicted"
+    discharge.record(float(times[0]), 50.0)  # older than the last reading
+    assert discharge.readings_dropped == int(np.count_nonzero(np.isnan(levels))) + 1
+    assert BatteryDischarge().forecast().status == "learning"
+    clipped = BatteryDischarge()
+    clipped.record(START, 140.0)
+    assert clipped.runs[0][2] == 100.0
+    with pytest.raises(ValueError):
+        BatteryDischarge.from_history(np.array([START]), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError):
+        BatteryDischarge(low_level=120.0)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"version": 99, "low_level": 10, "runs": [], "replacements": 0, "readings_dropped": 0},
+        {"version": 1, "low_level": 10, "runs": [[1, 2]], "replacements": 0, "readings_dropped": 0},
+        {
+            "version": 1,
+            "low_level": 10,
+            "runs": [[5, 6, 50], [1, 2, 40]],
+            "replacements": 0,
+            "readings_dropped": 0,
+        },
+        {"version": 1, "low_level": "x", "runs": [], "replacements": 0, "readings_dropped": 0},
+        {
+            "version": 1,
+            "low_level": 10,
+            "runs": [[1, 2, math.nan]],
+            "replacements": 0,
+            "readings_dropped": 0,
+        },
+    ],
+)
+def test_from_dict_rejects_bad_data(data: dict[str, object]) -> None:
+    """Old or damaged saved data raises ValueError."""
+    with pytest.raises(ValueError):
+        BatteryDischarge.from_dict(data)

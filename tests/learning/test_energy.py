@@ -1,0 +1,242 @@
+"""Tests of the pure energy learning engine on seeded synthetic homes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from custom_components.foresight.learning import energy
+from custom_components.foresight.learning.energy import DAY, HOUR
+
+START = 1_700_006_400.0 // DAY * DAY  # a local midnight
+
+
+def _home(
+    days: int, seed: int = 1, noise: float = 0.08
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A home with a morning and an evening peak, gamma noise; returns times, kWh, pattern."""
+    rng = np.random.default_rng(seed)
+    times = START + HOUR * np.arange(days * 24, dtype=np.float64)
+    hour = (times % DAY) / HOUR
+    pattern = (
+        0.15 + 0.5 * np.exp(-((hour - 7.5) ** 2) / 2.0) + 0.9 * np.exp(-((hour - 19.0) ** 2) / 4.0)
+    )
+    kwh = pattern + rng.gamma(2.0, noise / 2.0, times.size) - noise
+    return times, np.maximum(kwh, 0.0), pattern
+
+
+def test_known_daily_pattern_is_learned() -> None:
+    times, kwh, pattern = _home(120)
+    model = energy.EnergyForecaster.train(times, kwh)
+    assert model.status in ("ready", "degraded")
+    forecast = model.forecast(times, kwh, times[-1] + HOUR, 24)
+    assert forecast.kwh.shape == (24,)
+    assert np.max(np.abs(forecast.kwh - pattern[:24])) < 0.12
+    assert np.all(forecast.lower <= forecast.kwh) and np.all(forecast.kwh <= forecast.upper)
+    assert 60 < model.base_load_w < 250  # night level 0.15 kWh/h minus noise
+
+
+def test_band_is_calibrated_on_known_noise() -> None:
+    times, kwh, _ = _home(160, seed=2, noise=0.2)
+    train_until = START + 130 * DAY
+    inside, total = 0, 0
+    for day in range(130, 160, 3):
+        midnight = START + day * DAY
+        past = times < midnight
+        model = energy.EnergyForecaster.train(times[past], kwh[past], now=midnight)
+        forecast = model.forecast(times[past], kwh[past], midnight, 24)
+        seen = kwh[(times >= midnight) & (times < midnight + DAY)]
+        inside += int(np.sum((seen >= forecast.lower) & (seen <= forecast.upper)))
+        total += seen.size
+    assert train_until < times[-1]
+    assert 0.7 <= inside / total <= 0.9
+
+
+def test_fallback_when_learned_models_lose(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A sharp 18:00 load: smoothing loses, the previous day is noisier than the 7-day mean.
+    rng = np.random.default_rng(3)
+    times = START + HOUR * np.arange(90 * 24, dtype=np.float64)
+    hour = ((times % DAY) / HOUR).astype(int)
+    kwh = np.where(hour == 18, 2.0, 0.1) + rng.normal(0.0, 0.05, times.size)
+    # A blend that overshoots everything must lose on the held-out days.
+    monkeypatch.setattr(energy, "_fit_blend", lambda features, actual, prior: 3.0 * prior)
+    model = energy.EnergyForecaster.train(times, kwh)
+    assert model.model == energy.BASELINE
+    assert model.status == "degraded"
+    assert model.skill == pytest.approx(0.0)
+    assert model.scores[energy.BLEND] > model.scores[energy.BASELINE]
+
+
+def test_learned_blend_beats_baseline_when_it_can() -> None:
+    times, kwh, _ = _home(140, seed=4, noise=0.3)
+    model = energy.EnergyForecaster.train(times, kwh)
+    assert model.model != energy.BASELINE
+    assert model.status == "ready"
+    assert model.skill > 0
+
+
+def test_learning_status_with_too_little_data() -> None:
+    times, kwh, _ = _home(2)
+    model = energy.EnergyForecaster.train(times, kwh)
+    assert model.status == "learning"
+    empty = energy.EnergyForecaster.train(np.empty(0), np.empty(0))
+    assert empty.status == "learning"
+
+
+def test_gaps_and_nan_are_tolerated() -> None:
+    times, kwh, pattern = _home(100, seed=5)
+    kwh = kwh.copy()
+    kwh[::7] = np.nan
+    kwh[24 * 40 : 24 * 47] = np.nan  # a missing week
+    kwh[100] = -3.0  # a broken reading
+    keep = np.ones(times.size, dtype=bool)
+    keep[24 * 60 : 24 * 61] = False  # a day absent altogether
+    model = energy.EnergyForecaster.train(times[keep], kwh[keep])
+    forecast = model.forecast(times[keep], kwh[keep], times[-1] + HOUR, 24)
+    assert np.all(np.isfinite(forecast.kwh))
+    assert np.max(np.abs(forecast.kwh - pattern[:24])) < 0.2
+    all_nan = energy.EnergyForecaster.train(times, np.full(times.size, np.nan))
+    assert all_nan.status == "learning"
+    with pytest.raises(ValueError):
+        energy.EnergyForecaster.train(times, kwh[:-1])
+
+
+def test_round_trip_and_bad_data() -> None:
+    times, kwh, _ = _home(100, seed=6)
+    model = energy.EnergyForecaster.train(times, kwh)
+    restored = energy.EnergyForecaster.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert restored.to_dict() == model.to_dict()
+    first = model.forecast(times, kwh, times[-1] + HOUR, 24)
+    second = restored.forecast(times, kwh, times[-1] + HOUR, 24)
+    np.testing.assert_allclose(first.kwh, second.kwh)
+    for bad in (None, [], {"version": 999}, {**model.to_dict(), "weights": [1.0]}, {"version": 1}):
+        with pytest.raises(ValueError):
+            energy.EnergyForecaster.from_dict(bad)
+
+
+def test_occupancy_probability_helps_when_use_follows_it() -> None:
+    rng = np.random.default_rng(7)
+    days = 120
+    times = START + HOUR * np.arange(days * 24, dtype=np.float64)
+    home_today = np.repeat(rng.random(days) < 0.6, 24)  # whole days away at random
+    hour = (times % DAY) / HOUR
+    active = 0.8 * np.exp(-((hour - 19.0) ** 2) / 6.0) + 0.3
+    kwh = 0.1 + home_today * active + rng.normal(0.0, 0.03, times.size)
+    occupancy = np.where(home_today, 0.9, 0.1)
+    split = START + 100 * DAY
+    errors = {}
+    for name, extra in (("without", None), ("with", occupancy)):
+        squared = []
+        for day in range(100, days):
+            midnight = START + day * DAY
+            past = times < midnight
+            model = energy.EnergyForecaster.train(
+                times[past],
+                kwh[past],
+                occupancy_probability=None if extra is None else extra[past],
+                now=midnight,
+            )
+            window = times < midnight + DAY
+            forecast = model.forecast(
+                times[window],
+                np.where(times[window] < midnight, kwh[window], np.nan),
+                midnight,
+                24,
+                occupancy_probability=None if extra is None else extra[window],
+            )
+            seen = kwh[(times >= midnight) & (times < midnight + DAY)]
+            squared.append(np.mean((forecast.kwh - seen) ** 2))
+        errors[name] = float(np.sqrt(np.mean(squared)))
+    assert split > START
+    assert errors["with"] < 0.7 * errors["without"]
+
+
+def test_expected_power_and_rest_of_today() -> None:
+    times, kwh, _ = _home(60, seed=8)
+    model = energy.EnergyForecaster.train(times, kwh)
+    now = times[-1] + HOUR + 18 * HOUR + 1800  # 18:30 on the next day
+    forecast = model.forecast(times, kwh, now, 24)
+    assert energy.expected_power_w(forecast, now) == pytest.approx(forecast.kwh[0] * 1000.0)
+    rest = energy.rest_of_today_kwh(forecast, now)
+    assert rest == pytest.approx(0.5 * forecast.kwh[0] + forecast.kwh[1:6].sum())
+
+
+def test_hourly_from_power() -> None:
+    times = START + np.arange(0.0, 3 * HOUR, 60.0)
+    watts = np.full(times.size, 1200.0)
+    watts[60:] = 600.0
+    hours, kwh = energy.hourly_from_power(times, watts)
+    np.testing.assert_allclose(hours[:3], START + HOUR * np.arange(3))
+    np.testing.assert_allclose(kwh[:3], [1.2, 0.6, 0.6])
+    gap = np.concatenate([times[:30], times[150:]])  # 2 hours missing in the middle
+    _, kwh_gap = energy.hourly_from_power(gap, np.full(gap.size, 500.0))
+    assert np.isnan(kwh_gap[1])
+    empty_hours, empty_kwh = energy.hourly_from_power([], [])
+    assert empty_hours.size == 0 and empty_kwh.size == 0
+
+
+def test_hourly_from_counter_with_reset_jitter_and_replacement() -> None:
+    times = START + np.arange(0.0, 6 * HOUR + 1, 900.0)  # every 15 min, 1 kWh per hour
+    readings = 100.0 + (times - START) / HOUR
+    readings[8:] -= 102.0  # reset after two hours: the meter restarts from 0
+    readings[12] = readings[11] - 0.01  # a little jitter (not a reset)
+    readings[16:] += 5000.0  # meter replaced by one reading 5000 kWh more
+    hours, kwh = energy.hourly_from_counter(times, readings)
+    assert hours[0] == START
+    # As in Home Assistant, the quarter-hour before a reset is lost (the reading after the reset
+    # counts from zero), a small drop adds nothing (its energy comes back with the next
+    # reading), and neither does the quarter-hour of the meter replacement.
+    np.testing.assert_allclose(kwh[:6], [1.0, 0.75, 0.75, 1.01, 1.0, 1.0], atol=1e-9)
+    sparse_hours, sparse = energy.hourly_from_counter([START, START + 10 * HOUR], [0.0, 10.0])
+    assert np.all(np.isnan(sparse))
+    assert sparse_hours.size == 10
+
+
+def test_unusual_use_heater_detected_and_ordinary_day_quiet() -> None:
+    times, kwh, _ = _home(90, seed=9)
+    midnight = START + 89 * DAY
+    past = times < midnight
+    model = energy.EnergyForecaster.train(times[past], kwh[past], now=midnight)
+    detector = energy.UnusualUseDetector.train(model, times[past], kwh[past], now=midnight)
+    expected = energy.day_ahead_expectations(model, times, kwh, midnight - DAY, 2)
+
+    def alarms(seen: np.ndarray) -> list[str]:
+        kinds = []
+        for index in range(89 * 24, 90 * 24):
+            verdict = detector.check(
+                times[index - 24 : index + 1], seen[index - 24 : index + 1], expected
+            )
+            kinds.append(verdict.kind if verdict.active else "none")
+        return kinds
+
+    assert set(alarms(kwh)) == {"none"}
+    heated = kwh.copy()
+    heated[89 * 24 + 10 : 89 * 24 + 16] += 2.0  # a 2 kW heater left on from 10:00 to 16:00
+    found = alarms(heated)
+    assert "excess" in found[10:16]
+    stopped = kwh.copy()
+    stopped[89 * 24 :] = np.maximum(stopped[89 * 24 :] - 0.08, 0.0)  # the fridge stops
+    assert "shortfall" in alarms(stopped)
+    restored = energy.UnusualUseDetector.from_dict(json.loads(json.dumps(detector.to_dict())))
+    assert restored == detector
+    with pytest.raises(ValueError):
+        energy.UnusualUseDetector.from_dict({"version": 1, "scale_kwh": [1.0]})
+
+
+def test_blend_solution_matches_scikit_learn_ridge() -> None:
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(10)
+    features = rng.gamma(2.0, 0.3, (60, 24, len(energy.BASE_FEATURES)))
+    actual = features @ rng.uniform(0, 0.3, len(energy.BASE_FEATURES)) + rng.normal(
+        0, 0.1, (60, 24)
+    )
+    prior = energy._fixed_weights(list(energy.BASE_FEATURES), energy.SMOOTHED)
+    weights = energy._fit_blend(features, actual, prior)
+    flat = features.reshape(-1, features.shape[-1])
+    penalty = energy.RIDGE_STRENGTH * float(np.mean(np.sum(flat**2, axis=0)))
+    # The same ridge, shrinking towards the prior: fit the residual left by the prior.
+    ridge = linear_model.Ridge(alpha=penalty, fit_intercept=False)
+    ridge.fit(flat, actual.reshape(-1) - flat @ prior)
+    np.testing.assert_allclose(weights, prior + ridge.coef_, rtol=1e-6, atol=1e-8)

@@ -1,0 +1,184 @@
+"""The home's energy, end to end: long-term statistics in a real recorder → the energy entities."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+import numpy as np
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.foresight.const import EVENT_UNUSUAL_ENERGY
+from custom_components.foresight.learning.energy import EnergyForecaster, UnusualUseDetector
+from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
+from homeassistant.components.recorder.models import StatisticMeanType
+from homeassistant.components.recorder.statistics import async_import_statistics
+from homeassistant.core import Event, HomeAssistant
+
+from .conftest import set_home_states
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+DAYS = 60
+ENERGY = {"device_class": "energy", "state_class": "total_increasing"}
+
+
+def _usual_day(hours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A home's hourly kWh: 0.2 kWh at night, peaks in the morning and evening, some noise."""
+    hour = (hours % 86400) // 3600
+    usual = 0.2 + 0.6 * np.exp(-((hour - 7.5) ** 2) / 2) + 1.0 * np.exp(-((hour - 19) ** 2) / 4)
+    return usual * rng.lognormal(0.0, 0.15, hours.size)
+
+
+@pytest.fixture
+async def energy_home(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> tuple[MockConfigEntry, np.ndarray, np.ndarray]:
+    """Sixty days of hourly long-term statistics (in Wh, with a meter reset), then Foresight."""
+    zone = ZoneInfo(hass.config.time_zone)
+    first = NOW - timedelta(days=DAYS)
+    utc_hours = first.timestamp() + 3600.0 * np.arange(DAYS * 24)
+    kwh_utc = _usual_day(to_wall_clock(utc_hours, zone), np.random.default_rng(7))
+    total = np.cumsum(kwh_utc)
+    reading = total.copy()
+    reading[len(reading) // 2 :] -= total[len(reading) // 2 - 1]  # the meter was replaced
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": "sensor.house_energy",
+            "unit_class": "energy",
+            "unit_of_measurement": "Wh",
+        },
+        [
+            {
+                "start": datetime.fromtimestamp(hour, UTC),
+                "state": 1000.0 * state,
+                "sum": 1000.0 * cumulated,
+            }
+            for hour, state, cumulated in zip(utc_hours, reading, total, strict=True)
+        ],
+    )
+    freezer.move_to(NOW)
+    set_home_states(hass)
+    hass.states.async_set(
+        "sensor.house_energy", f"{reading[-1]:.3f}", {**ENERGY, "unit_of_measurement": "kWh"}
+    )
+    await async_wait_recording_done(hass)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # On the local wall clock the autumn's repeated hour (1 November) is one hour of both.
+    local_hours, where = np.unique(to_wall_clock(utc_hours, zone), return_inverse=True)
+    kwh = np.zeros(local_hours.size)
+    np.add.at(kwh, where, kwh_utc)
+    assert local_hours.size == utc_hours.size - 1
+    return home_entry, local_hours, kwh
+
+
+async def test_entities_show_the_engine_result(
+    hass: HomeAssistant, energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray]
+) -> None:
+    _entry, local_hours, kwh = energy_home
+    # The same data through the learning engine, offline.
+    local_now = wall_clock_now(NOW, ZoneInfo(hass.config.time_zone))
+    offline = EnergyForecaster.train(local_hours, kwh, now=local_now)
+    assert offline.status == "ready"
+    expected = offline.forecast(local_hours, kwh, local_now, 24)
+
+    status = hass.states.get("sensor.foresight_energy_model_status")
+    assert status is not None
+    assert status.state == offline.status
+    next_hour = hass.states.get("sensor.foresight_energy_forecast_next_hour")
+    assert next_hour is not None
+    assert float(next_hour.state) == pytest.approx(expected.kwh[0], abs=1e-3)
+    forecast = next_hour.attributes["forecast"]
+    assert len(forecast) == 24
+    assert [hour["kwh"] for hour in forecast] == pytest.approx(expected.kwh.tolist(), abs=1e-3)
+    assert [hour["upper"] for hour in forecast] == pytest.approx(expected.upper.tolist(), abs=1e-3)
+    accuracy = hass.states.get("sensor.foresight_energy_forecast_accuracy")
+    assert accuracy is not None
+    assert float(accuracy.state) == pytest.approx(offline.skill * 100, abs=0.1)
+    assert accuracy.attributes["model"] == offline.model
+    base_load = hass.states.get("sensor.foresight_base_load")
+    assert base_load is not None
+    assert float(base_load.state) == pytest.approx(offline.base_load_w, abs=0.01)
+    trained = hass.states.get("sensor.foresight_energy_model_last_trained")
+    assert trained is not None
+    assert trained.state == NOW.isoformat()
+    unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
+    assert unusual is not None
+    assert unusual.state == "off"
+
+
+async def test_get_forecast_returns_the_hours_asked(
+    hass: HomeAssistant, energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray]
+) -> None:
+    response = await hass.services.async_call(
+        "foresight",
+        "get_forecast",
+        {"kind": "energy", "hours": 48},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["kind"] == "energy"
+    assert response["unit_of_measurement"] == "kWh"
+    assert len(response["forecast"]) == 48
+    next_hour = hass.states.get("sensor.foresight_energy_forecast_next_hour")
+    assert next_hour is not None
+    assert response["forecast"][:24] == next_hour.attributes["forecast"]
+
+
+async def test_a_heater_left_on_is_unusual(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray],
+) -> None:
+    entry, _local_hours, kwh = energy_home
+    events: list[Event] = async_capture_events(hass, EVENT_UNUSUAL_ENERGY)
+    state = hass.states.get("sensor.house_energy")
+    assert state is not None
+    reading = float(state.state)
+    usual = kwh[-24:]  # yesterday's hours, as a guide to what each hour uses
+    for hour in range(8):
+        for quarter in range(4):
+            freezer.move_to(NOW + timedelta(hours=hour, minutes=15 * quarter + 1))
+            reading += (usual[hour] + 2.0) / 4  # a 2 kW heater on top of the usual use
+            hass.states.async_set(
+                "sensor.house_energy", f"{reading:.4f}", {**ENERGY, "unit_of_measurement": "kWh"}
+            )
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    await entry.runtime_data.coordinator.async_refresh()
+    unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
+    assert unusual is not None
+    assert unusual.state == "on"
+    assert unusual.attributes["kind"] in ("excess", "raised_floor")
+    assert unusual.attributes["seen_kwh"] > unusual.attributes["expected_kwh"]
+    assert len(events) == 1
+    assert events[0].data["kind"] == unusual.attributes["kind"]
+
+
+async def test_retrain_action(
+    hass: HomeAssistant, energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray]
+) -> None:
+    entry, _hours, _kwh = energy_home
+    detector_before = entry.runtime_data.coordinator.energy.detector
+    await hass.services.async_call("foresight", "retrain", {}, blocking=True)
+    assert entry.runtime_data.coordinator.energy.detector is not detector_before
+    assert isinstance(entry.runtime_data.coordinator.energy.detector, UnusualUseDetector)
+    assert entry.runtime_data.models.get("energy")["forecaster"]["model"] == (
+        entry.runtime_data.coordinator.energy.forecaster.model
+    )
