@@ -7,12 +7,16 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.foresight.const import (
     CONF_AREA,
+    CONF_BATTERY_LOW_LEVEL,
+    CONF_BATTERY_LOW_LEVELS,
     CONF_CLIMATE,
     CONF_ENERGY_SENSOR,
+    CONF_EXCLUDED_BATTERIES,
     CONF_NAME,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
+    CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
     DOMAIN,
     SUBENTRY_ROOM,
@@ -113,10 +117,18 @@ async def test_reconfigure_home(hass: HomeAssistant, setup_home: MockConfigEntry
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-async def test_options(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+async def test_options_settings(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+    hass.states.async_set(
+        "sensor.fridge_power", "80", {"device_class": "power", "unit_of_measurement": "W"}
+    )
     result = await hass.config_entries.options.async_init(setup_home.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["settings", "battery_level"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "settings"
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_RETENTION_DAYS: 90, CONF_WORKDAY_SENSOR: "binary_sensor.nope"}
@@ -124,13 +136,45 @@ async def test_options(hass: HomeAssistant, setup_home: MockConfigEntry) -> None
     assert result["errors"] == {CONF_WORKDAY_SENSOR: "entity_not_found"}
 
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_RETENTION_DAYS: 90, CONF_WORKDAY_SENSOR: "binary_sensor.workday"}
+        result["flow_id"],
+        {
+            CONF_RETENTION_DAYS: 90,
+            CONF_WORKDAY_SENSOR: "binary_sensor.workday",
+            CONF_BATTERY_LOW_LEVEL: 15,
+            CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"],
+        },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert setup_home.options == {
         CONF_RETENTION_DAYS: 90,
         CONF_WORKDAY_SENSOR: "binary_sensor.workday",
+        CONF_BATTERY_LOW_LEVEL: 15,
+        CONF_EXCLUDED_BATTERIES: [],
+        CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"],
     }
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get("binary_sensor.foresight_fridge_power_problem") is not None
+
+
+async def test_options_battery_level(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+    hass.states.async_set(
+        "sensor.lock_battery", "80", {"device_class": "battery", "unit_of_measurement": "%"}
+    )
+    result = await hass.config_entries.options.async_init(setup_home.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "battery_level"}
+    )
+    assert result["step_id"] == "battery_level"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"battery": "sensor.gone_battery", "low_level": 30}
+    )
+    assert result["errors"] == {"battery": "entity_not_found"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"battery": "sensor.lock_battery", "low_level": 30}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert setup_home.options[CONF_BATTERY_LOW_LEVELS] == {"sensor.lock_battery": 30}
+    assert setup_home.options[CONF_RETENTION_DAYS] == 400  # the other settings are kept
     await hass.async_block_till_done(wait_background_tasks=True)
 
 

@@ -17,10 +17,15 @@ from homeassistant.util import dt as dt_util
 
 from .backfill import async_backfill
 from .const import (
+    CONF_BATTERY_LOW_LEVEL,
+    CONF_BATTERY_LOW_LEVELS,
     CONF_ENERGY_SENSOR,
+    CONF_EXCLUDED_BATTERIES,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
+    CONF_WATCHED_APPLIANCES,
+    DEFAULT_BATTERY_LOW_LEVEL,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
     HISTORY_DIR,
@@ -29,14 +34,15 @@ from .const import (
 from .coordinator import ForesightCoordinator
 from .history import HistoryStore
 from .home_energy import HomeEnergy
+from .home_maintenance import HomeMaintenance
 from .models import ModelStore
 from .observe import Observer
 from .renames import async_follow_renames
 from .repairs import async_check_sources, async_clear_all, async_history_rebuilt
 from .services import async_setup_services
-from .sources import Kind, Source, energy_kind_of, room_sources, unique_sources
+from .sources import Kind, Source, battery_sensors, energy_kind_of, room_sources, unique_sources
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.CALENDAR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -60,13 +66,21 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 def home_sources(hass: HomeAssistant, entry: ConfigEntry) -> list[Source]:
-    """The series the home's own configuration asks for."""
+    """The series the home's own configuration and settings ask for."""
     sources = [Source(person, Kind.PERSON) for person in entry.data.get(CONF_PEOPLE, [])]
     if energy := entry.data.get(CONF_ENERGY_SENSOR):
         sources.append(Source(energy, energy_kind_of(hass, energy) or Kind.POWER))
     if outdoor := entry.data.get(CONF_OUTDOOR_TEMPERATURE):
         sources.append(Source(outdoor, Kind.TEMPERATURE))
+    sources += [Source(appliance, Kind.POWER) for appliance in watched_appliances(entry)]
+    excluded = entry.options.get(CONF_EXCLUDED_BATTERIES, [])
+    sources += [Source(battery, Kind.BATTERY) for battery in battery_sensors(hass, excluded)]
     return sources
+
+
+def watched_appliances(entry: ConfigEntry) -> list[str]:
+    """The power sensors whose appliances' cycles Foresight watches."""
+    return list(entry.options.get(CONF_WATCHED_APPLIANCES, []))
 
 
 def history_path(hass: HomeAssistant, entry: ConfigEntry) -> Path:
@@ -100,15 +114,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     models = ModelStore(hass, entry.entry_id)
     await models.async_load()
     entry.async_on_unload(models.async_save)
+    zone = dt_util.get_default_time_zone()
     energy = None
     if (energy_id := entry.data.get(CONF_ENERGY_SENSOR)) is not None:
         energy_source = sources[energy_id]
         outdoor = entry.data.get(CONF_OUTDOOR_TEMPERATURE)
-        energy = HomeEnergy(
-            store, energy_source.key, energy_source.kind, outdoor, dt_util.get_default_time_zone()
-        )
+        energy = HomeEnergy(store, energy_source.key, energy_source.kind, outdoor, zone)
+    default_low = float(entry.options.get(CONF_BATTERY_LOW_LEVEL, DEFAULT_BATTERY_LOW_LEVEL))
+    low_levels = entry.options.get(CONF_BATTERY_LOW_LEVELS, {})
+    maintenance = HomeMaintenance(
+        store,
+        zone,
+        {key: str(source.kind) for key, source in sources.items()},
+        {
+            key: float(low_levels.get(key, default_low))
+            for key, source in sources.items()
+            if source.kind is Kind.BATTERY
+        },
+        watched_appliances(entry),
+        entry.data.get(CONF_OUTDOOR_TEMPERATURE),
+    )
     coordinator = ForesightCoordinator(
-        hass, entry, store, observer, sources, room_keys, models, energy
+        hass, entry, store, observer, sources, room_keys, models, energy, maintenance
     )
     entry.runtime_data = ForesightData(store, observer, coordinator, models)
     await coordinator.async_config_entry_first_refresh()

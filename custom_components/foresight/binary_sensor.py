@@ -1,4 +1,4 @@
-"""Foresight's binary sensors: unusual energy use (and, with the learning, occupancy)."""
+"""Foresight's binary sensors: unusual energy use, sensor problems, drifting appliances."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ForesightConfigEntry
+from .coordinator import ForesightCoordinator
 from .entity import ForesightEntity
 
 PARALLEL_UPDATES = 0
@@ -20,6 +21,16 @@ UNUSUAL_ENERGY = BinarySensorEntityDescription(
     translation_key="unusual_energy",
     device_class=BinarySensorDeviceClass.PROBLEM,
 )
+SENSOR_PROBLEM = BinarySensorEntityDescription(
+    key="sensor_problem",
+    translation_key="sensor_problem",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+)
+APPLIANCE_PROBLEM = BinarySensorEntityDescription(
+    key="appliance_problem",
+    translation_key="appliance_problem",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+)
 
 
 async def async_setup_entry(
@@ -27,10 +38,16 @@ async def async_setup_entry(
     entry: ForesightConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the home's unusual-energy sensor when it has an electricity sensor."""
+    """Add the home's problem sensors."""
     coordinator = entry.runtime_data.coordinator
+    entities: list[BinarySensorEntity] = [SensorProblemSensor(coordinator, SENSOR_PROBLEM.key)]
     if coordinator.energy is not None:
-        async_add_entities([UnusualEnergySensor(coordinator, UNUSUAL_ENERGY.key)])
+        entities.append(UnusualEnergySensor(coordinator, UNUSUAL_ENERGY.key))
+    for appliance in coordinator.maintenance.appliance_keys:
+        state = hass.states.get(appliance)
+        name = state.name if state is not None else appliance
+        entities.append(ApplianceProblemSensor(coordinator, appliance, name))
+    async_add_entities(entities)
 
 
 class UnusualEnergySensor(ForesightEntity, BinarySensorEntity):
@@ -55,4 +72,67 @@ class UnusualEnergySensor(ForesightEntity, BinarySensorEntity):
             "since": energy.unusual_since.isoformat() if energy.unusual_since else None,
             "expected_kwh": energy.unusual_expected_kwh,
             "seen_kwh": energy.unusual_seen_kwh,
+        }
+
+
+class SensorProblemSensor(ForesightEntity, BinarySensorEntity):
+    """On while a source is silent, or stuck on, far beyond its own rhythm."""
+
+    entity_description = SENSOR_PROBLEM
+
+    @property
+    def is_on(self) -> bool:
+        """Whether any source has a problem."""
+        return bool(self.coordinator.data.maintenance.problems)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """Which sources, how, since when, and what their rhythm allows."""
+        return {
+            "sources": [
+                {
+                    "entity_id": problem.entity_id,
+                    "problem": problem.status,
+                    "since": problem.since.isoformat(),
+                    "allowed_hours": problem.allowed_hours,
+                }
+                for problem in self.coordinator.data.maintenance.problems
+            ]
+        }
+
+
+class ApplianceProblemSensor(ForesightEntity, BinarySensorEntity):
+    """On while a watched appliance's cycles have drifted from what is normal for it."""
+
+    entity_description = APPLIANCE_PROBLEM
+
+    def __init__(self, coordinator: ForesightCoordinator, appliance: str, name: str) -> None:
+        """Watch the appliance measured by the power sensor ``appliance``."""
+        super().__init__(coordinator, APPLIANCE_PROBLEM.key)
+        self._appliance = appliance
+        self._attr_unique_id = f"{coordinator.config_entry.entry_id}_appliance_{appliance}"
+        self._attr_translation_placeholders = {"appliance": name}
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the appliance has drifted (unknown while it is still being learned)."""
+        outlook = self.coordinator.data.maintenance.appliances.get(self._appliance)
+        if outlook is None or outlook.status == "learning":
+            return None
+        return outlook.status == "drifted"
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """What is normal for each measure of its cycling, and what is seen."""
+        outlook = self.coordinator.data.maintenance.appliances.get(self._appliance)
+        if outlook is None:
+            return {}
+        return {
+            "power_sensor": self._appliance,
+            "status": outlook.status,
+            "drifted": list(outlook.drifted_measures),
+            "measures": {
+                m.name: {"normal": m.normal, "low": m.low, "high": m.high, "seen": m.seen}
+                for m in outlook.measures
+            },
         }

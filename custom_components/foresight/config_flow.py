@@ -22,13 +22,18 @@ from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .const import (
     CONF_AREA,
+    CONF_BATTERY_LOW_LEVEL,
+    CONF_BATTERY_LOW_LEVELS,
     CONF_CLIMATE,
     CONF_ENERGY_SENSOR,
+    CONF_EXCLUDED_BATTERIES,
     CONF_NAME,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
+    CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
+    DEFAULT_BATTERY_LOW_LEVEL,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
     MAX_RETENTION_DAYS,
@@ -36,6 +41,9 @@ from .const import (
     SUBENTRY_ROOM,
 )
 from .sources import ROOM_KINDS, Kind, area_entities, area_name, energy_kind_of
+
+CONF_BATTERY = "battery"
+CONF_LOW_LEVEL = "low_level"
 
 HOME_SCHEMA = vol.Schema(
     {
@@ -72,6 +80,48 @@ OPTIONS_SCHEMA = vol.Schema(
         ),
         vol.Optional(CONF_WORKDAY_SENSOR): selector.EntitySelector(
             selector.EntitySelectorConfig(domain="binary_sensor")
+        ),
+        vol.Required(CONF_BATTERY_LOW_LEVEL, default=DEFAULT_BATTERY_LOW_LEVEL): vol.All(
+            selector.NumberSelector(
+                selector.NumberSelectorConfig(
+                    min=0,
+                    max=99,
+                    step=1,
+                    unit_of_measurement="%",
+                    mode=selector.NumberSelectorMode.BOX,
+                )
+            ),
+            vol.Coerce(int),
+        ),
+        vol.Optional(CONF_EXCLUDED_BATTERIES, default=[]): selector.EntitySelector(
+            selector.EntitySelectorConfig(
+                domain="sensor", device_class=SensorDeviceClass.BATTERY, multiple=True
+            )
+        ),
+        vol.Optional(CONF_WATCHED_APPLIANCES, default=[]): selector.EntitySelector(
+            selector.EntitySelectorConfig(
+                domain="sensor", device_class=SensorDeviceClass.POWER, multiple=True
+            )
+        ),
+    }
+)
+
+BATTERY_LEVEL_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_BATTERY): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.BATTERY)
+        ),
+        vol.Required(CONF_LOW_LEVEL): vol.All(
+            selector.NumberSelector(
+                selector.NumberSelectorConfig(
+                    min=0,
+                    max=99,
+                    step=1,
+                    unit_of_measurement="%",
+                    mode=selector.NumberSelectorMode.BOX,
+                )
+            ),
+            vol.Coerce(int),
         ),
     }
 )
@@ -219,22 +269,51 @@ class ForesightConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class ForesightOptionsFlow(OptionsFlow):
-    """How long history is kept, and the workday sensor."""
+    """Foresight's settings, and a battery's own low level."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and save the settings."""
+        """Choose what to change."""
+        return self.async_show_menu(step_id="init", menu_options=["settings", "battery_level"])
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """History kept, workday sensor, batteries and watched appliances."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            workday = user_input.get(CONF_WORKDAY_SENSOR)
-            if workday and not _exists(self.hass, workday):
-                errors[CONF_WORKDAY_SENSOR] = "entity_not_found"
-            else:
-                return self.async_create_entry(data=user_input)
+            for key in (CONF_WORKDAY_SENSOR, CONF_EXCLUDED_BATTERIES, CONF_WATCHED_APPLIANCES):
+                value = user_input.get(key) or []
+                entity_ids = [value] if isinstance(value, str) else value
+                if any(not _exists(self.hass, entity_id) for entity_id in entity_ids):
+                    errors[key] = "entity_not_found"
+            if not errors:
+                return self.async_create_entry(data={**self.config_entry.options, **user_input})
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=self.add_suggested_values_to_schema(
                 OPTIONS_SCHEMA, user_input if user_input is not None else self.config_entry.options
             ),
+            errors=errors,
+        )
+
+    async def async_step_battery_level(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Give one battery its own low level (the level at which it is due)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            battery = user_input[CONF_BATTERY]
+            if not _exists(self.hass, battery):
+                errors[CONF_BATTERY] = "entity_not_found"
+            else:
+                levels = dict(self.config_entry.options.get(CONF_BATTERY_LOW_LEVELS, {}))
+                levels[battery] = user_input[CONF_LOW_LEVEL]
+                return self.async_create_entry(
+                    data={**self.config_entry.options, CONF_BATTERY_LOW_LEVELS: levels}
+                )
+        return self.async_show_form(
+            step_id="battery_level",
+            data_schema=self.add_suggested_values_to_schema(BATTERY_LEVEL_SCHEMA, user_input),
             errors=errors,
         )
 

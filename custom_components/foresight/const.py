@@ -42,3 +42,17 @@ EVENT_UNUSUAL_ENERGY: Final = "foresight_unusual_energy"
 
 # Models are trained again every night at this local time (and on foresight.retrain).
 TRAIN_AT: Final = (3, 17, 0)
+EVENT_MAINTENANCE: Final = "foresight_maintenance"
+
+# Maintenance settings (config entry options).
+CONF_EXCLUDED_BATTERIES: Final = "excluded_batteries"
+CONF_BATTERY_LOW_LEVEL: Final = "battery_low_level"
+CONF_BATTERY_LOW_LEVELS: Final = "battery_low_levels"  # per battery sensor: its own low level
+CONF_WATCHED_APPLIANCES: Final = "watched_appliances"
+DEFAULT_BATTERY_LOW_LEVEL: Final = 10
+# Watched appliances keep their raw power this long: their cycles are learned from it.
+APPLIANCE_RAW_DAYS: Final = 31
+# Batteries predicted to run out within this many days are on the maintenance calendar.
+CALENDAR_DAYS: Final = 60
+# A new battery prediction this close is announced with foresight_maintenance.
+ANNOUNCE_DAYS: Final = 7

@@ -262,10 +262,25 @@ class HistoryStore:
             finally:
                 self._ids = dict(db.execute("SELECT key, id FROM sources").fetchall())
 
-    def prune(self, now: float, retention_days: int, raw_numeric_days: int) -> None:
-        """Forget what is older than the retention (raw numeric samples sooner)."""
+    def prune(
+        self,
+        now: float,
+        retention_days: int,
+        raw_numeric_days: int,
+        keep_raw: dict[str, int] | None = None,
+    ) -> None:
+        """Forget what is older than the retention; raw numeric samples sooner.
+
+        Binary and battery series keep every sample for the retention (they change rarely);
+        ``keep_raw`` gives some numeric series (watched appliances) their own raw retention.
+        """
         keep_from = now - retention_days * 86400
         keep_raw_from = now - raw_numeric_days * 86400
+        longer = {
+            self._ids[key]: now - days * 86400
+            for key, days in (keep_raw or {}).items()
+            if key in self._ids
+        }
         with self._lock:
             db = self._conn
             db.execute("BEGIN")
@@ -273,9 +288,14 @@ class HistoryStore:
             db.execute(
                 "DELETE FROM samples WHERE t < ? AND source IN"
                 " (SELECT id FROM sources WHERE kind NOT IN"
-                " ('motion', 'door', 'media', 'light', 'person', 'heating'))",
-                (keep_raw_from,),
+                " ('motion', 'door', 'media', 'light', 'person', 'heating', 'battery'))"
+                " AND source NOT IN (SELECT value FROM json_each(?))",
+                (keep_raw_from, json.dumps(list(longer))),
             )
+            for source_id, keep_source_from in longer.items():
+                db.execute(
+                    "DELETE FROM samples WHERE source = ? AND t < ?", (source_id, keep_source_from)
+                )
             db.execute("DELETE FROM hourly WHERE hour < ?", (keep_from,))
             db.execute("COMMIT")
 

@@ -80,7 +80,7 @@ class HomeEnergy:
     ) -> None:
         """Learn from the series ``energy_key`` (a meter or a power sensor)."""
         self._store = store
-        self._energy_key = energy_key
+        self.entity_id = self._energy_key = energy_key
         self._energy_kind = energy_kind
         self._outdoor_key = outdoor_key
         self._zone = zone

@@ -34,6 +34,17 @@ def async_check_sources(hass: HomeAssistant, entity_ids: Iterable[str]) -> None:
             ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
+def async_update_silent_sources(hass: HomeAssistant, entity_ids: Iterable[str]) -> None:
+    """One issue per source silent for more than a day beyond its rhythm; clear the others."""
+    silent = set(entity_ids)
+    wanted = {_issue_id("source_silent", entity_id) for entity_id in silent}
+    for entity_id in silent:
+        _create(hass, "source_silent", entity_id)
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith("source_silent_") and issue_id not in wanted:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
 def async_source_removed(hass: HomeAssistant, entity_id: str) -> None:
     """A source entity was deleted from Home Assistant."""
     _create(hass, "source_missing", entity_id)

@@ -175,6 +175,47 @@ ENERGY_SENSORS: tuple[ForesightSensorDescription, ...] = (
 )
 
 
+def _next_battery(snapshot: Snapshot, _scope: Scope) -> Any:
+    predicted = snapshot.maintenance.predicted()
+    return predicted[0].low_at if predicted else None
+
+
+def _next_battery_attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[str, Any]:
+    predicted = snapshot.maintenance.predicted()
+    if not predicted:
+        return {"batteries": len(snapshot.maintenance.batteries)}
+    first = predicted[0]
+    return {
+        "entity_id": first.entity_id,
+        "level": first.level,
+        "low_level": first.low_level,
+        "likely_from": first.low_at_early,
+        "likely_until": first.low_at_late,
+        "batteries": len(snapshot.maintenance.batteries),
+        "upcoming": [
+            {
+                "entity_id": battery.entity_id,
+                "level": battery.level,
+                "low_at": battery.low_at.isoformat() if battery.low_at else None,
+            }
+            for battery in predicted[:5]
+        ],
+    }
+
+
+# The home's maintenance.
+MAINTENANCE_SENSORS: tuple[ForesightSensorDescription, ...] = (
+    ForesightSensorDescription(
+        key="next_battery",
+        translation_key="next_battery",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_next_battery,
+        attributes_fn=_next_battery_attributes,
+        unrecorded=frozenset({"upcoming"}),
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: ForesightConfigEntry,
@@ -184,7 +225,9 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     room_keys = coordinator.room_keys
     home = Scope(None, room_keys[None])
-    descriptions = MODEL_SENSORS + (ENERGY_SENSORS if coordinator.energy is not None else ())
+    descriptions = MODEL_SENSORS + MAINTENANCE_SENSORS
+    if coordinator.energy is not None:
+        descriptions += ENERGY_SENSORS
     async_add_entities(ForesightSensor(coordinator, d, home) for d in descriptions)
     for room_id, subentry in entry.subentries.items():
         room = Scope(room_id, room_keys[room_id])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import probatio as vol
@@ -20,6 +21,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
 from .const import DOMAIN
+from .home_maintenance import MaintenanceReport
 
 if TYPE_CHECKING:
     from . import ForesightConfigEntry
@@ -29,8 +31,8 @@ SERVICE_GET_FORECAST = "get_forecast"
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_KIND = "kind"
 ATTR_HOURS = "hours"
-KINDS = ["energy"]
-MAX_HOURS = 168
+KINDS = ["energy", "maintenance"]
+MAX_HOURS = 1440  # 60 days: the maintenance calendar's horizon
 
 RETRAIN_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 GET_FORECAST_SCHEMA = vol.Schema(
@@ -61,6 +63,8 @@ async def _async_retrain(call: ServiceCall) -> None:
 async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
     coordinator = _entry(call.hass, call).runtime_data.coordinator
     hours: int = call.data[ATTR_HOURS]
+    if call.data[ATTR_KIND] == "maintenance":
+        return _maintenance_forecast(coordinator.data.maintenance, hours)
     energy = coordinator.energy
     if energy is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_energy_sensor")
@@ -77,6 +81,35 @@ async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
         "skill": outlook.skill,
         "unit_of_measurement": "kWh",
         "forecast": forecast,
+    }
+
+
+def _maintenance_forecast(report: MaintenanceReport, hours: int) -> ServiceResponse:
+    """Batteries due within the horizon (and every battery's date), problems now."""
+    until = dt_util.utcnow() + timedelta(hours=hours)
+    return {
+        "kind": "maintenance",
+        "batteries": [
+            {
+                "entity_id": battery.entity_id,
+                "status": battery.status,
+                "level": battery.level,
+                "low_level": battery.low_level,
+                "low_at": battery.low_at.isoformat() if battery.low_at else None,
+                "likely_from": battery.low_at_early.isoformat() if battery.low_at_early else None,
+                "likely_until": battery.low_at_late.isoformat() if battery.low_at_late else None,
+                "within_horizon": battery.low_at is not None and battery.low_at <= until,
+            }
+            for battery in report.batteries
+        ],
+        "problems": [
+            {"entity_id": p.entity_id, "problem": p.status, "since": p.since.isoformat()}
+            for p in report.problems
+        ],
+        "appliances": {
+            entity_id: {"status": a.status, "drifted": list(a.drifted_measures)}
+            for entity_id, a in report.appliances.items()
+        },
     }
 
 

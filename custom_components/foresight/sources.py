@@ -50,6 +50,7 @@ class Kind(StrEnum):
     HUMIDITY = "humidity"  # %
     CO2 = "co2"  # ppm
     ILLUMINANCE = "illuminance"  # lx
+    BATTERY = "battery"  # %
 
 
 BINARY_KINDS = frozenset(
@@ -77,6 +78,7 @@ CANONICAL_UNIT: dict[Kind, str] = {
     Kind.HUMIDITY: "%",
     Kind.CO2: "ppm",
     Kind.ILLUMINANCE: "lx",
+    Kind.BATTERY: "%",
 }
 
 _CONVERTER: dict[Kind, type[BaseUnitConverter]] = {
@@ -95,6 +97,7 @@ _PLAUSIBLE: dict[Kind, tuple[float, float]] = {
     Kind.HUMIDITY: (0.0, 100.0),
     Kind.CO2: (0.0, 100_000.0),
     Kind.ILLUMINANCE: (0.0, 1_000_000.0),
+    Kind.BATTERY: (0.0, 100.0),
 }
 
 _MOTION_CLASSES = {
@@ -268,6 +271,27 @@ def area_name(hass: HomeAssistant, area_id: str) -> str | None:
     """The area's name, or None when the area does not exist."""
     area = ar.async_get(hass).async_get_area(area_id)
     return area.name if area else None
+
+
+def battery_sensors(hass: HomeAssistant, excluded: Iterable[str] = ()) -> list[str]:
+    """Every battery level sensor (device class battery, in %), less those excluded."""
+    skip = set(excluded)
+    found: set[str] = set()
+    for entry in er.async_get(hass).entities.values():
+        device_class = entry.device_class or entry.original_device_class
+        battery = entry.domain == "sensor" and device_class == SensorDeviceClass.BATTERY
+        if battery and entry.disabled_by is None:
+            found.add(entry.entity_id)
+    for state in hass.states.async_all("sensor"):
+        if state.attributes.get("device_class") == SensorDeviceClass.BATTERY:
+            found.add(state.entity_id)
+    return sorted(entity_id for entity_id in found - skip if _in_percent(hass, entity_id))
+
+
+def _in_percent(hass: HomeAssistant, entity_id: str) -> bool:
+    # A battery's voltage is a battery sensor too, but not a level.
+    state = hass.states.get(entity_id)
+    return state is None or state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) in (None, "%")
 
 
 def room_sources(room_id: str, data: Mapping[str, Any]) -> list[Source]:

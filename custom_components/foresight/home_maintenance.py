@@ -1,0 +1,210 @@
+"""Predictive maintenance: batteries, silent or stuck sources, drifting appliances.
+
+Runs in the executor at each refresh of the coordinator: new samples since the last refresh
+are read from Foresight's history and fed to the ``learning`` models, which are rebuilt from
+the whole history at start and every night. The history is their persistence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+import logging
+import math
+
+import numpy as np
+
+from .history import HistoryStore
+from .learning.appliances import PERSIST_HOURS, TRAIN_DAYS, WINDOW, ApplianceModel, MeasureCheck
+from .learning.batteries import BatteryDischarge
+from .learning.rhythm import SourceRhythm
+from .timebase import from_wall_clock, to_wall_clock, wall_clock_now
+
+_LOGGER = logging.getLogger(__name__)
+
+HOUR = 3600.0
+DAY = 86400.0
+# An appliance is judged on its last day of power and the hours it must stay drifted.
+CHECK_SPAN = WINDOW + (PERSIST_HOURS + 1) * HOUR
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryOutlook:
+    """One battery: its level and when it is expected to reach its low level."""
+
+    entity_id: str
+    status: str  # learning, predicted, flat or low
+    level: float | None
+    low_level: float
+    low_at: datetime | None
+    low_at_early: datetime | None
+    low_at_late: datetime | None
+    discharge_per_day: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProblem:
+    """A source silent (or stuck on) far beyond its own rhythm."""
+
+    entity_id: str
+    status: str  # silent or stuck
+    since: datetime  # its last report
+    allowed_hours: float
+    needs_repair: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApplianceOutlook:
+    """A watched appliance's cycling: normal or drifted, with every measure behind it."""
+
+    entity_id: str
+    status: str  # learning, ok or drifted
+    drifted_measures: tuple[str, ...]
+    measures: tuple[MeasureCheck, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceReport:
+    """What the maintenance entities show."""
+
+    batteries: list[BatteryOutlook] = field(default_factory=list)
+    problems: list[SourceProblem] = field(default_factory=list)
+    appliances: dict[str, ApplianceOutlook] = field(default_factory=dict)
+
+    def predicted(self) -> list[BatteryOutlook]:
+        """Batteries with a predicted date, earliest first."""
+        dated = [b for b in self.batteries if b.low_at is not None]
+        return sorted(dated, key=lambda b: b.low_at or datetime.max)
+
+
+def _is_binary(kind: str) -> bool:
+    return kind in ("motion", "door", "media", "light", "person", "heating")
+
+
+class HomeMaintenance:
+    """Keeps the maintenance models of one home. Every method blocks: call from an executor."""
+
+    def __init__(
+        self,
+        store: HistoryStore,
+        zone: tzinfo,
+        kinds: dict[str, str],
+        batteries: dict[str, float],
+        appliances: list[str],
+        outdoor_key: str | None,
+    ) -> None:
+        """``kinds``: every watched series by key; ``batteries``: battery key → its low level."""
+        self._store = store
+        self._zone = zone
+        self._kinds = kinds
+        self._low_levels = batteries
+        self.appliance_keys = appliances
+        self._outdoor_key = outdoor_key
+        self.batteries: dict[str, BatteryDischarge] = {}
+        self.rhythms: dict[str, SourceRhythm] = {}
+        self.appliances: dict[str, ApplianceModel] = {}
+        self._seen_until = 0.0  # UTC seconds: samples up to here were fed to the models
+
+    def _local(self, utc: list[float]) -> np.ndarray:
+        return to_wall_clock(np.asarray(utc, dtype=np.float64), self._zone)
+
+    def rebuild(self, now: datetime) -> None:
+        """Learn every model again from the whole history up to ``now``."""
+        end = math.nextafter(now.timestamp(), math.inf)
+        for key, kind in self._kinds.items():
+            rows = [(t, v) for t, v in self._store.samples(key, 0.0, end) if v is not None]
+            times = self._local([t for t, _ in rows])
+            values = np.array([v for _, v in rows], dtype=np.float64)
+            if key in self._low_levels:
+                self.batteries[key] = BatteryDischarge.from_history(
+                    times, values, low_level=self._low_levels[key]
+                )
+            binary = _is_binary(kind)
+            self.rhythms[key] = SourceRhythm.from_reports(times, values >= 0.5 if binary else None)
+        for key in self.appliance_keys:
+            times, power = self._power(key, end - TRAIN_DAYS * DAY, end)
+            outdoor_times, outdoor = self._outdoor(end - TRAIN_DAYS * DAY, end)
+            self.appliances[key] = ApplianceModel.fit(times, power, outdoor_times, outdoor)
+        self._seen_until = end
+
+    def _power(self, key: str, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._store.samples(key, start, end)
+        times = self._local([t for t, _ in rows])
+        return times, np.array([math.nan if v is None else v for _, v in rows], dtype=np.float64)
+
+    def _outdoor(self, start: float, end: float) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if self._outdoor_key is None:
+            return None, None
+        rows = self._store.hours(self._outdoor_key, start, end)
+        if not rows:
+            return None, None
+        times = self._local([row.hour + HOUR / 2 for row in rows])
+        return times, np.array([math.nan if r.mean is None else r.mean for r in rows])
+
+    def report(self, now: datetime) -> MaintenanceReport:
+        """Feed what is new, then judge every battery, source and appliance at ``now``."""
+        end = now.timestamp()
+        if not self.rhythms:
+            self.rebuild(now)
+        else:
+            # Up to and including now: a reading taken this very second counts.
+            self._feed(self._seen_until, math.nextafter(end, math.inf))
+        self._seen_until = math.nextafter(end, math.inf)
+        local_now = wall_clock_now(now, self._zone)
+        return MaintenanceReport(
+            batteries=[self._battery(key, local_now) for key in sorted(self.batteries)],
+            problems=[
+                problem
+                for key in sorted(self.rhythms)
+                if (problem := self._problem(key, local_now)) is not None
+            ],
+            appliances={key: self._appliance(key, end, local_now) for key in self.appliances},
+        )
+
+    def _feed(self, start: float, end: float) -> None:
+        for key, kind in self._kinds.items():
+            rows = [(t, v) for t, v in self._store.samples(key, start, end) if v is not None]
+            if not rows:
+                continue
+            for t, value in zip(
+                self._local([t for t, _ in rows]), (v for _, v in rows), strict=True
+            ):
+                if (battery := self.batteries.get(key)) is not None:
+                    battery.record(float(t), value)
+                if (rhythm := self.rhythms.get(key)) is not None:
+                    rhythm.record(float(t), value >= 0.5 if _is_binary(kind) else None)
+
+    def _when(self, local: float | None) -> datetime | None:
+        return from_wall_clock(local, self._zone) if local is not None else None
+
+    def _battery(self, key: str, local_now: float) -> BatteryOutlook:
+        forecast = self.batteries[key].forecast(local_now)
+        return BatteryOutlook(
+            entity_id=key,
+            status=forecast.status,
+            level=forecast.level,
+            low_level=forecast.low_level,
+            low_at=self._when(forecast.low_at),
+            low_at_early=self._when(forecast.low_at_early),
+            low_at_late=self._when(forecast.low_at_late),
+            discharge_per_day=forecast.discharge_per_day,
+        )
+
+    def _problem(self, key: str, local_now: float) -> SourceProblem | None:
+        rhythm = self.rhythms[key]
+        check = rhythm.check(local_now)
+        if not check.problem:
+            return None
+        return SourceProblem(
+            entity_id=key.split("#", 1)[0],
+            status=check.status,
+            since=from_wall_clock(local_now - check.seconds_since_report, self._zone),
+            allowed_hours=round((check.allowed_seconds or 0.0) / HOUR, 2),
+            needs_repair=rhythm.needs_repair(local_now),
+        )
+
+    def _appliance(self, key: str, end: float, local_now: float) -> ApplianceOutlook:
+        times, power = self._power(key, end - CHECK_SPAN, end)
+        outdoor_times, outdoor = self._outdoor(end - CHECK_SPAN, end)
+        check = self.appliances[key].check(times, power, local_now, outdoor_times, outdoor)
+        return ApplianceOutlook(key, check.status, check.drifted_measures, check.measures)

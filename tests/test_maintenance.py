@@ -1,0 +1,247 @@
+"""Predictive maintenance in Home Assistant: batteries, silent sensors, drifting appliances."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+import numpy as np
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.foresight.const import (
+    CONF_PEOPLE,
+    CONF_RETENTION_DAYS,
+    CONF_WATCHED_APPLIANCES,
+    DOMAIN,
+    EVENT_MAINTENANCE,
+    SUBENTRY_ROOM,
+)
+from custom_components.foresight.learning.batteries import BatteryDischarge
+from custom_components.foresight.timebase import from_wall_clock, to_wall_clock, wall_clock_now
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+BATTERY = {"device_class": "battery", "unit_of_measurement": "%", "state_class": "measurement"}
+FRIDGE = {"device_class": "power", "unit_of_measurement": "W", "state_class": "measurement"}
+
+
+@pytest.fixture
+def maintenance_entry() -> MockConfigEntry:
+    """A home with a hall (one motion sensor) and a watched fridge; no electricity sensor."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Foresight",
+        data={CONF_PEOPLE: []},
+        options={CONF_RETENTION_DAYS: 400, CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"]},
+        subentries_data=[
+            ConfigSubentryData(
+                data={"name": "Hall", "motion": ["binary_sensor.hall_motion"]},
+                subentry_type=SUBENTRY_ROOM,
+                title="Hall",
+                unique_id=None,
+            )
+        ],
+    )
+
+
+async def _start(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(START)
+    hass.states.async_set("sensor.door_battery", "100", BATTERY)
+    hass.states.async_set("binary_sensor.hall_motion", "off", {"device_class": "motion"})
+    hass.states.async_set("sensor.fridge_power", "2", FRIDGE)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_battery_date_calendar_and_replacement(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    zone = ZoneInfo(hass.config.time_zone)
+    # An alkaline cell losing about 1.2 points a day, reported in whole percent.
+    readings: list[tuple[datetime, float]] = [(START, 100.0)]
+    for day in range(1, 61):
+        when = START + timedelta(days=day, hours=day % 5)
+        level = float(round(100 - 1.2 * day - 0.0001 * day**2))
+        freezer.move_to(when)
+        hass.states.async_set("sensor.door_battery", str(level), BATTERY)
+        readings.append((when, level))
+        if day % 10 == 0:
+            await coordinator.async_refresh()
+    now = START + timedelta(days=60, hours=6)
+    freezer.move_to(now)
+    await coordinator.async_refresh()
+
+    times = to_wall_clock([when.timestamp() for when, _ in readings], zone)
+    offline = BatteryDischarge.from_history(times, [level for _, level in readings], low_level=10)
+    forecast = offline.forecast(wall_clock_now(now, zone))
+    assert forecast.status == "predicted"
+    assert forecast.low_at is not None
+    expected = from_wall_clock(forecast.low_at, zone)
+
+    sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
+    assert sensor is not None
+    assert datetime.fromisoformat(sensor.state) == expected.replace(microsecond=0)
+    assert sensor.attributes["entity_id"] == "sensor.door_battery"
+    assert sensor.attributes["level"] == pytest.approx(forecast.level)
+    assert 10 < (expected - now).days < 20  # 28 % left at 1.2 points a day
+
+    calendar_events = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {"entity_id": "calendar.foresight_maintenance", "duration": {"days": 60}},
+        blocking=True,
+        return_response=True,
+    )
+    assert calendar_events is not None
+    (event,) = calendar_events["calendar.foresight_maintenance"]["events"]
+    assert event["start"] == expected.astimezone(zone).date().isoformat()
+    assert "door_battery" in event["description"]
+    assert not [e for e in events if e.data["type"] == "battery"]  # not within 7 days yet
+
+    freezer.move_to(now + timedelta(hours=1))
+    hass.states.async_set("sensor.door_battery", "100", BATTERY)  # a new battery
+    await coordinator.async_refresh()
+    sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
+    assert sensor is not None
+    assert sensor.state == "unknown"  # a new discharge: too little history to say when
+
+
+async def test_silent_sensor_is_flagged_repaired_and_cleared(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    rng = np.random.default_rng(3)
+    moment = START
+    # Four days of a hall sensor firing every 20 to 60 minutes.
+    while moment < START + timedelta(days=4):
+        moment += timedelta(minutes=float(rng.uniform(20, 60)))
+        freezer.move_to(moment)
+        hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
+        freezer.move_to(moment + timedelta(minutes=2))
+        hass.states.async_set("binary_sensor.hall_motion", "off", {"device_class": "motion"})
+    await coordinator.async_refresh()
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None
+    assert problem.state == "off"
+
+    # Then nothing for a day and a half.
+    silent_since = moment + timedelta(minutes=2)
+    freezer.move_to(silent_since + timedelta(hours=12))
+    await coordinator.async_refresh()
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None
+    assert problem.state == "on"
+    (source,) = problem.attributes["sources"]
+    assert source["entity_id"] == "binary_sensor.hall_motion"
+    assert source["problem"] == "silent"
+    assert [e.data["type"] for e in events] == ["silent"]
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion")
+        is None
+    )
+
+    freezer.move_to(silent_since + timedelta(hours=40))
+    await coordinator.async_refresh()
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion")
+    assert issue is not None
+    assert issue.translation_placeholders == {"entity_id": "binary_sensor.hall_motion"}
+    assert len(events) == 1  # announced once
+
+    freezer.move_to(silent_since + timedelta(hours=40, minutes=1))
+    hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
+    await coordinator.async_refresh()
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None
+    assert problem.state == "off"
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion")
+        is None
+    )
+
+
+def _fridge_day(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, day_start: datetime, run_minutes: float
+) -> None:
+    """A day of a fridge compressor: 90 W for ``run_minutes`` in every 40-minute cycle."""
+    rng = np.random.default_rng(int(day_start.timestamp()))
+    moment = day_start
+    while moment < day_start + timedelta(days=1):
+        on = run_minutes * rng.uniform(0.9, 1.1)
+        freezer.move_to(moment)
+        hass.states.async_set("sensor.fridge_power", f"{rng.uniform(85, 95):.1f}", FRIDGE)
+        freezer.move_to(moment + timedelta(minutes=on))
+        hass.states.async_set("sensor.fridge_power", f"{rng.uniform(1, 3):.1f}", FRIDGE)
+        moment += timedelta(minutes=on + 25 * rng.uniform(0.9, 1.1))
+
+
+async def test_fridge_drift_is_flagged_and_ordinary_days_are_not(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    for day in range(10):
+        _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=15)
+    await hass.services.async_call(DOMAIN, "retrain", {}, blocking=True)
+    fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
+    assert fridge is not None
+    assert fridge.state == "off"
+
+    for day in range(10, 12):  # ordinary days stay quiet
+        _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=15)
+        await coordinator.async_refresh()
+        fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
+        assert fridge is not None
+        assert fridge.state == "off"
+
+    for day in range(12, 14):  # the door seal fails: the compressor runs three times longer
+        _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=45)
+    await coordinator.async_refresh()
+    fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
+    assert fridge is not None
+    assert fridge.state == "on"
+    assert "run_minutes" in fridge.attributes["drifted"] or "duty" in fridge.attributes["drifted"]
+    measures = fridge.attributes["measures"]
+    assert measures["run_minutes"]["seen"] > measures["run_minutes"]["high"]
+    assert [e.data["type"] for e in events] == ["appliance"], [e.data for e in events]
+    assert events[0].data["entity_id"] == "sensor.fridge_power"
+
+
+async def test_get_forecast_lists_battery_dates(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    for day in range(1, 28):  # 19 % left at 3 points a day
+        freezer.move_to(START + timedelta(days=day))
+        hass.states.async_set("sensor.door_battery", str(100 - 3 * day), BATTERY)
+    await maintenance_entry.runtime_data.coordinator.async_refresh()
+    response = await hass.services.async_call(
+        DOMAIN,
+        "get_forecast",
+        {"kind": "maintenance", "hours": 240},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    (battery,) = response["batteries"]
+    assert battery["entity_id"] == "sensor.door_battery"
+    assert battery["status"] == "predicted"
+    assert battery["within_horizon"] is True
+    sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
+    assert sensor is not None
+    assert datetime.fromisoformat(battery["low_at"]).replace(
+        microsecond=0
+    ) == datetime.fromisoformat(sensor.state)
+    assert response["appliances"] == {"sensor.fridge_power": {"status": "learning", "drifted": []}}
