@@ -50,7 +50,10 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
         "energy_rest_of_today",
         "expected_power",
         "history",
+        "maintenance",
         "model_status",
+        "next_battery",
+        "sensor_problem",
         "unusual_energy",
     ]
 
