@@ -226,3 +226,47 @@ def test_from_dict_rejects_bad_data(data: dict[str, object]) -> None:
     """Old or damaged saved data raises ValueError."""
     with pytest.raises(ValueError):
         BatteryDischarge.from_dict(data)
+
+
+def _coin_level(days: np.ndarray, life: float) -> np.ndarray:
+    """A coin cell: almost flat for 85 % of its life, then a knee to empty."""
+    used = np.clip(days / life, 0.0, 1.0)
+    knee = np.clip((used - 0.85) / 0.15, 0.0, 1.0)
+    return 100.0 - 12.0 * used - 88.0 * knee**2
+
+
+def test_previous_discharge_shape_follows_the_knee() -> None:
+    """After a replacement, the last battery's knee tells when the new one reaches low."""
+    life = 300.0
+    old_times = START + np.arange(0, 290 * DAY, 6 * HOUR)
+    old_levels = np.round(_coin_level((old_times - START) / DAY + 0.0, life))
+    new_start = float(old_times[-1]) + DAY
+    new_times = new_start + np.arange(0, 400 * DAY, 6 * HOUR)
+    # The new battery holds 10 % more: its pace differs, its shape does not.
+    new_true = _coin_level((new_times - new_start) / DAY, life * 1.1)
+    low_at = float(new_times[np.argmax(new_true <= 10.0)])
+    now = low_at - 14 * DAY
+    seen = new_times <= now
+    times = np.concatenate([old_times, new_times[seen]])
+    levels = np.concatenate([old_levels, np.round(new_true[seen])])
+    discharge = BatteryDischarge.from_history(times, levels)
+    assert discharge.replacements == 1 and discharge.previous is not None
+    forecast = discharge.forecast(now)
+    assert forecast.status == "predicted" and forecast.low_at is not None
+    assert abs(forecast.low_at - low_at) / DAY < 2.0
+    # Without the previous battery the knee is only starting: the same data predicts worse.
+    alone = BatteryDischarge.from_history(new_times[seen], np.round(new_true[seen])).forecast(now)
+    assert alone.low_at is None or abs(alone.low_at - low_at) > abs(forecast.low_at - low_at)
+    restored = BatteryDischarge.from_dict(json.loads(json.dumps(discharge.to_dict())))
+    assert restored.previous == discharge.previous
+    assert restored.forecast(now) == forecast
+
+
+def test_version_one_loads_and_bad_previous_is_rejected() -> None:
+    """A model saved before the previous discharge was kept loads; a damaged one raises."""
+    data = {"version": 1, "low_level": 10, "runs": [[1, 2, 50]], "replacements": 0}
+    data["readings_dropped"] = 0
+    assert BatteryDischarge.from_dict(data).previous is None
+    for previous in ([[1.0, 50.0]], [[1.0, math.nan]] * 6, "x"):
+        with pytest.raises(ValueError):
+            BatteryDischarge.from_dict({**data, "version": 2, "previous": previous})

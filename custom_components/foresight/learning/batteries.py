@@ -19,11 +19,18 @@ How it works:
 * Reporting steps (1 %, 5 %, 10 %) are inferred from the levels; the moments the envelope steps
   down are when the true level crossed the middle between two steps (devices round to the
   nearest step), placed in the middle of the reporting gap in which they happened.
-* Those crossings are fitted with straight lines through the last few steps (a battery never
-  slows down, so the recent steps tell the rate) and a quadratic through them (the knee of a
-  coin cell); the median of their dates is the prediction. Backtests on the discharge's own
-  past (each recent crossing predicted from the ones a few steps before it) give the spread of
-  the 80 % range, widened by the reporting step.
+* At a replacement the finished discharge's crossings are kept (:attr:`previous`): the next
+  battery in the same device follows the same curve (alkaline steepening, the knee of a coin
+  cell, a Li-ion gauge's bend), only at its own pace. Smoothed over a few weeks (the old
+  battery's pace wandered with its use), it gives each level its *days to low*; the new
+  crossings' times are a line in those days, fitted with recent steps weighing most, and the
+  line's value at zero days is the date.
+* The prediction is the median date of an ensemble: straight lines through the last 3 and 5
+  crossings and a quadratic through the last 5 (used alone without a previous discharge), and
+  the shaped fits (recency-weighted, through the last 3, through the last 5). A level held
+  longer than the fit allows slows it down. Backtests on the discharge's own past (each recent
+  crossing predicted from the ones a few steps before it) give the spread of the 80 % range,
+  widened by the reporting step.
 * Too little history says ``learning``; a level that has not moved for long says ``flat``
   (no date rather than a guess); a level at or below the low level says ``low``.
 """
@@ -41,25 +48,32 @@ FloatArray = NDArray[np.float64]
 BatteryStatus = Literal["learning", "predicted", "flat", "low"]
 
 DAY = 86400.0
-MODEL_VERSION = 1
+MODEL_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1 had no previous discharge
 
 DEFAULT_LOW_LEVEL = 10.0  # % at which a battery is due for replacement
 REPLACEMENT_RISE = 15.0  # points a level must rise to count as a replacement or recharge
 RISE_RECENT = 3 * DAY  # the rise is measured above the lowest reading of these last days
 RISE_BEFORE = 30 * DAY  # and must clear the highest reading of these weeks before them
 MAX_RUNS = 400  # run-length entries kept per discharge (older masked ones are dropped)
+MAX_SHAPE_CROSSINGS = 120  # level crossings kept of the previous discharge
 MIN_CROSSINGS = 2  # level steps seen before a date is predicted
 MIN_HISTORY = 3 * DAY  # discharge seen before a date is predicted
 FLAT_AFTER = 60 * DAY  # no step down for this long (and none at all): the level is flat
 MAX_HORIZON = 3 * 365 * DAY  # a date further than this is no prediction: "flat"
-# Fits through the last N level steps only: a battery never slows down, so the recent steps
-# tell the rate; the quadratic follows the knee of a coin cell. The median date of them is used.
-ENSEMBLE = (("line", 3), ("line", 5), ("quadratic", 5))
+RECENT_DAYS = 10.0  # crossings weigh exp(-age / this many days) in the fit ...
+RECENT_STEPS = 4  # ... or over the last few steps, whichever is longer
+POLYNOMIALS = ((3, 1), (5, 1), (5, 2))  # (last steps, degree): lines and a quadratic
+SHAPE_ONLY = False
+SHAPE_MEMBERS = (None, 3, 5)  # shaped fits: weighted over all steps, through the last 3, 5
+MIN_SHAPE_CROSSINGS = 5  # a finished discharge with fewer steps gives no shape
+MIN_SHAPE_RANGE = 20.0  # nor one spanning fewer points of level
+SHAPE_SMOOTH_DAYS = 30.0  # the shape is smoothed over this many days either side
+SHAPE_END_SPAN = 10.0  # the shape is extended beyond its ends with the slope over this span
 BACKTESTS = 8  # recent crossings each predicted from the ones before, for the likely range
 BACKTEST_STEPS = 3  # predicted from this many steps before
-MIN_BACKTESTS = 3  # fewer backtests than this: the default spread
-DEFAULT_LOG_SPREAD = 0.35  # likely range without backtests (log of the time to low)
-HELD_AFTER = 7 * DAY  # a pause in the steps this long (and 3 usual steps) slows a fit down
+PRIOR_BACKTESTS = 3  # the default spread counts as this many backtests
+DEFAULT_LOG_SPREAD = 0.25  # likely range without backtests (log of the time to low)
 RANGE_Z = 1.2816  # z of the 10 % and 90 % quantiles: an 80 % range
 MIN_LOG_SPREAD = 0.08  # the range is never narrower than this (log of the time to low)
 
@@ -98,6 +112,9 @@ class BatteryDischarge:
         self.highest = 0.0  # the highest level of this discharge
         self.replacements = 0
         self.readings_dropped = 0
+        # The last finished discharge's level crossings [time, level]: the shape of the next.
+        self.previous: list[list[float]] | None = None
+        self._shape_cache: tuple[tuple[int, int], _Shape | None] | None = None
 
     @classmethod
     def from_history(
@@ -138,12 +155,29 @@ class BatteryDischarge:
         if level > last[2] and self._is_new_discharge(timestamp, level):
             if level >= self._lowest_since(timestamp - RISE_RECENT) + REPLACEMENT_RISE:
                 self.replacements += 1
+            self._keep_shape()
             self.runs = []
             self.highest = level
         self.runs.append([timestamp, timestamp, level])
         self.highest = max(self.highest, level)
         if len(self.runs) > MAX_RUNS:
             self._drop_masked_runs()
+
+    def _shape(self) -> _Shape | None:
+        # Smoothing the previous discharge costs a few ms: done once per previous discharge.
+        key = (id(self.previous), len(self.previous or ()))
+        if self._shape_cache is None or self._shape_cache[0] != key:
+            self._shape_cache = (key, _Shape.from_crossings(self.previous, self.low_level))
+        return self._shape_cache[1]
+
+    def _keep_shape(self) -> None:
+        # The finished discharge's steps are the shape the next battery will follow.
+        runs = np.asarray(self.runs, dtype=np.float64)
+        envelope = np.maximum.accumulate(runs[::-1, 2])[::-1]
+        times, levels = _crossings(runs, envelope, _reporting_step(envelope))
+        crossings = np.column_stack([times, levels])[-MAX_SHAPE_CROSSINGS:].tolist()
+        if _Shape.from_crossings(crossings, self.low_level) is not None:
+            self.previous = crossings
 
     def _is_new_discharge(self, timestamp: float, level: float) -> bool:
         if level > self.highest:
@@ -188,8 +222,8 @@ class BatteryDischarge:
         if not self.runs:
             return self._empty("learning", None, "none")
         runs = np.asarray(self.runs, dtype=np.float64)
-        current = now if now is not None else float(runs[-1, 1])
-        current = max(current, float(runs[-1, 1]))
+        last_seen = float(runs[-1, 1])
+        current = max(now if now is not None else last_seen, last_seen)
         envelope = np.maximum.accumulate(runs[::-1, 2])[::-1]
         step = _reporting_step(envelope)
         crossing_times, crossing_levels = _crossings(runs, envelope, step)
@@ -202,19 +236,25 @@ class BatteryDischarge:
         if crossing_times.size < MIN_CROSSINGS or span < MIN_HISTORY:
             flat = since_step >= FLAT_AFTER
             return self._empty("flat" if flat else "learning", level_now, "none")
-        fit = _choose_fit(crossing_times, crossing_levels, self.low_level)
+        shape = self._shape()
+        fit = _fit_discharge(crossing_times, crossing_levels, shape, self.low_level)
         if fit is None:
             return self._empty("flat", level_now, "none")
-        model, log_spread = (
-            _held(
-                fit[0], crossing_times, crossing_levels, float(runs[-1, 1]), level_now - step, step
-            ),
-            fit[1],
-        )
-        rate = model.rate_at(current)
-        low_at = model.time_at(self.low_level, current)
-        if rate <= 0 or low_at is None or low_at - current > MAX_HORIZON:
-            return self._empty("flat", level_now, model.name)
+        # Still reading this level now: the next step down has not happened yet.
+        next_boundary = level_now - step / 2
+        if fit.time_at(next_boundary) < last_seen:
+            held = _fit_discharge(
+                np.append(crossing_times, last_seen),
+                np.append(crossing_levels, next_boundary),
+                shape,
+                self.low_level,
+            )
+            fit = fit if held is None else held
+        log_spread = _backtest_spread(crossing_times, crossing_levels, shape, self.low_level)
+        low_at = fit.time_at(self.low_level)
+        rate = fit.rate_at(current)
+        if rate <= 0 or not math.isfinite(low_at) or low_at - current > MAX_HORIZON:
+            return self._empty("flat", level_now, fit.name)
         if low_at <= current:
             return BatteryForecast(
                 "low",
@@ -225,26 +265,24 @@ class BatteryDischarge:
                 low_at,
                 rate * DAY,
                 self.discharge_started,
-                model.name,
+                fit.name,
             )
         remaining = low_at - current
         # Quantisation: the level is known to one step only, worth step / rate in time.
         step_time = step / math.sqrt(12.0) / rate
-        early = current + max(
-            0.0,
-            remaining * math.exp(-RANGE_Z * log_spread) - RANGE_Z * step_time,
-        )
-        late = current + remaining * math.exp(RANGE_Z * log_spread) + RANGE_Z * step_time
+        spread_time = math.hypot(remaining * log_spread, step_time)
+        early = current + max(0.0, remaining - RANGE_Z * spread_time)
+        late = low_at + RANGE_Z * spread_time * (1.0 + log_spread)
         return BatteryForecast(
             "predicted",
-            _estimated_level(model, current, level_now, step),
+            float(min(max(fit.level_at(current), level_now - step / 2), level_now + step / 2)),
             self.low_level,
             low_at,
             early,
             late,
             rate * DAY,
             self.discharge_started,
-            model.name,
+            fit.name,
         )
 
     def _reached(
@@ -276,18 +314,22 @@ class BatteryDischarge:
             "runs": [list(run) for run in self.runs],
             "replacements": self.replacements,
             "readings_dropped": self.readings_dropped,
+            "previous": self.previous,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BatteryDischarge:
         """Rebuild a discharge saved by :meth:`to_dict`; raises ``ValueError`` on bad data."""
-        if not isinstance(data, dict) or data.get("version") != MODEL_VERSION:
+        if not isinstance(data, dict) or data.get("version") not in READABLE_VERSIONS:
             raise ValueError("unsupported battery model version")
         try:
             discharge = cls(float(data["low_level"]))
             runs = [[float(value) for value in run] for run in data["runs"]]
             discharge.replacements = int(data["replacements"])
             discharge.readings_dropped = int(data["readings_dropped"])
+            previous = data.get("previous")
+            if previous is not None:
+                previous = [[float(value) for value in pair] for pair in previous]
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"malformed battery model: {err}") from err
         for index, run in enumerate(runs):
@@ -295,14 +337,122 @@ class BatteryDischarge:
                 raise ValueError("malformed battery model: bad run")
             if run[1] < run[0] or (index and run[0] < runs[index - 1][1]):
                 raise ValueError("malformed battery model: runs out of order")
+        if previous is not None and (
+            any(len(pair) != 2 or not all(map(math.isfinite, pair)) for pair in previous)
+            or _Shape.from_crossings(previous, discharge.low_level) is None
+        ):
+            raise ValueError("malformed battery model: bad previous discharge")
+        discharge.previous = previous
         discharge.runs = runs
         discharge.highest = max((run[2] for run in runs), default=0.0)
         return discharge
 
 
 @dataclass(frozen=True, slots=True)
+class _Shape:
+    """The previous discharge's time to low from each level: the shape the next one follows."""
+
+    levels: FloatArray  # crossing levels, increasing
+    days_to_low: FloatArray  # days the previous battery took from each level to the low level
+
+    @classmethod
+    def from_crossings(cls, crossings: list[list[float]] | None, low_level: float) -> _Shape | None:
+        """The shape of a finished discharge's crossings ([time, level], oldest first)."""
+        if not crossings or len(crossings) < MIN_SHAPE_CROSSINGS:
+            return None
+        pairs = np.asarray(crossings, dtype=np.float64)
+        levels, times = pairs[::-1, 1], pairs[::-1, 0] / DAY
+        if levels[-1] - levels[0] < MIN_SHAPE_RANGE or np.any(np.diff(levels) <= 0):
+            return None
+        times = _smoothed(levels, times)
+        if np.any(np.diff(times) >= 0):
+            return None
+        at_low = _extrapolated(low_level, levels, times)
+        return cls(levels, at_low - times)
+
+    def remaining(self, levels: FloatArray) -> FloatArray:
+        """Days to low from each level, at the previous discharge's pace."""
+        return -_extrapolated_many(levels, self.levels, -self.days_to_low)
+
+
+def _smoothed(levels: FloatArray, days: FloatArray) -> FloatArray:
+    """Crossing days smoothed by a local quadratic in level over nearby weeks.
+
+    The previous battery's pace wandered with its use: the shape should keep its curve only.
+    """
+    if SHAPE_SMOOTH_DAYS <= 0:
+        return days
+    smooth = days.copy()
+    for index in range(levels.size):
+        near = np.abs(days - days[index]) <= SHAPE_SMOOTH_DAYS
+        if np.count_nonzero(near) < 5:
+            continue
+        offsets = levels[near] - levels[index]
+        weights = 1.0 - np.square((days[near] - days[index]) / SHAPE_SMOOTH_DAYS)
+        design = np.column_stack([np.ones(offsets.size), offsets, offsets * offsets])
+        root = np.sqrt(weights)
+        solution, *_ = np.linalg.lstsq(design * root[:, None], days[near] * root, rcond=None)
+        smooth[index] = float(solution[0])
+    return smooth
+
+
+def _extrapolated(level: float, levels: FloatArray, times: FloatArray) -> float:
+    return float(_extrapolated_many(np.asarray([level]), levels, times)[0])
+
+
+def _extrapolated_many(query: FloatArray, levels: FloatArray, times: FloatArray) -> FloatArray:
+    """Piecewise-linear time at each level, extended linearly beyond the ends."""
+    result = np.interp(query, levels, times)
+    for end, towards in ((0, 1), (-1, -2)):
+        # Slope over the end span of at least SHAPE_END_SPAN points of level.
+        index = towards
+        while abs(levels[index] - levels[end]) < SHAPE_END_SPAN and 0 < index < levels.size - 1:
+            index += 1 if towards > 0 else -1
+        slope = (times[index] - times[end]) / (levels[index] - levels[end])
+        beyond = query < levels[0] if end == 0 else query > levels[-1]
+        result[beyond] = times[end] + slope * (query[beyond] - levels[end])
+    return result
+
+
+@dataclass(frozen=True, slots=True)
 class _Fit:
-    """A fitted level curve: level = a + b * (t - origin) + c * (t - origin) ** 2."""
+    """A discharge fitted as t(level) = low_at - seconds_per_unit * x(level).
+
+    ``x`` is the previous discharge's days to low from that level (its shape) or, without one,
+    the level above the low level: a straight line.
+    """
+
+    name: str
+    low_at: float
+    seconds_per_unit: float
+    shape: _Shape | None
+    low_level: float
+
+    def x(self, levels: FloatArray) -> FloatArray:
+        if self.shape is None:
+            return levels - self.low_level
+        return self.shape.remaining(levels)
+
+    def time_at(self, level: float) -> float:
+        return self.low_at - self.seconds_per_unit * float(self.x(np.asarray([level]))[0])
+
+    def level_at(self, moment: float) -> float:
+        grid = np.linspace(0.0, 100.0, 401)
+        units = self.x(grid)
+        target = (self.low_at - moment) / self.seconds_per_unit
+        return float(np.interp(target, units, grid))
+
+    def rate_at(self, moment: float) -> float:
+        """Discharge rate (points per second, positive when discharging)."""
+        level = self.level_at(moment)
+        delta = 0.5
+        units = self.x(np.asarray([level - delta, level + delta]))
+        return float(2 * delta / (self.seconds_per_unit * (units[1] - units[0])))
+
+
+@dataclass(frozen=True, slots=True)
+class _Polynomial:
+    """level = a + b * (t - origin) + c * (t - origin) ** 2 through the last few crossings."""
 
     name: str
     origin: float
@@ -318,22 +468,122 @@ class _Fit:
         _, b, c = self.coefficients
         return -(b + 2 * c * (moment - self.origin))
 
-    def time_at(self, level: float, after: float) -> float | None:
-        """The first moment after ``after`` the curve reaches ``level`` (None if never)."""
+    def time_at(self, level: float) -> float:
+        """The first moment from the last crossing on the curve reaches ``level`` (inf: never)."""
         a, b, c = self.coefficients
         a0 = a - level
         if abs(c) < 1e-30:
-            if b >= 0:
-                return None
-            return self.origin - a0 / b
+            return math.inf if b >= 0 else self.origin - a0 / b
         disc = b * b - 4 * c * a0
         if disc < 0:
-            return None
+            return math.inf
         roots = sorted(((-b - math.sqrt(disc)) / (2 * c), (-b + math.sqrt(disc)) / (2 * c)))
         for root in roots:
-            if self.origin + root >= after - DAY:
+            if root >= -DAY:
                 return self.origin + root
+        return math.inf
+
+
+_Curve = _Fit | _Polynomial
+
+
+def _fit_polynomial(
+    times: FloatArray, levels: FloatArray, last: int, degree: int
+) -> _Polynomial | None:
+    """Least-squares line (or quadratic) through the ``last`` crossings."""
+    times, levels = times[-last:], levels[-last:]
+    if times.size < max(2, 2 * degree + 1):
         return None
+    origin = float(times[-1])
+    offsets = (times - origin) / DAY
+    if float(offsets[-1] - offsets[0]) <= 0:
+        return None
+    coefficients = np.polyfit(offsets, levels, degree)
+    if degree == 2:
+        c, b, a = (float(value) for value in coefficients)
+        if c > 0:
+            return None  # a discharge that slows down towards empty is no battery we know
+    else:
+        b, a = (float(value) for value in coefficients)
+        c = 0.0
+    kind = "quadratic" if degree == 2 else "line"
+    return _Polynomial(f"{kind}_last_{last}", origin, (a, b / DAY, c / DAY / DAY))
+
+
+def _fit_shaped(
+    times: FloatArray,
+    levels: FloatArray,
+    shape: _Shape | None,
+    low_level: float,
+    last: int | None,
+) -> _Fit | None:
+    """Line t = low_at - s * x(level) through the crossings.
+
+    All of them with recent ones weighing most, or only the ``last`` few.
+    """
+    if last is not None:
+        times, levels = times[-last:], levels[-last:]
+    if times.size < 2:
+        return None
+    name = ("shape" if shape is not None else "warp") + ("" if last is None else f"_last_{last}")
+    units = shape.remaining(levels) if shape is not None else levels - low_level
+    # A battery's pace wanders with use: recent steps tell it best; at least a few steps count.
+    reference = float(times[-1])
+    few_back = float(times[max(0, times.size - 1 - RECENT_STEPS)])
+    scale = max(RECENT_DAYS * DAY, reference - few_back)
+    weights = np.exp(-(reference - times) / scale) if last is None else np.ones(times.size)
+    total = float(weights.sum())
+    mean_x = float(weights @ units) / total
+    mean_t = float(weights @ times) / total
+    spread_x = float(weights @ np.square(units - mean_x))
+    if spread_x <= 0:
+        return None
+    slope = float(weights @ ((units - mean_x) * (times - mean_t))) / spread_x
+    if slope >= 0:
+        return None  # not discharging
+    return _Fit(name, mean_t - slope * mean_x, -slope, shape, low_level)
+
+
+def _fit_discharge(
+    times: FloatArray, levels: FloatArray, shape: _Shape | None, low_level: float
+) -> _Curve | None:
+    """The member of the ensemble whose date at ``low_level`` is the median of all members."""
+    members: list[_Curve | None] = []
+    if shape is None or not SHAPE_ONLY:
+        members += [_fit_polynomial(times, levels, last, degree) for last, degree in POLYNOMIALS]
+    if shape is not None:
+        members += [_fit_shaped(times, levels, shape, low_level, count) for count in SHAPE_MEMBERS]
+    reaching = sorted(
+        (
+            (member.time_at(low_level), index, member)
+            for index, member in enumerate(members)
+            if member is not None
+        ),
+    )
+    if not reaching:
+        return None
+    return reaching[len(reaching) // 2][2]
+
+
+def _backtest_spread(
+    times: FloatArray, levels: FloatArray, shape: _Shape | None, low_level: float
+) -> float:
+    """Log error of predicting recent crossings from the ones a few steps before them."""
+    errors: list[float] = []
+    count = times.size
+    for target in range(max(3, count - BACKTESTS), count):
+        anchor_end = max(2, target - BACKTEST_STEPS)
+        fit = _fit_discharge(times[:anchor_end], levels[:anchor_end], shape, low_level)
+        anchor = float(times[anchor_end - 1])
+        horizon = float(times[target]) - anchor
+        if horizon <= 0:
+            continue
+        ahead = fit.time_at(float(levels[target])) - anchor if fit is not None else -1.0
+        error = abs(math.log(ahead / horizon)) if math.isfinite(ahead) and ahead > 0 else 2.0
+        errors.append(min(error, 2.0))
+    # Few backtests: lean on the default spread.
+    squares = float(np.sum(np.square(errors))) + PRIOR_BACKTESTS * DEFAULT_LOG_SPREAD**2
+    return max(MIN_LOG_SPREAD, math.sqrt(squares / (len(errors) + PRIOR_BACKTESTS)))
 
 
 def _reporting_step(envelope: FloatArray) -> float:
@@ -370,107 +620,3 @@ def _last_seen_at_level(runs: FloatArray, envelope: FloatArray, index: int) -> f
         if envelope[index - 1] > envelope[index]
         else float(runs[index, 0])
     )
-
-
-def _fit_curve(
-    name: str, times: FloatArray, levels: FloatArray, last: int | None, quadratic: bool
-) -> _Fit | None:
-    """Least-squares line (or quadratic) through the crossings, or only the ``last`` ones."""
-    if last is not None:
-        times, levels = times[-last:], levels[-last:]
-    if times.size < (5 if quadratic else 2):
-        return None
-    origin = float(times[-1])
-    offsets = (times - origin) / DAY
-    if float(offsets[-1] - offsets[0]) <= 0:
-        return None
-    degree = 2 if quadratic else 1
-    try:
-        coefficients = np.polyfit(offsets, levels, degree)
-    except np.linalg.LinAlgError, ValueError:
-        return None
-    if quadratic:
-        c, b, a = (float(value) for value in coefficients)
-        if c > 0:
-            return None  # a discharge that slows down towards empty is no battery we know
-    else:
-        b, a = (float(value) for value in coefficients)
-        c = 0.0
-    return _Fit(name, origin, (a, b / DAY, c / DAY / DAY))
-
-
-def _members(times: FloatArray, levels: FloatArray) -> list[_Fit]:
-    fits = [
-        _fit_curve(f"{kind}_last_{count}", times, levels, count, quadratic=kind == "quadratic")
-        for kind, count in ENSEMBLE
-    ]
-    return [fit for fit in fits if fit is not None]
-
-
-def _ensemble(
-    times: FloatArray, levels: FloatArray, level: float, after: float
-) -> tuple[_Fit, float] | None:
-    """The member fit whose time to ``level`` is the median of the ensemble's, and that time."""
-    reaching: list[tuple[float, _Fit]] = []
-    for fit in _members(times, levels):
-        moment = fit.time_at(level, after)
-        reaching.append((math.inf if moment is None else moment, fit))
-    if not reaching:
-        return None
-    reaching.sort(key=lambda pair: pair[0])
-    moment, fit = reaching[len(reaching) // 2]
-    return fit, moment
-
-
-def _choose_fit(
-    times: FloatArray, levels: FloatArray, low_level: float
-) -> tuple[_Fit, float] | None:
-    """The ensemble's fit for reaching ``low_level``, and its log spread from backtests."""
-    chosen = _ensemble(times, levels, low_level, float(times[-1]))
-    if chosen is None or not math.isfinite(chosen[1]):
-        return None
-    fit = chosen[0]
-    # Backtest: predict each recent crossing from the crossings a few steps before it.
-    errors: list[float] = []
-    count = times.size
-    for target in range(max(3, count - BACKTESTS), count):
-        anchor_end = max(2, target - BACKTEST_STEPS)
-        past_times, past_levels = times[:anchor_end], levels[:anchor_end]
-        horizon = float(times[target] - past_times[-1])
-        predicted = _ensemble(past_times, past_levels, float(levels[target]), past_times[-1])
-        if horizon <= 0 or predicted is None:
-            continue
-        ahead = predicted[1] - float(past_times[-1])
-        error = abs(math.log(ahead / horizon)) if math.isfinite(ahead) and ahead > 0 else 2.0
-        errors.append(min(error, 2.0))
-    if len(errors) < MIN_BACKTESTS:
-        return fit, DEFAULT_LOG_SPREAD
-    return fit, max(MIN_LOG_SPREAD, math.sqrt(float(np.mean(np.square(errors)))))
-
-
-def _held(
-    fit: _Fit,
-    times: FloatArray,
-    levels: FloatArray,
-    last_seen: float,
-    two_below: float,
-    step: float,
-) -> _Fit:
-    """A fit the readings contradict (the level should be two steps lower by now) is slowed.
-
-    Only after a long pause in the steps (a battery gone flat), not a dip's recovery.
-    """
-    pause = last_seen - float(times[-1])
-    usual = float(np.median(np.diff(times[-4:]))) if times.size >= 2 else 0.0
-    if pause < max(HELD_AFTER, 3 * usual) or fit.level_at(last_seen) >= two_below:
-        return fit
-    # Still reading this step: at most at its bottom now, so no faster than that.
-    bottom = two_below + step / 2
-    rate = (bottom - float(levels[-1])) / (last_seen - float(times[-1]))
-    return _Fit(fit.name + "+held", float(times[-1]), (float(levels[-1]), rate, 0.0))
-
-
-def _estimated_level(model: _Fit, moment: float, level_now: float, step: float) -> float:
-    """The current level from the fit, kept within the step the device reports."""
-    estimate = model.level_at(moment)
-    return float(min(max(estimate, level_now - step / 2), level_now + step / 2))
