@@ -111,7 +111,9 @@ def test_round_trip_and_bad_data() -> None:
     first = model.forecast(times, kwh, times[-1] + HOUR, 24)
     second = restored.forecast(times, kwh, times[-1] + HOUR, 24)
     np.testing.assert_allclose(first.kwh, second.kwh)
-    for bad in (None, [], {"version": 999}, {**model.to_dict(), "weights": [1.0]}, {"version": 1}):
+    old_version = {**model.to_dict(), "version": 1}
+    bad_inputs: list[object] = [None, [], {"version": 999}, {**model.to_dict(), "weights": [1.0]}]
+    for bad in [*bad_inputs, old_version]:
         with pytest.raises(ValueError):
             energy.EnergyForecaster.from_dict(bad)
 
@@ -203,7 +205,7 @@ def test_unusual_use_heater_detected_and_ordinary_day_quiet() -> None:
     expected = energy.day_ahead_expectations(model, times, kwh, midnight - DAY, 2)
 
     def alarms(seen: np.ndarray) -> list[str]:
-        kinds = []
+        kinds: list[str] = []
         for index in range(89 * 24, 90 * 24):
             verdict = detector.check(
                 times[index - 24 : index + 1], seen[index - 24 : index + 1], expected
@@ -225,18 +227,37 @@ def test_unusual_use_heater_detected_and_ordinary_day_quiet() -> None:
         energy.UnusualUseDetector.from_dict({"version": 1, "scale_kwh": [1.0]})
 
 
-def test_blend_solution_matches_scikit_learn_ridge() -> None:
+def test_blend_solution_matches_scikit_learn_nonnegative_least_squares() -> None:
     linear_model = pytest.importorskip("sklearn.linear_model")
     rng = np.random.default_rng(10)
-    features = rng.gamma(2.0, 0.3, (60, 24, len(energy.BASE_FEATURES)))
-    actual = features @ rng.uniform(0, 0.3, len(energy.BASE_FEATURES)) + rng.normal(
-        0, 0.1, (60, 24)
-    )
+    count = len(energy.BASE_FEATURES)
+    features = rng.gamma(2.0, 0.3, (60, 24, count))
+    true_weights = np.where(rng.random(count) < 0.5, 0.0, rng.uniform(0.05, 0.4, count))
+    actual = features @ true_weights + rng.normal(0, 0.1, (60, 24))
     prior = energy._fixed_weights(list(energy.BASE_FEATURES), energy.SMOOTHED)
     weights = energy._fit_blend(features, actual, prior)
-    flat = features.reshape(-1, features.shape[-1])
-    penalty = energy.RIDGE_STRENGTH * float(np.mean(np.sum(flat**2, axis=0)))
-    # The same ridge, shrinking towards the prior: fit the residual left by the prior.
-    ridge = linear_model.Ridge(alpha=penalty, fit_intercept=False)
-    ridge.fit(flat, actual.reshape(-1) - flat @ prior)
-    np.testing.assert_allclose(weights, prior + ridge.coef_, rtol=1e-6, atol=1e-8)
+    assert np.all(weights >= 0)
+    flat = features.reshape(-1, count)
+    reference = linear_model.LinearRegression(positive=True, fit_intercept=False)
+    reference.fit(flat, actual.reshape(-1))
+    np.testing.assert_allclose(weights, reference.coef_, atol=1e-4)
+
+
+def test_too_few_held_out_days_keep_the_seven_day_mean() -> None:
+    # Two weeks: a learned model could win on a handful of held-out days by luck.
+    times, kwh, _ = _home(15, seed=11, noise=0.3)
+    model = energy.EnergyForecaster.train(times, kwh)
+    assert model.model == energy.BASELINE
+    assert model.status == "degraded"
+
+
+def test_forecast_without_an_input_the_model_was_trained_with() -> None:
+    """An outdoor sensor that goes unavailable must not break the forecast."""
+    times, kwh, _pattern = _home(120)
+    outdoor = 10.0 + 5.0 * np.sin(times / DAY)
+    model = energy.EnergyForecaster.train(times, kwh, outdoor_temperature=outdoor)
+    assert any("usual" in name for name in model.features)
+    without = model.forecast(times, kwh, times[-1] + HOUR, 24)
+    with_it = model.forecast(times, kwh, times[-1] + HOUR, 24, outdoor_temperature=outdoor)
+    assert np.all(np.isfinite(without.kwh))
+    assert without.kwh.shape == with_it.kwh.shape == (24,)

@@ -29,15 +29,17 @@ Status = Literal["learning", "ready", "degraded"]
 
 HOUR = 3600.0
 DAY = 86400.0
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 DETECTOR_VERSION = 1
 
 MIN_DAYS = 3  # fewer days of data than this: status "learning", no forecast
-LOOKBACK_DAYS = 28  # the longest profile a forecast looks back on
+PROFILE_WINDOW_DAYS = 56  # the weighted profiles and the similar-day search look this far back
+LOOKBACK_DAYS = PROFILE_WINDOW_DAYS + 1  # a forecast reads this many days before its first day
 FIT_DAYS = 56  # days the blend weights are fitted on
-VALIDATION_DAYS = 28  # recent held-out days the models are compared on
+VALIDATION_DAYS = 56  # recent held-out days the models are compared on
+REFIT_DAYS = 7  # the blend is refitted this often while it is being held out
+MIN_VALIDATION_DAYS = 14  # fewer held-out days than this: too noisy to leave the 7-day mean
 HISTORY_DAYS = LOOKBACK_DAYS + FIT_DAYS + VALIDATION_DAYS  # training never reads more than this
-RIDGE_STRENGTH = 0.01  # shrinkage of the fitted blend towards its prior, relative to the data
 SELECTION_MARGIN = 0.0  # a model is used when it beats the 7-day mean on held-out days
 BAND_QUANTILES = (0.1, 0.9)  # the published 80 % band
 BAND_HOUR_SPREAD = 2  # residuals of hours within ±2 h of the target hour shape its band
@@ -46,28 +48,47 @@ BASE_LOAD_DAYS = 21
 NIGHT_HOURS = (0, 1, 2, 3, 4, 5)
 COUNTER_RESET_DROP = 0.1  # Home Assistant: a drop of more than 10 % is a meter reset
 
+PROFILE_HALF_LIVES = (1.5, 3.5, 7.0, 14.0, 28.0)  # days; recent habits weigh more
+DAY_TYPE_HALF_LIVES = (3.5, 14.0)  # the same, over days of the same type (workday or not)
+CARRYOVER_DECAY = 0.5  # per hour: how fast last evening's deviation from normal fades
+SIMILAR_DAYS = 10  # days whose eve looked most like yesterday, averaged
+SIMILAR_DAY_BLOCKS = 6  # a day is compared as six 4-hour means
+SIMILAR_DAY_TYPE_PENALTY = 1.0  # distance added when a candidate is not of the target's type
+
 BASELINE = "mean_7day"
 PREVIOUS_DAY = "previous_day"
 BLEND = "profile_blend"
 SMOOTHED = "smoothed_profile"
-SMOOTHED_PARTS = ("smoothed_7day", "smoothed_28day", "day_type")  # equal shares, no fitting
-BLEND_PRIOR = SMOOTHED  # the fitted blend is shrunk towards this model
+BLEND_STABILITY = 1e-6  # tiny ridge on the blend's normal equations, for collinear profiles
 MIN_FIT_DAYS = 14
+
+
+def _profile_name(half_life: float) -> str:
+    return f"profile_{half_life:g}d"
+
+
+def _day_type_name(half_life: float) -> str:
+    return f"day_type_{half_life:g}d"
+
+
 BASE_FEATURES = (
     "mean_7day",
     "previous_day",
-    "same_weekday",
-    "mean_28day",
-    "smoothed_7day",
-    "smoothed_28day",
-    "level_7day",
-    "day_type",
-    "level_previous_day",
     "smoothed_previous_day",
-    "wide_28day",
-    "smoothed_3day",
+    "level_previous_day",
+    "level_7day",
+    *(_profile_name(h) for h in PROFILE_HALF_LIVES),
+    *(_day_type_name(h) for h in DAY_TYPE_HALF_LIVES),
+    "evening_carryover",
+    "similar_days",
 )
-TEMPERATURE_FEATURE = "temperature_effect"
+SMOOTHED_PARTS = (  # equal shares, no fitting
+    _profile_name(3.5),
+    _day_type_name(3.5),
+    "evening_carryover",
+    "similar_days",
+)
+TEMPERATURE_FEATURES = ("colder_than_usual", "warmer_than_usual")
 OCCUPANCY_FEATURES = ("occupied_profile", "occupied_level")
 
 
@@ -232,31 +253,6 @@ def _smooth_hours(profile: FloatArray) -> FloatArray:
     return 0.25 * np.roll(filled, 1, axis=1) + 0.5 * filled + 0.25 * np.roll(filled, -1, axis=1)
 
 
-def _day_type_mean(
-    values: FloatArray, targets: IntArray, day_type: NDArray[np.bool_], length: int = 5
-) -> FloatArray:
-    """Mean of the last ``length`` earlier days of the same type (workday or not) as the target."""
-    result = np.full((targets.size, 24), np.nan)
-    for kind in (True, False):
-        rows = np.flatnonzero(day_type == kind)
-        if rows.size == 0:
-            continue
-        subset = values[rows]
-        finite = np.isfinite(subset)
-        cumulative = np.vstack(
-            [np.zeros((1, 24)), np.cumsum(np.where(finite, subset, 0.0), axis=0)]
-        )
-        counts = np.vstack([np.zeros((1, 24)), np.cumsum(finite, axis=0)])
-        wanted = day_type[targets] == kind
-        before = np.searchsorted(rows, targets[wanted])  # same-type days strictly before
-        low = np.maximum(before - length, 0)
-        total = cumulative[before] - cumulative[low]
-        count = counts[before] - counts[low]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            result[wanted] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return result
-
-
 @dataclass(slots=True)
 class _Inputs:
     """Everything the forecaster reads, as day matrices sharing one first day."""
@@ -274,43 +270,117 @@ def _default_workday(first_day: float, days: int) -> NDArray[np.bool_]:
     return np.asarray(weekday < 5)
 
 
+def _earlier_days(
+    values: FloatArray, targets: IntArray, length: int
+) -> tuple[FloatArray, IntArray]:
+    """Rows d-1, d-2, ... d-length for each target d: shape (targets, length, 24), NaN before 0."""
+    rows = targets[:, None] - np.arange(1, length + 1)[None, :]
+    gathered = values[np.maximum(rows, 0)]
+    gathered[rows < 0] = np.nan
+    return gathered, rows
+
+
+def _weighted_profile(
+    earlier: FloatArray, half_life: float, same_type: NDArray[np.bool_] | None = None
+) -> FloatArray:
+    """Exponentially weighted same-hour mean of the earlier days (optionally same type only)."""
+    age = np.arange(earlier.shape[1], dtype=np.float64)
+    weight = np.broadcast_to(0.5 ** (age / half_life), earlier.shape[:2]).copy()
+    if same_type is not None:
+        weight = weight * same_type
+    finite = np.isfinite(earlier)
+    total = np.einsum("tk,tkh->th", weight, np.where(finite, earlier, 0.0))
+    count = np.einsum("tk,tkh->th", weight, finite.astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 1e-9, total / np.maximum(count, 1e-9), np.nan)
+
+
+def _similar_days(energy: FloatArray, targets: IntArray, day_type: NDArray[np.bool_]) -> FloatArray:
+    """Mean of the days whose eve looked most like the target's eve (analogue forecast).
+
+    Each earlier day j within ``PROFILE_WINDOW_DAYS`` is described by its previous day's
+    4-hour means; the ``SIMILAR_DAYS`` closest to yesterday's (scaled by their spread, with a
+    penalty for the other day type) are averaged. NaN where too few days are known.
+    """
+    days = energy.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        blocks = np.nanmean(energy.reshape(days, SIMILAR_DAY_BLOCKS, -1), axis=2)
+    candidates = targets[:, None] - np.arange(1, PROFILE_WINDOW_DAYS + 1)[None, :]
+    valid = candidates >= 1
+    safe = np.maximum(candidates, 1)
+    eve = blocks[safe - 1]  # (targets, window, blocks)
+    query = blocks[np.maximum(targets - 1, 0)][:, None, :]
+    known_day = np.isfinite(energy).sum(axis=1) >= 12
+    valid &= np.isfinite(eve).all(axis=2) & known_day[safe]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spread = np.nanstd(np.where(valid[..., None], eve, np.nan), axis=1, keepdims=True)
+    spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+    distance = np.sqrt(np.sum(((eve - query) / spread) ** 2, axis=2))
+    distance = distance + SIMILAR_DAY_TYPE_PENALTY * (day_type[safe] != day_type[targets][:, None])
+    distance = np.where(valid, distance, np.inf)
+    nearest = np.argsort(distance, axis=1, kind="stable")[:, :SIMILAR_DAYS]
+    chosen_days = np.take_along_axis(safe, nearest, axis=1)
+    chosen_ok = np.take_along_axis(distance, nearest, axis=1) < np.inf
+    rows = energy[chosen_days]  # (targets, k, 24)
+    rows = np.where(chosen_ok[..., None], rows, np.nan)
+    finite = np.isfinite(rows)
+    count = finite.sum(axis=1)
+    enough = (chosen_ok.sum(axis=1) >= SIMILAR_DAYS) & np.isfinite(query[:, 0, :]).all(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, np.where(finite, rows, 0.0).sum(axis=1) / count, np.nan)
+    return np.where(enough[:, None], mean, np.nan)
+
+
 def _features(inputs: _Inputs, targets: IntArray, names: tuple[str, ...]) -> FloatArray:
     """Base forecasts for each target day, from the days before it: shape (targets, 24, names)."""
     energy = inputs.energy
     mean_7 = _nan_window_mean(energy, targets, 7)
     mean_28 = _nan_window_mean(energy, targets, 28)
-    level_28 = np.nanmean(np.where(np.isfinite(mean_28), mean_28, np.nan), axis=1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        level_28 = np.nanmean(mean_28, axis=1, keepdims=True)
     # A missing profile hour falls back to the longer profile, then to the overall level.
     mean_28 = np.where(np.isfinite(mean_28), mean_28, level_28)
     mean_7 = np.where(np.isfinite(mean_7), mean_7, mean_28)
-    columns: dict[str, FloatArray] = {"mean_7day": mean_7, "mean_28day": mean_28}
+    columns: dict[str, FloatArray] = {"mean_7day": mean_7}
     previous = energy[np.maximum(targets - 1, 0)].copy()
     previous[targets < 1] = np.nan
     columns["previous_day"] = np.where(np.isfinite(previous), previous, mean_7)
-    weeks = np.stack([targets - 7 * k for k in range(1, 5)])
-    same_weekday = np.where(weeks[..., None] >= 0, energy[np.maximum(weeks, 0)], np.nan)
-    with np.errstate(invalid="ignore"):
-        count = np.isfinite(same_weekday).sum(axis=0)
-        summed = np.nansum(same_weekday, axis=0)
-    columns["same_weekday"] = np.where(count > 0, summed / np.maximum(count, 1), mean_7)
     columns["smoothed_7day"] = _smooth_hours(mean_7)
-    columns["smoothed_28day"] = _smooth_hours(mean_28)
     columns["level_7day"] = np.repeat(np.nanmean(mean_7, axis=1, keepdims=True), 24, axis=1)
     columns["level_previous_day"] = np.repeat(
         np.nanmean(columns["previous_day"], axis=1, keepdims=True), 24, axis=1
     )
     columns["smoothed_previous_day"] = _smooth_hours(columns["previous_day"])
-    columns["wide_28day"] = _smooth_hours(columns["smoothed_28day"])
-    mean_3 = _nan_window_mean(energy, targets, 3)
-    columns["smoothed_3day"] = _smooth_hours(np.where(np.isfinite(mean_3), mean_3, mean_7))
-    day_type = _day_type_mean(energy, targets, inputs.workday)
-    columns["day_type"] = np.where(np.isfinite(day_type), day_type, mean_7)
-    if TEMPERATURE_FEATURE in names and inputs.outdoor_temperature is not None:
+    earlier, earlier_rows = _earlier_days(energy, targets, PROFILE_WINDOW_DAYS)
+    for half_life in PROFILE_HALF_LIVES:
+        profile = _weighted_profile(earlier, half_life)
+        columns[_profile_name(half_life)] = _smooth_hours(
+            np.where(np.isfinite(profile), profile, mean_7)
+        )
+    same_type = inputs.workday[np.maximum(earlier_rows, 0)] == inputs.workday[targets][:, None]
+    for half_life in DAY_TYPE_HALF_LIVES:
+        profile = _weighted_profile(earlier, half_life, same_type)
+        columns[_day_type_name(half_life)] = _smooth_hours(
+            np.where(np.isfinite(profile), profile, mean_7)
+        )
+    # Last evening's deviation from the usual profile lingers into the first hours.
+    usual = columns[_profile_name(7.0)]
+    deviation = np.nan_to_num(previous[:, 23] - usual[:, 23])
+    fade = CARRYOVER_DECAY ** np.arange(1, 25, dtype=np.float64)
+    columns["evening_carryover"] = np.maximum(usual + deviation[:, None] * fade[None, :], 0.0)
+    similar = _similar_days(energy, targets, inputs.workday)
+    columns["similar_days"] = _smooth_hours(np.where(np.isfinite(similar), similar, mean_7))
+    if TEMPERATURE_FEATURES[0] in names and inputs.outdoor_temperature is not None:
         temperature = inputs.outdoor_temperature
         recent = _nan_window_mean(temperature, targets, 7)
-        deviation = np.nan_to_num(temperature[targets] - recent)
-        # Colder than the last week: the heating share grows with the usual level.
-        columns[TEMPERATURE_FEATURE] = columns["level_7day"] * deviation / 10.0
+        deviation_c = np.nan_to_num(temperature[targets] - recent)
+        # Heating grows when colder than the last week, cooling when warmer: one sign each,
+        # so the non-negative blend can weigh either.
+        columns["colder_than_usual"] = columns["level_7day"] * np.maximum(-deviation_c, 0) / 10
+        columns["warmer_than_usual"] = columns["level_7day"] * np.maximum(deviation_c, 0) / 10
     if OCCUPANCY_FEATURES[0] in names and inputs.occupancy_probability is not None:
         occupancy = np.nan_to_num(inputs.occupancy_probability[targets], nan=0.5)
         recent_occupancy = np.nan_to_num(
@@ -319,7 +389,8 @@ def _features(inputs: _Inputs, targets: IntArray, names: tuple[str, ...]) -> Flo
         shift = occupancy - recent_occupancy
         columns["occupied_profile"] = columns["smoothed_7day"] * shift
         columns["occupied_level"] = columns["level_7day"] * shift
-    # An input the model was trained with but that is unknown now adds nothing.
+    # An input the model was trained with but that is unknown now (an outdoor sensor gone
+    # unavailable) adds nothing, rather than failing the forecast.
     unknown = np.zeros_like(columns["mean_7day"])
     return np.stack([columns.get(name, unknown) for name in names], axis=-1)
 
@@ -345,8 +416,39 @@ def _nrmse(actual: FloatArray, forecast: FloatArray) -> float:
     return float(np.sqrt(np.mean((actual[known] - forecast[known]) ** 2)) / mean)
 
 
+def _nonnegative_least_squares(gram: FloatArray, moment: FloatArray) -> FloatArray:
+    """Lawson-Hanson active set: minimise |Xw - y|² with w ≥ 0, given X'X and X'y."""
+    size = moment.size
+    weights = np.zeros(size)
+    active = np.zeros(size, dtype=bool)
+    tolerance = 1e-10 * (float(np.max(np.abs(moment))) + 1e-12)
+    for _ in range(3 * size):
+        gradient = moment - gram @ weights
+        if active.all() or float(np.max(np.where(active, -np.inf, gradient))) <= tolerance:
+            break
+        active[int(np.argmax(np.where(active, -np.inf, gradient)))] = True
+        for _ in range(3 * size):
+            chosen = np.flatnonzero(active)
+            trial = np.zeros(size)
+            trial[chosen] = np.linalg.solve(gram[np.ix_(chosen, chosen)], moment[chosen])
+            if np.all(trial[chosen] > 0):
+                weights = trial
+                break
+            # Step back towards the last feasible point until a weight reaches zero.
+            leaving = chosen[trial[chosen] <= 0]
+            step = float(np.min(weights[leaving] / (weights[leaving] - trial[leaving] + 1e-300)))
+            weights = weights + step * (trial - weights)
+            active &= weights > 1e-12
+            weights[~active] = 0.0
+    return weights
+
+
 def _fit_blend(features: FloatArray, actual: FloatArray, prior: FloatArray) -> FloatArray:
-    """Least-squares weights of the base forecasts, shrunk towards the ``prior`` weights."""
+    """Non-negative least-squares weights of the base forecasts (``prior`` when data is short).
+
+    Non-negative weights keep the blend a sum of plausible profiles: it can never forecast a
+    shape no base forecast has, which is what makes it robust on a noisy single home.
+    """
     flat_x = features.reshape(-1, features.shape[-1])
     flat_y = actual.reshape(-1)
     known = np.isfinite(flat_y) & np.all(np.isfinite(flat_x), axis=1)
@@ -354,9 +456,9 @@ def _fit_blend(features: FloatArray, actual: FloatArray, prior: FloatArray) -> F
         return prior
     x, y = flat_x[known], flat_y[known]
     gram = x.T @ x
-    penalty = RIDGE_STRENGTH * float(np.mean(np.diag(gram))) + 1e-12
-    weights = np.linalg.solve(gram + penalty * np.eye(gram.shape[0]), x.T @ y + penalty * prior)
-    return np.asarray(weights, dtype=np.float64)
+    gram = gram + BLEND_STABILITY * float(np.mean(np.diag(gram))) * np.eye(gram.shape[0])
+    weights = _nonnegative_least_squares(gram, x.T @ y)
+    return np.asarray(weights, dtype=np.float64) if np.any(weights > 0) else prior
 
 
 def _band_offsets(residuals: FloatArray) -> FloatArray:
@@ -391,6 +493,14 @@ class EnergyForecast:
 @dataclass(slots=True)
 class EnergyForecaster:
     """Day-ahead hourly energy forecaster, chosen on held-out recent days.
+
+    Candidates: the 7-day same-hour mean (the baseline), the previous day, an equal-share
+    average of four smoothed profiles, and a non-negative least-squares blend of all base
+    forecasts (exponentially weighted same-hour profiles over 56 days, the same by day type,
+    last evening's carry-over, the mean of similar past days, levels). The blend is scored on
+    the last ``VALIDATION_DAYS`` with weights refitted weekly on the days before each week; the
+    best-scoring candidate is published, and the 7-day mean whenever nothing beats it or fewer
+    than ``MIN_VALIDATION_DAYS`` days could be held out.
 
     Train with :meth:`train` (off the event loop, once a day is plenty), persist with
     :meth:`to_dict`, and ask :meth:`forecast` with the recent hourly history whenever needed.
@@ -453,7 +563,7 @@ class EnergyForecaster:
         self.base_load_w = _base_load_w(energy[-BASE_LOAD_DAYS:])
         names = list(BASE_FEATURES)
         if inputs.outdoor_temperature is not None:
-            names.append(TEMPERATURE_FEATURE)
+            names.extend(TEMPERATURE_FEATURES)
         if inputs.occupancy_probability is not None:
             names.extend(OCCUPANCY_FEATURES)
         self.features = tuple(names)
@@ -464,24 +574,25 @@ class EnergyForecaster:
         days = energy.shape[0]
         first_known = int(np.argmax(known_day))
         usable = days - first_known - 1  # target days that have at least one day before them
-        validation = min(VALIDATION_DAYS, usable - MIN_DAYS, max(7, usable // 3))
+        validation = min(VALIDATION_DAYS, usable - MIN_DAYS, max(MIN_VALIDATION_DAYS, usable // 3))
         fit_end = days - validation
         targets = np.arange(max(first_known + 1, fit_end - FIT_DAYS), days, dtype=np.int64)
         matrix = _features(inputs, targets, self.features)
         actual = energy[targets]
         is_validation = targets >= fit_end
-        if validation < 7:
-            # Too little history to hold days out: publish the 7-day mean, honestly labelled.
+        held_out_days = int((np.isfinite(actual[is_validation]).sum(axis=1) >= 12).sum())
+        if held_out_days < MIN_VALIDATION_DAYS:
+            # Too few held-out days to tell models apart: publish the 7-day mean, honestly labelled.
             self.status, self.model = "degraded", BASELINE
             self.band = _band_offsets(actual - matrix[..., 0]).tolist()
             return
         held_out = actual[is_validation]
         fixed = {name: _fixed_weights(names, name) for name in (BASELINE, PREVIOUS_DAY, SMOOTHED)}
         candidates = {name: matrix[is_validation] @ w for name, w in fixed.items()}
-        fit_rows = ~is_validation
-        if fit_rows.sum() >= MIN_FIT_DAYS:
-            weights = _fit_blend(matrix[fit_rows], actual[fit_rows], fixed[BLEND_PRIOR])
-            candidates[BLEND] = matrix[is_validation] @ weights
+        if int((~is_validation).sum()) >= MIN_FIT_DAYS:
+            candidates[BLEND] = self._rolling_blend(
+                matrix, actual, targets, fit_end, fixed[SMOOTHED]
+            )
         self.scores = {name: _nrmse(held_out, pred) for name, pred in candidates.items()}
         self.nrmse_baseline = self.scores[BASELINE]
         self.nrmse_previous_day = self.scores[PREVIOUS_DAY]
@@ -496,10 +607,28 @@ class EnergyForecaster:
         if best == BLEND:
             # Deploy weights refitted on the most recent days, validation included.
             recent = targets >= days - FIT_DAYS
-            self.weights = _fit_blend(matrix[recent], actual[recent], fixed[BLEND_PRIOR]).tolist()
+            self.weights = _fit_blend(matrix[recent], actual[recent], fixed[SMOOTHED]).tolist()
         else:
             self.weights = fixed[best].tolist()
         self.band = _band_offsets(held_out - candidates[best]).tolist()
+
+    @staticmethod
+    def _rolling_blend(
+        matrix: FloatArray, actual: FloatArray, targets: IntArray, fit_end: int, prior: FloatArray
+    ) -> FloatArray:
+        """Held-out blend forecasts, refitted each week on the ``FIT_DAYS`` before that week.
+
+        Scoring every held-out week with weights that had not seen it is what the deployed
+        blend faces; a long held-out span makes the choice of model far less of a coin toss.
+        """
+        held_out = targets[targets >= fit_end]
+        forecasts = np.full((held_out.size, 24), np.nan)
+        for start in range(0, held_out.size, REFIT_DAYS):
+            week = held_out[start : start + REFIT_DAYS]
+            fit = (targets < week[0]) & (targets >= week[0] - FIT_DAYS)
+            weights = _fit_blend(matrix[fit], actual[fit], prior)
+            forecasts[start : start + week.size] = matrix[np.isin(targets, week)] @ weights
+        return forecasts
 
     def forecast(
         self,
@@ -514,7 +643,7 @@ class EnergyForecaster:
     ) -> EnergyForecast:
         """Forecast ``hours`` hourly values from the hour containing ``start``.
 
-        ``hour_starts``/``kwh`` are the recent history (at least the last 28 days is best), with
+        ``hour_starts``/``kwh`` are the recent history (the last ``LOOKBACK_DAYS`` is best), with
         optional per-hour inputs aligned to them; for the horizon, extend ``hour_starts`` and
         the optional arrays with future hours whose ``kwh`` is NaN (e.g. a weather forecast).
         Hours of today not yet seen are filled with their forecast before tomorrow's is made.
@@ -579,7 +708,7 @@ class EnergyForecaster:
             if not isinstance(data, dict) or data.get("version") != MODEL_VERSION:
                 raise ValueError("unsupported energy model version")
             features = tuple(str(name) for name in data["features"])
-            known = set(BASE_FEATURES) | {TEMPERATURE_FEATURE, *OCCUPANCY_FEATURES}
+            known = set(BASE_FEATURES) | {*TEMPERATURE_FEATURES, *OCCUPANCY_FEATURES}
             weights = [float(w) for w in data["weights"]]
             band = [[float(v) for v in row] for row in data["band"]]
             status = str(data["status"])
