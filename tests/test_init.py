@@ -39,7 +39,16 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
     entities = er.async_entries_for_config_entry(er.async_get(hass), setup_home.entry_id)
     room = next(iter(setup_home.subentries))
     on_room = sorted(e.translation_key or "" for e in entities if e.config_subentry_id == room)
-    assert on_room == ["history", "model_status"]
+    assert on_room == [
+        "history",
+        "last_trained",
+        "model_accuracy",
+        "model_status",
+        "next_use",
+        "occupancy",
+        "occupancy_forecast",
+        "occupancy_probability",
+    ]
     on_home = sorted(e.translation_key or "" for e in entities if e.config_subentry_id is None)
     assert on_home == [
         "base_load",
@@ -48,12 +57,21 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
         "energy_model_status",
         "energy_next_hour",
         "energy_rest_of_today",
+        "expected_arrival",
+        "expected_departure",
         "expected_power",
         "history",
+        "last_trained",
+        "learned_routine",
         "maintenance",
+        "model_accuracy",
         "model_status",
         "next_battery",
+        "next_use",
+        "occupancy_forecast",
+        "occupancy_probability",
         "sensor_problem",
+        "someone_home",
         "unusual_energy",
     ]
 

@@ -35,6 +35,7 @@ from .coordinator import ForesightCoordinator
 from .history import HistoryStore
 from .home_energy import HomeEnergy
 from .home_maintenance import HomeMaintenance
+from .home_occupancy import HomeOccupancy, occupancy_sources
 from .models import ModelStore
 from .observe import Observer
 from .renames import async_follow_renames
@@ -110,7 +111,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         async_history_rebuilt(hass, opened.set_aside.name)
 
     observer = Observer(hass, store, sources.values())
-    await observer.async_start(dt_util.utcnow().timestamp())
     models = ModelStore(hass, entry.entry_id)
     await models.async_load()
     entry.async_on_unload(models.async_save)
@@ -134,11 +134,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         watched_appliances(entry),
         entry.data.get(CONF_OUTDOOR_TEMPERATURE),
     )
+    occupancy = HomeOccupancy(
+        store, zone, occupancy_sources(sources.values(), watched_appliances(entry))
+    )
+    await hass.async_add_executor_job(occupancy.restore, models.get("occupancy"), dt_util.utcnow())
     coordinator = ForesightCoordinator(
-        hass, entry, store, observer, sources, room_keys, models, energy, maintenance
+        hass, entry, store, observer, sources, room_keys, models, energy, maintenance, occupancy
     )
     entry.runtime_data = ForesightData(store, observer, coordinator, models)
+    entry.async_on_unload(coordinator.async_start_occupancy())
+    await observer.async_start(dt_util.utcnow().timestamp())
     await coordinator.async_config_entry_first_refresh()
+    coordinator.publish_occupancy()
 
     retention = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
 

@@ -26,6 +26,16 @@ SENSOR_PROBLEM = BinarySensorEntityDescription(
     translation_key="sensor_problem",
     device_class=BinarySensorDeviceClass.PROBLEM,
 )
+OCCUPANCY = BinarySensorEntityDescription(
+    key="occupancy",
+    translation_key="occupancy",
+    device_class=BinarySensorDeviceClass.OCCUPANCY,
+)
+SOMEONE_HOME = BinarySensorEntityDescription(
+    key="someone_home",
+    translation_key="someone_home",
+    device_class=BinarySensorDeviceClass.PRESENCE,
+)
 APPLIANCE_PROBLEM = BinarySensorEntityDescription(
     key="appliance_problem",
     translation_key="appliance_problem",
@@ -38,9 +48,12 @@ async def async_setup_entry(
     entry: ForesightConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the home's problem sensors."""
+    """Add the home's presence and problem sensors, and each room's occupancy."""
     coordinator = entry.runtime_data.coordinator
-    entities: list[BinarySensorEntity] = [SensorProblemSensor(coordinator, SENSOR_PROBLEM.key)]
+    entities: list[BinarySensorEntity] = [
+        SensorProblemSensor(coordinator, SENSOR_PROBLEM.key),
+        SomeoneHomeSensor(coordinator, SOMEONE_HOME.key),
+    ]
     if coordinator.energy is not None:
         entities.append(UnusualEnergySensor(coordinator, UNUSUAL_ENERGY.key))
     for appliance in coordinator.maintenance.appliance_keys:
@@ -48,6 +61,56 @@ async def async_setup_entry(
         name = state.name if state is not None else appliance
         entities.append(ApplianceProblemSensor(coordinator, appliance, name))
     async_add_entities(entities)
+    for room_id, subentry in entry.subentries.items():
+        async_add_entities(
+            [RoomOccupancySensor(coordinator, OCCUPANCY.key, room_id, subentry.title)],
+            config_subentry_id=room_id,
+        )
+
+
+class RoomOccupancySensor(ForesightEntity, BinarySensorEntity):
+    """On while the room is in use now, by all its sensors weighed as learned."""
+
+    entity_description = OCCUPANCY
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the room is in use (unknown until the first model)."""
+        occupancy = self.coordinator.data.occupancy
+        room = occupancy.rooms.get(self.room) if occupancy is not None else None
+        return room.in_use if room is not None else None
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """How likely, and how sure the model is."""
+        occupancy = self.coordinator.data.occupancy
+        room = occupancy.rooms.get(self.room) if occupancy is not None else None
+        if room is None:
+            return {}
+        return {
+            "probability": round(room.occupancy_probability, 3),
+            "confidence": round(room.confidence, 3),
+        }
+
+
+class SomeoneHomeSensor(ForesightEntity, BinarySensorEntity):
+    """On while someone is home, from people's zones and every room's sensors."""
+
+    entity_description = SOMEONE_HOME
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether someone is home (unknown until the first model)."""
+        occupancy = self.coordinator.data.occupancy
+        presence = occupancy.presence if occupancy is not None else None
+        return presence.someone_home if presence is not None else None
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """How likely."""
+        occupancy = self.coordinator.data.occupancy
+        presence = occupancy.presence if occupancy is not None else None
+        return {"probability": round(presence.probability, 3)} if presence is not None else {}
 
 
 class UnusualEnergySensor(ForesightEntity, BinarySensorEntity):

@@ -1,4 +1,4 @@
-"""Foresight's calendars: the maintenance ahead (batteries predicted to run out)."""
+"""Foresight's calendars: the learned routine, and the maintenance ahead."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from homeassistant.util import dt as dt_util
 
 from . import ForesightConfigEntry
 from .const import CALENDAR_DAYS
+from .coordinator import ForesightCoordinator
 from .entity import ForesightEntity
+
+ROUTINE_DAYS = 7  # the learned routine is shown a week ahead
 
 PARALLEL_UPDATES = 0
 
@@ -21,8 +24,58 @@ async def async_setup_entry(
     entry: ForesightConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the home's maintenance calendar."""
-    async_add_entities([MaintenanceCalendar(entry.runtime_data.coordinator, "maintenance")])
+    """Add the home's learned-routine and maintenance calendars."""
+    coordinator = entry.runtime_data.coordinator
+    rooms = {room_id: subentry.title for room_id, subentry in entry.subentries.items()}
+    async_add_entities(
+        [
+            RoutineCalendar(coordinator, "learned_routine", rooms),
+            MaintenanceCalendar(coordinator, "maintenance"),
+        ]
+    )
+
+
+class RoutineCalendar(ForesightEntity, CalendarEntity):
+    """The periods each room and the home are expected in use, from the learned routine."""
+
+    def __init__(self, coordinator: ForesightCoordinator, key: str, rooms: dict[str, str]) -> None:
+        """Show the routine of the home and of ``rooms`` (room id → name)."""
+        super().__init__(coordinator, key)
+        self._rooms: dict[str | None, str] = {None: coordinator.config_entry.title}
+        self._rooms.update(rooms)
+
+    def _events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
+        occupancy = self.coordinator.occupancy
+        events = [
+            CalendarEvent(
+                start=begin,
+                end=stop,
+                summary=(f"{name}: someone home" if room is None else f"{name} in use"),
+                description=f"Expected from the learned weekly routine ({share:.0%} likely).",
+                uid=f"{room or 'home'}-{begin.isoformat()}",
+            )
+            for room, name in self._rooms.items()
+            for begin, stop, share in occupancy.routine_periods(room, start, end)
+        ]
+        return sorted(events, key=lambda event: event.start_datetime_local)
+
+    @property
+    def event(self) -> CalendarEvent | None:
+        """The current or next expected period."""
+        now = dt_util.now()
+        upcoming = [
+            e for e in self._events(now, now + timedelta(days=1)) if e.end_datetime_local > now
+        ]
+        return upcoming[0] if upcoming else None
+
+    async def async_get_events(
+        self, hass: HomeAssistant, start_date: datetime, end_date: datetime
+    ) -> list[CalendarEvent]:
+        """The expected periods between two moments (up to the routine's week ahead)."""
+        end_date = min(end_date, dt_util.now() + timedelta(days=ROUTINE_DAYS))
+        if end_date <= start_date:
+            return []
+        return self._events(start_date, end_date)
 
 
 class MaintenanceCalendar(ForesightEntity, CalendarEntity):

@@ -28,6 +28,9 @@ CONF_CLIMATE: Final = "climate"
 
 # How often buffered samples are written to Foresight's own history, and its summary refreshed.
 FLUSH_INTERVAL: Final = timedelta(minutes=5)
+# Occupancy is published at most this often after state changes, and at least every minute.
+OCCUPANCY_COOLDOWN_S: Final = 1.0
+OCCUPANCY_INTERVAL: Final = timedelta(minutes=1)
 # Numeric sources keep at most one raw sample per this many seconds (the hourly summary sees all).
 NUMERIC_RESOLUTION_S: Final = 60
 # Raw numeric samples are kept this long; older ones live on as hourly summaries.

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 import logging
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.debounce import Debouncer
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -21,11 +23,14 @@ from .const import (
     EVENT_MAINTENANCE,
     EVENT_UNUSUAL_ENERGY,
     FLUSH_INTERVAL,
+    OCCUPANCY_COOLDOWN_S,
+    OCCUPANCY_INTERVAL,
     RAW_NUMERIC_DAYS,
 )
-from .history import Coverage, HistoryStore
+from .history import Coverage, HistoryStore, Sample
 from .home_energy import EnergyOutlook, HomeEnergy
 from .home_maintenance import HomeMaintenance, MaintenanceReport
+from .home_occupancy import HomeOccupancy, OccupancyOutlook
 from .models import ModelStore
 from .observe import Observer
 from .repairs import async_update_silent_sources
@@ -49,6 +54,7 @@ class Snapshot:
     history: HistorySummary
     energy: EnergyOutlook | None = None
     maintenance: MaintenanceReport = field(default_factory=MaintenanceReport)
+    occupancy: OccupancyOutlook | None = None
     trained_at: dict[str, datetime] = field(default_factory=dict)
 
 
@@ -71,6 +77,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         models: ModelStore,
         energy: HomeEnergy | None,
         maintenance: HomeMaintenance,
+        occupancy: HomeOccupancy,
     ) -> None:
         """Keep the store, observer and models of one Foresight entry."""
         super().__init__(
@@ -83,6 +90,16 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self.models = models
         self.energy = energy
         self.maintenance = maintenance
+        self.occupancy = occupancy
+        # Occupancy is published on its own beat: within a second of a state change, and
+        # every minute, without moving the schedule of the refresh.
+        self._publisher = Debouncer(
+            hass,
+            _LOGGER,
+            cooldown=OCCUPANCY_COOLDOWN_S,
+            immediate=True,
+            function=self._async_publish_occupancy,
+        )
         self._announced: set[tuple[str, str]] = set()  # what foresight_maintenance already said
         self._training = asyncio.Lock()
         self._retention_days = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
@@ -93,6 +110,47 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         }
         if energy is not None:
             energy.restore(models.get("energy"))
+
+    @callback
+    def async_start_occupancy(self) -> CALLBACK_TYPE:
+        """Follow readings live and publish occupancy every minute; returns the stop callback."""
+        self.observer.add_listener(self._on_sample)
+        stop_timer = async_track_time_interval(
+            self.hass, self._publish_every_minute, OCCUPANCY_INTERVAL
+        )
+
+        @callback
+        def _stop() -> None:
+            stop_timer()
+            self._publisher.async_shutdown()
+
+        return _stop
+
+    @callback
+    def _on_sample(self, sample: Sample) -> None:
+        if sample.key in self.occupancy.keys:
+            self.occupancy.observe(sample.key, sample.t, sample.value)
+            self._publisher.async_schedule_call()
+
+    @callback
+    def _publish_every_minute(self, _now: datetime) -> None:
+        self._publisher.async_schedule_call()
+
+    async def _async_publish_occupancy(self) -> None:
+        self.publish_occupancy()
+
+    @callback
+    def publish_occupancy(self) -> None:
+        """Predict every room's occupancy now and tell the entities."""
+        snapshot: Snapshot | None = self.data  # None until the first refresh
+        if snapshot is None:
+            return
+        silent = {problem.entity_id for problem in snapshot.maintenance.problems}
+        # A silent source is not read as "empty": the model treats it as unknown.
+        untrusted = {key for key in self.occupancy.keys if key.split("#", 1)[0] in silent}
+        outlook = self.occupancy.outlook(dt_util.utcnow(), untrusted)
+        self.data = replace(snapshot, occupancy=outlook)
+        self.async_update_listeners()
 
     async def _async_update_data(self) -> Snapshot:
         now = dt_util.utcnow()
@@ -114,6 +172,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             history=history,
             energy=energy,
             maintenance=maintenance,
+            occupancy=self.data.occupancy if self.data is not None else None,
             trained_at=dict(self.trained_at),
         )
 
@@ -186,7 +245,12 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
                 self.trained_at["energy"] = now
             await self.hass.async_add_executor_job(self.maintenance.rebuild, now)
             self.trained_at["maintenance"] = now
+            candidate = await self.hass.async_add_executor_job(self.occupancy.train, now)
+            if self.occupancy.adopt(candidate):
+                self.models.put("occupancy", candidate.parameters)
+            self.trained_at["occupancy"] = now
             self.models.put(
                 "trained_at", {name: when.isoformat() for name, when in self.trained_at.items()}
             )
         await self.async_refresh()
+        self.publish_occupancy()

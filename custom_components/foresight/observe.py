@@ -44,22 +44,22 @@ class SeriesBuilder:
         self._aggregator.resume(t, value)
         self._last = Sample(self.source.key, t, value)
 
-    def add_state(self, state: State, t: float | None = None) -> None:
-        """Read a Home Assistant state (at ``t``, default its last change)."""
+    def add_state(self, state: State, t: float | None = None) -> Sample | None:
+        """Read a Home Assistant state (at ``t``, default its last update); the sample kept."""
         reading = read_state(self.source.kind, state)
         if isinstance(reading, Rejected):
             self.dropped[reading] += 1
-            return
-        self.add(state.last_updated_timestamp if t is None else t, reading)
+            return None
+        return self.add(state.last_updated_timestamp if t is None else t, reading)
 
-    def add(self, t: float, value: float | None) -> None:
-        """Take a reading in the canonical unit (None for a gap)."""
+    def add(self, t: float, value: float | None) -> Sample | None:
+        """Take a reading in the canonical unit (None for a gap); the sample, if it is new."""
         last = self._last
         if last is not None:
             if t < last.t:
-                return
+                return None
             if value == last.value or (value is None and last.value is None):
-                return  # nothing changed (attribute-only updates)
+                return None  # nothing changed (attribute-only updates)
         self.hourly.extend(self._aggregator.add(t, value))
         sample = Sample(self.source.key, t, value)
         if (
@@ -75,6 +75,7 @@ class SeriesBuilder:
         else:
             self.samples.append(sample)
         self._last = sample
+        return sample
 
     def advance(self, t: float) -> None:
         """Let time pass to ``t``, closing the hours before it."""
@@ -101,7 +102,17 @@ class Observer:
             self._builders[source.entity_id].append(SeriesBuilder(source))
             self._kinds[source.key] = source.kind
         self._unsubscribe: Callable[[], None] | None = None
+        self._listeners: list[Callable[[Sample], None]] = []
         self.started_at: float | None = None
+
+    def add_listener(self, listener: Callable[[Sample], None]) -> None:
+        """Be told of each new reading as it is observed (a callback on the event loop)."""
+        self._listeners.append(listener)
+
+    def _tell(self, sample: Sample | None) -> None:
+        if sample is not None:
+            for listener in self._listeners:
+                listener(sample)
 
     @property
     def kinds(self) -> dict[str, str]:
@@ -117,7 +128,7 @@ class Observer:
             if (state := self._hass.states.get(builder.source.entity_id)) is not None:
                 # The reading holds since the state was last updated (as the backfill sees it).
                 since = state.last_updated_timestamp
-                builder.add_state(state, max(since, stored[0]) if stored else since)
+                self._tell(builder.add_state(state, max(since, stored[0]) if stored else since))
         self.started_at = now
         self._unsubscribe = async_track_state_change_event(
             self._hass, list(self._builders), self._on_state_change
@@ -132,9 +143,9 @@ class Observer:
         new_state = event.data["new_state"]
         for builder in self._builders.get(event.data["entity_id"], ()):
             if new_state is None:  # removed: from now on a gap
-                builder.add(event.time_fired_timestamp, None)
+                self._tell(builder.add(event.time_fired_timestamp, None))
             else:
-                builder.add_state(new_state)
+                self._tell(builder.add_state(new_state))
 
     async def async_flush(self, now: float) -> None:
         """Write what was observed, including the hours that closed by ``now``."""

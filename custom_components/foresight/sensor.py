@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -20,6 +21,7 @@ from . import ForesightConfigEntry
 from .const import MIN_LEARNING_DAYS
 from .coordinator import ForesightCoordinator, Snapshot
 from .entity import ForesightEntity
+from .home_occupancy import Expected, RoomOutlook
 
 PARALLEL_UPDATES = 0
 
@@ -40,6 +42,7 @@ class ForesightSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[Snapshot, Scope], Any]
     attributes_fn: Callable[[Snapshot, Scope], Mapping[str, Any]] = lambda _s, _scope: {}
+    available_fn: Callable[[Snapshot], bool] = lambda _s: True
     unrecorded: frozenset[str] = frozenset()
 
 
@@ -53,24 +56,121 @@ def _history_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
     }
 
 
+def _room(snapshot: Snapshot, scope: Scope) -> RoomOutlook | None:
+    if snapshot.occupancy is None:
+        return None
+    return snapshot.occupancy.rooms.get(scope.room)
+
+
+def _status(snapshot: Snapshot, scope: Scope) -> str:
+    room = _room(snapshot, scope)
+    return room.status if room is not None else "learning"
+
+
 def _status_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
+    room = _room(snapshot, scope)
     return {
         "usable_days": snapshot.history.usable_days.get(scope.room, 0),
         "days_needed": MIN_LEARNING_DAYS,
+        "confidence": round(room.confidence, 3) if room is not None else 0.0,
     }
+
+
+def _percent(value: float | None) -> float | None:
+    return round(value * 100, 1) if value is not None else None
+
+
+def _accuracy_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
+    room = _room(snapshot, scope)
+    if room is None:
+        return {}
+    keys = (
+        "forecast_brier",
+        "forecast_brier_routine",
+        "forecast_brier_persistence",
+        "nowcast_brier",
+        "nowcast_brier_routine",
+        "nowcast_brier_sensors",
+        "nowcast_skill",
+    )
+    return {key: round(room.scores[key], 4) for key in keys if key in room.scores}
+
+
+def _forecast_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
+    room = _room(snapshot, scope)
+    return {"forecast": room.hourly if room is not None else []}
+
+
+def _probability(snapshot: Snapshot, scope: Scope) -> float | None:
+    room = _room(snapshot, scope)
+    return _percent(room.occupancy_probability) if room is not None else None
+
+
+def _next_hour(snapshot: Snapshot, scope: Scope) -> float | None:
+    room = _room(snapshot, scope)
+    return _percent(room.next_hour) if room is not None else None
+
+
+def _next_use(snapshot: Snapshot, scope: Scope) -> datetime | None:
+    room = _room(snapshot, scope)
+    return room.next_use if room is not None else None
+
+
+def _skill(snapshot: Snapshot, scope: Scope) -> float | None:
+    room = _room(snapshot, scope)
+    return _percent(room.skill) if room is not None else None
 
 
 # Every room and the home.
 MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
+    ForesightSensorDescription(
+        key="occupancy_probability",
+        translation_key="occupancy_probability",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=_probability,
+    ),
+    ForesightSensorDescription(
+        key="occupancy_forecast",
+        translation_key="occupancy_forecast",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=_next_hour,
+        attributes_fn=_forecast_attributes,
+        unrecorded=frozenset({"forecast"}),
+    ),
+    ForesightSensorDescription(
+        key="next_use",
+        translation_key="next_use",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_next_use,
+    ),
     ForesightSensorDescription(
         key="model_status",
         translation_key="model_status",
         device_class=SensorDeviceClass.ENUM,
         options=MODEL_STATUSES,
         entity_category=EntityCategory.DIAGNOSTIC,
-        # The occupancy models are not trained yet: every room and the home are still learning.
-        value_fn=lambda _snapshot, _scope: "learning",
+        value_fn=_status,
         attributes_fn=_status_attributes,
+    ),
+    ForesightSensorDescription(
+        key="model_accuracy",
+        translation_key="model_accuracy",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_skill,
+        attributes_fn=_accuracy_attributes,
+    ),
+    ForesightSensorDescription(
+        key="last_trained",
+        translation_key="last_trained",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot, _scope: snapshot.trained_at.get("occupancy"),
     ),
     ForesightSensorDescription(
         key="history",
@@ -82,6 +182,36 @@ MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
         attributes_fn=_history_attributes,
     ),
 )
+
+
+def _expected(snapshot: Snapshot, which: str) -> Expected | None:
+    presence = snapshot.occupancy.presence if snapshot.occupancy is not None else None
+    if presence is None:
+        return None
+    return presence.expected_arrival if which == "arrival" else presence.expected_departure
+
+
+def _expected_sensor(which: str) -> ForesightSensorDescription:
+    def value(snapshot: Snapshot, _scope: Scope) -> datetime | None:
+        expected = _expected(snapshot, which)
+        return expected[0] if expected is not None else None
+
+    def attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[str, Any]:
+        expected = _expected(snapshot, which)
+        return {"earliest": expected[1], "latest": expected[2]} if expected else {}
+
+    return ForesightSensorDescription(
+        key=f"expected_{which}",
+        translation_key=f"expected_{which}",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=value,
+        attributes_fn=attributes,
+        available_fn=lambda snapshot: _expected(snapshot, which) is not None,
+    )
+
+
+# The home as a whole: the expected arrival while away, the departure while home.
+PRESENCE_SENSORS = (_expected_sensor("arrival"), _expected_sensor("departure"))
 
 
 def _energy(snapshot: Snapshot, name: str) -> Any:
@@ -225,7 +355,7 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     room_keys = coordinator.room_keys
     home = Scope(None, room_keys[None])
-    descriptions = MODEL_SENSORS + MAINTENANCE_SENSORS
+    descriptions = MODEL_SENSORS + PRESENCE_SENSORS + MAINTENANCE_SENSORS
     if coordinator.energy is not None:
         descriptions += ENERGY_SENSORS
     async_add_entities(ForesightSensor(coordinator, d, home) for d in descriptions)
@@ -254,6 +384,11 @@ class ForesightSensor(ForesightEntity, SensorEntity):
         self.entity_description = description
         self._scope = scope
         self._unrecorded_attributes = self._unrecorded_attributes | description.unrecorded
+
+    @property
+    def available(self) -> bool:
+        """Unavailable when there is nothing to show (an arrival while someone is home)."""
+        return super().available and self.entity_description.available_fn(self.coordinator.data)
 
     @property
     def native_value(self) -> Any:

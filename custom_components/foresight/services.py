@@ -31,7 +31,8 @@ SERVICE_GET_FORECAST = "get_forecast"
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_KIND = "kind"
 ATTR_HOURS = "hours"
-KINDS = ["energy", "maintenance"]
+ATTR_ROOM = "room"
+KINDS = ["occupancy", "energy", "maintenance"]
 MAX_HOURS = 1440  # 60 days: the maintenance calendar's horizon
 
 RETRAIN_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
@@ -39,6 +40,7 @@ GET_FORECAST_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
         vol.Required(ATTR_KIND): vol.In(KINDS),
+        vol.Optional(ATTR_ROOM): cv.string,
         vol.Optional(ATTR_HOURS, default=24): vol.All(
             vol.Coerce(int), vol.Range(min=1, max=MAX_HOURS)
         ),
@@ -61,10 +63,13 @@ async def _async_retrain(call: ServiceCall) -> None:
 
 
 async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
-    coordinator = _entry(call.hass, call).runtime_data.coordinator
+    entry = _entry(call.hass, call)
+    coordinator = entry.runtime_data.coordinator
     hours: int = call.data[ATTR_HOURS]
     if call.data[ATTR_KIND] == "maintenance":
         return _maintenance_forecast(coordinator.data.maintenance, hours)
+    if call.data[ATTR_KIND] == "occupancy":
+        return _occupancy_forecast(entry, call.data.get(ATTR_ROOM), hours)
     energy = coordinator.energy
     if energy is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_energy_sensor")
@@ -81,6 +86,41 @@ async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
         "skill": outlook.skill,
         "unit_of_measurement": "kWh",
         "forecast": forecast,
+    }
+
+
+def _occupancy_forecast(
+    entry: ForesightConfigEntry, room: str | None, hours: int
+) -> ServiceResponse:
+    """A room's (or the home's) probability of use for each hour ahead."""
+    room_id: str | None = None
+    if room:
+        room_id = next(
+            (
+                subentry_id
+                for subentry_id, subentry in entry.subentries.items()
+                if room.casefold() in (subentry.title.casefold(), subentry_id.casefold())
+            ),
+            None,
+        )
+        if room_id is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_room",
+                translation_placeholders={"room": room},
+            )
+    coordinator = entry.runtime_data.coordinator
+    outlook = coordinator.data.occupancy
+    unit = outlook.rooms.get(room_id) if outlook is not None else None
+    if unit is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="still_learning")
+    return {
+        "kind": "occupancy",
+        "room": entry.subentries[room_id].title if room_id else None,
+        "status": unit.status,
+        "skill": unit.skill,
+        "occupancy_probability": round(unit.occupancy_probability, 4),
+        "forecast": coordinator.occupancy.hourly(room_id, dt_util.utcnow(), hours),
     }
 
 

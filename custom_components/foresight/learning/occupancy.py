@@ -1,0 +1,675 @@
+"""Occupancy learning: is each room (and the home) in use now, and when will it be used next.
+
+Pure numpy, no Home Assistant imports; models persist as JSON-serialisable dicts (``to_dict`` /
+``from_dict``), never pickle.
+
+Time convention: every timestamp is float seconds on the home's *local wall clock* (a naive local
+datetime converted as if it were UTC, ``dt.replace(tzinfo=UTC).timestamp()``), numpy float64.
+Hour of week comes straight from the number (1970-01-01 was a Thursday); daylight saving time
+needs no care here.
+
+How it learns, per room and for the home (each a *unit*):
+
+- Labels without labels: a room's reliable presence sensor teaches the room where it has one;
+  otherwise the room counts as in use while its activity sources say so (motion / media on, a
+  door or light switched, power rising above its learned standby), with the gaps inside one
+  use bridged by a hold learned from the room's own silences. The home is taught by people's
+  trackers where there are any; otherwise it is empty during a silence of at least ten minutes
+  that began at an outside door (marked, or learned as the door that opens and closes the
+  home's long silences).
+- Now-cast: a logistic regression of that label on the unit's sources (binary: state now and
+  how recently on; numeric: level and recent change, each standardised per source, so units
+  don't matter) and the learned weekly routine. Unknown values count as "average".
+- Weekly routine: hour-of-week probability of use, shrunk towards the hour of day and the
+  overall rate when data is short, recent weeks weighted more.
+- Forecast: per horizon (15 min to 24 h), a logistic regression on the routine at the target
+  time, the now-cast, and how long the current state has lasted.
+- Self-scoring: the most recent days are held out; the Brier score of the now-cast and of the
+  one-hour forecast is compared with the better of two naive baselines (the routine alone; the
+  state as it is now). Where the model does not beat it, the unit is ``degraded`` and uses
+  that baseline. With less than :data:`MIN_HISTORY_DAYS` of history the status is ``learning``.
+
+Modules: this one trains and scores; ``occupancy_model`` holds the learned model and its JSON
+form; ``occupancy_live`` follows state changes in O(1) and predicts each minute;
+``occupancy_signals`` defines the features and labels; ``occupancy_stats`` the fits, the weekly
+routine and the episode lengths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+import math
+
+import numpy as np
+
+from .occupancy_model import (
+    BASELINE_CONFIDENCE,
+    FORECAST_HORIZONS,
+    HORIZON_NAMES,
+    TEACHER_PROBABILITY,
+    OccupancyModel,
+    UnitModel,
+    dynamics,
+    prior_forecast_table,
+)
+from .occupancy_signals import (
+    ABOVE_STANDBY,
+    CHANGE_LAGS,
+    DAY,
+    HOUR,
+    MIN_AWAY,
+    MINUTE,
+    POWER_KIND,
+    QUIET_TAUS,
+    RECENT_TAUS,
+    Activity,
+    FeatureSpec,
+    FloatArray,
+    OccupancySource,
+    SourceSeries,
+    above_standby,
+    feature_matrix,
+    learn_entrance_doors,
+    learn_hold,
+    merge_label_intervals,
+    on_intervals,
+    source_intervals,
+    standby_threshold,
+    value_at,
+)
+from .occupancy_stats import (
+    MAX_EPISODES,
+    brier,
+    choose_ridge,
+    episode_lengths,
+    fit_convex_blend,
+    fit_logistic,
+    fit_routine,
+    fit_survival,
+    label_episodes,
+    logit,
+    skill,
+    survival_points,
+)
+
+MIN_HISTORY_DAYS = 3.0  # less history than this: status "learning", low confidence
+NOWCAST_STEP = MINUTE  # training grid of the now-cast
+NOWCAST_SAMPLES = 10_080  # a week of minutes: the most rows a now-cast is fitted on
+NOWCAST_DAYS = 14.0  # the now-cast learns from at most this many recent days
+FORECAST_STEP = 5 * MINUTE
+FORECAST_DAYS = 28.0
+ROUTINE_DAYS = 84.0  # the weekly routine looks back twelve weeks at most
+HOLDOUT_FRACTION = 0.2
+HOLDOUT_DAYS = (1.0, 7.0)  # held-out days, at least and at most
+SCORED_HORIZON = HOUR  # the forecast's accuracy is its one-hour Brier skill
+MIN_SCORED_POINTS = DAY / FORECAST_STEP  # a horizon is judged on at least a day of forecasts
+NUMERIC_LEVELS = ("level", "excess")  # a number's raw level, and its level over the day's low
+CONFIDENT_SAMPLES = 60  # each state needs this many training minutes to fit a now-cast
+
+
+def unit_feature_specs(
+    unit_sources: Sequence[OccupancySource], thresholds: Mapping[str, float], is_home: bool
+) -> list[FeatureSpec]:
+    """The features a unit's model reads, from the sources it has."""
+    specs: list[FeatureSpec] = []
+    for source in sorted(unit_sources, key=lambda item: item.source_id):
+        if not source.is_used or source.reliable:
+            continue  # a reliable sensor teaches; the student learns to do without it
+        if source.is_binary:
+            specs.append(FeatureSpec("on", source.source_id))
+            specs.extend(FeatureSpec("recent", source.source_id, tau) for tau in RECENT_TAUS)
+            continue
+        specs.extend(FeatureSpec(name, source.source_id) for name in NUMERIC_LEVELS)
+        specs.extend(FeatureSpec("change", source.source_id, lag) for lag in CHANGE_LAGS)
+        if source.kind == POWER_KIND and source.source_id in thresholds:
+            derived = source.source_id + ABOVE_STANDBY
+            specs.append(FeatureSpec("on", derived))
+            specs.extend(FeatureSpec("recent", derived, tau) for tau in RECENT_TAUS)
+    specs.append(FeatureSpec("active"))
+    specs.extend(FeatureSpec("quiet", "", tau) for tau in QUIET_TAUS)
+    if is_home:
+        specs.append(FeatureSpec("door_last"))
+        specs.extend(FeatureSpec("door_quiet", "", tau) for tau in QUIET_TAUS)
+        specs.append(FeatureSpec("door_prior_quiet"))
+    specs.append(FeatureSpec("routine"))
+    return specs
+
+
+def prior_nowcast(specs: Sequence[FeatureSpec]) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+    """Broad, untrained weights: (mean, scale, weights, intercept), activity means use."""
+    width = len(specs)
+    weights = np.zeros(width)
+    for index, spec in enumerate(specs):
+        if spec.name == "quiet" and spec.scale == QUIET_TAUS[1]:
+            weights[index] = 4.0  # activity in the last half hour: probably in use
+        if spec.name == "door_quiet" and spec.scale == QUIET_TAUS[0]:
+            weights[index] = -2.0  # quiet since someone went out: probably away
+    return np.zeros(width), np.ones(width), weights, -2.0
+
+
+def _taught_inputs(
+    unit: UnitModel,
+    data: UnitData,
+    times: FloatArray,
+    student: FloatArray,
+    state: Mapping[str, FloatArray],
+) -> tuple[FloatArray, tuple[FloatArray, FloatArray]]:
+    """The now-cast and durations the live path would use: the teachers' where they are known."""
+    durations = dynamics(unit, state)
+    if data.teacher_activity is None:
+        return student, durations
+    taught = data.label_at(times)
+    known = np.isfinite(taught)
+    now = np.where(
+        known, np.where(taught == 1.0, TEACHER_PROBABILITY, 1.0 - TEACHER_PROBABILITY), student
+    )
+    teacher_durations = dynamics(unit, data.teacher_activity.state_at(times), taught=True)
+    return now, (
+        np.where(known, teacher_durations[0], durations[0]),
+        np.where(known, teacher_durations[1], durations[1]),
+    )
+
+
+def _lasting_leave_one_out(
+    data: UnitData,
+    start: float,
+    end: float,
+    times: FloatArray,
+    now_probability: FloatArray,
+    durations: tuple[FloatArray, FloatArray],
+    horizon: float,
+) -> FloatArray:
+    """:meth:`UnitModel.state_lasting` for training samples, each without its own episode.
+
+    Otherwise, with a few weeks of episodes, the blend would learn to trust a curve that
+    already knows how each training episode ended.
+    """
+    first, last, state, finished = label_episodes(data.labels, start, end)
+    lengths = last - first
+    # The same recent episodes as the model's curve (fit_survival keeps the last MAX_EPISODES).
+    for value in (0.0, 1.0):
+        of_state = np.flatnonzero(finished & (state == value))
+        finished[of_state[:-MAX_EPISODES]] = False
+    own_length = np.full(times.size, np.nan)
+    own_state = np.full(times.size, np.nan)
+    if first.size:
+        index = np.clip(np.searchsorted(first, times, side="right") - 1, 0, first.size - 1)
+        own_length = np.where(finished[index], lengths[index], np.nan)
+        own_state = state[index]
+    ratios = []
+    for value, elapsed in ((1.0, durations[0]), (0.0, durations[1])):
+        of_state = lengths[finished & (state == value)]
+        excluded = np.where(own_state == value, own_length, np.nan)
+        later = survival_points(of_state, elapsed + horizon, excluded)
+        sooner = survival_points(of_state, elapsed, excluded)
+        ratios.append(np.clip(later / np.maximum(sooner, 1e-300), 0.0, 1.0))
+    in_use_lasts, idle_lasts = ratios
+    return np.asarray(
+        now_probability * in_use_lasts + (1.0 - now_probability) * (1.0 - idle_lasts),
+        dtype=np.float64,
+    )
+
+
+@dataclass(slots=True)
+class UnitData:
+    """A unit's history prepared for training and scoring."""
+
+    sources: list[OccupancySource]
+    series: dict[str, SourceSeries]
+    activity: Activity
+    labels: tuple[FloatArray, FloatArray, FloatArray]  # starts, ends, value (NaN = unknown)
+    hold: float
+    thresholds: dict[str, float]
+    teachers: list[str]
+    entrances: list[str]
+    activity_sources: list[str]
+    pieces: list[tuple[FloatArray, FloatArray, bool]]
+    teacher_activity: Activity | None = None  # when the teachers were on, for durations
+
+    def label_at(self, times: FloatArray) -> FloatArray:
+        """The unit's (taught or self-supervised) label at each time."""
+        starts, ends, values = self.labels
+        index = np.searchsorted(starts, times, side="right") - 1
+        label = np.full(times.shape, np.nan)
+        found = index >= 0
+        inside = found.copy()
+        inside[found] = times[found] < ends[index[found]]
+        label[inside] = values[index[inside]]
+        return label
+
+
+def prepare_unit(
+    room: str | None,
+    sources: Sequence[OccupancySource],
+    history: Mapping[str, SourceSeries],
+    start: float,
+    end: float,
+) -> UnitData:
+    """Gather a unit's series, activity and labels (taught, or learned from its sensors)."""
+    is_home = room is None
+    unit_sources = [s for s in sources if s.is_used and (is_home or s.room == room)]
+    series: dict[str, SourceSeries] = {}
+    thresholds: dict[str, float] = {}
+    intervals: dict[str, tuple[FloatArray, FloatArray]] = {}
+    for source in unit_sources:
+        data = _clip(history.get(source.source_id, SourceSeries.empty()), start, end)
+        own = source.room == room  # the home keeps only its own series; rooms' give activity
+        if own:
+            series[source.source_id] = data
+        if source.kind == POWER_KIND:
+            threshold = standby_threshold(data)
+            if math.isfinite(threshold):
+                thresholds[source.source_id] = threshold
+                if own:
+                    series[source.source_id + ABOVE_STANDBY] = above_standby(data, threshold)
+        if source.kind == "person" or source.reliable:
+            continue  # teachers are not activity: the student must do without them
+        found = source_intervals(source, data, thresholds)
+        if found is not None and found[0].size:
+            intervals[source.source_id] = found
+    if is_home:
+        entrances = [s.source_id for s in unit_sources if s.entrance]
+        if not entrances:
+            plain = Activity.build([(a, b, False) for a, b in intervals.values()], 0.0)
+            doors = {
+                s.source_id: intervals[s.source_id][0]
+                for s in unit_sources
+                if s.kind == "door" and s.source_id in intervals
+            }
+            entrances = learn_entrance_doors(doors, plain)
+    else:
+        entrances = []
+    pieces = [(a, b, sid in entrances) for sid, (a, b) in intervals.items()]
+    activity = Activity.build(pieces, 0.0)
+    hold = MIN_AWAY if is_home else learn_hold(activity)
+    activity = Activity.build(pieces, hold)
+    teacher_kind = "person" if is_home else None
+    teachers = sorted(
+        s.source_id
+        for s in unit_sources
+        if (s.kind == teacher_kind) or (not is_home and s.reliable)
+    )
+    if teachers:
+        labels = _taught_labels([series[sid] for sid in teachers], start, end)
+    elif is_home:
+        labels = _home_labels(activity, start, end)
+    else:
+        label_starts, label_ends = merge_label_intervals(activity.starts, activity.ends, hold)
+        labels = _fill_labels(label_starts, label_ends, start, end)
+    return UnitData(
+        unit_sources,
+        series,
+        activity,
+        labels,
+        hold,
+        thresholds,
+        teachers,
+        entrances,
+        sorted(intervals),
+        pieces,
+        Activity.build([(*on_intervals(series[sid]), False) for sid in teachers], 0.0)
+        if teachers
+        else None,
+    )
+
+
+def _clip(series: SourceSeries, start: float, end: float) -> SourceSeries:
+    """The series from the last change before ``start`` to ``end`` (views, no copies)."""
+    first = max(int(np.searchsorted(series.times, start, side="right")) - 1, 0)
+    last = int(np.searchsorted(series.times, end, side="right"))
+    return SourceSeries(series.times[first:last], series.values[first:last])
+
+
+def _fill_labels(
+    in_use_starts: FloatArray, in_use_ends: FloatArray, start: float, end: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Label intervals covering [start, end): 1 inside the given intervals, 0 between."""
+    in_use_starts = np.clip(in_use_starts, start, end)
+    in_use_ends = np.clip(in_use_ends, start, end)
+    bounds = np.concatenate(([start], np.column_stack((in_use_starts, in_use_ends)).ravel(), [end]))
+    values = np.tile([0.0, 1.0], in_use_starts.size + 1)[: bounds.size - 1]
+    starts, ends = bounds[:-1], bounds[1:]
+    keep = ends > starts
+    return starts[keep], ends[keep], values[keep]
+
+
+def _taught_labels(
+    teachers: Sequence[SourceSeries], start: float, end: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Labels from reliable sensors: in use while any says so, unknown where all are unknown."""
+    times = np.unique(np.concatenate([s.times for s in teachers] + [np.array([start])]))
+    times = times[(times >= start) & (times < end)]
+    states = np.column_stack([value_at(s, times) for s in teachers])
+    any_on = np.any(states == 1.0, axis=1)
+    all_unknown = np.all(np.isnan(states), axis=1)
+    values = np.where(any_on, 1.0, np.where(all_unknown, np.nan, 0.0))
+    return times, np.append(times[1:], end), values
+
+
+def _home_labels(
+    activity: Activity, start: float, end: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The home is empty during silences of at least MIN_AWAY begun at an outside door."""
+    if activity.starts.size < 2:
+        return _fill_labels(np.array([start]), np.array([end]), start, end)
+    gap_start = activity.running_end[:-1]
+    gap_end = activity.starts[1:]
+    away = (gap_end - gap_start >= MIN_AWAY) & activity.running_is_door[:-1]
+    # Last activity ended in a door point at the end of history: away if long enough.
+    away_starts = list(gap_start[away])
+    away_ends = list(gap_end[away])
+    if activity.running_is_door[-1] and end - activity.running_end[-1] >= MIN_AWAY:
+        away_starts.append(activity.running_end[-1])
+        away_ends.append(end)
+    home_starts = np.concatenate(([start], np.asarray(away_ends)))
+    home_ends = np.concatenate((np.asarray(away_starts), [end]))
+    return _fill_labels(home_starts, home_ends, start, end)
+
+
+@dataclass(slots=True)
+class _Grid:
+    times: FloatArray
+    label: FloatArray
+    raw: FloatArray
+    state: dict[str, FloatArray]
+
+
+def _grid(
+    data: UnitData, specs: Sequence[FeatureSpec], times: FloatArray, routine_logit: FloatArray
+) -> _Grid:
+    raw = feature_matrix(specs, data.series, data.activity, times, routine_logit)
+    return _Grid(times, data.label_at(times), raw, data.activity.state_at(times))
+
+
+def _standardise(raw: FloatArray) -> tuple[FloatArray, FloatArray]:
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(raw, axis=0) if raw.size else np.zeros(raw.shape[1])
+        scale = np.nanstd(raw, axis=0) if raw.size else np.ones(raw.shape[1])
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1.0)
+    return mean, scale
+
+
+def _fit_unit(
+    data: UnitData,
+    room: str | None,
+    start: float,
+    end: float,
+    warm: UnitModel | None = None,
+) -> UnitModel:
+    """Fit a unit's now-cast, routine and forecast on history in [start, end).
+
+    ``warm``: a fit of the same unit on less history, to start the now-cast's fit from.
+    """
+    # The home reads its own sources (people, main meter) and its rooms' activity as a whole.
+    own_sources = [s for s in data.sources if s.room == room]
+    specs = unit_feature_specs(own_sources, data.thresholds, room is None)
+    routine_times = _steps(max(start, end - ROUTINE_DAYS * DAY), end, FORECAST_STEP)
+    routine_label = data.label_at(routine_times)
+    routine, _ = fit_routine(routine_times, routine_label, FORECAST_STEP)
+    unit = UnitModel(
+        room=room,
+        specs=specs,
+        mean=np.zeros(len(specs)),
+        scale=np.ones(len(specs)),
+        weights=np.zeros(len(specs)),
+        intercept=0.0,
+        routine=routine,
+        forecast_coef=prior_forecast_table(),
+        hold=data.hold,
+        thresholds=dict(data.thresholds),
+        teachers=list(data.teachers),
+        entrances=list(data.entrances),
+        activity_sources=list(data.activity_sources),
+    )
+    unit.mean, unit.scale, unit.weights, unit.intercept = prior_nowcast(specs)
+    # The now-cast: a recent window on a one-minute grid, routine learned without each own day.
+    now_start = max(start, end - NOWCAST_DAYS * DAY)
+    # At most NOWCAST_SAMPLES rows: a longer window is sampled more sparsely (bounded time).
+    step = NOWCAST_STEP * max(1, math.ceil((end - now_start) / NOWCAST_STEP / NOWCAST_SAMPLES))
+    now_times = _steps(now_start, end, step)
+    _, routine_loo = fit_routine(routine_times, routine_label, FORECAST_STEP, now_times)
+    assert routine_loo is not None
+    grid = _grid(data, specs, now_times, logit(routine_loo))
+    known = np.isfinite(grid.label)
+    positives = int(np.count_nonzero(grid.label[known] == 1.0))
+    negatives = int(np.count_nonzero(grid.label[known] == 0.0))
+    if min(positives, negatives) < CONFIDENT_SAMPLES:
+        return unit  # too little of one state to learn from: the broad prior stays
+    raw = grid.raw[known]
+    unit.mean, unit.scale = _standardise(raw)
+    standard = np.where(np.isfinite(raw), (raw - unit.mean) / unit.scale, 0.0)
+    # Minutes of one state are not independent evidence: penalise as if an hour were one sample.
+    rows_per_hour = HOUR / step
+    if warm is not None and math.isfinite(warm.scores.get("nowcast_ridge", math.nan)):
+        ridge = warm.scores["nowcast_ridge"]  # chosen on the earlier fit: the same home
+    else:
+        ridge, _ = choose_ridge(standard, grid.label[known], rows_per_hour)
+    unit.scores["nowcast_ridge"] = ridge
+    unit.weights, unit.intercept = fit_logistic(
+        standard,
+        grid.label[known],
+        ridge=ridge * rows_per_hour,
+        initial=(warm.weights, warm.intercept) if warm is not None and warm.trained else None,
+    )
+    unit.trained = True
+    # The forecast: per horizon, from the routine at the target, the now-cast and durations.
+    base_times = _steps(max(start, end - FORECAST_DAYS * DAY), end, FORECAST_STEP)
+    base = _grid_subset(grid, now_times, base_times)
+    now_probability, durations = _taught_inputs(
+        unit, data, base.times, unit.nowcast_from_features(base.raw), base.state
+    )
+    idle_lengths, in_use_lengths = episode_lengths(data.labels, start, end)
+    idle_curve, idle_mean = fit_survival(idle_lengths)
+    in_use_curve, in_use_mean = fit_survival(in_use_lengths)
+    unit.survival = np.vstack((idle_curve, in_use_curve))
+    unit.survival_mean = np.asarray([idle_mean, in_use_mean])
+    rows = []
+    for index, horizon in enumerate(FORECAST_HORIZONS):
+        usable = base.times + horizon < end
+        target_times = base.times[usable] + horizon
+        _, routine_target = fit_routine(routine_times, routine_label, FORECAST_STEP, target_times)
+        assert routine_target is not None
+        outcome = data.label_at(target_times)
+        keep = np.isfinite(outcome)
+        if min(np.count_nonzero(outcome[keep] == 1.0), np.count_nonzero(outcome[keep] == 0.0)) < 20:
+            rows.append(unit.forecast_coef[index])
+            continue
+        lasting = _lasting_leave_one_out(
+            data,
+            start,
+            end,
+            base.times[usable],
+            now_probability[usable],
+            (durations[0][usable], durations[1][usable]),
+            horizon,
+        )
+        forecasts = np.column_stack((routine_target, now_probability[usable], lasting))[keep]
+        rows.append(fit_convex_blend(forecasts, outcome[keep]))
+    unit.forecast_coef = np.asarray(rows)
+    return unit
+
+
+def _grid_subset(grid: _Grid, times: FloatArray, subset: FloatArray) -> _Grid:
+    index = np.clip(np.searchsorted(times, subset), 0, max(times.size - 1, 0))
+    return _Grid(
+        grid.times[index],
+        grid.label[index],
+        grid.raw[index],
+        {key: value[index] for key, value in grid.state.items()},
+    )
+
+
+def _steps(start: float, end: float, step: float) -> FloatArray:
+    first = math.ceil(start / step) * step
+    if end <= first:
+        return np.zeros(0)
+    return np.arange(first, end, step, dtype=np.float64)
+
+
+def score_unit(unit: UnitModel, data: UnitData, start: float, end: float) -> dict[str, float]:
+    """Brier scores of a unit's now-cast and forecast on [start, end), with both baselines."""
+    times = _steps(start, end, NOWCAST_STEP)
+    routine_now = unit.routine.at(times)
+    grid = _grid(data, unit.specs, times, logit(routine_now))
+    nowcast = unit.nowcast_from_features(grid.raw)
+    recent = grid.state["age"] <= (unit.hold if unit.room is not None else QUIET_TAUS[-1])
+    sensors_alone = np.where(recent, BASELINE_CONFIDENCE, 1.0 - BASELINE_CONFIDENCE)
+    scores = {
+        "nowcast_brier": brier(nowcast, grid.label),
+        "nowcast_brier_routine": brier(routine_now, grid.label),
+        "nowcast_brier_sensors": brier(sensors_alone, grid.label),
+        "nowcast_accuracy": _accuracy(nowcast, grid.label),
+    }
+    now, all_durations = _taught_inputs(unit, data, times, nowcast, grid.state)
+    for name, horizon in zip(HORIZON_NAMES, FORECAST_HORIZONS, strict=True):
+        base = np.flatnonzero((times % FORECAST_STEP == 0) & (times + horizon < end))
+        target = times[base] + horizon
+        outcome = data.label_at(target)
+        routine_target = unit.routine.at(target)
+        durations = (all_durations[0][base], all_durations[1][base])
+        forecast = unit.forecast_from(
+            np.full(base.size, horizon), routine_target, now[base], durations, False
+        )
+        suffix = "" if horizon == SCORED_HORIZON else f"_{name}"
+        scores[f"forecast_brier{suffix}"] = brier(forecast, outcome)
+        scores[f"forecast_brier_routine{suffix}"] = brier(routine_target, outcome)
+        scores[f"forecast_brier_persistence{suffix}"] = brier(now[base], outcome)
+        scores[f"forecast_points{suffix}"] = float(np.count_nonzero(np.isfinite(outcome)))
+    scores["samples"] = float(np.count_nonzero(np.isfinite(grid.label)))
+    # A room that learns from its own activity is labelled by the sensors-alone rule, so that
+    # rule is no baseline for it; a taught room's now-cast must also beat it.
+    nowcast_baselines = ("routine", "sensors") if unit.teachers else ("routine",)
+    for name, alternatives in (
+        ("nowcast", nowcast_baselines),
+        ("forecast", ("routine", "persistence")),
+    ):
+        baseline = min(scores[f"{name}_brier_{alt}"] for alt in alternatives)
+        scores[f"{name}_skill"] = skill(scores[f"{name}_brier"], baseline)
+    return scores
+
+
+def _accuracy(probability: FloatArray, outcome: FloatArray) -> float:
+    known = np.isfinite(outcome)
+    if not known.any():
+        return math.nan
+    return float(np.mean((probability[known] >= 0.5) == (outcome[known] == 1.0)))
+
+
+def _judge(unit: UnitModel, scores: dict[str, float], history_days: float) -> None:
+    """Set the unit's status and fallbacks from its held-out scores."""
+    unit.scores = {**unit.scores, **scores}  # keeps what the fit recorded (its penalty)
+    if history_days < MIN_HISTORY_DAYS or not unit.trained:
+        unit.status = "learning"
+        return
+    unit.status = "ready"
+    if not scores.get("forecast_skill", math.nan) > 0.0:
+        unit.status = "degraded"
+    for index, (name, horizon) in enumerate(zip(HORIZON_NAMES, FORECAST_HORIZONS, strict=True)):
+        suffix = "" if horizon == SCORED_HORIZON else f"_{name}"
+        model = scores.get(f"forecast_brier{suffix}", math.nan)
+        routine = scores.get(f"forecast_brier_routine{suffix}", math.inf)
+        persistence = scores.get(f"forecast_brier_persistence{suffix}", math.inf)
+        if scores.get(f"forecast_points{suffix}", 0.0) < MIN_SCORED_POINTS:
+            # Too little held-out time this far ahead to judge: trust the model only if ready.
+            unit.forecast_fallback[index] = "" if unit.status == "ready" else "routine"
+        elif not model < min(routine, persistence):
+            unit.forecast_fallback[index] = "routine" if routine <= persistence else "persistence"
+    if not scores.get("nowcast_skill", math.nan) > 0.0:
+        unit.status = "degraded"
+        routine_better = not unit.teachers or scores.get(
+            "nowcast_brier_routine", math.inf
+        ) <= scores.get("nowcast_brier_sensors", math.inf)
+        unit.nowcast_fallback = "routine" if routine_better else "persistence"
+
+
+def holdout_start(start: float, end: float) -> float:
+    """Where the held-out recent days begin, for a history spanning [start, end)."""
+    span_days = (end - start) / DAY
+    held = min(max(HOLDOUT_FRACTION * span_days, HOLDOUT_DAYS[0]), HOLDOUT_DAYS[1])
+    return end - held * DAY
+
+
+def train_occupancy(
+    sources: Sequence[OccupancySource],
+    history: Mapping[str, SourceSeries],
+    start: float,
+    end: float,
+) -> OccupancyModel:
+    """Learn every room's and the home's occupancy model from history in [start, end).
+
+    ``history`` maps source ids to their state changes (missing sources are treated as never
+    seen). The most recent days are held out to score the model against its baselines; the
+    parameters are then refitted on all the history, and the held-out scores kept.
+    Run it in an executor: it takes seconds on a year of a large home.
+    """
+    if not end > start:
+        raise ValueError("training needs end after start")
+    start = max(start, end - ROUTINE_DAYS * DAY)  # nothing older is read: bounded time and memory
+    history_days = (end - start) / DAY
+    cut = holdout_start(start, end)
+    rooms = sorted({s.room for s in sources if s.room is not None})
+    units: dict[str | None, UnitModel] = {}
+    for room in [*rooms, None]:
+        data = prepare_unit(room, sources, history, start, end)
+        if history_days >= HOLDOUT_DAYS[0] * 2:
+            # Features at a time read only the past, so the earlier fit needs no clipped copy.
+            held_out: UnitModel | None = _fit_unit(data, room, start, cut)
+            assert held_out is not None
+            scores = score_unit(held_out, data, cut, end)
+            scores["holdout_start"] = cut
+        else:
+            held_out, scores = None, {}
+        unit = _fit_unit(data, room, start, end, warm=held_out)
+        _judge(unit, scores, history_days)
+        units[room] = unit
+    home = units.pop(None)
+    return OccupancyModel(
+        sources=list(sources),
+        rooms={str(room): unit for room, unit in units.items()},
+        home=home,
+        trained_until=end,
+        history_days=history_days,
+    )
+
+
+def should_replace(
+    candidate: OccupancyModel,
+    current: OccupancyModel | None,
+    history: Mapping[str, SourceSeries],
+    start: float,
+    end: float,
+) -> bool:
+    """Whether a newly trained model should replace the current one.
+
+    Both are scored on the same recent held-out days (the candidate's own holdout) and the
+    candidate wins if its mean Brier score over the home and rooms (now-cast and one-hour
+    forecast) is at least as good.
+    """
+    if current is None:
+        return True
+    cut = candidate.home.scores.get("holdout_start", math.nan)
+    if not math.isfinite(cut):
+        return current.home.status == "learning"
+    candidate_total = _total_brier(candidate)
+    current_scores: list[float] = []
+    for room in [*candidate.rooms, None]:
+        if room is not None and room not in current.rooms:
+            continue
+        data = prepare_unit(room, candidate.sources, history, start, end)
+        scores = score_unit(current.unit(room), data, cut, end)
+        current_scores.extend((scores["nowcast_brier"], scores["forecast_brier"]))
+    finite = [value for value in current_scores if math.isfinite(value)]
+    current_total = float(np.mean(finite)) if finite else math.inf
+    return candidate_total <= current_total + 1e-12
+
+
+def _total_brier(model: OccupancyModel) -> float:
+    values = [
+        unit.scores.get(key, math.nan)
+        for unit in [*model.rooms.values(), model.home]
+        for key in ("nowcast_brier", "forecast_brier")
+    ]
+    finite = [value for value in values if math.isfinite(value)]
+    return float(np.mean(finite)) if finite else math.inf

@@ -1,0 +1,545 @@
+"""Live occupancy: state changes in O(1), now-casts and forecasts for every room and the home.
+
+Pure Python and numpy, no Home Assistant imports. The listener calls
+:meth:`OccupancyTracker.observe` for each state change (a few microseconds, no allocation that
+grows); the coordinator calls :meth:`OccupancyTracker.forecast` / :meth:`home_outlook` when it
+refreshes. Features here are the same as the training grid's (``occupancy_signals``); a test
+holds the two to the same numbers.
+
+Time convention: float seconds on the home's local wall clock (naive local datetime converted as
+if it were UTC), like the rest of ``learning``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+import math
+
+import numpy as np
+
+from .occupancy_model import (
+    BASELINE_CONFIDENCE,
+    TEACHER_PROBABILITY,
+    OccupancyModel,
+    Status,
+    UnitModel,
+    dynamics,
+)
+from .occupancy_signals import (
+    ABOVE_STANDBY,
+    CHANGE_LAGS,
+    EVENT_ACTIVITY_KINDS,
+    HOUR,
+    LOW_HOURS,
+    MAX_AGE,
+    MINUTE,
+    POWER_KIND,
+    STATE_ACTIVITY_KINDS,
+    FloatArray,
+    OccupancySource,
+    SourceSeries,
+    log_minutes,
+)
+from .occupancy_stats import logit, remaining_quantiles
+
+FORECAST_STEP = 15 * MINUTE  # one forecast interval
+FORECAST_STEPS = 96  # the next 24 hours
+LIKELY_RANGE = (0.1, 0.9)  # the likely range of an expected time: its 10th-90th percentile
+FULL_CONFIDENCE_DAYS = 14.0
+
+
+@dataclass(slots=True)
+class _BinaryState:
+    value: float = math.nan
+    off_since: float = -math.inf  # when it last stopped being on
+    on: bool = False
+
+
+@dataclass(slots=True)
+class _NumericState:
+    times: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    hour: int = -(2**62)  # the hour the latest reading fell in
+    hour_low: float = math.nan  # the lowest value held during that hour so far
+    lows: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=LOW_HOURS))
+    first_hour: int | None = None  # the hour of the first reading
+    readings: int = 0  # readings taken so far
+    low_cache: tuple[int, int, float] = (-1, -1, math.nan)  # hour, readings, low
+
+    def at(self, time: float) -> float:
+        index = bisect_right(self.times, time) - 1
+        return self.values[index] if index >= 0 else math.nan
+
+    def daily_low(self, time: float) -> float:
+        """The lowest value held in the 24 whole hours before ``time``'s hour."""
+        hour = math.floor(time / HOUR)
+        if self.low_cache[0] == hour and self.low_cache[1] == self.readings:
+            return self.low_cache[2]  # same hour, no new reading: the same low
+        low = self._daily_low(hour)
+        self.low_cache = (hour, self.readings, low)
+        return low
+
+    def _daily_low(self, hour: int) -> float:
+        first = hour - LOW_HOURS
+        if self.first_hour is None or self.first_hour > first:
+            return math.nan  # not seen for the whole window yet: its low would be biased
+        low = math.nan
+        for past_hour, past_low in self.lows:
+            if past_hour >= first:
+                low = _fmin(low, past_low)
+        if first <= self.hour < hour:
+            low = _fmin(low, self.hour_low)
+        if self.hour + 1 < hour and self.values:
+            low = _fmin(low, self.values[-1])  # hours without a reading held the last value
+        return low
+
+    def add(self, time: float, value: float) -> None:
+        hour = math.floor(time / HOUR)
+        self.readings += 1
+        if self.first_hour is None:
+            self.first_hour = hour
+        carried = self.values[-1] if self.values else math.nan
+        if hour > self.hour:
+            if self.times:
+                self.lows.append((self.hour, self.hour_low))
+                for gap_hour in range(max(self.hour + 1, hour - LOW_HOURS), hour):
+                    self.lows.append((gap_hour, carried))
+            self.hour = hour
+            # The value held since the hour began counts, unless this reading began it.
+            self.hour_low = value if time == hour * HOUR else _fmin(carried, value)
+        else:
+            self.hour_low = _fmin(self.hour_low, value)
+        self.times.append(time)
+        self.values.append(value)
+        # Keep the last value older than the longest lag, and everything newer.
+        horizon = time - CHANGE_LAGS[-1]
+        if len(self.times) > 8 and self.times[4] <= horizon:
+            cut = bisect_right(self.times, horizon) - 1
+            del self.times[:cut]
+            del self.values[:cut]
+
+
+def _fmin(first: float, second: float) -> float:
+    """The smaller of two numbers, ignoring NaN (like numpy's fmin)."""
+    if math.isnan(first):
+        return second
+    if math.isnan(second):
+        return first
+    return min(first, second)
+
+
+@dataclass(slots=True)
+class _ActivityState:
+    """A unit's activity as a whole, updated one sign of activity at a time."""
+
+    hold: float
+    active: set[str] = field(default_factory=set)
+    active_nondoor: int = 0
+    started: bool = False
+    running_end: float = -math.inf
+    running_is_door: bool = False
+    nondoor_end: float = -math.inf
+    door_time: float = -math.inf
+    door_prior: float = 0.0
+    bout_start: float = 0.0
+
+    def _begin(self, time: float) -> None:
+        if not self.started or (not self.active and time - self.running_end > self.hold):
+            self.bout_start = time
+        self.started = True
+
+    def start(self, source_id: str, time: float) -> None:
+        self._begin(time)
+        self.active.add(source_id)
+
+    def stop(self, source_id: str, time: float) -> None:
+        if source_id not in self.active:
+            return
+        self.active.discard(source_id)
+        self._end(time, is_door=False)
+
+    def point(self, time: float, is_door: bool) -> None:
+        self._begin(time)
+        if is_door:
+            self.door_prior = (
+                0.0 if self.active else min(max(0.0, time - self.nondoor_end), MAX_AGE)
+            )
+            self.door_time = time
+        self._end(time, is_door)
+
+    def _end(self, time: float, is_door: bool) -> None:
+        if time >= self.running_end:
+            self.running_end = time
+            self.running_is_door = is_door
+        if not is_door:
+            self.nondoor_end = max(self.nondoor_end, time)
+
+    def state(self, time: float, untrusted: Collection[str]) -> dict[str, FloatArray]:
+        active = any(source not in untrusted for source in self.active)
+        if active:
+            age = 0.0
+        elif self.started:
+            age = min(max(0.0, time - self.running_end), MAX_AGE)
+        else:
+            age = MAX_AGE
+        door_last = 1.0 if (self.started and age > 0.0 and self.running_is_door) else 0.0
+        since_door = min(time - self.door_time, MAX_AGE)
+        return {
+            "active": np.asarray(1.0 if age == 0.0 else 0.0),
+            "age": np.asarray(age),
+            "door_last": np.asarray(door_last),
+            "door_prior_quiet": np.asarray(self.door_prior * door_last),
+            "since_door": np.asarray(since_door),
+            "bout": np.asarray(min(time - self.bout_start, MAX_AGE) if self.started else 0.0),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedTime:
+    """An expected time with its likely range (``latest`` None: later than the next 24 h)."""
+
+    time: float
+    earliest: float
+    latest: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancyForecast:
+    """A room's (or the home's, ``room`` None) occupancy now and over the next 24 hours."""
+
+    room: str | None
+    time: float
+    occupancy_probability: float  # now
+    in_use: bool
+    times: FloatArray  # end of each 15-minute step ahead (96)
+    probabilities: FloatArray  # probability of use at each of those times
+    hourly: FloatArray  # for each of the next 24 hours: at least this likely to be used
+    next_use: float | None  # start of the next expected use; ``time`` if in use now
+    status: Status
+    confidence: float  # 0..1: low while learning or degraded, grows with history
+
+    @property
+    def next_hour(self) -> float:
+        """Probability of use in the next hour (the forecast entity's state)."""
+        return float(self.hourly[0])
+
+
+@dataclass(frozen=True, slots=True)
+class HomeOutlook:
+    """Someone home now, and the expected arrival (while away) or departure (while home)."""
+
+    someone_home_probability: float
+    someone_home: bool
+    expected_arrival: ExpectedTime | None
+    expected_departure: ExpectedTime | None
+
+
+class OccupancyTracker:
+    """Follows the home's sources live and predicts from an :class:`OccupancyModel`."""
+
+    def __init__(self, model: OccupancyModel) -> None:
+        """Start following with ``model``; no state is known yet."""
+        self._binary: dict[str, _BinaryState] = {}
+        self._numeric: dict[str, _NumericState] = {}
+        self._units: dict[str | None, _ActivityState] = {}
+        self._teachers: dict[str | None, _ActivityState] = {}  # when each unit's teachers were on
+        self._routes: dict[str, tuple[OccupancySource, list[_ActivityState], bool, float]] = {}
+        self.model = model
+        self.set_model(model)
+
+    def set_model(self, model: OccupancyModel) -> None:
+        """Switch to a new model, keeping what is known about the sources' states."""
+        self.model = model
+        old_units = self._units
+        self._units = {}
+        for room, unit in [*model.rooms.items(), (None, model.home)]:
+            state = old_units.get(room) or _ActivityState(unit.hold)
+            state.hold = unit.hold
+            self._units[room] = state
+            self._teachers.setdefault(room, _ActivityState(0.0))
+        self._routes = {}
+        for source in model.sources:
+            if not source.is_used:
+                continue
+            units = [self._units[None]]
+            if source.room is not None and source.room in self._units:
+                units.append(self._units[source.room])
+            is_door = source.source_id in model.home.entrances
+            threshold = math.inf
+            for unit in (model.home, *model.rooms.values()):
+                threshold = unit.thresholds.get(source.source_id, threshold)
+            self._routes[source.source_id] = (source, units, is_door, threshold)
+            if source.is_binary:
+                self._binary.setdefault(source.source_id, _BinaryState())
+            else:
+                self._numeric.setdefault(source.source_id, _NumericState())
+                if math.isfinite(threshold):
+                    self._binary.setdefault(source.source_id + ABOVE_STANDBY, _BinaryState())
+
+    def replay(self, history: Mapping[str, SourceSeries], since: float = -math.inf) -> None:
+        """Feed recorded state changes (after ``since``) in time order, e.g. after a restart."""
+        events: list[tuple[float, str, float]] = []
+        for source_id, series in history.items():
+            keep = series.times > since
+            events.extend(
+                zip(
+                    series.times[keep].tolist(),
+                    [source_id] * int(keep.sum()),
+                    series.values[keep].tolist(),
+                    strict=True,
+                )
+            )
+        events.sort(key=lambda event: event[0])
+        for time, source_id, value in events:
+            self.observe(source_id, time, value)
+
+    def observe(self, source_id: str, time: float, value: float | None) -> None:
+        """Take one state change (None or NaN: unknown). O(1); call it in time order."""
+        route = self._routes.get(source_id)
+        if route is None:
+            return
+        source, units, is_door, threshold = route
+        number = math.nan if value is None or not math.isfinite(value) else float(value)
+        if source.is_binary:
+            self._binary_change(source, source_id, time, number, units, is_door)
+            return
+        self._numeric[source_id].add(time, number)
+        if math.isfinite(threshold):
+            above = math.nan if math.isnan(number) else float(number > threshold)
+            self._binary_change(source, source_id + ABOVE_STANDBY, time, above, units, False)
+
+    def _binary_change(
+        self,
+        source: OccupancySource,
+        key: str,
+        time: float,
+        value: float,
+        units: list[_ActivityState],
+        is_door: bool,
+    ) -> None:
+        state = self._binary[key]
+        before = state.value
+        state.value = value
+        now_on = value == 1.0
+        if state.on and not now_on:
+            state.off_since = time
+        state.on = now_on
+        if source.kind == "person" or source.reliable:
+            # Teachers are not activity; they time how long the taught state has lasted.
+            teacher = self._teachers.get(None if source.kind == "person" else source.room)
+            if teacher is not None:
+                if now_on:
+                    teacher.start(key, time)
+                else:
+                    teacher.stop(key, time)
+            return
+        if source.kind in STATE_ACTIVITY_KINDS:
+            for unit in units:
+                if now_on:
+                    unit.start(key, time)
+                else:
+                    unit.stop(key, time)
+        elif (source.kind in EVENT_ACTIVITY_KINDS or source.kind == POWER_KIND) and (
+            math.isfinite(before) and math.isfinite(value) and before != value
+        ):
+            for unit in units:
+                unit.point(time, is_door and unit is units[0])
+
+    def _features(
+        self,
+        unit: UnitModel,
+        state: Mapping[str, FloatArray],
+        time: float,
+        untrusted: Collection[str],
+    ) -> FloatArray:
+        raw = np.empty(len(unit.specs))
+        for index, spec in enumerate(unit.specs):
+            owner = spec.source_id.removesuffix(ABOVE_STANDBY)
+            if spec.source_id and owner in untrusted:
+                raw[index] = math.nan
+                continue
+            name = spec.name
+            if name == "on":
+                binary = self._binary.get(spec.source_id)
+                raw[index] = binary.value if binary else math.nan
+            elif name == "recent":
+                binary = self._binary.get(spec.source_id)
+                if binary is None:
+                    raw[index] = 0.0
+                else:
+                    age = 0.0 if binary.on else min(time - binary.off_since, MAX_AGE)
+                    raw[index] = math.exp(-age / spec.scale)
+            elif name == "level":
+                numeric = self._numeric.get(spec.source_id)
+                raw[index] = numeric.at(time) if numeric else math.nan
+            elif name == "excess":
+                numeric = self._numeric.get(spec.source_id)
+                raw[index] = numeric.at(time) - numeric.daily_low(time) if numeric else math.nan
+            elif name == "change":
+                numeric = self._numeric.get(spec.source_id)
+                raw[index] = (
+                    numeric.at(time) - numeric.at(time - spec.scale) if numeric else math.nan
+                )
+            elif name == "active":
+                raw[index] = float(state["active"])
+            elif name == "quiet":
+                raw[index] = math.exp(-float(state["age"]) / spec.scale)
+            elif name == "door_last":
+                raw[index] = float(state["door_last"])
+            elif name == "door_quiet":
+                raw[index] = float(state["door_last"]) * math.exp(-float(state["age"]) / spec.scale)
+            elif name == "door_prior_quiet":
+                raw[index] = float(state["door_last"] * log_minutes(state["door_prior_quiet"]))
+            else:  # routine
+                raw[index] = float(logit(unit.routine.at(np.asarray([time])))[0])
+        return raw
+
+    def occupancy_probability(
+        self, room: str | None, time: float, untrusted: Collection[str] = ()
+    ) -> float:
+        """Probability that the room (None: anyone in the home) is in use at ``time``."""
+        unit = self.model.unit(room)
+        state = self._units[room].state(time, untrusted)
+        return self._nowcast(unit, state, time, untrusted)
+
+    def _nowcast(
+        self,
+        unit: UnitModel,
+        state: Mapping[str, FloatArray],
+        time: float,
+        untrusted: Collection[str],
+    ) -> float:
+        taught = [
+            self._binary[sid].value
+            for sid in unit.teachers
+            if sid not in untrusted and sid in self._binary
+        ]
+        known = [value for value in taught if math.isfinite(value)]
+        if known:
+            return TEACHER_PROBABILITY if max(known) == 1.0 else 1.0 - TEACHER_PROBABILITY
+        if unit.nowcast_fallback == "routine":
+            return float(unit.routine.at(np.asarray([time]))[0])
+        if unit.nowcast_fallback == "persistence":
+            recent = float(state["age"]) <= unit.hold
+            return BASELINE_CONFIDENCE if recent else 1.0 - BASELINE_CONFIDENCE
+        raw = self._features(unit, state, time, untrusted)
+        return float(unit.nowcast_from_features(raw[None, :])[0])
+
+    def forecast(
+        self,
+        room: str | None,
+        time: float,
+        untrusted: Collection[str] = (),
+        use_fallback: bool = True,
+    ) -> OccupancyForecast:
+        """The room's (None: the home's) occupancy now and for each 15 minutes of the next day.
+
+        ``use_fallback=False`` shows the model's own forecast even where it lost to a
+        baseline on held-out data (diagnostics only).
+        """
+        unit = self.model.unit(room)
+        state = self._units[room].state(time, untrusted)
+        now = self._nowcast(unit, state, time, untrusted)
+        horizons = FORECAST_STEP * np.arange(1, FORECAST_STEPS + 1, dtype=np.float64)
+        times = time + horizons
+        routine = unit.routine.at(times)
+        durations = self._durations(room, unit, state, time, untrusted)
+        probabilities = unit.forecast_from(
+            horizons, routine, np.asarray(now), durations, use_fallback
+        )
+        hourly = probabilities.reshape(-1, round(HOUR / FORECAST_STEP)).max(axis=1)
+        in_use = now >= 0.5
+        return OccupancyForecast(
+            room=room,
+            time=time,
+            occupancy_probability=now,
+            in_use=in_use,
+            times=times,
+            probabilities=probabilities,
+            hourly=hourly,
+            next_use=time if in_use else _next_use(unit, state, time),
+            status=unit.status,
+            confidence=self._confidence(unit),
+        )
+
+    def _durations(
+        self,
+        room: str | None,
+        unit: UnitModel,
+        state: Mapping[str, FloatArray],
+        time: float,
+        untrusted: Collection[str],
+    ) -> tuple[FloatArray, FloatArray]:
+        """How long the unit has been in use / idle: by its teachers where they are known."""
+        known = [
+            sid
+            for sid in unit.teachers
+            if sid not in untrusted
+            and sid in self._binary
+            and math.isfinite(self._binary[sid].value)
+        ]
+        if known:
+            return dynamics(unit, self._teachers[room].state(time, untrusted), taught=True)
+        return dynamics(unit, state)
+
+    def _confidence(self, unit: UnitModel) -> float:
+        days = min(self.model.history_days / FULL_CONFIDENCE_DAYS, 1.0)
+        if unit.status == "learning":
+            return min(days, 0.2)
+        return days * (0.5 if unit.status == "degraded" else 1.0)
+
+    def home_outlook(self, time: float, untrusted: Collection[str] = ()) -> HomeOutlook:
+        """Someone home now; expected arrival while away, or departure while home."""
+        unit = self.model.home
+        state = self._units[None].state(time, untrusted)
+        now = self._nowcast(unit, state, time, untrusted)
+        home = now >= 0.5
+        home_for, away_for = self._durations(None, unit, state, time, untrusted)
+        if home:
+            expected = expected_end(unit, 1, float(home_for), time)
+        else:
+            expected = expected_end(unit, 0, float(away_for), time)
+        return HomeOutlook(
+            someone_home_probability=now,
+            someone_home=home,
+            expected_arrival=None if home else expected,
+            expected_departure=expected if home else None,
+        )
+
+
+def expected_end(unit: UnitModel, in_use: int, elapsed: float, time: float) -> ExpectedTime | None:
+    """When the current idle (0) or in-use (1) episode is expected to end, with its range.
+
+    From the learned lengths of the unit's past episodes, given how long this one has lasted;
+    None when it is not expected to end within two weeks.
+    """
+    earliest, middle, latest = remaining_quantiles(
+        unit.survival[in_use],
+        float(unit.survival_mean[in_use]),
+        elapsed,
+        (LIKELY_RANGE[0], 0.5, LIKELY_RANGE[1]),
+    )
+    if not math.isfinite(middle):
+        return None
+    return ExpectedTime(
+        time + middle, time + earliest, time + latest if math.isfinite(latest) else None
+    )
+
+
+def _next_use(unit: UnitModel, state: Mapping[str, FloatArray], time: float) -> float | None:
+    """Start of the next use of an idle room: the median end of its idle spell."""
+    _, idle_for = dynamics(unit, state)
+    expected = expected_end(unit, 0, float(idle_for), time)
+    return None if expected is None else expected.time
+
+
+__all__ = [
+    "ExpectedTime",
+    "HomeOutlook",
+    "OccupancyForecast",
+    "OccupancyTracker",
+    "expected_end",
+]

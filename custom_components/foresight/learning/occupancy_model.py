@@ -1,0 +1,321 @@
+"""Occupancy models: what a room's (or the home's) learned model holds, and its JSON form.
+
+Pure numpy, no Home Assistant imports; persisted as plain dicts with a ``version``, never
+pickled. Timestamps are float seconds on the home's local wall clock (a naive local datetime
+read as if it were UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+import math
+from typing import Any, Literal
+
+import numpy as np
+
+from .occupancy_signals import HOUR, MINUTE, FeatureSpec, FloatArray, OccupancySource
+from .occupancy_stats import SURVIVAL_GRID, WeeklyRoutine, prior_survival, sigmoid, survival_ratio
+
+Status = Literal["learning", "ready", "degraded"]
+Fallback = Literal["", "routine", "persistence"]
+
+MODEL_VERSION = 1
+HOME = "home"  # the unit name of the home as a whole in scores and reports
+FORECAST_HORIZONS = (
+    15 * MINUTE,
+    30 * MINUTE,
+    HOUR,
+    2 * HOUR,
+    3 * HOUR,
+    6 * HOUR,
+    12 * HOUR,
+    24 * HOUR,
+)
+TEACHER_PROBABILITY = 0.99  # how far a reliable presence sensor is believed
+BASELINE_CONFIDENCE = 0.95  # the "sensors alone" baseline's belief while activity is recent
+
+
+@dataclass(slots=True)
+class UnitModel:
+    """A room's (or the home's) learned occupancy model."""
+
+    room: str | None
+    specs: list[FeatureSpec]
+    mean: FloatArray
+    scale: FloatArray
+    weights: FloatArray
+    intercept: float
+    routine: WeeklyRoutine
+    forecast_coef: FloatArray  # (len(FORECAST_HORIZONS), 3) weights: routine, now, state lasting
+    hold: float
+    survival: FloatArray = field(default_factory=lambda: prior_survival()[0])
+    survival_mean: FloatArray = field(default_factory=lambda: prior_survival()[1])
+    thresholds: dict[str, float] = field(default_factory=dict)
+    teachers: list[str] = field(default_factory=list)
+    entrances: list[str] = field(default_factory=list)
+    activity_sources: list[str] = field(default_factory=list)
+    status: Status = "learning"
+    nowcast_fallback: Fallback = ""
+    forecast_fallback: list[Fallback] = field(
+        default_factory=lambda: [""] * len(FORECAST_HORIZONS)
+    )  # per fitted horizon: "" (the model), or the baseline used instead
+    trained: bool = False
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def nowcast_from_features(self, raw: FloatArray) -> FloatArray:
+        """Probability of use from raw features (rows); NaN features count as average."""
+        standard = (raw - self.mean) / self.scale
+        standard = np.where(np.isfinite(standard), standard, 0.0)
+        return sigmoid(standard @ self.weights + self.intercept)
+
+    def forecast_from(
+        self,
+        horizon: FloatArray,
+        routine_target: FloatArray,
+        now_probability: FloatArray,
+        durations: tuple[FloatArray, FloatArray],
+        use_fallback: bool = True,
+    ) -> FloatArray:
+        """Forecast probability at each horizon (seconds) from its inputs (broadcasting).
+
+        ``durations``: how long the unit has been in use, and idle, so far (seconds). Where
+        the model lost to a baseline on held-out data at a horizon, that baseline is used.
+        """
+        weights = forecast_coefficients(self.forecast_coef, horizon)
+        lasting = self.state_lasting(now_probability, durations, horizon)
+        blend = weights[..., 0] * routine_target + weights[..., 1] * now_probability
+        forecast = np.clip(blend + weights[..., 2] * lasting, 0.0, 1.0)
+        if use_fallback and any(self.forecast_fallback):
+            nearest = nearest_horizon(horizon)
+            choice = np.asarray(self.forecast_fallback, dtype=object)[nearest]
+            forecast = np.where(choice == "routine", routine_target, forecast)
+            forecast = np.where(choice == "persistence", now_probability, forecast)
+        return np.asarray(forecast, dtype=np.float64)
+
+    def state_lasting(
+        self,
+        now_probability: FloatArray,
+        durations: tuple[FloatArray, FloatArray],
+        horizon: FloatArray,
+    ) -> FloatArray:
+        """Use at the horizon if each state lasts as long as its past episodes say.
+
+        From the learned episode lengths: the chance a use that has lasted ``d`` goes on for
+        ``horizon`` more, or that an idle spell that has lasted ``d`` is over by then.
+        """
+        in_use_lasts = survival_ratio(
+            self.survival[1], self.survival_mean[1], durations[0], horizon
+        )
+        idle_lasts = survival_ratio(self.survival[0], self.survival_mean[0], durations[1], horizon)
+        return np.asarray(
+            now_probability * in_use_lasts + (1.0 - now_probability) * (1.0 - idle_lasts),
+            dtype=np.float64,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {
+            "room": self.room,
+            "specs": [spec.to_list() for spec in self.specs],
+            "mean": _floats(self.mean),
+            "scale": _floats(self.scale),
+            "weights": _floats(self.weights),
+            "intercept": self.intercept,
+            "routine": _floats(self.routine.probability),
+            "routine_hours": self.routine.hours_of_data,
+            "forecast_coef": [_floats(row) for row in self.forecast_coef],
+            "survival": [_floats(row) for row in self.survival],
+            "survival_mean": _floats(self.survival_mean),
+            "hold": self.hold,
+            "thresholds": dict(self.thresholds),
+            "teachers": list(self.teachers),
+            "entrances": list(self.entrances),
+            "activity_sources": list(self.activity_sources),
+            "status": self.status,
+            "nowcast_fallback": self.nowcast_fallback,
+            "forecast_fallback": list(self.forecast_fallback),
+            "trained": self.trained,
+            "scores": {key: _json_float(value) for key, value in self.scores.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> UnitModel:
+        """Read the plain JSON form; raises ValueError on bad data."""
+        try:
+            specs = [FeatureSpec.from_list(raw) for raw in data["specs"]]
+            width = len(specs)
+            mean = _array(data["mean"], width)
+            scale = _array(data["scale"], width)
+            weights = _array(data["weights"], width)
+            routine = _array(data["routine"], 168)
+            coef = np.asarray(data["forecast_coef"], dtype=np.float64)
+            if coef.shape != (len(FORECAST_HORIZONS), 3) or not np.isfinite(coef).all():
+                raise ValueError("bad forecast coefficients")
+            survival = np.asarray(data["survival"], dtype=np.float64)
+            survival_mean = _array(data["survival_mean"], 2)
+            if survival.shape != (2, SURVIVAL_GRID.size) or not np.isfinite(survival).all():
+                raise ValueError("bad survival")
+            if not np.all(survival_mean > 0):
+                raise ValueError("bad survival mean")
+            if not np.all(scale > 0) or not np.all((routine > 0) & (routine < 1)):
+                raise ValueError("bad scale or routine")
+            status = data["status"]
+            if status not in ("learning", "ready", "degraded"):
+                raise ValueError(f"bad status {status!r}")
+            nowcast_fallback = data["nowcast_fallback"]
+            forecast_fallback = list(data["forecast_fallback"])
+            if len(forecast_fallback) != len(FORECAST_HORIZONS) or any(
+                value not in ("", "routine", "persistence")
+                for value in [nowcast_fallback, *forecast_fallback]
+            ):
+                raise ValueError("bad fallback")
+            room = data["room"]
+            if room is not None and not isinstance(room, str):
+                raise ValueError("bad room")
+            return cls(
+                room=room,
+                specs=specs,
+                mean=mean,
+                scale=scale,
+                weights=weights,
+                intercept=_finite(data["intercept"]),
+                routine=WeeklyRoutine(routine, _finite(data["routine_hours"])),
+                forecast_coef=coef,
+                survival=survival,
+                survival_mean=survival_mean,
+                hold=_finite(data["hold"]),
+                thresholds={str(k): float(v) for k, v in dict(data["thresholds"]).items()},
+                teachers=[str(item) for item in data["teachers"]],
+                entrances=[str(item) for item in data["entrances"]],
+                activity_sources=[str(item) for item in data["activity_sources"]],
+                status=status,
+                nowcast_fallback=nowcast_fallback,
+                forecast_fallback=forecast_fallback,
+                trained=bool(data["trained"]),
+                scores={
+                    str(k): math.nan if v is None else float(v)
+                    for k, v in dict(data["scores"]).items()
+                },
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ValueError(f"bad occupancy unit model: {err}") from err
+
+
+def _floats(values: FloatArray) -> list[float]:
+    return [float(value) for value in values]
+
+
+def _json_float(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _finite(value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
+def _array(values: Any, width: int) -> FloatArray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape != (width,) or not np.isfinite(array).all():
+        raise ValueError("bad array")
+    return array
+
+
+def nearest_horizon(horizon: FloatArray) -> Any:
+    """Index of the fitted horizon nearest to each horizon (on a log scale)."""
+    grid = np.log(np.asarray(FORECAST_HORIZONS))
+    position = np.log(np.clip(horizon, FORECAST_HORIZONS[0], FORECAST_HORIZONS[-1]))
+    return np.argmin(np.abs(np.asarray(position)[..., None] - grid), axis=-1)
+
+
+HORIZON_NAMES = ("15m", "30m", "1h", "2h", "3h", "6h", "12h", "24h")
+
+
+def forecast_coefficients(table: FloatArray, horizon: FloatArray) -> FloatArray:
+    """Forecast coefficients at any horizon, linear in log-horizon between fitted ones."""
+    grid = np.log(np.asarray(FORECAST_HORIZONS))
+    position = np.log(np.clip(horizon, FORECAST_HORIZONS[0], FORECAST_HORIZONS[-1]))
+    columns = [np.interp(position, grid, table[:, column]) for column in range(table.shape[1])]
+    return np.stack(columns, axis=-1)
+
+
+def prior_forecast_table() -> FloatArray:
+    """Forecast coefficients before any training: the now-cast fading into the routine."""
+    rows = []
+    for horizon in FORECAST_HORIZONS:
+        memory = math.exp(-horizon / (2 * HOUR))
+        rows.append([1.0 - memory, memory, 0.0])
+    return np.asarray(rows)
+
+
+@dataclass(slots=True)
+class OccupancyModel:
+    """The occupancy models of all rooms and the home, with their sources."""
+
+    sources: list[OccupancySource]
+    rooms: dict[str, UnitModel]
+    home: UnitModel
+    trained_until: float
+    history_days: float
+
+    @property
+    def status(self) -> Status:
+        """The home's status: the one users see on the diagnostic entity."""
+        return self.home.status
+
+    def unit(self, room: str | None) -> UnitModel:
+        """The model of a room, or of the home for None."""
+        return self.home if room is None else self.rooms[room]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form, with a ``version``."""
+        return {
+            "version": MODEL_VERSION,
+            "sources": [
+                [s.source_id, s.kind, s.room, s.reliable, s.entrance] for s in self.sources
+            ],
+            "rooms": {room: unit.to_dict() for room, unit in self.rooms.items()},
+            "home": self.home.to_dict(),
+            "trained_until": self.trained_until,
+            "history_days": self.history_days,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> OccupancyModel:
+        """Read the plain JSON form; raises ValueError on bad or old data."""
+        if not isinstance(data, dict) or data.get("version") != MODEL_VERSION:
+            raise ValueError("not an occupancy model of this version")
+        try:
+            sources = [
+                OccupancySource(
+                    str(sid), str(kind), None if room is None else str(room), bool(rel), bool(ent)
+                )
+                for sid, kind, room, rel, ent in data["sources"]
+            ]
+            rooms = {str(room): UnitModel.from_dict(unit) for room, unit in data["rooms"].items()}
+            return cls(
+                sources=sources,
+                rooms=rooms,
+                home=UnitModel.from_dict(data["home"]),
+                trained_until=_finite(data["trained_until"]),
+                history_days=_finite(data["history_days"]),
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ValueError(f"bad occupancy model: {err}") from err
+
+
+def dynamics(
+    unit: UnitModel, state: Mapping[str, FloatArray], taught: bool = False
+) -> tuple[FloatArray, FloatArray]:
+    """How long the unit has been in use, and idle, so far (seconds), from its activity.
+
+    A room: in use since its current use began; idle since its last activity. The home:
+    home since someone last used the outside door; away since that door, when it was last.
+    ``taught``: ``state`` is the teachers' (presence sensors, people): since on, since off.
+    """
+    if unit.room is None and not taught:
+        return state["since_door"], state["age"]
+    return state["bout"], state["age"]

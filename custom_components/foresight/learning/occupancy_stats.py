@@ -1,0 +1,445 @@
+"""Occupancy statistics: fits, scores, the weekly routine and how long episodes last.
+
+Pure numpy, no Home Assistant imports; the building blocks of ``occupancy``. Timestamps are float
+seconds on the home's local wall clock (a naive local datetime read as if it were UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+import math
+from typing import Any
+
+import numpy as np
+
+from .occupancy_signals import DAY, HOUR, MINUTE, FloatArray
+
+ROUTINE_HALF_LIFE = 21 * DAY  # a changed routine is re-learned within a few weeks
+
+
+ROUTINE_SHRINK_WEEK_HOURS = 2.0  # pseudo-hours pulling an hour of week towards its hour of day
+
+
+ROUTINE_SHRINK_DAY_HOURS = 1.0  # pseudo-hours pulling an hour of day towards the overall rate
+
+
+ROUTINE_PRIOR = 0.5  # the broad prior of the overall rate, worth one pseudo-hour
+
+
+RIDGE = 1.0  # default L2 penalty of a logistic regression, on standardised features
+
+
+RIDGE_DEFAULT_PER_HOUR = 1.0  # the now-cast's penalty when cross-validation cannot choose
+
+
+CV_MAX_LOSS = math.log(1000.0)  # one held-out minute costs at most this (a 0.1 % miss)
+
+
+PROBABILITY_CLIP = 0.005
+
+
+def logit(probability: FloatArray) -> FloatArray:
+    """Log-odds of probabilities clipped away from 0 and 1."""
+    clipped = np.clip(probability, PROBABILITY_CLIP, 1.0 - PROBABILITY_CLIP)
+    return np.asarray(np.log(clipped / (1.0 - clipped)), dtype=np.float64)
+
+
+def sigmoid(value: FloatArray) -> FloatArray:
+    """The logistic function, safe for large inputs."""
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * value)), dtype=np.float64)
+
+
+def brier(probability: FloatArray, outcome: FloatArray) -> float:
+    """Mean squared error of probabilities against 0/1 outcomes (NaN outcomes ignored)."""
+    known = np.isfinite(outcome) & np.isfinite(probability)
+    if not known.any():
+        return math.nan
+    return float(np.mean((probability[known] - outcome[known]) ** 2))
+
+
+def skill(model_brier: float, baseline_brier: float) -> float:
+    """Brier skill: 1 - Brier / Brier of the baseline (positive: the model is better)."""
+    if not math.isfinite(model_brier) or not math.isfinite(baseline_brier):
+        return math.nan
+    if baseline_brier < 1e-6:
+        return math.nan  # a baseline that is never wrong leaves nothing to judge
+    return 1.0 - model_brier / baseline_brier
+
+
+def fit_logistic(
+    features: FloatArray,
+    outcome: FloatArray,
+    ridge: float = RIDGE,
+    iterations: int = 25,
+    initial: tuple[FloatArray, float] | None = None,
+) -> tuple[FloatArray, float]:
+    """L2-penalised logistic regression by Newton's method: (weights, intercept).
+
+    Minimises the summed log-loss plus ``ridge / 2 * |weights|^2`` (the intercept is not
+    penalised), the same objective as scikit-learn's ``LogisticRegression(C=1 / ridge)``.
+    """
+    samples, width = features.shape
+    design = np.column_stack((features, np.ones(samples)))
+    penalty = np.full(width + 1, ridge)
+    penalty[-1] = 0.0
+    rate = float(np.clip(outcome.mean(), 1e-3, 1 - 1e-3)) if samples else 0.5
+    params = np.zeros(width + 1)
+    params[-1] = math.log(rate / (1.0 - rate))
+    if initial is not None and initial[0].shape == (width,):
+        params = np.append(initial[0], initial[1])  # a warm start: fewer Newton steps
+    objective = _penalised_loss(design, outcome, params, penalty)
+    for _ in range(iterations):
+        probability = sigmoid(np.einsum("ni,i->n", design, params, optimize=False))
+        gradient = np.einsum("ni,n->i", design, probability - outcome, optimize=False)
+        gradient += penalty * params
+        curvature = np.maximum(probability * (1.0 - probability), 1e-9)
+        # einsum, not BLAS: one thread, so training never fights Home Assistant for the cores.
+        hessian = np.einsum("ni,nj->ij", design * curvature[:, None], design, optimize=False)
+        hessian += np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        # Halve the Newton step until the loss falls: separable data must not diverge.
+        size = 1.0
+        while size > 1e-4:
+            trial = params - size * step
+            trial_objective = _penalised_loss(design, outcome, trial, penalty)
+            if trial_objective <= objective:
+                break
+            size *= 0.5
+        else:
+            break
+        improvement = objective - trial_objective
+        params, objective = trial, trial_objective
+        if float(np.max(np.abs(size * step))) < 1e-6 or improvement < 1e-7 * objective:
+            break
+    return params[:-1].copy(), float(params[-1])
+
+
+RIDGE_CHOICES = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # now-cast penalties tried, per hour of samples
+CV_FOLDS = 4  # contiguous blocks of time: neighbouring minutes never sit on both sides
+CV_SAMPLES = 2400  # the most rows the penalty is chosen on (thinned evenly: bounded time)
+CV_ITERATIONS = 8  # Newton steps per fit while choosing (warm-started along the path)
+
+
+def choose_ridge(
+    features: FloatArray,
+    outcome: FloatArray,
+    rows_per_hour: float,
+    choices: Sequence[float] = RIDGE_CHOICES,
+) -> tuple[float, FloatArray]:
+    """The logistic penalty (per hour of samples) that predicts best on unseen stretches of time.
+
+    Time-blocked cross-validation: the rows (in time order) are cut into :data:`CV_FOLDS`
+    contiguous blocks; each block is predicted by fits on the others, from the strongest
+    penalty to the weakest (each warm-started from the previous). The log-loss on the held-out
+    blocks decides; ties go to the stronger penalty. Returns the penalty and the mean held-out
+    log-loss of each choice (NaN where no fold could be scored).
+    """
+    samples = outcome.size
+    thin = max(1, math.ceil(samples / CV_SAMPLES))
+    features, outcome = features[::thin], outcome[::thin]
+    per_row = 1.0 / max(rows_per_hour / thin, 1e-9)  # a penalty per hour, in rows
+    ordered = sorted(choices, reverse=True)
+    losses = np.zeros(len(ordered))
+    scored = np.zeros(len(ordered))
+    blocks = np.array_split(np.arange(outcome.size), CV_FOLDS)
+    for block in blocks:
+        held = np.zeros(outcome.size, dtype=bool)
+        held[block] = True
+        train_outcome = outcome[~held]
+        if block.size == 0 or train_outcome.size == 0 or train_outcome.min() == train_outcome.max():
+            continue  # a fold without both states teaches nothing about the penalty
+        initial: tuple[FloatArray, float] | None = None
+        for index, ridge in enumerate(ordered):
+            weights, intercept = fit_logistic(
+                features[~held],
+                train_outcome,
+                ridge=ridge / per_row,
+                iterations=CV_ITERATIONS,
+                initial=initial,
+            )
+            initial = (weights, intercept)
+            score = features[held] @ weights + intercept
+            loss = np.logaddexp(0.0, score) - outcome[held] * score
+            losses[index] += float(np.sum(np.minimum(loss, CV_MAX_LOSS)))
+            scored[index] += block.size
+    if not scored.any():
+        return RIDGE_DEFAULT_PER_HOUR, np.full(len(choices), math.nan)
+    mean_loss = losses / np.maximum(scored, 1.0)
+    best = int(np.argmin(mean_loss))  # the first minimum: the strongest of equals
+    by_choice = {ridge: mean_loss[index] for index, ridge in enumerate(ordered)}
+    return float(ordered[best]), np.asarray([by_choice[ridge] for ridge in choices])
+
+
+def fit_convex_blend(forecasts: FloatArray, outcome: FloatArray) -> FloatArray:
+    """Weights (non-negative, summing to one) of forecasts that minimise the Brier score.
+
+    Few parameters on purpose: a blend of calibrated forecasts stays robust on a few weeks.
+    """
+    width = forecasts.shape[1]
+    best_error, best = math.inf, np.full(width, 1.0 / width)
+    for mask in range(1, 2**width):
+        chosen = [column for column in range(width) if mask >> column & 1]
+        subset = forecasts[:, chosen]
+        size = len(chosen)
+        # Least squares with the weights summing to one (a Lagrange multiplier).
+        system = np.zeros((size + 1, size + 1))
+        system[:size, :size] = 2.0 * subset.T @ subset
+        system[:size, size] = 1.0
+        system[size, :size] = 1.0
+        rhs = np.append(2.0 * subset.T @ outcome, 1.0)
+        try:
+            solution = np.linalg.solve(system, rhs)[:size]
+        except np.linalg.LinAlgError:
+            continue
+        if np.any(solution < -1e-12):
+            continue
+        weights = np.zeros(width)
+        weights[chosen] = np.maximum(solution, 0.0)
+        error = float(np.mean((forecasts @ weights - outcome) ** 2))
+        if error < best_error - 1e-15:
+            best_error, best = error, weights
+    return best
+
+
+def _penalised_loss(
+    design: FloatArray, outcome: FloatArray, params: FloatArray, penalty: FloatArray
+) -> float:
+    """Summed log-loss plus the L2 penalty, computed without overflow."""
+    score = np.einsum("ni,i->n", design, params, optimize=False)
+    loss = np.logaddexp(0.0, score) - outcome * score
+    return float(loss.sum() + 0.5 * np.sum(penalty * params**2))
+
+
+def hour_of_week(times: FloatArray) -> FloatArray:
+    """Hours since Monday 00:00 (float), from local-wall-clock seconds."""
+    return np.asarray(((times / HOUR) + 72.0) % 168.0, dtype=np.float64)
+
+
+@dataclass(slots=True)
+class WeeklyRoutine:
+    """The learned probability of use for each hour of the week (168 values)."""
+
+    probability: FloatArray
+    hours_of_data: float = 0.0
+
+    def at(self, times: FloatArray) -> FloatArray:
+        """The routine's probability at each time, interpolated between hour centres."""
+        return interpolate_weekly(self.probability[None, :], np.zeros(times.size, int), times)
+
+
+def interpolate_weekly(table: FloatArray, rows: Any, times: FloatArray) -> FloatArray:
+    """Read ``table[row, hour of week]`` at each time, linear between hour centres."""
+    position = hour_of_week(times) - 0.5
+    lower = np.floor(position)
+    fraction = position - lower
+    low_bin = lower.astype(int) % 168
+    high_bin = (low_bin + 1) % 168
+    values = table[rows, low_bin] * (1.0 - fraction) + table[rows, high_bin] * fraction
+    return np.asarray(values, dtype=np.float64)
+
+
+def _shrunk_routine(week_sum: FloatArray, week_count: FloatArray, per_hour: float) -> FloatArray:
+    """Hour-of-week rates shrunk to hour of day, then to the overall rate (rows independent)."""
+    day_sum = week_sum.reshape(-1, 7, 24).sum(axis=1)
+    day_count = week_count.reshape(-1, 7, 24).sum(axis=1)
+    overall = (week_sum.sum(axis=1) + ROUTINE_PRIOR * per_hour) / (
+        week_count.sum(axis=1) + per_hour
+    )
+    pull_day = ROUTINE_SHRINK_DAY_HOURS * per_hour
+    hour_of_day = (day_sum + pull_day * overall[:, None]) / (day_count + pull_day)
+    pull_week = ROUTINE_SHRINK_WEEK_HOURS * per_hour
+    by_week = np.tile(hour_of_day, (1, 7))
+    return np.asarray((week_sum + pull_week * by_week) / (week_count + pull_week))
+
+
+def _float_bincount(index: Any, weights: FloatArray, size: int) -> FloatArray:
+    return np.asarray(np.bincount(index, weights, minlength=size), dtype=np.float64)
+
+
+def fit_routine(
+    times: FloatArray, outcome: FloatArray, step: float, leave_day_out: FloatArray | None = None
+) -> tuple[WeeklyRoutine, FloatArray | None]:
+    """Learn the weekly routine from labels on a regular grid.
+
+    With ``leave_day_out`` (times), also returns the routine's probability at those times
+    learned without their own day, so a forecast is not fitted on a routine that saw its answer.
+    """
+    known = np.isfinite(outcome)
+    times, outcome = times[known], outcome[known]
+    per_hour = HOUR / step
+    # Recent weeks count more, so a changed routine is re-learned.
+    weight = 0.5 ** ((times[-1] - times) / ROUTINE_HALF_LIFE) if times.size else np.zeros(0)
+    bins = np.floor(hour_of_week(times)).astype(int) % 168
+    week_sum = _float_bincount(bins, weight * outcome, 168)[None, :]
+    week_count = _float_bincount(bins, weight, 168)[None, :]
+    routine = WeeklyRoutine(
+        _shrunk_routine(week_sum, week_count, per_hour)[0], times.size / per_hour
+    )
+    if leave_day_out is None:
+        return routine, None
+    days = np.floor(times / DAY).astype(np.int64)
+    target_days = np.floor(leave_day_out / DAY).astype(np.int64)
+    unique_days, day_row = np.unique(np.concatenate((days, target_days)), return_inverse=True)
+    sample_row = day_row[: days.size]
+    flat = sample_row * 168 + bins
+    size = unique_days.size * 168
+    day_sum = _float_bincount(flat, weight * outcome, size).reshape(-1, 168)
+    day_count = _float_bincount(flat, weight, size).reshape(-1, 168)
+    without_day = _shrunk_routine(week_sum - day_sum, week_count - day_count, per_hour)
+    return routine, interpolate_weekly(without_day, day_row[days.size :], leave_day_out)
+
+
+SURVIVAL_GRID = np.geomspace(MINUTE, 14 * DAY, 64)  # episode lengths the survival is read at
+
+
+SURVIVAL_PRIOR_EPISODES = 2.0  # pseudo-episodes of the broad prior below
+
+
+SURVIVAL_PRIOR_MEAN = 2 * HOUR
+
+
+KERNEL_WIDTH_BOUNDS = (0.1, 0.6)  # logistic scale of the smoothing, on a natural-log scale
+
+
+MAX_EPISODES = 200  # the most recent episodes of each state describe how long it lasts
+
+
+PRIOR_EPISODE_MEANS = np.geomspace(5 * MINUTE, DAY, 8)  # broad prior: minutes as likely as a day
+
+
+def prior_survival_at(length: FloatArray) -> FloatArray:
+    """The broad prior's chance that an episode lasts longer than ``length``."""
+    return np.asarray(
+        np.mean(np.exp(-np.asarray(length)[..., None] / PRIOR_EPISODE_MEANS), axis=-1),
+        dtype=np.float64,
+    )
+
+
+SURVIVAL_PRIOR = prior_survival_at(SURVIVAL_GRID)
+
+
+def prior_survival() -> tuple[FloatArray, FloatArray]:
+    """Survival of idle and in-use episodes before anything is learned: the broad prior."""
+    return np.vstack((SURVIVAL_PRIOR, SURVIVAL_PRIOR)), np.full(2, SURVIVAL_PRIOR_MEAN)
+
+
+def survival_points(
+    lengths: FloatArray, length: FloatArray, excluded: FloatArray | None = None
+) -> FloatArray:
+    """Chance an episode lasts longer than ``length``: past lengths, smoothed, and the prior.
+
+    Each past episode counts as a smooth step around its length (a log-logistic kernel, its
+    width from the spread of the lengths), so a few episodes give a sensible curve, not
+    cliffs at the longest one seen. ``excluded``: per point, an episode length left out
+    (NaN: none), so a training sample is not described by a curve that knows its own end.
+    """
+    length = np.asarray(length, dtype=np.float64)
+    log_length = np.log(np.maximum(length, 1.0))
+    weight = SURVIVAL_PRIOR_EPISODES
+    prior = prior_survival_at(length)
+    if lengths.size == 0:
+        return prior
+    log_lengths = np.log(np.maximum(lengths, 1.0))
+    width = kernel_width(log_lengths)
+    # The kernels' sum on the survival grid, then read between grid points: bounded cost.
+    grid_count = sigmoid((log_lengths[None, :] - np.log(SURVIVAL_GRID)[:, None]) / width).sum(
+        axis=1
+    )
+    count = np.interp(log_length, np.log(SURVIVAL_GRID), grid_count)
+    total = np.full(length.shape, float(lengths.size))
+    if excluded is not None:
+        own = np.isfinite(excluded)
+        own_log = np.log(np.maximum(np.where(own, excluded, 1.0), 1.0))
+        count = count - own * sigmoid((own_log - log_length) / width)
+        total = total - own
+    return np.asarray((count + weight * prior) / (total + weight), dtype=np.float64)
+
+
+def kernel_width(log_lengths: FloatArray) -> float:
+    """Smoothing of episode lengths on a log scale (Silverman's rule, within bounds)."""
+    if log_lengths.size < 2:
+        return KERNEL_WIDTH_BOUNDS[1]
+    spread = float(np.std(log_lengths)) * 1.06 * math.pow(log_lengths.size, -0.2)
+    scale = spread * math.sqrt(3.0) / math.pi  # a logistic kernel with that standard deviation
+    return min(max(scale, KERNEL_WIDTH_BOUNDS[0]), KERNEL_WIDTH_BOUNDS[1])
+
+
+def fit_survival(lengths: FloatArray) -> tuple[FloatArray, float]:
+    """The survival curve of episode lengths on :data:`SURVIVAL_GRID`, and their mean."""
+    lengths = lengths[np.isfinite(lengths) & (lengths > 0)][-MAX_EPISODES:]
+    mean = float(lengths.mean()) if lengths.size else SURVIVAL_PRIOR_MEAN
+    return survival_points(lengths, SURVIVAL_GRID), mean
+
+
+def survival_ratio(
+    curve: FloatArray, mean: float, elapsed: FloatArray, horizon: FloatArray
+) -> FloatArray:
+    """Chance an episode that has lasted ``elapsed`` lasts ``horizon`` longer."""
+    grid = np.log(SURVIVAL_GRID)
+    log_curve = np.log(np.maximum(curve, 1e-300))
+
+    def survival(length: FloatArray) -> FloatArray:
+        position = np.log(np.maximum(length, MINUTE))
+        inside = np.interp(position, grid, log_curve)
+        beyond = log_curve[-1] - np.maximum(length - SURVIVAL_GRID[-1], 0.0) / mean
+        return np.asarray(np.where(length > SURVIVAL_GRID[-1], beyond, inside))
+
+    elapsed = np.asarray(elapsed, dtype=np.float64)
+    ratio = np.exp(survival(elapsed + horizon) - survival(np.maximum(elapsed, 0.0)))
+    return np.asarray(np.clip(ratio, 0.0, 1.0), dtype=np.float64)
+
+
+REMAINING_GRID = np.concatenate(([0.0], np.geomspace(MINUTE, 14 * DAY, 240)))
+
+
+def remaining_quantiles(
+    curve: FloatArray, mean: float, elapsed: float, levels: Sequence[float]
+) -> list[float]:
+    """How much longer an episode that has lasted ``elapsed`` goes on, at each quantile."""
+    remaining = REMAINING_GRID
+    lasts = survival_ratio(curve, mean, np.full(remaining.size, elapsed), remaining)
+    over = 1.0 - lasts  # the chance it has ended by then: rising from 0
+    over = np.maximum.accumulate(over)
+    result = []
+    for level in levels:
+        if over[-1] < level:
+            result.append(math.inf)
+            continue
+        index = int(np.argmax(over >= level))
+        if index == 0:
+            result.append(0.0)
+            continue
+        low, high = over[index - 1], over[index]
+        fraction = (level - low) / (high - low) if high > low else 1.0
+        result.append(
+            float(remaining[index - 1] + fraction * (remaining[index] - remaining[index - 1]))
+        )
+    return result
+
+
+def label_episodes(
+    labels: tuple[FloatArray, FloatArray, FloatArray], start: float, end: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Episodes of one state in the labels within [start, end): start, end, state, finished."""
+    starts, ends, values = labels
+    keep = np.isfinite(values) & (ends > start) & (starts < end)
+    starts, ends, values = starts[keep], np.minimum(ends[keep], end), values[keep]
+    if values.size == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
+    change = np.concatenate(([True], values[1:] != values[:-1]))
+    first = np.flatnonzero(change)
+    last = np.concatenate((first[1:] - 1, [values.size - 1]))
+    finished = np.ones(first.size, dtype=bool)
+    finished[0] = starts[0] > start  # an episode cut by the window's edges is not finished
+    finished[-1] = False
+    return starts[first], ends[last], values[first], finished
+
+
+def episode_lengths(
+    labels: tuple[FloatArray, FloatArray, FloatArray], start: float, end: float
+) -> tuple[FloatArray, FloatArray]:
+    """Lengths of finished idle and in-use episodes in the labels within [start, end)."""
+    first, last, state, finished = label_episodes(labels, start, end)
+    lengths = last - first
+    return lengths[finished & (state == 0.0)], lengths[finished & (state == 1.0)]

@@ -1,0 +1,362 @@
+"""Tests of the occupancy learning engine on small seeded synthetic homes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from custom_components.foresight.learning.occupancy import (
+    _judge,
+    prepare_unit,
+    should_replace,
+    train_occupancy,
+)
+from custom_components.foresight.learning.occupancy_live import OccupancyTracker
+from custom_components.foresight.learning.occupancy_model import (
+    FORECAST_HORIZONS,
+    MODEL_VERSION,
+    OccupancyModel,
+    UnitModel,
+)
+from custom_components.foresight.learning.occupancy_signals import (
+    DAY,
+    HOUR,
+    MINUTE,
+    OccupancySource,
+    SourceSeries,
+    feature_matrix,
+)
+from custom_components.foresight.learning.occupancy_stats import (
+    fit_convex_blend,
+    fit_logistic,
+    logit,
+)
+
+START = 20_000 * DAY  # a Monday, 00:00 local wall clock (1970-01-01 was a Thursday)
+
+
+def _visits(
+    rng: np.random.Generator, days: int, hours: list[float], length_min: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Visits around fixed hours: some skipped, their start and length vary."""
+    starts, ends = [], []
+    for day in range(days):
+        for hour in hours:
+            if rng.random() < 0.2:
+                continue
+            begin = START + day * DAY + (hour + rng.normal(0, 0.5)) * HOUR
+            starts.append(begin)
+            ends.append(begin + length_min * MINUTE * rng.uniform(0.4, 2.0))
+    return np.asarray(starts), np.asarray(ends)
+
+
+def _motion(
+    rng: np.random.Generator, starts: np.ndarray, ends: np.ndarray, miss: float = 0.0
+) -> SourceSeries:
+    """A motion sensor that fires every few minutes during each visit (missing some)."""
+    times, values = [], []
+    for begin, end in zip(starts, ends, strict=True):
+        moment = begin
+        while moment < end:
+            if rng.random() >= miss:
+                times.extend((moment, moment + 60.0))
+                values.extend((1.0, 0.0))
+            moment += rng.uniform(2, 6) * MINUTE
+    return SourceSeries.of(times, values)
+
+
+def _presence(starts: np.ndarray, ends: np.ndarray) -> SourceSeries:
+    times = np.column_stack((starts, ends)).ravel()
+    return SourceSeries.of(times, np.tile([1.0, 0.0], starts.size))
+
+
+def _home(seed: int = 1, days: int = 21, hours: list[float] | None = None):
+    """A home with a kitchen (motion + door + CO2) used at fixed hours, and a presence room."""
+    rng = np.random.default_rng(seed)
+    hours = hours or [7.5, 12.5, 19.0]
+    starts, ends = _visits(rng, days, hours, 60)
+    times = np.arange(START, START + days * DAY, 5 * MINUTE)
+    inside = np.zeros(times.size)
+    index = np.searchsorted(starts, times, side="right") - 1
+    inside[index >= 0] = times[index >= 0] < ends[index[index >= 0]]
+    co2 = 450 + 300 * inside + rng.normal(0, 25, times.size)
+    office_starts, office_ends = _visits(rng, days, [9.0, 14.0], 120)
+    sources = [
+        OccupancySource("kitchen_motion", "motion", "kitchen"),
+        OccupancySource("kitchen_door", "door", "kitchen"),
+        OccupancySource("kitchen_co2", "co2", "kitchen"),
+        OccupancySource("office_presence", "motion", "office", reliable=True),
+        OccupancySource("office_motion", "motion", "office"),
+    ]
+    history = {
+        "kitchen_motion": _motion(rng, starts, ends),
+        "kitchen_door": SourceSeries.of(
+            np.sort(np.concatenate((starts, starts + 5.0))), np.tile([1.0, 0.0], starts.size)
+        ),
+        "kitchen_co2": SourceSeries.of(times, co2),
+        "office_presence": _presence(office_starts, office_ends),
+        "office_motion": _motion(rng, office_starts, office_ends, miss=0.5),
+    }
+    return sources, history, START, START + days * DAY
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[OccupancyModel, list[OccupancySource], dict[str, SourceSeries], float]:
+    sources, history, start, end = _home()
+    return train_occupancy(sources, history, start, end), sources, history, end
+
+
+def test_known_routine_is_learned(trained) -> None:
+    model, _, _, end = trained
+    kitchen = model.rooms["kitchen"]
+    # The routine is nearly all there is to this kitchen: beating it is not required.
+    assert kitchen.status in ("ready", "degraded")
+    dinner = end + 19.3 * HOUR  # a Monday, like the start
+    night = end + 3.0 * HOUR
+    routine = kitchen.routine.at(np.asarray([dinner, night]))
+    assert routine[0] > 0.5
+    assert routine[1] < 0.1
+    assert kitchen.scores["nowcast_skill"] > 0.0
+
+
+def test_forecast_beats_baselines_when_state_matters() -> None:
+    """Long uses at random hours: what is happening now, and for how long, is what counts."""
+    rng = np.random.default_rng(9)
+    starts, ends, moment = [], [], START
+    while moment < START + 28 * DAY:
+        moment += rng.uniform(1, 6) * HOUR
+        starts.append(moment)
+        moment += rng.uniform(2, 4) * HOUR
+        ends.append(moment)
+    sources = [OccupancySource("study_presence", "motion", "study", reliable=True)]
+    history = {"study_presence": _presence(np.asarray(starts), np.asarray(ends))}
+    model = train_occupancy(sources, history, START, START + 28 * DAY)
+    study = model.rooms["study"]
+    assert study.scores["forecast_skill"] > 0.05
+    assert study.status == "ready"
+
+
+def test_forecast_sees_the_next_use_coming(trained) -> None:
+    model, _, history, end = trained
+    tracker = OccupancyTracker(model)
+    tracker.replay(history)
+    forecast = tracker.forecast("kitchen", end + 17.0 * HOUR)
+    assert forecast.probabilities.shape == (96,)
+    assert forecast.hourly.shape == (24,)
+    assert np.all((forecast.probabilities >= 0) & (forecast.probabilities <= 1))
+    # Two hours ahead is dinner (19:00): far likelier than at 23:00 or 03:00.
+    dinner = forecast.probabilities[7]
+    assert dinner > 0.4
+    assert dinner > 3 * forecast.probabilities[23]
+    assert forecast.next_use is not None and forecast.next_use > forecast.time
+
+
+def test_now_cast_is_calibrated() -> None:
+    """Office: a reliable presence sensor teaches a motion sensor that misses half the time."""
+    sources, history, start, end = _home(seed=3, days=28)
+    model = train_occupancy(sources, history, start, end - 7 * DAY)
+    tracker = OccupancyTracker(model)
+    test_start = end - 7 * DAY
+    without_teacher = {key: value for key, value in history.items() if key != "office_presence"}
+    events = sorted(
+        (float(t), key, float(v))
+        for key, series in without_teacher.items()
+        for t, v in zip(series.times, series.values, strict=True)
+    )
+    times = np.arange(test_start, end, 2 * MINUTE)
+    truth = history["office_presence"]
+    probabilities, outcomes, cursor = [], [], 0
+    for now in times:
+        while cursor < len(events) and events[cursor][0] <= now:
+            tracker.observe(events[cursor][1], events[cursor][0], events[cursor][2])
+            cursor += 1
+        probabilities.append(tracker.occupancy_probability("office", float(now)))
+        state_index = np.searchsorted(truth.times, now, side="right") - 1
+        outcomes.append(truth.values[state_index] if state_index >= 0 else 0.0)
+    probability = np.asarray(probabilities)
+    outcome = np.asarray(outcomes)
+    assert np.mean((probability >= 0.5) == (outcome == 1.0)) > 0.9
+    for low, high in ((0.0, 0.2), (0.2, 0.8), (0.8, 1.0)):
+        chosen = (probability >= low) & (probability < high + 1e-9)
+        if chosen.sum() >= 30:
+            assert abs(outcome[chosen].mean() - probability[chosen].mean()) < 0.15
+
+
+def test_changed_routine_is_relearned() -> None:
+    early_sources, early, start, _ = _home(seed=5, days=28, hours=[8.0])
+    _, late, _, _ = _home(seed=6, days=28, hours=[20.0])
+    shift = 28 * DAY
+    merged = {
+        key: SourceSeries(
+            np.concatenate((early[key].times, late[key].times + shift)),
+            np.concatenate((early[key].values, late[key].values)),
+        )
+        for key in early
+    }
+    model = train_occupancy(early_sources, merged, start, start + 56 * DAY)
+    routine = model.rooms["kitchen"].routine.at(start + 56 * DAY + np.asarray([8.0, 20.0]) * HOUR)
+    assert routine[1] > routine[0]
+
+
+def test_fallback_when_the_model_loses(trained) -> None:
+    model = trained[0]
+    unit = UnitModel.from_dict(model.rooms["kitchen"].to_dict())
+    unit.forecast_fallback = [""] * len(FORECAST_HORIZONS)
+    scores = dict(unit.scores)
+    for key in list(scores):
+        if key.startswith("forecast_brier") and "routine" not in key and "persistence" not in key:
+            scores[key] = 1.0  # the model loses everywhere
+        if key.startswith("forecast_points"):
+            scores[key] = 10_000.0
+    scores["forecast_skill"] = -1.0
+    _judge(unit, scores, history_days=21.0)
+    assert unit.status == "degraded"
+    assert all(choice in ("routine", "persistence") for choice in unit.forecast_fallback)
+    horizon = np.asarray(FORECAST_HORIZONS)
+    routine = np.full(horizon.size, 0.3)
+    now = np.full(horizon.size, 0.9)
+    durations = (np.full(horizon.size, 600.0), np.zeros(horizon.size))
+    forecast = unit.forecast_from(horizon, routine, now, durations)
+    expected = np.where(np.asarray(unit.forecast_fallback) == "routine", 0.3, 0.9)
+    np.testing.assert_allclose(forecast, expected)
+
+
+def test_round_trip_and_bad_data(trained) -> None:
+    model, _, history, end = trained
+    restored = OccupancyModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    first, second = OccupancyTracker(model), OccupancyTracker(restored)
+    for tracker in (first, second):
+        tracker.replay(history, since=end - DAY)
+    for room in ("kitchen", "office", None):
+        a = first.forecast(room, end + 60.0)
+        b = second.forecast(room, end + 60.0)
+        assert a.occupancy_probability == pytest.approx(b.occupancy_probability)
+        np.testing.assert_allclose(a.probabilities, b.probabilities)
+    data = model.to_dict()
+    for broken in (
+        {**data, "version": MODEL_VERSION + 1},
+        {key: value for key, value in data.items() if key != "home"},
+        {**data, "home": {**data["home"], "weights": [1.0]}},
+        {**data, "home": {**data["home"], "status": "great"}},
+        {**data, "rooms": {"kitchen": {**data["rooms"]["kitchen"], "routine": [2.0] * 168}}},
+        "not a model",
+        None,
+    ):
+        with pytest.raises(ValueError):
+            OccupancyModel.from_dict(broken)
+
+
+def test_gaps_nan_and_missing_sources_do_not_crash() -> None:
+    sources, history, start, end = _home(seed=2, days=6)
+    co2 = history["kitchen_co2"]
+    values = co2.values.copy()
+    values[::7] = np.nan  # unavailable readings
+    keep = (co2.times < start + 2 * DAY) | (co2.times > start + 3 * DAY)  # a day-long gap
+    history["kitchen_co2"] = SourceSeries(co2.times[keep], values[keep])
+    history["office_motion"] = SourceSeries.empty()
+    sources = [*sources, OccupancySource("never_seen", "humidity", "kitchen")]
+    model = train_occupancy(sources, history, start, end)
+    tracker = OccupancyTracker(model)
+    tracker.replay(history)
+    tracker.observe("kitchen_co2", end + 1.0, None)
+    tracker.observe("kitchen_co2", end + 2.0, math.nan)
+    tracker.observe("unknown_source", end + 3.0, 1.0)
+    for room in ("kitchen", "office", None):
+        forecast = tracker.forecast(room, end + 10.0)
+        assert 0.0 <= forecast.occupancy_probability <= 1.0
+        assert np.all(np.isfinite(forecast.probabilities))
+    outlook = tracker.home_outlook(end + 10.0)
+    assert (outlook.expected_arrival is None) == outlook.someone_home
+
+
+def test_short_or_empty_history_is_learning() -> None:
+    sources, history, start, _ = _home(seed=4, days=2)
+    model = train_occupancy(sources, history, start, start + 2 * DAY)
+    assert model.status == "learning"
+    assert model.rooms["kitchen"].status == "learning"
+    empty = train_occupancy(sources, {}, start, start + DAY)
+    tracker = OccupancyTracker(empty)
+    probability = tracker.occupancy_probability("kitchen", start + DAY)
+    assert 0.0 < probability < 0.5
+    tracker.observe("kitchen_motion", start + DAY + 1, 1.0)
+    assert tracker.occupancy_probability("kitchen", start + DAY + 2) > 0.5
+    assert tracker.forecast("kitchen", start + DAY + 2).confidence <= 0.2
+    with pytest.raises(ValueError):
+        train_occupancy(sources, history, start, start)
+
+
+def test_untrusted_source_is_excluded(trained) -> None:
+    model, _, history, end = trained
+    tracker = OccupancyTracker(model)
+    tracker.replay(history, since=end - DAY)
+    now = end + 3.0 * HOUR  # 03:00: nobody in the kitchen
+    tracker.observe("kitchen_motion", now - 10.0, 1.0)  # stuck on
+    stuck = tracker.occupancy_probability("kitchen", now)
+    ignored = tracker.occupancy_probability("kitchen", now, untrusted={"kitchen_motion"})
+    assert stuck > 0.5
+    assert ignored < stuck
+
+
+def test_live_features_match_the_training_grid(trained) -> None:
+    model, sources, history, end = trained
+    tracker = OccupancyTracker(model)
+    cut = end - 2 * DAY
+    times = np.arange(cut + HOUR, end, 37 * MINUTE)
+    events = sorted(
+        (float(t), key, float(v))
+        for key, series in history.items()
+        for t, v in zip(series.times, series.values, strict=True)
+    )
+    for room in ("kitchen", "office", None):
+        unit = model.unit(room)
+        data = prepare_unit(room, sources, history, end - 21 * DAY, end)
+        routine = logit(unit.routine.at(times))
+        grid = feature_matrix(unit.specs, data.series, data.activity, times, routine)
+        tracker = OccupancyTracker(model)
+        cursor = 0
+        for row, now in enumerate(times):
+            while cursor < len(events) and events[cursor][0] <= now:
+                tracker.observe(events[cursor][1], events[cursor][0], events[cursor][2])
+                cursor += 1
+            state = tracker._units[room].state(float(now), ())
+            live = tracker._features(unit, state, float(now), ())
+            np.testing.assert_allclose(live, grid[row], rtol=1e-6, atol=1e-6, equal_nan=True)
+
+
+def test_logistic_matches_scikit_learn() -> None:
+    sklearn_linear = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(2000, 4))
+    outcome = (rng.random(2000) < 1 / (1 + np.exp(-(features @ [1.5, -1.0, 0.0, 0.5] + 0.3)))) * 1.0
+    weights, intercept = fit_logistic(features, outcome, ridge=2.0)
+    reference = sklearn_linear.LogisticRegression(C=0.5, tol=1e-10, max_iter=10_000)
+    reference.fit(features, outcome)
+    np.testing.assert_allclose(weights, reference.coef_[0], atol=1e-4)
+    assert intercept == pytest.approx(reference.intercept_[0], abs=1e-4)
+
+
+def test_convex_blend_recovers_weights() -> None:
+    rng = np.random.default_rng(1)
+    forecasts = rng.random((5000, 3))
+    outcome = (rng.random(5000) < forecasts @ [0.2, 0.8, 0.0]) * 1.0
+    weights = fit_convex_blend(forecasts, outcome)
+    assert weights.sum() == pytest.approx(1.0)
+    assert np.all(weights >= 0)
+    np.testing.assert_allclose(weights, [0.2, 0.8, 0.0], atol=0.08)
+
+
+def test_new_model_replaces_only_when_not_worse(trained) -> None:
+    model, sources, history, end = trained
+    start = end - 21 * DAY
+    assert should_replace(model, None, history, start, end)
+    # A model that knew nothing (the broad prior) is replaced by one that learned.
+    untrained = train_occupancy(sources, {}, start, end)
+    assert should_replace(model, untrained, history, start, end)
+    # A candidate whose held-out scores are worse than the current model's is not.
+    worse = OccupancyModel.from_dict(model.to_dict())
+    for unit in [*worse.rooms.values(), worse.home]:
+        unit.scores = {**unit.scores, "nowcast_brier": 1.0, "forecast_brier": 1.0}
+    assert not should_replace(worse, model, history, start, end)

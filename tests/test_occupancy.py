@@ -1,0 +1,211 @@
+"""Occupancy end to end: a fortnight of a home replayed into Home Assistant, then the entities."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+import numpy as np
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.foresight.const import (
+    CONF_PEOPLE,
+    CONF_RETENTION_DAYS,
+    DOMAIN,
+    SUBENTRY_ROOM,
+)
+from custom_components.foresight.learning.occupancy import train_occupancy
+from custom_components.foresight.learning.occupancy_live import OccupancyTracker
+from custom_components.foresight.learning.occupancy_signals import OccupancySource, SourceSeries
+from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+
+NOW = datetime(2026, 10, 20, 18, 50, tzinfo=UTC)  # a Tuesday, 11:50 in the test's time zone
+DAYS = 14
+MOTION = {"device_class": "motion"}
+
+
+def _use(
+    rng: np.random.Generator, midnight: datetime, room: str, start_h: float, end_h: float
+) -> list[tuple[datetime, str, str]]:
+    """Motion in a room while it is used: on for a minute or two, every few minutes."""
+    events = []
+    moment = midnight + timedelta(hours=start_h + rng.normal(0, 0.15))
+    end = midnight + timedelta(hours=end_h + rng.normal(0, 0.15))
+    while moment < end:
+        events.append((moment, f"binary_sensor.{room}_motion", "on"))
+        moment += timedelta(minutes=float(rng.uniform(1, 3)))
+        events.append((moment, f"binary_sensor.{room}_motion", "off"))
+        moment += timedelta(minutes=float(rng.uniform(2, 9)))
+    return events
+
+
+def _routine(zone: ZoneInfo) -> list[tuple[datetime, str, str]]:
+    """A fortnight: Alice works on weekdays; breakfast in the kitchen, evenings in the lounge."""
+    rng = np.random.default_rng(11)
+    events: list[tuple[datetime, str, str]] = []
+    first = (NOW - timedelta(days=DAYS)).astimezone(zone).replace(hour=0, minute=0, second=0)
+    for day in range(DAYS + 1):
+        midnight = first + timedelta(days=day)
+        events += _use(rng, midnight, "kitchen", 7.0, 7.6)
+        if midnight.weekday() < 5:
+            leave = midnight + timedelta(hours=8 + rng.normal(0, 0.1))
+            back = midnight + timedelta(hours=17.5 + rng.normal(0, 0.2))
+            events += [(leave, "person.alice", "not_home"), (back, "person.alice", "home")]
+            events += _use(rng, midnight, "kitchen", 18.0, 18.7)
+        else:
+            events += _use(rng, midnight, "kitchen", 12.0, 13.0)
+            events += _use(rng, midnight, "lounge", 14.0, 16.0)
+        events += _use(rng, midnight, "lounge", 19.0, 22.5)
+    return sorted((e for e in events if e[0] < NOW), key=lambda e: e[0])
+
+
+@pytest.fixture
+def entry() -> MockConfigEntry:
+    rooms = [
+        ("Kitchen", "binary_sensor.kitchen_motion"),
+        ("Lounge", "binary_sensor.lounge_motion"),
+    ]
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Foresight",
+        data={CONF_PEOPLE: ["person.alice"]},
+        options={CONF_RETENTION_DAYS: 400},
+        subentries_data=[
+            ConfigSubentryData(
+                data={"name": name, "motion": [motion]},
+                subentry_type=SUBENTRY_ROOM,
+                title=name,
+                unique_id=None,
+            )
+            for name, motion in rooms
+        ],
+    )
+
+
+async def test_entities_show_what_the_engine_computes(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    zone = ZoneInfo(hass.config.time_zone)
+    events = _routine(zone)
+    freezer.move_to(events[0][0] - timedelta(minutes=1))
+    hass.states.async_set("person.alice", "home")
+    hass.states.async_set("binary_sensor.kitchen_motion", "off", MOTION)
+    hass.states.async_set("binary_sensor.lounge_motion", "off", MOTION)
+    start_states = [
+        (events[0][0] - timedelta(minutes=1), entity, state)
+        for entity, state in (
+            ("person.alice", "home"),
+            ("binary_sensor.kitchen_motion", "off"),
+            ("binary_sensor.lounge_motion", "off"),
+        )
+    ]
+    for moment, entity_id, state in events:
+        freezer.move_to(moment)
+        hass.states.async_set(entity_id, state, MOTION if "motion" in entity_id else {})
+    await async_wait_recording_done(hass)
+    freezer.move_to(NOW)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # The same history through the learning engine, offline.
+    rooms = {subentry.title: room_id for room_id, subentry in entry.subentries.items()}
+    sources = [
+        OccupancySource("person.alice", "person", None),
+        OccupancySource("binary_sensor.kitchen_motion", "motion", rooms["Kitchen"]),
+        OccupancySource("binary_sensor.lounge_motion", "motion", rooms["Lounge"]),
+    ]
+    history = {}
+    for source in sources:
+        rows = [(m, s) for m, e, s in [*start_states, *events] if e == source.source_id]
+        times = to_wall_clock([m.timestamp() for m, _ in rows], zone)
+        values = [1.0 if s in ("on", "home") else 0.0 for _, s in rows]
+        history[source.source_id] = SourceSeries.of(times.tolist(), values)
+    end = wall_clock_now(NOW, zone)
+    model = train_occupancy(sources, history, end - 84 * 86400, end)
+    tracker = OccupancyTracker(model)
+    tracker.replay(history, since=end - 86400)
+
+    for name, room_id in rooms.items():
+        expected = tracker.forecast(room_id, end)
+        slug = name.lower()
+        probability = hass.states.get(f"sensor.{slug}_occupancy_probability")
+        assert probability is not None
+        assert float(probability.state) == pytest.approx(
+            expected.occupancy_probability * 100, abs=0.1
+        )
+        forecast = hass.states.get(f"sensor.{slug}_occupancy_forecast")
+        assert forecast is not None
+        assert float(forecast.state) == pytest.approx(expected.next_hour * 100, abs=0.1)
+        assert [h["probability"] for h in forecast.attributes["forecast"]] == pytest.approx(
+            expected.hourly.tolist(), abs=1e-3
+        )
+        status = hass.states.get(f"sensor.{slug}_model_status")
+        assert status is not None
+        assert status.state == expected.status
+        occupied = hass.states.get(f"binary_sensor.{slug}_occupancy")
+        assert occupied is not None
+        assert occupied.state == ("on" if expected.in_use else "off")
+        accuracy = hass.states.get(f"sensor.{slug}_model_accuracy")
+        assert accuracy is not None
+        skill = model.unit(room_id).scores.get("forecast_skill")
+        assert float(accuracy.state) == pytest.approx(skill * 100, abs=0.1)
+
+    home = tracker.home_outlook(end)
+    someone_home = hass.states.get("binary_sensor.foresight_someone_home")
+    assert someone_home is not None
+    assert someone_home.state == ("on" if home.someone_home else "off")
+    assert someone_home.state == "off"  # Tuesday noon: at work
+    arrival = hass.states.get("sensor.foresight_expected_arrival")
+    assert arrival is not None
+    assert home.expected_arrival is not None
+    assert arrival.state != "unavailable"
+    departure = hass.states.get("sensor.foresight_expected_departure")
+    assert departure is not None
+    assert departure.state == "unavailable"  # nobody to leave
+
+    # Within a second of a state change, the room follows.
+    freezer.move_to(NOW + timedelta(seconds=30))
+    hass.states.async_set("binary_sensor.lounge_motion", "on", MOTION)
+    freezer.move_to(NOW + timedelta(seconds=31))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    tracker.observe("binary_sensor.lounge_motion", end + 30, 1.0)
+    expected = tracker.forecast(rooms["Lounge"], end + 30)
+    lounge = hass.states.get("sensor.lounge_occupancy_probability")
+    assert lounge is not None
+    assert float(lounge.state) == pytest.approx(expected.occupancy_probability * 100, abs=0.1)
+    assert expected.occupancy_probability > 0.5
+
+    # The learned routine is on the calendar: the lounge in the evening.
+    response = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {"entity_id": "calendar.foresight_learned_routine", "duration": {"days": 2}},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    summaries = [
+        event["summary"] for event in response["calendar.foresight_learned_routine"]["events"]
+    ]
+    assert "Lounge in use" in summaries
+
+    # And the action gives the hourly probabilities.
+    result = await hass.services.async_call(
+        DOMAIN,
+        "get_forecast",
+        {"kind": "occupancy", "room": "lounge", "hours": 48},
+        blocking=True,
+        return_response=True,
+    )
+    assert result is not None
+    assert result["room"] == "Lounge"
+    assert len(result["forecast"]) == 48
