@@ -30,9 +30,11 @@ from custom_components.foresight.learning.occupancy_signals import (
     feature_matrix,
 )
 from custom_components.foresight.learning.occupancy_stats import (
+    choose_ridge,
     fit_convex_blend,
     fit_logistic,
     logit,
+    sigmoid,
 )
 
 START = 20_000 * DAY  # a Monday, 00:00 local wall clock (1970-01-01 was a Thursday)
@@ -136,7 +138,10 @@ def test_forecast_beats_baselines_when_state_matters() -> None:
     model = train_occupancy(sources, history, START, START + 28 * DAY)
     study = model.rooms["study"]
     assert study.scores["forecast_skill"] > 0.05
+    # It also beats the two baselines mixed: the state's duration adds what neither has.
+    assert study.scores["forecast_brier"] < study.scores["forecast_brier_blend"]
     assert study.status == "ready"
+    assert study.forecast_fallback[FORECAST_HORIZONS.index(HOUR)] == ""
 
 
 def test_forecast_sees_the_next_use_coming(trained) -> None:
@@ -238,6 +243,7 @@ def test_round_trip_and_bad_data(trained) -> None:
     data = model.to_dict()
     for broken in (
         {**data, "version": MODEL_VERSION + 1},
+        {**data, "version": 1},  # the format before the blended forecast: retrain
         {key: value for key, value in data.items() if key != "home"},
         {**data, "home": {**data["home"], "weights": [1.0]}},
         {**data, "home": {**data["home"], "status": "great"}},
@@ -360,3 +366,58 @@ def test_new_model_replaces_only_when_not_worse(trained) -> None:
     for unit in [*worse.rooms.values(), worse.home]:
         unit.scores = {**unit.scores, "nowcast_brier": 1.0, "forecast_brier": 1.0}
     assert not should_replace(worse, model, history, start, end)
+
+
+def test_penalty_is_chosen_by_blocked_cross_validation_and_recalibrated() -> None:
+    """A strong penalty shrinks the log-odds; the held-out blocks' recalibration undoes it."""
+    rng = np.random.default_rng(4)
+    samples = 6000
+    # Slowly varying features, as minutes of a sensor are: blocks of 30 rows share a value.
+    features = np.repeat(rng.normal(size=(samples // 30, 3)), 30, axis=0)
+    truth = sigmoid(features @ np.asarray([2.0, -1.5, 0.0]) - 0.5)
+    outcome = (rng.random(samples) < truth) * 1.0
+    ridge, (slope, shift) = choose_ridge(features, outcome, rows_per_hour=60.0)
+    assert ridge in (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+    weights, intercept = fit_logistic(features, outcome, ridge=ridge * 60.0)
+    probability = sigmoid(slope * (features @ weights + intercept) + shift)
+    for low, high in ((0.0, 0.3), (0.3, 0.7), (0.7, 1.0)):
+        chosen = (probability >= low) & (probability < high)
+        assert abs(outcome[chosen].mean() - probability[chosen].mean()) < 0.05
+    # Forced to a heavy penalty, the recalibration sharpens the shrunk log-odds.
+    _, (heavy_slope, _) = choose_ridge(features, outcome, rows_per_hour=60.0, choices=(300.0,))
+    assert heavy_slope > 1.5
+
+
+def test_fallback_only_on_a_clear_loss(trained) -> None:
+    """A held-out loss within the noise keeps the model; a clear one picks the best baseline."""
+    unit = UnitModel.from_dict(trained[0].rooms["kitchen"].to_dict())
+    scores = {"forecast_skill": 0.1, "nowcast_skill": 0.5}
+    for name in ("15m", "30m", "1h", "2h", "3h", "6h", "12h", "24h"):
+        suffix = "" if name == "1h" else f"_{name}"
+        scores |= {
+            f"forecast_points{suffix}": 10_000.0,
+            f"forecast_brier{suffix}": 0.105,
+            f"forecast_brier_blend{suffix}": 0.100,
+            f"forecast_brier_routine{suffix}": 0.120,
+            f"forecast_brier_persistence{suffix}": 0.130,
+            f"forecast_loss_error{suffix}": 0.01 if name != "3h" else 0.001,
+        }
+    unit.forecast_fallback = [""] * len(FORECAST_HORIZONS)
+    _judge(unit, scores, history_days=21.0)
+    expected = ["blend" if horizon == 3 * HOUR else "" for horizon in FORECAST_HORIZONS]
+    assert unit.forecast_fallback == expected
+    horizon = np.full(1, 3 * HOUR)
+    served = unit.forecast_from(horizon, np.full(1, 0.2), np.full(1, 0.9), (np.zeros(1),) * 2)
+    weight = unit.forecast_coef[FORECAST_HORIZONS.index(3 * HOUR), 0]
+    assert served[0] == pytest.approx(weight * 0.2 + (1 - weight) * 0.9)
+
+
+def test_forecast_with_offset_matches_a_shifted_fit() -> None:
+    """The logistic correction of a blend: an offset is the same as a known extra column."""
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(3000, 2))
+    offset = rng.normal(size=3000)
+    outcome = (rng.random(3000) < sigmoid(offset + features @ [0.7, -0.4] + 0.2)) * 1.0
+    weights, intercept = fit_logistic(features, outcome, ridge=1e-6, offset=offset)
+    np.testing.assert_allclose(weights, [0.7, -0.4], atol=0.15)
+    assert intercept == pytest.approx(0.2, abs=0.15)

@@ -19,15 +19,21 @@ How it learns, per room and for the home (each a *unit*):
   home's long silences).
 - Now-cast: a logistic regression of that label on the unit's sources (binary: state now and
   how recently on; numeric: level and recent change, each standardised per source, so units
-  don't matter) and the learned weekly routine. Unknown values count as "average".
+  don't matter) and the learned weekly routine. Unknown values count as "average". Its
+  penalty is chosen by time-blocked cross-validation (one-standard-error rule) and its
+  log-odds recalibrated on the held-out blocks (Platt scaling).
 - Weekly routine: hour-of-week probability of use, shrunk towards the hour of day and the
   overall rate when data is short, recent weeks weighted more.
-- Forecast: per horizon (15 min to 24 h), a logistic regression on the routine at the target
-  time, the now-cast, and how long the current state has lasted.
+- Forecast: per horizon (15 min to 24 h), the best convex blend of the two naive baselines
+  (routine at the target, state now), corrected on the log-odds scale by a logistic
+  regression on the routine, the now-cast and how long the current state has lasted,
+  penalised towards the blend (so both baselines are special cases, and short data stays
+  near the blend).
 - Self-scoring: the most recent days are held out; the Brier score of the now-cast and of the
   one-hour forecast is compared with the better of two naive baselines (the routine alone; the
-  state as it is now). Where the model does not beat it, the unit is ``degraded`` and uses
-  that baseline. With less than :data:`MIN_HISTORY_DAYS` of history the status is ``learning``.
+  state as it is now). Where the one-hour skill is not positive the unit is ``degraded``; a
+  horizon falls back to the best of (blend, routine, persistence) only where the model lost
+  by more than two standard errors (errors of 6-hour blocks). With less than :data:`MIN_HISTORY_DAYS` of history the status is ``learning``.
 
 Modules: this one trains and scores; ``occupancy_model`` holds the learned model and its JSON
 form; ``occupancy_live`` follows state changes in O(1) and predicts each minute;
@@ -48,9 +54,12 @@ from .occupancy_model import (
     FORECAST_HORIZONS,
     HORIZON_NAMES,
     TEACHER_PROBABILITY,
+    Fallback,
     OccupancyModel,
     UnitModel,
+    baseline_blend,
     dynamics,
+    forecast_coefficients,
     prior_forecast_table,
 )
 from .occupancy_signals import (
@@ -105,7 +114,14 @@ HOLDOUT_DAYS = (1.0, 7.0)  # held-out days, at least and at most
 SCORED_HORIZON = HOUR  # the forecast's accuracy is its one-hour Brier skill
 MIN_SCORED_POINTS = DAY / FORECAST_STEP  # a horizon is judged on at least a day of forecasts
 NUMERIC_LEVELS = ("level", "excess")  # a number's raw level, and its level over the day's low
+# Numbers whose recent change is a sign of people: CO2 rises while someone breathes in the room.
+# Light and power step at once (their level says it); temperature and humidity drift with
+# weather and heating, so their changes add noise more than evidence.
+BREATH_KINDS = frozenset({"co2"})
 CONFIDENT_SAMPLES = 60  # each state needs this many training minutes to fit a now-cast
+LOSS_BLOCK = 6 * HOUR  # forecasts within this share their errors
+LOSS_SIGNIFICANCE = 2.0  # standard errors a held-out loss must exceed to fall back
+FORECAST_RIDGE_PER_HOUR = 1.0  # pull of the forecast towards the baselines' blend, per hour
 
 
 def unit_feature_specs(
@@ -121,7 +137,8 @@ def unit_feature_specs(
             specs.extend(FeatureSpec("recent", source.source_id, tau) for tau in RECENT_TAUS)
             continue
         specs.extend(FeatureSpec(name, source.source_id) for name in NUMERIC_LEVELS)
-        specs.extend(FeatureSpec("change", source.source_id, lag) for lag in CHANGE_LAGS)
+        if source.kind in BREATH_KINDS:
+            specs.extend(FeatureSpec("change", source.source_id, lag) for lag in CHANGE_LAGS)
         if source.kind == POWER_KIND and source.source_id in thresholds:
             derived = source.source_id + ABOVE_STANDBY
             specs.append(FeatureSpec("on", derived))
@@ -442,17 +459,22 @@ def _fit_unit(
     standard = np.where(np.isfinite(raw), (raw - unit.mean) / unit.scale, 0.0)
     # Minutes of one state are not independent evidence: penalise as if an hour were one sample.
     rows_per_hour = HOUR / step
-    if warm is not None and math.isfinite(warm.scores.get("nowcast_ridge", math.nan)):
-        ridge = warm.scores["nowcast_ridge"]  # chosen on the earlier fit: the same home
+    chosen = ("nowcast_ridge", "nowcast_slope", "nowcast_shift")
+    if warm is not None and all(math.isfinite(warm.scores.get(key, math.nan)) for key in chosen):
+        # Chosen on the earlier fit of the same home: cross-validated once per training.
+        ridge, slope, shift = (warm.scores[key] for key in chosen)
     else:
-        ridge, _ = choose_ridge(standard, grid.label[known], rows_per_hour)
-    unit.scores["nowcast_ridge"] = ridge
+        ridge, (slope, shift) = choose_ridge(standard, grid.label[known], rows_per_hour)
+    unit.scores.update(zip(chosen, (ridge, slope, shift), strict=True))
     unit.weights, unit.intercept = fit_logistic(
         standard,
         grid.label[known],
         ridge=ridge * rows_per_hour,
         initial=(warm.weights, warm.intercept) if warm is not None and warm.trained else None,
     )
+    # The penalty shrinks the log-odds: the held-out blocks' recalibration restores them.
+    unit.weights = unit.weights * slope
+    unit.intercept = slope * unit.intercept + shift
     unit.trained = True
     # The forecast: per horizon, from the routine at the target, the now-cast and durations.
     base_times = _steps(max(start, end - FORECAST_DAYS * DAY), end, FORECAST_STEP)
@@ -485,10 +507,41 @@ def _fit_unit(
             (durations[0][usable], durations[1][usable]),
             horizon,
         )
-        forecasts = np.column_stack((routine_target, now_probability[usable], lasting))[keep]
-        rows.append(fit_convex_blend(forecasts, outcome[keep]))
+        rows.append(
+            fit_forecast(
+                routine_target[keep],
+                now_probability[usable][keep],
+                lasting[keep],
+                outcome[keep],
+                FORECAST_STEP,
+            )
+        )
     unit.forecast_coef = np.asarray(rows)
     return unit
+
+
+def fit_forecast(
+    routine_target: FloatArray,
+    now_probability: FloatArray,
+    lasting: FloatArray,
+    outcome: FloatArray,
+    step: float,
+) -> FloatArray:
+    """One horizon's forecast coefficients (a row of ``UnitModel.forecast_coef``).
+
+    First the convex blend of the two naive baselines (routine at the target, state now) with
+    the lowest Brier score; then a logistic correction of its log-odds by the routine, the
+    state now and how long the state has lasted, penalised towards no correction, so that with
+    little data the forecast stays the blend.
+    """
+    blend_weights = fit_convex_blend(np.column_stack((routine_target, now_probability)), outcome)
+    routine_weight = float(blend_weights[0])
+    offset = logit(baseline_blend(np.asarray(routine_weight), routine_target, now_probability))
+    inputs = np.column_stack((logit(routine_target), logit(now_probability), logit(lasting)))
+    weights, intercept = fit_logistic(
+        inputs, outcome, ridge=FORECAST_RIDGE_PER_HOUR * HOUR / step, offset=offset
+    )
+    return np.asarray([routine_weight, intercept, *weights], dtype=np.float64)
 
 
 def _grid_subset(grid: _Grid, times: FloatArray, subset: FloatArray) -> _Grid:
@@ -532,11 +585,21 @@ def score_unit(unit: UnitModel, data: UnitData, start: float, end: float) -> dic
         forecast = unit.forecast_from(
             np.full(base.size, horizon), routine_target, now[base], durations, False
         )
+        routine_weight = forecast_coefficients(unit.forecast_coef, np.asarray(horizon))[0]
+        baselines = {
+            "blend": baseline_blend(routine_weight, routine_target, now[base]),
+            "routine": routine_target,
+            "persistence": now[base],
+        }
         suffix = "" if horizon == SCORED_HORIZON else f"_{name}"
         scores[f"forecast_brier{suffix}"] = brier(forecast, outcome)
-        scores[f"forecast_brier_routine{suffix}"] = brier(routine_target, outcome)
-        scores[f"forecast_brier_persistence{suffix}"] = brier(now[base], outcome)
+        for alternative, probability in baselines.items():
+            scores[f"forecast_brier_{alternative}{suffix}"] = brier(probability, outcome)
         scores[f"forecast_points{suffix}"] = float(np.count_nonzero(np.isfinite(outcome)))
+        best = min(baselines, key=lambda key: scores[f"forecast_brier_{key}{suffix}"])
+        scores[f"forecast_loss_error{suffix}"] = loss_standard_error(
+            forecast, baselines[best], outcome, target
+        )
     scores["samples"] = float(np.count_nonzero(np.isfinite(grid.label)))
     # A room that learns from its own activity is labelled by the sensors-alone rule, so that
     # rule is no baseline for it; a taught room's now-cast must also beat it.
@@ -548,6 +611,33 @@ def score_unit(unit: UnitModel, data: UnitData, start: float, end: float) -> dic
         baseline = min(scores[f"{name}_brier_{alt}"] for alt in alternatives)
         scores[f"{name}_skill"] = skill(scores[f"{name}_brier"], baseline)
     return scores
+
+
+def loss_standard_error(
+    forecast: FloatArray, alternative: FloatArray, outcome: FloatArray, times: FloatArray
+) -> float:
+    """Standard error of the mean Brier difference between two forecasts.
+
+    Forecasts minutes apart share their errors, so the difference is averaged per block of
+    :data:`LOSS_BLOCK` and the error is that of the mean of independent blocks.
+    """
+    known = np.isfinite(outcome)
+    if not known.any():
+        return math.nan
+    difference = (forecast[known] - outcome[known]) ** 2 - (
+        alternative[known] - outcome[known]
+    ) ** 2
+    block = np.floor(times[known] / LOSS_BLOCK).astype(np.int64)
+    _, index = np.unique(block, return_inverse=True)
+    count = np.bincount(index).astype(np.float64)
+    means = np.bincount(index, difference) / count
+    if means.size < 2:
+        return math.inf
+    # Blocks weighted by their size, as the Brier score itself weights them.
+    weights = count / count.sum()
+    centre = float(np.sum(weights * means))
+    variance = float(np.sum(weights**2 * (means - centre) ** 2)) * means.size / (means.size - 1)
+    return math.sqrt(variance)
 
 
 def _accuracy(probability: FloatArray, outcome: FloatArray) -> float:
@@ -569,13 +659,20 @@ def _judge(unit: UnitModel, scores: dict[str, float], history_days: float) -> No
     for index, (name, horizon) in enumerate(zip(HORIZON_NAMES, FORECAST_HORIZONS, strict=True)):
         suffix = "" if horizon == SCORED_HORIZON else f"_{name}"
         model = scores.get(f"forecast_brier{suffix}", math.nan)
-        routine = scores.get(f"forecast_brier_routine{suffix}", math.inf)
-        persistence = scores.get(f"forecast_brier_persistence{suffix}", math.inf)
+        fallbacks: tuple[Fallback, ...] = ("blend", "routine", "persistence")
+        alternatives = {
+            key: scores.get(f"forecast_brier_{key}{suffix}", math.inf) for key in fallbacks
+        }
+        best = min(fallbacks, key=lambda key: alternatives[key])
+        margin = LOSS_SIGNIFICANCE * scores.get(f"forecast_loss_error{suffix}", math.nan)
         if scores.get(f"forecast_points{suffix}", 0.0) < MIN_SCORED_POINTS:
-            # Too little held-out time this far ahead to judge: trust the model only if ready.
-            unit.forecast_fallback[index] = "" if unit.status == "ready" else "routine"
-        elif not model < min(routine, persistence):
-            unit.forecast_fallback[index] = "routine" if routine <= persistence else "persistence"
+            # Too little held-out time this far ahead to judge: the model if ready, else the
+            # blend (which holds both baselines).
+            unit.forecast_fallback[index] = "" if unit.status == "ready" else "blend"
+        elif not model <= alternatives[best] + (margin if math.isfinite(margin) else 0.0):
+            # Only a clear loss counts: the model contains the baselines, so a small held-out
+            # difference is more likely noise of a few days than a worse forecast.
+            unit.forecast_fallback[index] = best
     if not scores.get("nowcast_skill", math.nan) > 0.0:
         unit.status = "degraded"
         routine_better = not unit.teachers or scores.get(

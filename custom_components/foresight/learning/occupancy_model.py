@@ -15,12 +15,20 @@ from typing import Any, Literal
 import numpy as np
 
 from .occupancy_signals import HOUR, MINUTE, FeatureSpec, FloatArray, OccupancySource
-from .occupancy_stats import SURVIVAL_GRID, WeeklyRoutine, prior_survival, sigmoid, survival_ratio
+from .occupancy_stats import (
+    SURVIVAL_GRID,
+    WeeklyRoutine,
+    logit,
+    prior_survival,
+    sigmoid,
+    survival_ratio,
+)
 
 Status = Literal["learning", "ready", "degraded"]
-Fallback = Literal["", "routine", "persistence"]
+Fallback = Literal["", "blend", "routine", "persistence"]
+FALLBACKS = ("", "blend", "routine", "persistence")
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: the forecast is a logistic correction of a baseline blend
 HOME = "home"  # the unit name of the home as a whole in scores and reports
 FORECAST_HORIZONS = (
     15 * MINUTE,
@@ -47,7 +55,7 @@ class UnitModel:
     weights: FloatArray
     intercept: float
     routine: WeeklyRoutine
-    forecast_coef: FloatArray  # (len(FORECAST_HORIZONS), 3) weights: routine, now, state lasting
+    forecast_coef: FloatArray  # (len(FORECAST_HORIZONS), FORECAST_COLUMNS), see forecast_from
     hold: float
     survival: FloatArray = field(default_factory=lambda: prior_survival()[0])
     survival_mean: FloatArray = field(default_factory=lambda: prior_survival()[1])
@@ -82,13 +90,23 @@ class UnitModel:
         ``durations``: how long the unit has been in use, and idle, so far (seconds). Where
         the model lost to a baseline on held-out data at a horizon, that baseline is used.
         """
-        weights = forecast_coefficients(self.forecast_coef, horizon)
+        coef = forecast_coefficients(self.forecast_coef, horizon)
         lasting = self.state_lasting(now_probability, durations, horizon)
-        blend = weights[..., 0] * routine_target + weights[..., 1] * now_probability
-        forecast = np.clip(blend + weights[..., 2] * lasting, 0.0, 1.0)
+        blend = baseline_blend(coef[..., 0], routine_target, now_probability)
+        # The blend of the two baselines, corrected on the log-odds scale by the routine, the
+        # state now and how long it has lasted: both baselines are special cases of it.
+        score = (
+            logit(blend)
+            + coef[..., 1]
+            + coef[..., 2] * logit(routine_target)
+            + coef[..., 3] * logit(now_probability)
+            + coef[..., 4] * logit(lasting)
+        )
+        forecast = sigmoid(score)
         if use_fallback and any(self.forecast_fallback):
             nearest = nearest_horizon(horizon)
             choice = np.asarray(self.forecast_fallback, dtype=object)[nearest]
+            forecast = np.where(choice == "blend", blend, forecast)
             forecast = np.where(choice == "routine", routine_target, forecast)
             forecast = np.where(choice == "persistence", now_probability, forecast)
         return np.asarray(forecast, dtype=np.float64)
@@ -150,7 +168,10 @@ class UnitModel:
             weights = _array(data["weights"], width)
             routine = _array(data["routine"], 168)
             coef = np.asarray(data["forecast_coef"], dtype=np.float64)
-            if coef.shape != (len(FORECAST_HORIZONS), 3) or not np.isfinite(coef).all():
+            if (
+                coef.shape != (len(FORECAST_HORIZONS), FORECAST_COLUMNS)
+                or not np.isfinite(coef).all()
+            ):
                 raise ValueError("bad forecast coefficients")
             survival = np.asarray(data["survival"], dtype=np.float64)
             survival_mean = _array(data["survival_mean"], 2)
@@ -166,8 +187,7 @@ class UnitModel:
             nowcast_fallback = data["nowcast_fallback"]
             forecast_fallback = list(data["forecast_fallback"])
             if len(forecast_fallback) != len(FORECAST_HORIZONS) or any(
-                value not in ("", "routine", "persistence")
-                for value in [nowcast_fallback, *forecast_fallback]
+                value not in FALLBACKS for value in [nowcast_fallback, *forecast_fallback]
             ):
                 raise ValueError("bad fallback")
             room = data["room"]
@@ -242,12 +262,25 @@ def forecast_coefficients(table: FloatArray, horizon: FloatArray) -> FloatArray:
     return np.stack(columns, axis=-1)
 
 
+FORECAST_COLUMNS = 5  # the blend's routine weight; intercept, routine, now, lasting (log-odds)
+
+
+def baseline_blend(
+    routine_weight: FloatArray, routine_target: FloatArray, now_probability: FloatArray
+) -> FloatArray:
+    """The two naive baselines mixed: the routine at the target and the state as it is now."""
+    return np.asarray(
+        routine_weight * routine_target + (1.0 - routine_weight) * now_probability,
+        dtype=np.float64,
+    )
+
+
 def prior_forecast_table() -> FloatArray:
     """Forecast coefficients before any training: the now-cast fading into the routine."""
     rows = []
     for horizon in FORECAST_HORIZONS:
         memory = math.exp(-horizon / (2 * HOUR))
-        rows.append([1.0 - memory, memory, 0.0])
+        rows.append([1.0 - memory, 0.0, 0.0, 0.0, 0.0])
     return np.asarray(rows)
 
 

@@ -73,11 +73,13 @@ def fit_logistic(
     ridge: float = RIDGE,
     iterations: int = 25,
     initial: tuple[FloatArray, float] | None = None,
+    offset: FloatArray | None = None,
 ) -> tuple[FloatArray, float]:
     """L2-penalised logistic regression by Newton's method: (weights, intercept).
 
     Minimises the summed log-loss plus ``ridge / 2 * |weights|^2`` (the intercept is not
     penalised), the same objective as scikit-learn's ``LogisticRegression(C=1 / ridge)``.
+    ``offset``: a known log-odds per row the fit corrects (the penalty pulls towards it).
     """
     samples, width = features.shape
     design = np.column_stack((features, np.ones(samples)))
@@ -85,12 +87,14 @@ def fit_logistic(
     penalty[-1] = 0.0
     rate = float(np.clip(outcome.mean(), 1e-3, 1 - 1e-3)) if samples else 0.5
     params = np.zeros(width + 1)
-    params[-1] = math.log(rate / (1.0 - rate))
+    if offset is None:
+        params[-1] = math.log(rate / (1.0 - rate))  # with an offset: start from it alone
     if initial is not None and initial[0].shape == (width,):
         params = np.append(initial[0], initial[1])  # a warm start: fewer Newton steps
-    objective = _penalised_loss(design, outcome, params, penalty)
+    base = np.zeros(samples) if offset is None else offset
+    objective = _penalised_loss(design, outcome, params, penalty, base)
     for _ in range(iterations):
-        probability = sigmoid(np.einsum("ni,i->n", design, params, optimize=False))
+        probability = sigmoid(np.einsum("ni,i->n", design, params, optimize=False) + base)
         gradient = np.einsum("ni,n->i", design, probability - outcome, optimize=False)
         gradient += penalty * params
         curvature = np.maximum(probability * (1.0 - probability), 1e-9)
@@ -102,7 +106,7 @@ def fit_logistic(
         size = 1.0
         while size > 1e-4:
             trial = params - size * step
-            trial_objective = _penalised_loss(design, outcome, trial, penalty)
+            trial_objective = _penalised_loss(design, outcome, trial, penalty, base)
             if trial_objective <= objective:
                 break
             size *= 0.5
@@ -119,6 +123,8 @@ RIDGE_CHOICES = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # now-cast penalties tried, pe
 CV_FOLDS = 4  # contiguous blocks of time: neighbouring minutes never sit on both sides
 CV_SAMPLES = 2400  # the most rows the penalty is chosen on (thinned evenly: bounded time)
 CV_ITERATIONS = 8  # Newton steps per fit while choosing (warm-started along the path)
+CALIBRATION_RIDGE = 1.0  # a light pull of the recalibration slope towards none
+CALIBRATION_SLOPE = (0.25, 4.0)  # the recalibration may sharpen or soften, within bounds
 
 
 def choose_ridge(
@@ -126,22 +132,23 @@ def choose_ridge(
     outcome: FloatArray,
     rows_per_hour: float,
     choices: Sequence[float] = RIDGE_CHOICES,
-) -> tuple[float, FloatArray]:
+) -> tuple[float, tuple[float, float]]:
     """The logistic penalty (per hour of samples) that predicts best on unseen stretches of time.
 
     Time-blocked cross-validation: the rows (in time order) are cut into :data:`CV_FOLDS`
     contiguous blocks; each block is predicted by fits on the others, from the strongest
     penalty to the weakest (each warm-started from the previous). The log-loss on the held-out
-    blocks decides; ties go to the stronger penalty. Returns the penalty and the mean held-out
-    log-loss of each choice (NaN where no fold could be scored).
+    blocks decides, by the one-standard-error rule. Returns the penalty, and the recalibration
+    (slope, shift) of the fitted log-odds that makes that penalty's held-out predictions
+    calibrated (Platt scaling on the held-out blocks; (1, 0) where it cannot be learned).
     """
     samples = outcome.size
     thin = max(1, math.ceil(samples / CV_SAMPLES))
     features, outcome = features[::thin], outcome[::thin]
     per_row = 1.0 / max(rows_per_hour / thin, 1e-9)  # a penalty per hour, in rows
     ordered = sorted(choices, reverse=True)
-    losses = np.zeros(len(ordered))
-    scored = np.zeros(len(ordered))
+    fold_losses: list[FloatArray] = []
+    held_scores = np.full((len(ordered), outcome.size), np.nan)
     blocks = np.array_split(np.arange(outcome.size), CV_FOLDS)
     for block in blocks:
         held = np.zeros(outcome.size, dtype=bool)
@@ -150,6 +157,7 @@ def choose_ridge(
         if block.size == 0 or train_outcome.size == 0 or train_outcome.min() == train_outcome.max():
             continue  # a fold without both states teaches nothing about the penalty
         initial: tuple[FloatArray, float] | None = None
+        fold = np.zeros(len(ordered))
         for index, ridge in enumerate(ordered):
             weights, intercept = fit_logistic(
                 features[~held],
@@ -160,15 +168,27 @@ def choose_ridge(
             )
             initial = (weights, intercept)
             score = features[held] @ weights + intercept
+            held_scores[index, held] = score
             loss = np.logaddexp(0.0, score) - outcome[held] * score
-            losses[index] += float(np.sum(np.minimum(loss, CV_MAX_LOSS)))
-            scored[index] += block.size
-    if not scored.any():
-        return RIDGE_DEFAULT_PER_HOUR, np.full(len(choices), math.nan)
-    mean_loss = losses / np.maximum(scored, 1.0)
-    best = int(np.argmin(mean_loss))  # the first minimum: the strongest of equals
-    by_choice = {ridge: mean_loss[index] for index, ridge in enumerate(ordered)}
-    return float(ordered[best]), np.asarray([by_choice[ridge] for ridge in choices])
+            fold[index] = float(np.mean(np.minimum(loss, CV_MAX_LOSS)))
+        fold_losses.append(fold)
+    if not fold_losses:
+        return RIDGE_DEFAULT_PER_HOUR, (1.0, 0.0)
+    table = np.asarray(fold_losses)
+    mean_loss = table.mean(axis=0)
+    best = int(np.argmin(mean_loss))
+    # The one-standard-error rule: the strongest penalty no clearly worse than the best, since
+    # another period of the same home differs more than the folds of this one do.
+    error = float(np.std(table[:, best]) / math.sqrt(table.shape[0]))
+    best = int(np.argmax(mean_loss <= mean_loss[best] + error))
+    scored = np.isfinite(held_scores[best])
+    calibration = (1.0, 0.0)
+    if scored.any() and 0.0 < outcome[scored].mean() < 1.0:
+        slope, shift = fit_logistic(
+            held_scores[best, scored][:, None], outcome[scored], ridge=CALIBRATION_RIDGE
+        )
+        calibration = (float(np.clip(slope[0], *CALIBRATION_SLOPE)), shift)
+    return float(ordered[best]), calibration
 
 
 def fit_convex_blend(forecasts: FloatArray, outcome: FloatArray) -> FloatArray:
@@ -203,10 +223,14 @@ def fit_convex_blend(forecasts: FloatArray, outcome: FloatArray) -> FloatArray:
 
 
 def _penalised_loss(
-    design: FloatArray, outcome: FloatArray, params: FloatArray, penalty: FloatArray
+    design: FloatArray,
+    outcome: FloatArray,
+    params: FloatArray,
+    penalty: FloatArray,
+    offset: FloatArray,
 ) -> float:
     """Summed log-loss plus the L2 penalty, computed without overflow."""
-    score = np.einsum("ni,i->n", design, params, optimize=False)
+    score = np.einsum("ni,i->n", design, params, optimize=False) + offset
     loss = np.logaddexp(0.0, score) - outcome * score
     return float(loss.sum() + 0.5 * np.sum(penalty * params**2))
 
