@@ -1,0 +1,5 @@
+"""Constants of the simulated home."""
+
+from typing import Final
+
+DOMAIN: Final = "foresight_simulation"
