@@ -48,6 +48,7 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
         "occupancy",
         "occupancy_forecast",
         "occupancy_probability",
+        "warm_up_rate",
     ]
     on_home = sorted(e.translation_key or "" for e in entities if e.config_subentry_id is None)
     assert on_home == [

@@ -19,6 +19,7 @@ from .backfill import async_backfill
 from .const import (
     CONF_BATTERY_LOW_LEVEL,
     CONF_BATTERY_LOW_LEVELS,
+    CONF_CLIMATE,
     CONF_ENERGY_SENSOR,
     CONF_EXCLUDED_BATTERIES,
     CONF_OUTDOOR_TEMPERATURE,
@@ -36,6 +37,7 @@ from .history import HistoryStore
 from .home_energy import HomeEnergy
 from .home_maintenance import HomeMaintenance
 from .home_occupancy import HomeOccupancy, occupancy_sources
+from .home_thermal import HeatedRoom, HomeThermal
 from .models import ModelStore
 from .observe import Observer
 from .renames import async_follow_renames
@@ -77,6 +79,18 @@ def home_sources(hass: HomeAssistant, entry: ConfigEntry) -> list[Source]:
     excluded = entry.options.get(CONF_EXCLUDED_BATTERIES, [])
     sources += [Source(battery, Kind.BATTERY) for battery in battery_sensors(hass, excluded)]
     return sources
+
+
+def heated_rooms(entry: ConfigEntry) -> dict[str, HeatedRoom]:
+    """The rooms with a thermostat and a temperature sensor: their warm-up can be learned."""
+    rooms = {}
+    for room_id, subentry in entry.subentries.items():
+        climate = subentry.data.get(CONF_CLIMATE)
+        temperatures = subentry.data.get(Kind.TEMPERATURE, [])
+        if climate and temperatures:
+            heating, setpoint = Source(climate, Kind.HEATING), Source(climate, Kind.SETPOINT)
+            rooms[room_id] = HeatedRoom(temperatures[0], heating.key, setpoint.key)
+    return rooms
 
 
 def watched_appliances(entry: ConfigEntry) -> list[str]:
@@ -138,8 +152,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         store, zone, occupancy_sources(sources.values(), watched_appliances(entry))
     )
     await hass.async_add_executor_job(occupancy.restore, models.get("occupancy"), dt_util.utcnow())
+    thermal = HomeThermal(
+        store, zone, heated_rooms(entry), entry.data.get(CONF_OUTDOOR_TEMPERATURE)
+    )
     coordinator = ForesightCoordinator(
-        hass, entry, store, observer, sources, room_keys, models, energy, maintenance, occupancy
+        hass,
+        entry,
+        store,
+        observer,
+        sources,
+        room_keys,
+        models,
+        energy,
+        maintenance,
+        occupancy,
+        thermal,
     )
     entry.runtime_data = ForesightData(store, observer, coordinator, models)
     entry.async_on_unload(coordinator.async_start_occupancy())

@@ -31,6 +31,7 @@ from .history import Coverage, HistoryStore, Sample
 from .home_energy import EnergyOutlook, HomeEnergy
 from .home_maintenance import HomeMaintenance, MaintenanceReport
 from .home_occupancy import HomeOccupancy, OccupancyOutlook
+from .home_thermal import HomeThermal, WarmUp
 from .models import ModelStore
 from .observe import Observer
 from .repairs import async_update_silent_sources
@@ -55,6 +56,7 @@ class Snapshot:
     energy: EnergyOutlook | None = None
     maintenance: MaintenanceReport = field(default_factory=MaintenanceReport)
     occupancy: OccupancyOutlook | None = None
+    warm_up: dict[str, WarmUp] = field(default_factory=dict)
     trained_at: dict[str, datetime] = field(default_factory=dict)
 
 
@@ -78,6 +80,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         energy: HomeEnergy | None,
         maintenance: HomeMaintenance,
         occupancy: HomeOccupancy,
+        thermal: HomeThermal,
     ) -> None:
         """Keep the store, observer and models of one Foresight entry."""
         super().__init__(
@@ -91,6 +94,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self.energy = energy
         self.maintenance = maintenance
         self.occupancy = occupancy
+        self.thermal = thermal
+        thermal.restore(models.get("thermal"))
         # Occupancy is published on its own beat: within a second of a state change, and
         # every minute, without moving the schedule of the refresh.
         self._publisher = Debouncer(
@@ -157,6 +162,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         await self.observer.async_flush(now.timestamp())
         history = await self.hass.async_add_executor_job(self._summarise, now.timestamp())
         maintenance = await self.hass.async_add_executor_job(self.maintenance.report, now)
+        warm_up = await self.hass.async_add_executor_job(self.thermal.outlook)
         energy = None
         if self.energy is not None:
             energy = await self.hass.async_add_executor_job(self.energy.outlook, now)
@@ -173,6 +179,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             energy=energy,
             maintenance=maintenance,
             occupancy=self.data.occupancy if self.data is not None else None,
+            warm_up=warm_up,
             trained_at=dict(self.trained_at),
         )
 
@@ -245,6 +252,10 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
                 self.trained_at["energy"] = now
             await self.hass.async_add_executor_job(self.maintenance.rebuild, now)
             self.trained_at["maintenance"] = now
+            if self.thermal.rooms:
+                parameters = await self.hass.async_add_executor_job(self.thermal.train, now)
+                self.models.put("thermal", parameters)
+                self.trained_at["thermal"] = now
             candidate = await self.hass.async_add_executor_job(self.occupancy.train, now)
             if self.occupancy.adopt(candidate):
                 self.models.put("occupancy", candidate.parameters)

@@ -346,6 +346,36 @@ MAINTENANCE_SENSORS: tuple[ForesightSensorDescription, ...] = (
 )
 
 
+def _warm_up(snapshot: Snapshot, scope: Scope) -> float | None:
+    warm_up = snapshot.warm_up.get(scope.room or "")
+    return warm_up.rate_c_per_h if warm_up is not None else None
+
+
+def _warm_up_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
+    warm_up = snapshot.warm_up.get(scope.room or "")
+    if warm_up is None or warm_up.gain_c_per_h is None:
+        return {}
+    return {
+        "temperature": warm_up.temperature,
+        "heating_gain": round(warm_up.gain_c_per_h, 3),
+        "heat_loss": round(warm_up.loss_per_h or 0.0, 4),
+        "delay_minutes": warm_up.delay_min,
+    }
+
+
+# Each room with a thermostat and a temperature sensor.
+WARM_UP_SENSOR = ForesightSensorDescription(
+    key="warm_up_rate",
+    translation_key="warm_up_rate",
+    native_unit_of_measurement="°C/h",
+    state_class=SensorStateClass.MEASUREMENT,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    suggested_display_precision=1,
+    value_fn=_warm_up,
+    attributes_fn=_warm_up_attributes,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: ForesightConfigEntry,
@@ -361,8 +391,11 @@ async def async_setup_entry(
     async_add_entities(ForesightSensor(coordinator, d, home) for d in descriptions)
     for room_id, subentry in entry.subentries.items():
         room = Scope(room_id, room_keys[room_id])
+        room_descriptions = MODEL_SENSORS
+        if room_id in coordinator.thermal.rooms:
+            room_descriptions += (WARM_UP_SENSOR,)
         async_add_entities(
-            (ForesightSensor(coordinator, d, room, subentry.title) for d in MODEL_SENSORS),
+            (ForesightSensor(coordinator, d, room, subentry.title) for d in room_descriptions),
             config_subentry_id=room_id,
         )
 
