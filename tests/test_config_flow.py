@@ -15,7 +15,9 @@ from custom_components.foresight.const import (
     CONF_NAME,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
+    CONF_PET_PRONE,
     CONF_RETENTION_DAYS,
+    CONF_SIMULATION_LIGHTS,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
     DOMAIN,
@@ -142,6 +144,20 @@ async def test_options_settings(hass: HomeAssistant, setup_home: MockConfigEntry
             CONF_WORKDAY_SENSOR: "binary_sensor.workday",
             CONF_BATTERY_LOW_LEVEL: 15,
             CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"],
+            CONF_PET_PRONE: ["binary_sensor.nope"],
+        },
+    )
+    assert result["errors"] == {CONF_PET_PRONE: "entity_not_found"}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_RETENTION_DAYS: 90,
+            CONF_WORKDAY_SENSOR: "binary_sensor.workday",
+            CONF_BATTERY_LOW_LEVEL: 15,
+            CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"],
+            CONF_PET_PRONE: ["binary_sensor.living_motion"],
+            CONF_SIMULATION_LIGHTS: ["light.living_lamp"],
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -151,6 +167,8 @@ async def test_options_settings(hass: HomeAssistant, setup_home: MockConfigEntry
         CONF_BATTERY_LOW_LEVEL: 15,
         CONF_EXCLUDED_BATTERIES: [],
         CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"],
+        CONF_PET_PRONE: ["binary_sensor.living_motion"],
+        CONF_SIMULATION_LIGHTS: ["light.living_lamp"],
     }
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get("binary_sensor.foresight_fridge_power_problem") is not None

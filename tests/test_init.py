@@ -40,14 +40,23 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
     room = next(iter(setup_home.subentries))
     on_room = sorted(e.translation_key or "" for e in entities if e.config_subentry_id == room)
     assert on_room == [
+        "comfort_temperature",
+        "eco_temperature",
         "history",
+        "illuminance_threshold",
         "last_trained",
+        "lights_brightness",
+        "lights_hold_time",
+        "lights_off_threshold",
+        "lights_on_threshold",
         "model_accuracy",
         "model_status",
         "next_use",
         "occupancy",
         "occupancy_forecast",
         "occupancy_probability",
+        "smart_heating",
+        "smart_lighting",
         "warm_up_rate",
     ]
     on_home = sorted(e.translation_key or "" for e in entities if e.config_subentry_id is None)
@@ -71,8 +80,11 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
         "next_use",
         "occupancy_forecast",
         "occupancy_probability",
+        "presence_simulation",
+        "presence_simulation_mode",
         "sensor_problem",
         "someone_home",
+        "unexpected_activity",
         "unusual_energy",
     ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
 from .backfill import async_backfill
+from .blueprint_install import async_install_blueprints
 from .const import (
     CONF_BATTERY_LOW_LEVEL,
     CONF_BATTERY_LOW_LEVELS,
@@ -32,6 +33,7 @@ from .const import (
     HISTORY_DIR,
     TRAIN_AT,
 )
+from .controllers import Controller, build_controllers
 from .coordinator import ForesightCoordinator
 from .history import HistoryStore
 from .home_energy import HomeEnergy
@@ -45,7 +47,14 @@ from .repairs import async_check_sources, async_clear_all, async_history_rebuilt
 from .services import async_setup_services
 from .sources import Kind, Source, battery_sensors, energy_kind_of, room_sources, unique_sources
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.CALENDAR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -57,6 +66,7 @@ class ForesightData:
     observer: Observer
     coordinator: ForesightCoordinator
     models: ModelStore
+    controllers: list[Controller] = field(default_factory=list)
 
 
 type ForesightConfigEntry = ConfigEntry[ForesightData]
@@ -168,7 +178,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         occupancy,
         thermal,
     )
-    entry.runtime_data = ForesightData(store, observer, coordinator, models)
+    controllers = build_controllers(hass, entry, coordinator)
+    entry.runtime_data = ForesightData(store, observer, coordinator, models, controllers)
+    for controller in controllers:
+        entry.async_on_unload(controller.async_disable)
     entry.async_on_unload(coordinator.async_start_occupancy())
     await observer.async_start(dt_util.utcnow().timestamp())
     await coordinator.async_config_entry_first_refresh()
@@ -184,7 +197,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
 
         async def _backfill_then_train() -> None:
             filled = await async_backfill(hass, store, sources.values(), until, retention)
-            if filled or not coordinator.trained_at:
+            if filled or coordinator.needs_training:
                 await coordinator.async_train()
 
         entry.async_create_background_task(
@@ -207,6 +220,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         await observer.async_stop(dt_util.utcnow().timestamp())
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _flush_on_stop))
+    await async_install_blueprints(hass)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

@@ -7,12 +7,17 @@ from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
 
 from . import ForesightConfigEntry
+from .const import CONF_PEOPLE, CONF_PET_PRONE
+from .controllers.unexpected_activity import UnexpectedActivity
 from .coordinator import ForesightCoordinator
 from .entity import ForesightEntity
+from .sources import Kind
 
 PARALLEL_UPDATES = 0
 
@@ -35,6 +40,11 @@ SOMEONE_HOME = BinarySensorEntityDescription(
     key="someone_home",
     translation_key="someone_home",
     device_class=BinarySensorDeviceClass.PRESENCE,
+)
+UNEXPECTED_ACTIVITY = BinarySensorEntityDescription(
+    key="unexpected_activity",
+    translation_key="unexpected_activity",
+    device_class=BinarySensorDeviceClass.PROBLEM,
 )
 APPLIANCE_PROBLEM = BinarySensorEntityDescription(
     key="appliance_problem",
@@ -60,12 +70,33 @@ async def async_setup_entry(
         state = hass.states.get(appliance)
         name = state.name if state is not None else appliance
         entities.append(ApplianceProblemSensor(coordinator, appliance, name))
+    entities.append(
+        UnexpectedActivitySensor(coordinator, UNEXPECTED_ACTIVITY.key, _unexpected(hass, entry))
+    )
     async_add_entities(entities)
     for room_id, subentry in entry.subentries.items():
         async_add_entities(
             [RoomOccupancySensor(coordinator, OCCUPANCY.key, room_id, subentry.title)],
             config_subentry_id=room_id,
         )
+
+
+def _unexpected(hass: HomeAssistant, entry: ForesightConfigEntry) -> UnexpectedActivity:
+    """The detector of activity while away: every room's motion and doors but pet-prone ones."""
+    pet_prone = set(entry.options.get(CONF_PET_PRONE, []))
+    watched: dict[str, str | None] = {}
+    for subentry in entry.subentries.values():
+        for kind in (Kind.MOTION, Kind.DOOR):
+            for entity_id in subentry.data.get(kind, []):
+                if entity_id not in pet_prone:
+                    watched[entity_id] = subentry.title
+    return UnexpectedActivity(
+        hass,
+        entry.runtime_data.coordinator,
+        watched,
+        list(entry.data.get(CONF_PEOPLE, [])),
+        hass.states.async_entity_ids("device_tracker"),
+    )
 
 
 class RoomOccupancySensor(ForesightEntity, BinarySensorEntity):
@@ -199,3 +230,34 @@ class ApplianceProblemSensor(ForesightEntity, BinarySensorEntity):
                 for m in outlook.measures
             },
         }
+
+
+class UnexpectedActivitySensor(ForesightEntity, BinarySensorEntity, RestoreEntity):
+    """On when motion, a door or presence fired while everybody was away, until someone is home."""
+
+    entity_description = UNEXPECTED_ACTIVITY
+
+    def __init__(
+        self, coordinator: ForesightCoordinator, key: str, detector: UnexpectedActivity
+    ) -> None:
+        """Show what ``detector`` saw."""
+        super().__init__(coordinator, key)
+        self.detector = detector
+
+    async def async_added_to_hass(self) -> None:
+        """Take back what was seen before a restart, and start watching."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_state()
+        if last is not None and last.state == STATE_ON and self.detector.everybody_away():
+            self.detector.restore(dict(last.attributes))
+        self.async_on_remove(self.detector.async_start(self.async_write_ha_state))
+
+    @property
+    def is_on(self) -> bool:
+        """Whether unexpected activity was seen while away."""
+        return self.detector.activity is not None
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """Which sensor, in which room, and when."""
+        return self.detector.attributes()

@@ -30,7 +30,9 @@ from .const import (
     CONF_NAME,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
+    CONF_PET_PRONE,
     CONF_RETENTION_DAYS,
+    CONF_SIMULATION_LIGHTS,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
     DEFAULT_BATTERY_LOW_LEVEL,
@@ -102,6 +104,12 @@ OPTIONS_SCHEMA = vol.Schema(
             selector.EntitySelectorConfig(
                 domain="sensor", device_class=SensorDeviceClass.POWER, multiple=True
             )
+        ),
+        vol.Optional(CONF_PET_PRONE, default=[]): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="binary_sensor", multiple=True)
+        ),
+        vol.Optional(CONF_SIMULATION_LIGHTS, default=[]): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="light", multiple=True)
         ),
     }
 )
@@ -278,10 +286,16 @@ class ForesightOptionsFlow(OptionsFlow):
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """History kept, workday sensor, batteries and watched appliances."""
+        """History kept, workday sensor, batteries, watched appliances, pets and simulated lights."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            for key in (CONF_WORKDAY_SENSOR, CONF_EXCLUDED_BATTERIES, CONF_WATCHED_APPLIANCES):
+            for key in (
+                CONF_WORKDAY_SENSOR,
+                CONF_EXCLUDED_BATTERIES,
+                CONF_WATCHED_APPLIANCES,
+                CONF_PET_PRONE,
+                CONF_SIMULATION_LIGHTS,
+            ):
                 value = user_input.get(key) or []
                 entity_ids = [value] if isinstance(value, str) else value
                 if any(not _exists(self.hass, entity_id) for entity_id in entity_ids):

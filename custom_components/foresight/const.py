@@ -59,3 +59,10 @@ APPLIANCE_RAW_DAYS: Final = 31
 CALENDAR_DAYS: Final = 60
 # A new battery prediction this close is announced with foresight_maintenance.
 ANNOUNCE_DAYS: Final = 7
+
+# Controllers' settings (config entry options).
+CONF_PET_PRONE: Final = "pet_prone"  # motion sensors a pet can set off
+CONF_SIMULATION_LIGHTS: Final = "simulation_lights"  # presence simulation: the lights it uses
+EVENT_UNEXPECTED_ACTIVITY: Final = "foresight_unexpected_activity"
+# Activity this close to a person arriving or leaving is that person.
+ARRIVAL_GRACE: Final = timedelta(minutes=3)

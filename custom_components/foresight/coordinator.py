@@ -241,6 +241,15 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             },
         )
 
+    @property
+    def needs_training(self) -> bool:
+        """Whether a model is missing (first start, changed rooms, an unreadable saved model)."""
+        return (
+            self.occupancy.model is None
+            or (self.energy is not None and self.energy.forecaster is None)
+            or any(room not in self.thermal.models for room in self.thermal.rooms)
+        )
+
     async def async_train(self) -> None:
         """Train every model from the history (in the executor), keep them, and predict anew."""
         async with self._training:

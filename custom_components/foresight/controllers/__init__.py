@@ -1,0 +1,52 @@
+"""Controllers: Foresight acting on its predictions, each behind a switch that is off by default."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+
+from ..const import CONF_CLIMATE, CONF_PEOPLE, CONF_SIMULATION_LIGHTS
+from ..coordinator import ForesightCoordinator
+from ..sources import Kind
+from .base import Controller
+from .heating import HeatingController
+from .lighting import LightingController
+from .presence_simulation import PresenceSimulationController
+
+
+def build_controllers(
+    hass: HomeAssistant, entry: ConfigEntry, coordinator: ForesightCoordinator
+) -> list[Controller]:
+    """One controller per room with a thermostat, per room with lights, and the home's."""
+    controllers: list[Controller] = []
+    for room_id, subentry in entry.subentries.items():
+        doors = list(subentry.data.get(Kind.DOOR, []))
+        if climate := subentry.data.get(CONF_CLIMATE):
+            controllers.append(
+                HeatingController(hass, entry, coordinator, room_id, subentry.title, climate, doors)
+            )
+        if lights := subentry.data.get(Kind.LIGHT, []):
+            controllers.append(
+                LightingController(
+                    hass,
+                    entry,
+                    coordinator,
+                    room_id,
+                    subentry.title,
+                    list(lights),
+                    list(subentry.data.get(Kind.ILLUMINANCE, [])),
+                )
+            )
+    lights = list(entry.options.get(CONF_SIMULATION_LIGHTS) or [])
+    if not lights:
+        lights = [
+            light
+            for subentry in entry.subentries.values()
+            for light in subentry.data.get(Kind.LIGHT, [])
+        ]
+    people = list(entry.data.get(CONF_PEOPLE, []))
+    controllers.append(PresenceSimulationController(hass, entry, coordinator, lights, people))
+    return controllers
+
+
+__all__ = ["Controller", "build_controllers"]

@@ -1,0 +1,281 @@
+"""Presence simulation: while nobody is home, the lights follow the home's typical evening.
+
+Each light's typical evening is learned from its history: how often it was on in each quarter
+hour of the evening over the last weeks. Each evening is drawn from that anew (a seeded draw
+per day and light), so no two evenings are alike and none is a replay of a recorded one.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+import logging
+import random
+import statistics
+from typing import Any
+
+from homeassistant.components.light.const import DOMAIN as LIGHT_DOMAIN
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_HOME,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    SUN_EVENT_SUNSET,
+)
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.sun import get_astral_event_date
+from homeassistant.util import dt as dt_util
+
+from ..coordinator import ForesightCoordinator
+from ..history import HistoryStore
+from .base import Choice, Controller
+
+_LOGGER = logging.getLogger(__name__)
+
+MODE = "presence_simulation_mode"
+MODE_LIVE = "live"
+MODE_DRY_RUN = "dry_run"
+SLOT = timedelta(minutes=15)
+EVENING_FROM = time(15, 0)  # the evening pattern covers 15:00 to 03:00 the next morning
+SLOTS = 48
+LEARN_DAYS = 28
+DEFAULT_BEDTIME_SLOT = 32  # 23:00
+MAX_SHIFT_MIN = 15.0  # each evening's plan is shifted by up to this much, per light
+
+
+@dataclass(frozen=True, slots=True)
+class EveningPattern:
+    """Each light's share of evenings it was on, per quarter hour from 15:00, and bedtime."""
+
+    on_share: dict[str, list[float]]
+    bedtime_slot: float  # quarter hours after 15:00 when the last light usually goes off
+    days: int
+
+
+def _evening_start(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, EVENING_FROM, zone)
+
+
+def learn_evening_pattern(
+    series: Mapping[str, Sequence[tuple[float, float | None]]], zone: tzinfo, today: date
+) -> EveningPattern:
+    """The typical evening of each light over the ``LEARN_DAYS`` evenings before ``today``.
+
+    ``series``: light → its samples (UTC seconds, 1 on / 0 off / None unknown), oldest first.
+    """
+    days = [today - timedelta(days=n) for n in range(LEARN_DAYS, 0, -1)]
+    on_share: dict[str, list[float]] = {}
+    last_on: dict[date, int] = {}
+    seen_days: set[date] = set()
+    for light, samples in series.items():
+        times = [t for t, _ in samples]
+        counts, totals = [0] * SLOTS, [0] * SLOTS
+        for day in days:
+            start = _evening_start(day, zone).timestamp()
+            for slot in range(SLOTS):
+                moment = start + (slot + 0.5) * SLOT.total_seconds()
+                index = bisect_right(times, moment) - 1
+                if index < 0 or (value := samples[index][1]) is None:
+                    continue
+                seen_days.add(day)
+                totals[slot] += 1
+                if value >= 0.5:
+                    counts[slot] += 1
+                    last_on[day] = max(last_on.get(day, -1), slot)
+        on_share[light] = [c / t if t else 0.0 for c, t in zip(counts, totals, strict=True)]
+    bedtime = statistics.median(slot + 1 for slot in last_on.values()) if last_on else None
+    return EveningPattern(
+        on_share, float(bedtime) if bedtime is not None else DEFAULT_BEDTIME_SLOT, len(seen_days)
+    )
+
+
+def plan_evening(
+    pattern: EveningPattern, light: str, day: date, zone: tzinfo, seed: str
+) -> list[tuple[datetime, datetime]]:
+    """When ``light`` is on during the evening of ``day``: drawn from its typical evening.
+
+    One draw per light and day sets how readily the light is on tonight, so each quarter hour
+    is on in the same share of evenings as in the history, in runs rather than flicker; the
+    whole evening is shifted by a few minutes too.
+    """
+    share = pattern.on_share.get(light)
+    if not share:
+        return []
+    rng = random.Random(f"{seed}:{day.isoformat()}:{light}")
+    level = rng.random()
+    shift = timedelta(minutes=rng.uniform(-MAX_SHIFT_MIN, MAX_SHIFT_MIN))
+    start = _evening_start(day, zone)
+    intervals: list[tuple[datetime, datetime]] = []
+    run_from: int | None = None
+    for slot in range(SLOTS + 1):
+        on = slot < SLOTS and share[slot] > level
+        if on and run_from is None:
+            run_from = slot
+        elif not on and run_from is not None:
+            intervals.append((start + run_from * SLOT + shift, start + slot * SLOT + shift))
+            run_from = None
+    return [(a.astimezone(dt_util.UTC), b.astimezone(dt_util.UTC)) for a, b in intervals]
+
+
+def _read_series(
+    store: HistoryStore, lights: list[str], start: float, end: float
+) -> dict[str, list[tuple[float, float | None]]]:
+    return {light: store.samples(light, start, end) for light in lights}
+
+
+class PresenceSimulationController(Controller):
+    """Switches the chosen lights as the home's evenings usually go, while nobody is home."""
+
+    key = "presence_simulation"
+    choices_spec = (Choice(MODE, (MODE_LIVE, MODE_DRY_RUN), MODE_LIVE),)
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        coordinator: ForesightCoordinator,
+        lights: list[str],
+        people: list[str],
+    ) -> None:
+        """Simulate with ``lights``; ``people`` say whether anybody is home."""
+        super().__init__(hass, entry, coordinator, None, None)
+        self.lights = lights
+        self.people = people
+        self.pattern: EveningPattern | None = None
+        self.learned_for: date | None = None
+        self.switched_on: set[str] = set()
+        self.active = False
+        self.evening: tuple[datetime, datetime] | None = None
+
+    @property
+    def zone(self) -> tzinfo:
+        """The home's time zone."""
+        return dt_util.get_default_time_zone()
+
+    @callback
+    def async_listen(self) -> list[CALLBACK_TYPE]:
+        """Follow the people, to stop as soon as someone arrives."""
+        if not self.people:
+            return []
+        return [async_track_state_change_event(self.hass, self.people, self._on_person)]
+
+    @callback
+    def _on_person(self, _event: Event[EventStateChangedData]) -> None:
+        self.async_schedule()
+
+    @callback
+    def async_stopped(self) -> None:
+        """Forget tonight's state."""
+        self.switched_on.clear()
+        self.active = False
+
+    def everybody_away(self) -> bool:
+        """The people all away; without people, the home predicted empty."""
+        if self.people:
+            return all(
+                (state := self.hass.states.get(person)) is not None
+                and state.state not in (STATE_HOME, STATE_UNKNOWN, STATE_UNAVAILABLE)
+                for person in self.people
+            )
+        occupancy = self.coordinator.data.occupancy if self.coordinator.data else None
+        presence = occupancy.presence if occupancy is not None else None
+        return presence is not None and not presence.someone_home
+
+    def evening_of(self, day: date) -> tuple[datetime, datetime] | None:
+        """Sunset of ``day`` to the usual bedtime."""
+        sunset = get_astral_event_date(self.hass, SUN_EVENT_SUNSET, day)
+        if sunset is None or self.pattern is None:
+            return None
+        bedtime = _evening_start(day, self.zone) + self.pattern.bedtime_slot * SLOT
+        return (sunset, bedtime) if sunset < bedtime else None
+
+    async def _async_learn(self, now: datetime) -> None:
+        today = dt_util.as_local(now).date()
+        if self.learned_for == today:
+            return
+        end = now.timestamp()
+        start = end - (LEARN_DAYS + 2) * 86400.0
+        series = await self.hass.async_add_executor_job(
+            _read_series, self.coordinator.store, self.lights, start, end
+        )
+        self.pattern = await self.hass.async_add_executor_job(
+            learn_evening_pattern, series, self.zone, today
+        )
+        self.learned_for = today
+
+    async def async_evaluate(self) -> None:
+        """Switch the lights as tonight's plan says, while nobody is home."""
+        now = dt_util.utcnow()
+        await self._async_learn(now)
+        if not self.everybody_away():
+            if self.active:
+                _LOGGER.debug("%s: someone is home, stopping", self.key)
+            self.active = False
+            self.switched_on.clear()
+            self.notify()
+            return
+        today = dt_util.as_local(now).date()
+        evening = None
+        for day in (today, today - timedelta(days=1)):
+            window = self.evening_of(day)
+            if window is not None and window[0] <= now < window[1]:
+                evening = (day, window)
+                break
+        if evening is None:
+            self.active = False
+            self.evening = self.evening_of(today)
+            if lit := sorted(self.switched_on):
+                self.switched_on.clear()
+                await self._async_switch(lit, on=False, why="the evening is over")
+            self.notify()
+            return
+        day, self.evening = evening[0], evening[1]
+        self.active = True
+        seed = self.entry.entry_id
+        assert self.pattern is not None
+        turn_on, turn_off = [], []
+        for light in self.lights:
+            state = self.hass.states.get(light)
+            if state is None or state.state not in (STATE_ON, STATE_OFF):
+                continue
+            plan = plan_evening(self.pattern, light, day, self.zone, seed)
+            wanted = any(start <= now < end for start, end in plan)
+            if wanted and state.state == STATE_OFF:
+                turn_on.append(light)
+            elif not wanted and state.state == STATE_ON and light in self.switched_on:
+                turn_off.append(light)
+        if turn_on:
+            self.switched_on.update(turn_on)
+            await self._async_switch(turn_on, on=True, why="as on a usual evening")
+        if turn_off:
+            self.switched_on.difference_update(turn_off)
+            await self._async_switch(turn_off, on=False, why="as on a usual evening")
+        self.notify()
+
+    async def _async_switch(self, lights: list[str], *, on: bool, why: str) -> None:
+        service = SERVICE_TURN_ON if on else SERVICE_TURN_OFF
+        message = f"presence simulation: {', '.join(lights)} {'on' if on else 'off'} ({why})"
+        if self.choices[MODE] == MODE_DRY_RUN:
+            _LOGGER.info("Dry run, would switch %s", message)
+            return
+        await self.async_call(LIGHT_DOMAIN, service, {ATTR_ENTITY_ID: lights}, message)
+
+    def attributes(self) -> dict[str, Any]:
+        """Whether it is simulating now, tonight's window, and the lights it uses."""
+        evening = self.evening
+        return {
+            "mode": self.choices[MODE],
+            "simulating": self.active,
+            "lights": self.lights,
+            "evening_start": evening[0].isoformat() if evening else None,
+            "evening_end": evening[1].isoformat() if evening else None,
+            "learned_days": self.pattern.days if self.pattern else 0,
+        }

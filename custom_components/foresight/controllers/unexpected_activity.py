@@ -1,0 +1,166 @@
+"""Unexpected activity: motion, doors or presence while everybody is away."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+import logging
+from typing import Any
+
+from homeassistant.const import STATE_HOME, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_call_later, async_track_state_change_event
+from homeassistant.util import dt as dt_util
+
+from ..const import ARRIVAL_GRACE, EVENT_UNEXPECTED_ACTIVITY
+from ..coordinator import ForesightCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+# Without people to follow, the home must be predicted empty at least this surely.
+EMPTY_PROBABILITY = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A sensor that fired, and when."""
+
+    entity_id: str
+    name: str
+    room: str | None
+    when: datetime
+
+
+class UnexpectedActivity:
+    """Watches the home's motion and door sensors while nobody should be there.
+
+    Activity is held for a few minutes first: a person whose phone reports the arrival a
+    little after the front door opened is not an intruder.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        coordinator: ForesightCoordinator,
+        watched: dict[str, str | None],
+        people: list[str],
+        trackers: list[str],
+    ) -> None:
+        """``watched``: sensor → its room's name (pet-prone sensors already left out)."""
+        self.hass = hass
+        self.coordinator = coordinator
+        self.watched = watched
+        self.people = people
+        self.trackers = trackers
+        self.activity: Activity | None = None
+        self._pending: list[Activity] = []
+        self._presence_changed: datetime | None = None
+        self._stop: list[CALLBACK_TYPE] = []
+        self._changed: Callable[[], None] | None = None
+
+    @callback
+    def async_start(self, changed: Callable[[], None]) -> CALLBACK_TYPE:
+        """Start watching; returns the callback that stops it."""
+        self._changed = changed
+        self._stop = [
+            async_track_state_change_event(self.hass, list(self.watched), self._on_sensor),
+            async_track_state_change_event(
+                self.hass, [*self.people, *self.trackers], self._on_presence
+            ),
+        ]
+        return self.async_stop
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop at once."""
+        while self._stop:
+            self._stop.pop()()
+        self._pending.clear()
+
+    def everybody_away(self) -> bool:
+        """The people all away; without people, the home predicted empty with confidence."""
+        if self.people:
+            states = [self.hass.states.get(person) for person in self.people]
+            return all(
+                state is not None
+                and state.state not in (STATE_HOME, STATE_UNKNOWN, STATE_UNAVAILABLE)
+                for state in states
+            )
+        occupancy = self.coordinator.data.occupancy if self.coordinator.data else None
+        presence = occupancy.presence if occupancy is not None else None
+        return (
+            presence is not None
+            and not presence.someone_home
+            and presence.probability <= EMPTY_PROBABILITY
+        )
+
+    def _near_presence_change(self, when: datetime) -> bool:
+        changed = self._presence_changed
+        return changed is not None and abs(when - changed) <= ARRIVAL_GRACE
+
+    @callback
+    def _on_sensor(self, event: Event[EventStateChangedData]) -> None:
+        old, new = event.data["old_state"], event.data["new_state"]
+        if new is None or new.state != STATE_ON or (old is not None and old.state == STATE_ON):
+            return
+        now = dt_util.utcnow()
+        if not self.everybody_away() or self._near_presence_change(now):
+            return
+        entity_id = event.data["entity_id"]
+        self._pending.append(Activity(entity_id, new.name, self.watched.get(entity_id), now))
+        _LOGGER.debug("%s fired while everybody is away; waiting for an arrival", entity_id)
+        self._stop.append(async_call_later(self.hass, ARRIVAL_GRACE, self._confirm))
+
+    @callback
+    def _confirm(self, _now: datetime) -> None:
+        pending, self._pending = self._pending, []
+        for activity in pending:
+            if not self.everybody_away() or self._near_presence_change(activity.when):
+                continue
+            self.activity = activity
+            data = {
+                "entity_id": activity.entity_id,
+                "name": activity.name,
+                "room": activity.room,
+                "when": activity.when.isoformat(),
+            }
+            _LOGGER.debug("Unexpected activity: %s", data)
+            self.hass.bus.async_fire(EVENT_UNEXPECTED_ACTIVITY, data)
+            if self._changed is not None:
+                self._changed()
+
+    @callback
+    def _on_presence(self, event: Event[EventStateChangedData]) -> None:
+        old, new = event.data["old_state"], event.data["new_state"]
+        if old is None or new is None or old.state == new.state:
+            return
+        self._presence_changed = dt_util.utcnow()
+        if not self.everybody_away():
+            self._pending.clear()
+            if self.activity is not None:
+                # Someone is home: whatever was seen is theirs to look at now.
+                self.activity = None
+                if self._changed is not None:
+                    self._changed()
+
+    def attributes(self) -> dict[str, Any]:
+        """Which sensor fired, in which room, and when."""
+        activity = self.activity
+        if activity is None:
+            return {}
+        return {
+            "entity_id": activity.entity_id,
+            "sensor": activity.name,
+            "room": activity.room,
+            "when": activity.when.isoformat(),
+        }
+
+    def restore(self, attributes: dict[str, Any]) -> None:
+        """Take back an activity seen before a restart."""
+        when = dt_util.parse_datetime(str(attributes.get("when", "")))
+        entity_id = attributes.get("entity_id")
+        if when is not None and isinstance(entity_id, str):
+            name = str(attributes.get("sensor", entity_id))
+            room = attributes.get("room")
+            self.activity = Activity(entity_id, name, room if isinstance(room, str) else None, when)

@@ -1,0 +1,73 @@
+"""The settings of Foresight's controllers: temperatures, thresholds, hold times, brightness."""
+
+from __future__ import annotations
+
+from homeassistant.components.number import NumberMode, RestoreNumber
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import ForesightConfigEntry
+from .controllers import Controller
+from .controllers.base import Setting
+from .entity import ForesightEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ForesightConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add each controller's settings on the controller's device."""
+    for controller in entry.runtime_data.controllers:
+        entities = [ControllerSetting(controller, setting) for setting in controller.settings_spec]
+        if controller.room is None:
+            async_add_entities(entities)
+        else:
+            async_add_entities(entities, config_subentry_id=controller.room)
+
+
+class ControllerSetting(ForesightEntity, RestoreNumber):
+    """One setting of a controller, kept across restarts."""
+
+    _attr_entity_category = EntityCategory.CONFIG
+    _attr_mode = NumberMode.BOX
+
+    def __init__(self, controller: Controller, setting: Setting) -> None:
+        """The number for ``setting`` of ``controller``."""
+        super().__init__(controller.coordinator, setting.key, controller.room, controller.room_name)
+        self.controller = controller
+        self.setting = setting
+        self._attr_native_min_value = setting.minimum
+        self._attr_native_max_value = setting.maximum
+        self._attr_native_step = setting.step
+        self._attr_native_unit_of_measurement = setting.unit
+
+    async def async_added_to_hass(self) -> None:
+        """Take back the value set before a restart."""
+        await super().async_added_to_hass()
+        value: float | None = None
+        if (data := await self.async_get_last_number_data()) is not None:
+            value = data.native_value
+        elif (state := await self.async_get_last_state()) is not None:
+            try:
+                value = float(state.state)
+            except ValueError:
+                value = None
+        if value is not None:
+            value = min(max(value, self.setting.minimum), self.setting.maximum)
+            self.controller.settings[self.setting.key] = value
+            self.controller.async_schedule()
+
+    @property
+    def native_value(self) -> float:
+        """The setting's value."""
+        return self.controller.settings[self.setting.key]
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Change the setting; the controller looks again at once."""
+        self.controller.settings[self.setting.key] = value
+        self.async_write_ha_state()
+        self.controller.async_schedule()

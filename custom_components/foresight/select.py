@@ -1,0 +1,63 @@
+"""Settings of Foresight's controllers chosen from a few options (presence simulation's mode)."""
+
+from __future__ import annotations
+
+from homeassistant.components.select import SelectEntity
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
+
+from . import ForesightConfigEntry
+from .controllers import Controller
+from .controllers.base import Choice
+from .entity import ForesightEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ForesightConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add each controller's choices on the controller's device."""
+    for controller in entry.runtime_data.controllers:
+        entities = [ControllerChoice(controller, choice) for choice in controller.choices_spec]
+        if not entities:
+            continue
+        if controller.room is None:
+            async_add_entities(entities)
+        else:
+            async_add_entities(entities, config_subentry_id=controller.room)
+
+
+class ControllerChoice(ForesightEntity, SelectEntity, RestoreEntity):
+    """One choice of a controller, kept across restarts."""
+
+    _attr_entity_category = EntityCategory.CONFIG
+
+    def __init__(self, controller: Controller, choice: Choice) -> None:
+        """The select for ``choice`` of ``controller``."""
+        super().__init__(controller.coordinator, choice.key, controller.room, controller.room_name)
+        self.controller = controller
+        self.choice = choice
+        self._attr_options = list(choice.options)
+
+    async def async_added_to_hass(self) -> None:
+        """Take back the option chosen before a restart."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_state()
+        if last is not None and last.state in self.choice.options:
+            self.controller.choices[self.choice.key] = last.state
+
+    @property
+    def current_option(self) -> str:
+        """The option chosen."""
+        return self.controller.choices[self.choice.key]
+
+    async def async_select_option(self, option: str) -> None:
+        """Choose an option; the controller looks again at once."""
+        self.controller.choices[self.choice.key] = option
+        self.async_write_ha_state()
+        self.controller.async_schedule()

@@ -1,0 +1,72 @@
+"""Foresight's controllers, each a switch on its room's or the home's device (off by default)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity
+from homeassistant.const import STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
+
+from . import ForesightConfigEntry
+from .controllers import Controller
+from .entity import ForesightEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ForesightConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add one switch per controller, on the controller's device."""
+    for controller in entry.runtime_data.controllers:
+        entity = ControllerSwitch(controller)
+        if controller.room is None:
+            async_add_entities([entity])
+        else:
+            async_add_entities([entity], config_subentry_id=controller.room)
+
+
+class ControllerSwitch(ForesightEntity, SwitchEntity, RestoreEntity):
+    """Turns a controller on or off; its attributes say what it decided and why."""
+
+    _unrecorded_attributes = frozenset({"pre_heat_from", "switched_on"})
+
+    def __init__(self, controller: Controller) -> None:
+        """The switch of ``controller``."""
+        super().__init__(
+            controller.coordinator, controller.key, controller.room, controller.room_name
+        )
+        self.controller = controller
+
+    async def async_added_to_hass(self) -> None:
+        """Take back the state it had before a restart, and follow the controller."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.controller.add_change_listener(self.async_write_ha_state))
+        self.async_on_remove(self.controller.async_disable)
+        last = await self.async_get_last_state()
+        if last is not None and last.state == STATE_ON:
+            self.controller.async_enable()
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the controller acts."""
+        return self.controller.enabled
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """What the controller decided and why."""
+        return self.controller.attributes()
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Let the controller act."""
+        self.controller.async_enable()
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Stop the controller; what it set stays as it is."""
+        self.controller.async_disable()

@@ -1,0 +1,221 @@
+"""Smart heating on a real thermostat: pre-heat, eco, manual set points, windows and limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import math
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+    mock_restore_cache,
+)
+
+from homeassistant.components.logbook import EVENT_LOGBOOK_ENTRY
+from homeassistant.const import EVENT_CALL_SERVICE
+from homeassistant.core import HomeAssistant, State
+
+from .conftest import set_home_states
+from .controllers_helpers import Predicted, async_setup_thermostat, predict
+
+START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+SWITCH = "switch.living_room_smart_heating"
+TEMPERATURE = {"unit_of_measurement": "°C", "device_class": "temperature"}
+# The simulated room: it gains 4 °C/h at full heating and loses 10 % of its lead over 5 °C
+# outside each hour.
+GAIN, LOSS, OUTDOOR = 4.0, 0.1, 5.0
+
+
+async def _learn_warm_up(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Three days of the thermostat heating mornings and evenings, then training."""
+    temperature, heating = 16.0, False
+    begin = START - timedelta(days=3)
+    for step in range(3 * 24 * 12):
+        moment = begin + timedelta(minutes=5 * step)
+        on = moment.hour in (14, 15, 1, 2, 3)
+        freezer.move_to(moment)
+        if on != heating:
+            heating = on
+            hass.states.async_set(
+                "climate.living",
+                "heat",
+                {
+                    "temperature": 21.0,
+                    "current_temperature": temperature,
+                    "hvac_action": "heating" if on else "idle",
+                },
+            )
+        hass.states.async_set("sensor.living_temperature", str(round(temperature, 1)), TEMPERATURE)
+        temperature += (GAIN * on - LOSS * (temperature - OUTDOOR)) * 5 / 60
+    freezer.move_to(START)
+    await hass.services.async_call("foresight", "retrain", {}, blocking=True)
+
+
+async def _setup(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    predicted: Predicted,
+) -> str:
+    freezer.move_to(START - timedelta(days=3))
+    set_home_states(hass)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await _learn_warm_up(hass, freezer)
+    hass.states.async_set("sensor.living_temperature", "18.0", TEMPERATURE)
+    await async_setup_thermostat(hass, min_temp=7, max_temp=25, target_temp=19)
+    return predict(monkeypatch, entry, predicted)
+
+
+async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
+    freezer.move_to(when)
+    async_fire_time_changed(hass, when)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def _setpoint(hass: HomeAssistant) -> float:
+    state = hass.states.get("climate.living")
+    assert state is not None
+    return float(state.attributes["temperature"])
+
+
+async def test_heating_follows_the_predicted_use(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    next_use = START + timedelta(hours=3)
+    predicted = Predicted(next_use=next_use)
+    room = await _setup(hass, freezer, home_entry, monkeypatch, predicted)
+    switch = hass.states.get(SWITCH)
+    assert switch is not None and switch.state == "off"
+    assert _setpoint(hass) == 19.0  # off: nothing touched
+
+    logbook = async_capture_events(hass, EVENT_LOGBOOK_ENTRY)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _setpoint(hass) == 17.0  # eco until the warm-up before the next use
+    climate = hass.states.get("climate.living")
+    assert climate is not None
+    assert logbook and logbook[-1].context.id == climate.context.id
+    assert logbook[-1].data["entity_id"] == "climate.living"
+
+    # Pre-heating starts exactly the learned warm-up (plus a five-minute margin) ahead.
+    minutes = home_entry.runtime_data.coordinator.thermal.minutes_to_reach(room, 18.0, 21.0)
+    assert minutes is not None
+    assert minutes == pytest.approx(600 * math.log((45 - 18) / (45 - 21)), abs=10)
+    pre_heat = next_use - timedelta(minutes=minutes + 5)
+    switch = hass.states.get(SWITCH)
+    assert switch is not None
+    assert datetime.fromisoformat(switch.attributes["pre_heat_from"]) == pre_heat
+    await _tick(hass, freezer, pre_heat - timedelta(seconds=30))
+    assert _setpoint(hass) == 17.0
+    await _tick(hass, freezer, pre_heat + timedelta(seconds=30))
+    assert _setpoint(hass) == 21.0
+    assert hass.states.get(SWITCH).attributes["reason"] == "pre_heat"  # type: ignore[union-attr]
+
+    # A set point changed by hand is kept until the room's use changes.
+    await hass.services.async_call(
+        "climate",
+        "set_temperature",
+        {"entity_id": "climate.living", "temperature": 22.5},
+        blocking=True,
+    )
+    await _tick(hass, freezer, pre_heat + timedelta(minutes=2))
+    assert _setpoint(hass) == 22.5
+    attributes = hass.states.get(SWITCH).attributes  # type: ignore[union-attr]
+    assert attributes["manual_override"] is True
+    assert attributes["manual_setpoint"] == 22.5
+    assert datetime.fromisoformat(attributes["manual_until"]) == next_use
+    predicted.in_use, predicted.next_use = True, None
+    await _tick(hass, freezer, next_use + timedelta(minutes=1))
+    assert _setpoint(hass) == 21.0
+    assert hass.states.get(SWITCH).attributes["manual_override"] is False  # type: ignore[union-attr]
+
+    # An open window: eco until it is closed.
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "window"})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _setpoint(hass) == 17.0
+    assert hass.states.get(SWITCH).attributes["reason"] == "window_open"  # type: ignore[union-attr]
+    hass.states.async_set("binary_sensor.living_window", "off", {"device_class": "window"})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _setpoint(hass) == 21.0
+
+    # Never beyond the thermostat's own limits.
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.living_room_comfort_temperature", "value": 28},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _setpoint(hass) == 25.0
+
+    # Nobody home and nobody expected before the warm-up: eco.
+    predicted.in_use, predicted.someone_home = False, False
+    predicted.next_use = next_use + timedelta(hours=2)
+    await _tick(hass, freezer, next_use + timedelta(minutes=2))
+    assert _setpoint(hass) == 17.0
+    assert hass.states.get(SWITCH).attributes["reason"] == "away"  # type: ignore[union-attr]
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.living_room_eco_temperature", "value": 5},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _setpoint(hass) == 7.0  # the thermostat's minimum
+
+    # An unavailable thermostat is left alone.
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    hass.states.async_set("climate.living", "unavailable")
+    predicted.someone_home = True
+    predicted.in_use = True
+    await _tick(hass, freezer, next_use + timedelta(minutes=3))
+    assert not calls
+    assert hass.states.get(SWITCH).attributes["reason"] == "unavailable"  # type: ignore[union-attr]
+
+    # Unloading stops it at once.
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    await _tick(hass, freezer, next_use + timedelta(minutes=10))
+    assert not calls
+
+
+async def test_heating_pre_heats_for_an_expected_arrival(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    arrival = START + timedelta(minutes=30)
+    predicted = Predicted(next_use=arrival, someone_home=False, expected_arrival=arrival)
+    await _setup(hass, freezer, home_entry, monkeypatch, predicted)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _setpoint(hass) == 21.0
+    assert hass.states.get(SWITCH).attributes["reason"] == "pre_heat"  # type: ignore[union-attr]
+
+
+async def test_heating_is_restored_after_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mock_restore_cache(
+        hass,
+        [
+            State(SWITCH, "on"),
+            State("number.living_room_eco_temperature", "16.5"),
+        ],
+    )
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted())
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    assert hass.states.get(SWITCH).state == "on"  # type: ignore[union-attr]
+    assert _setpoint(hass) == 16.5

@@ -1,0 +1,136 @@
+"""Smart lighting on a real lamp: on at dusk with rising probability, off after the hold time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.foresight.const import DOMAIN, SUBENTRY_ROOM
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import EVENT_CALL_SERVICE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.sun import get_astral_event_next
+
+from .conftest import HOME_DATA, LIVING_ROOM, set_home_states
+from .controllers_helpers import Predicted, async_setup_lamp, predict
+
+SWITCH = "switch.living_room_smart_lighting"
+LAMP = "light.living_lamp"
+
+
+async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
+    freezer.move_to(when)
+    async_fire_time_changed(hass, when)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def _lamp(hass: HomeAssistant) -> str:
+    state = hass.states.get(LAMP)
+    assert state is not None
+    return state.state
+
+
+async def test_lights_follow_the_room_in_the_dark(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sunset = get_astral_event_next(hass, "sunset", datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
+    start = sunset - timedelta(minutes=30)
+    freezer.move_to(start)
+    set_home_states(hass)
+    await async_setup_lamp(hass)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    predicted = Predicted(probability=0.8, in_use=True)
+    predict(monkeypatch, home_entry, predicted)
+
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _lamp(hass) == "off"  # the room is used, but it is still light
+
+    # At dusk: on, at the room's brightness.
+    await _tick(hass, freezer, sunset + timedelta(minutes=1))
+    assert _lamp(hass) == "on"
+    assert hass.states.get(LAMP).attributes["brightness"] == 204  # type: ignore[union-attr]
+    switch = hass.states.get(SWITCH)
+    assert switch is not None and switch.attributes["switched_on"] == [LAMP]
+
+    # Empty: off once the probability has stayed low for the hold time (ten minutes).
+    predicted.probability, predicted.in_use = 0.1, False
+    low_from = sunset + timedelta(minutes=2)
+    await _tick(hass, freezer, low_from)
+    await _tick(hass, freezer, low_from + timedelta(minutes=9))
+    assert _lamp(hass) == "on"
+    await _tick(hass, freezer, low_from + timedelta(minutes=10, seconds=30))
+    assert _lamp(hass) == "off"
+
+    # A lamp switched on by hand is left alone while the room is empty.
+    await hass.services.async_call("light", "turn_on", {"entity_id": LAMP}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(SWITCH).attributes["manual_lights"] == [LAMP]  # type: ignore[union-attr]
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    await _tick(hass, freezer, low_from + timedelta(minutes=30))
+    assert _lamp(hass) == "on"
+    assert not calls
+    # ... and after the room has been empty it is Foresight's again.
+    assert hass.states.get(SWITCH).attributes["manual_lights"] == []  # type: ignore[union-attr]
+
+    # A lamp switched off by hand while the room is in use stays off.
+    predicted.probability, predicted.in_use = 0.9, True
+    await hass.services.async_call("light", "turn_off", {"entity_id": LAMP}, blocking=True)
+    await _tick(hass, freezer, low_from + timedelta(minutes=31))
+    assert _lamp(hass) == "off"
+    predicted.probability = 0.5
+    await _tick(hass, freezer, low_from + timedelta(minutes=32))
+    predicted.probability = 0.9
+    await _tick(hass, freezer, low_from + timedelta(minutes=33))
+    assert _lamp(hass) == "off"
+
+    # Switched off, the controller does nothing more.
+    await hass.services.async_call("switch", "turn_off", {"entity_id": SWITCH}, blocking=True)
+    calls.clear()
+    await _tick(hass, freezer, low_from + timedelta(minutes=50))
+    assert not calls
+
+
+async def test_an_illuminance_sensor_says_when_it_is_dark(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home_entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Foresight",
+        data=HOME_DATA,
+        subentries_data=[
+            ConfigSubentryData(
+                data={**LIVING_ROOM, "illuminance": ["sensor.living_lux"]},
+                subentry_type=SUBENTRY_ROOM,
+                title="Living room",
+                unique_id="living_room",
+            )
+        ],
+    )
+    noon = datetime(2026, 11, 2, 20, 0, tzinfo=UTC)  # midday, the sun is up
+    freezer.move_to(noon)
+    set_home_states(hass)
+    hass.states.async_set("sensor.living_lux", "400", {"unit_of_measurement": "lx"})
+    await async_setup_lamp(hass)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    predict(monkeypatch, home_entry, Predicted(probability=0.8, in_use=True))
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await _tick(hass, freezer, noon + timedelta(minutes=1))
+    assert _lamp(hass) == "off"
+    hass.states.async_set("sensor.living_lux", "20", {"unit_of_measurement": "lx"})
+    await _tick(hass, freezer, noon + timedelta(minutes=2))
+    assert _lamp(hass) == "on"

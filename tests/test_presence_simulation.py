@@ -1,0 +1,192 @@
+"""Presence simulation: the learned typical evening, only while away, varied, stopped on arrival."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+import logging
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.foresight.const import DOMAIN
+from custom_components.foresight.controllers.presence_simulation import (
+    SLOT,
+    EveningPattern,
+    plan_evening,
+)
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import EVENT_CALL_SERVICE
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers.sun import get_astral_event_date
+
+from .conftest import set_home_states
+from .controllers_helpers import async_setup_lamp
+
+SWITCH = "switch.foresight_presence_simulation"
+MODE = "select.foresight_presence_simulation_mode"
+LAMP = "light.living_lamp"
+DAY = date(2026, 11, 23)
+HISTORY_DAYS = 21
+
+
+async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
+    freezer.move_to(when)
+    async_fire_time_changed(hass, when)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def _fixed(entry: MockConfigEntry) -> MockConfigEntry:
+    """The test home with a fixed entry id: each evening's draw is seeded by it."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=entry.title,
+        data=entry.data,
+        options=entry.options,
+        entry_id="01KFORESIGHTSIMULATION00",
+        subentries_data=[
+            ConfigSubentryData(
+                data=subentry.data,
+                subentry_type=subentry.subentry_type,
+                title=subentry.title,
+                unique_id=subentry.unique_id,
+            )
+            for subentry in entry.subentries.values()
+        ],
+    )
+
+
+async def _home_with_evenings(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> ZoneInfo:
+    """Three weeks of evenings: the lamp on from 18:30, 19:00 or 19:30 until 22:00 or 22:30."""
+    zone = ZoneInfo(hass.config.time_zone)
+    freezer.move_to(datetime.combine(DAY - timedelta(days=HISTORY_DAYS + 1), time(12), zone))
+    set_home_states(hass)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    for k in range(HISTORY_DAYS):
+        day = DAY - timedelta(days=HISTORY_DAYS - k)
+        on = datetime.combine(day, time(18, 30), zone) + timedelta(minutes=30 * (k % 3))
+        off = datetime.combine(day, time(22, 0), zone) + timedelta(minutes=30 * (k % 2))
+        for moment, state in ((on, "on"), (off, "off")):
+            freezer.move_to(moment)
+            hass.states.async_set(LAMP, state)
+    start = datetime.combine(DAY, time(13), zone)
+    freezer.move_to(start)
+    await entry.runtime_data.observer.async_flush(start.timestamp())
+    hass.states.async_set("person.alice", "not_home")
+    await async_setup_lamp(hass)
+    return zone
+
+
+def _light_calls(calls: list[Event]) -> list[tuple[datetime, str]]:
+    return [
+        (event.time_fired, event.data["service"])
+        for event in calls
+        if event.data["domain"] == "light"
+    ]
+
+
+async def test_simulation_follows_the_learned_evening_while_away(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    home_entry = _fixed(home_entry)
+    zone = await _home_with_evenings(hass, freezer, home_entry)
+    switch = hass.states.get(SWITCH)
+    assert switch is not None and switch.state == "off"
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    sunset = get_astral_event_date(hass, "sunset", DAY)
+    assert sunset is not None
+    bedtime = datetime.combine(DAY, time(22), zone)  # the usual last light off
+    switch = hass.states.get(SWITCH)
+    assert switch is not None
+    assert switch.attributes["learned_days"] == HISTORY_DAYS + 1  # and the evening it was set up
+    assert datetime.fromisoformat(switch.attributes["evening_end"]) == bedtime
+
+    moment = datetime.combine(DAY, time(14), zone)
+    while moment < datetime.combine(DAY + timedelta(days=1), time(1), zone):
+        moment += timedelta(minutes=5)
+        await _tick(hass, freezer, moment)
+    # Tonight's plan is a draw from the learned evening: on within 18:15 and 19:45, off by 22:00.
+    controller = home_entry.runtime_data.controllers[-1]
+    assert controller.key == "presence_simulation"
+    pattern = controller.pattern  # type: ignore[attr-defined]
+    plan = plan_evening(pattern, LAMP, DAY, zone, home_entry.entry_id)
+    assert plan
+    lamp = _light_calls(calls)
+    assert [service for _, service in lamp] == ["turn_on", "turn_off"] * len(plan)
+    (on_at, _), (off_at, _) = lamp[0], lamp[-1]
+    earliest = datetime.combine(DAY, time(18, 30), zone) - timedelta(minutes=15)
+    assert max(sunset, earliest) <= on_at <= datetime.combine(DAY, time(19, 50), zone)
+    assert on_at - max(plan[0][0], sunset) < timedelta(minutes=5)
+    assert timedelta(0) <= off_at - min(plan[-1][1], bedtime) < timedelta(minutes=5)
+    assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
+
+    # The next evening, Alice comes home while the lamp is on: it stops within a minute.
+    calls.clear()
+    next_day = DAY + timedelta(days=1)
+    tomorrow = plan_evening(pattern, LAMP, next_day, zone, home_entry.entry_id)
+    assert tomorrow != plan  # a new draw, not a replay
+    moment = tomorrow[0][0] + timedelta(minutes=10)
+    await _tick(hass, freezer, moment - timedelta(minutes=30))
+    await _tick(hass, freezer, moment)
+    assert hass.states.get(LAMP).state == "on"  # type: ignore[union-attr]
+    hass.states.async_set("person.alice", "home")
+    await _tick(hass, freezer, moment + timedelta(minutes=1))
+    assert hass.states.get(SWITCH).attributes["simulating"] is False  # type: ignore[union-attr]
+    calls.clear()
+    while moment < datetime.combine(next_day + timedelta(days=1), time(1), zone):
+        moment += timedelta(minutes=10)
+        await _tick(hass, freezer, moment)
+    assert not _light_calls(calls)  # nothing while someone is home
+
+
+async def test_dry_run_calls_nothing(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    home_entry = _fixed(home_entry)
+    zone = await _home_with_evenings(hass, freezer, home_entry)
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": MODE, "option": "dry_run"}, blocking=True
+    )
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    caplog.set_level(logging.INFO)
+    moment = datetime.combine(DAY, time(18), zone)
+    while moment < datetime.combine(DAY, time(23), zone):
+        moment += timedelta(minutes=10)
+        await _tick(hass, freezer, moment)
+    assert not _light_calls(calls)
+    assert "Dry run, would switch presence simulation: light.living_lamp on" in caplog.text
+    assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
+
+
+def test_each_evening_is_drawn_anew_from_the_typical_one() -> None:
+    zone = ZoneInfo("Europe/Amsterdam")
+    share = [0.0] * 48
+    for slot in range(16, 28):  # 19:00 to 22:00
+        share[slot] = 0.9 if slot < 24 else 0.4
+    pattern = EveningPattern({LAMP: share}, bedtime_slot=30, days=28)
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(400)]
+    plans = [plan_evening(pattern, LAMP, day, zone, "seed") for day in days]
+    assert plan_evening(pattern, LAMP, days[0], zone, "seed") == plans[0]  # seeded per day
+    assert len({tuple(plan) for plan in plans[:10]}) == 10  # no two evenings alike
+    for slot, expected in ((18, 0.9), (25, 0.4), (10, 0.0)):
+        on = 0
+        for day, plan in zip(days, plans, strict=True):
+            middle = datetime.combine(day, time(15), zone) + (slot + 0.5) * SLOT
+            on += any(start <= middle < end for start, end in plan)
+        assert on / len(days) == pytest.approx(expected, abs=0.06)

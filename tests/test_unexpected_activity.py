@@ -1,0 +1,183 @@
+"""Unexpected activity: motion or doors while everybody is away, not arrivals, not pets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+    mock_restore_cache,
+)
+
+from custom_components.foresight.const import (
+    CONF_PEOPLE,
+    CONF_PET_PRONE,
+    CONF_RETENTION_DAYS,
+    DOMAIN,
+)
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant, State
+
+from .conftest import set_home_states
+from .controllers_helpers import Predicted, predict
+
+START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+SENSOR = "binary_sensor.foresight_unexpected_activity"
+EVENT = "foresight_unexpected_activity"
+
+
+async def _setup(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    freezer.move_to(START)
+    set_home_states(hass)
+    hass.states.async_set("person.alice", "not_home")
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
+    freezer.move_to(when)
+    async_fire_time_changed(hass, when)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_motion_while_away_is_unexpected(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    await _setup(hass, freezer, home_entry)
+    events = async_capture_events(hass, EVENT)
+    assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
+
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    assert not events  # a moment for an arrival to show up
+    await _tick(hass, freezer, START + timedelta(minutes=4))
+    assert len(events) == 1
+    assert events[0].data["entity_id"] == "binary_sensor.living_motion"
+    assert events[0].data["room"] == "Living room"
+    sensor = hass.states.get(SENSOR)
+    assert sensor is not None and sensor.state == "on"
+    assert sensor.attributes["device_class"] == "problem"
+    assert sensor.attributes["entity_id"] == "binary_sensor.living_motion"
+    assert datetime.fromisoformat(sensor.attributes["when"]) == START
+
+    # Someone home: cleared.
+    hass.states.async_set("person.alice", "home")
+    await hass.async_block_till_done()
+    assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
+
+    # Unloading stops it.
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    hass.states.async_set("person.alice", "not_home")
+    hass.states.async_set("binary_sensor.living_motion", "off", {"device_class": "motion"})
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await _tick(hass, freezer, START + timedelta(minutes=30))
+    assert len(events) == 1
+
+
+async def test_a_person_arriving_is_not_unexpected(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    await _setup(hass, freezer, home_entry)
+    events = async_capture_events(hass, EVENT)
+    # The door opens a minute before the phone says Alice is home.
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    hass.states.async_set("person.alice", "home")
+    await _tick(hass, freezer, START + timedelta(minutes=10))
+    assert not events
+    assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
+
+    # She leaves; the door closing behind her, and opening again just after, is still her.
+    hass.states.async_set("person.alice", "not_home")
+    await _tick(hass, freezer, START + timedelta(minutes=11))
+    hass.states.async_set("binary_sensor.living_window", "off", {"device_class": "door"})
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
+    await _tick(hass, freezer, START + timedelta(minutes=20))
+    assert not events
+
+
+async def test_a_pet_prone_sensor_is_ignored(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    pet_home = MockConfigEntry(
+        domain=DOMAIN,
+        title="Foresight",
+        data=home_entry.data,
+        options={CONF_RETENTION_DAYS: 400, CONF_PET_PRONE: ["binary_sensor.living_motion"]},
+        subentries_data=[
+            ConfigSubentryData(
+                data=subentry.data,
+                subentry_type=subentry.subentry_type,
+                title=subentry.title,
+                unique_id=subentry.unique_id,
+            )
+            for subentry in home_entry.subentries.values()
+        ],
+    )
+    await _setup(hass, freezer, pet_home)
+    events = async_capture_events(hass, EVENT)
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await _tick(hass, freezer, START + timedelta(minutes=10))
+    assert not events
+    # The window is not pet-prone.
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "window"})
+    await _tick(hass, freezer, START + timedelta(minutes=20))
+    assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_window"]
+
+
+async def test_without_people_the_predicted_empty_home_counts(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    no_people = MockConfigEntry(
+        domain=DOMAIN,
+        title="Foresight",
+        data={**home_entry.data, CONF_PEOPLE: []},
+        options=home_entry.options,
+        subentries_data=[
+            ConfigSubentryData(
+                data=subentry.data,
+                subentry_type=subentry.subentry_type,
+                title=subentry.title,
+                unique_id=subentry.unique_id,
+            )
+            for subentry in home_entry.subentries.values()
+        ],
+    )
+    await _setup(hass, freezer, no_people)
+    predicted = Predicted(someone_home=True)
+    predict(monkeypatch, no_people, predicted)
+    events = async_capture_events(hass, EVENT)
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await _tick(hass, freezer, START + timedelta(minutes=5))
+    assert not events  # the home is predicted occupied
+    hass.states.async_set("binary_sensor.living_motion", "off", {"device_class": "motion"})
+    predicted.someone_home = False  # predicted empty, 98 % sure
+    no_people.runtime_data.coordinator.publish_occupancy()
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await _tick(hass, freezer, START + timedelta(minutes=10))
+    assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]
+
+
+async def test_what_was_seen_survives_a_restart(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    seen = {"entity_id": "binary_sensor.living_window", "sensor": "Living window"}
+    mock_restore_cache(
+        hass,
+        [State(SENSOR, "on", {**seen, "room": "Living room", "when": START.isoformat()})],
+    )
+    await _setup(hass, freezer, home_entry)
+    sensor = hass.states.get(SENSOR)
+    assert sensor is not None and sensor.state == "on"
+    assert sensor.attributes["entity_id"] == "binary_sensor.living_window"
+    assert datetime.fromisoformat(sensor.attributes["when"]) == START
