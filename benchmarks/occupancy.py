@@ -254,7 +254,7 @@ def run_adl(sensors_path: str, activities_path: str) -> dict[str, Any]:
         for sid, series in history.items()
         for t, v in zip(series.times, series.values, strict=True)
     )
-    times = np.arange(split, end, EVAL_STEP)
+    times = np.arange(split, end, EVAL_STEP, dtype=np.float64)
     rooms = sorted(room_spans)
     home_now = np.empty(times.size)
     room_now = {room: np.empty(times.size) for room in rooms}
@@ -292,7 +292,7 @@ def run_adl(sensors_path: str, activities_path: str) -> dict[str, Any]:
     print(f"home now-cast accuracy {result['home_nowcast_accuracy']}")
     # Baselines from the labels (stricter than the model's own, which only has its sensors):
     # the weekly routine of the true home state in the training half; the true state now.
-    train_grid = np.arange(start, split, FORECAST_STEP)
+    train_grid = np.arange(start, split, FORECAST_STEP, dtype=np.float64)
     true_routine, _ = fit_routine(train_grid, 1.0 - _inside(away, train_grid), FORECAST_STEP)
     base_times = np.asarray(forecast_times)
     table = np.asarray(forecast_rows)
@@ -328,7 +328,7 @@ def run_adl(sensors_path: str, activities_path: str) -> dict[str, Any]:
     balanced = {}
     for room in rooms:
         label = _inside(room_spans[room], times)
-        balanced[room] = _round(balanced_accuracy((room_now[room] >= 0.5) * 1.0, label))
+        balanced[room] = _round(balanced_accuracy(np.where(room_now[room] >= 0.5, 1.0, 0.0), label))
     result["room_balanced_accuracy"] = balanced
     finite = [value for value in balanced.values() if value is not None]
     result["room_balanced_accuracy_mean"] = _round(float(np.mean(finite))) if finite else None
@@ -337,18 +337,18 @@ def run_adl(sensors_path: str, activities_path: str) -> dict[str, Any]:
     train_durations = [b - a for a, b in away if b <= split]
     median_away = float(np.median(train_durations)) if train_durations else HOUR
     model_errors, baseline_errors = [], []
-    for now, predicted, home in arrival_rows:
-        span = next(((a, b) for a, b in away if a <= now < b), None)
+    for moment, predicted, home in arrival_rows:
+        span = next(((a, b) for a, b in away if a <= moment < b), None)
         if span is None:
             continue
         if home:
-            guess = now  # the model believes they are home: it expects no arrival
+            guess = moment  # the model believes they are home: it expects no arrival
         elif predicted is None:
-            guess = now + DAY  # nothing expected within a day
+            guess = moment + DAY  # nothing expected within a day
         else:
             guess = predicted
         model_errors.append(abs(guess - span[1]))
-        baseline_errors.append(abs(max(now, span[0] + median_away) - span[1]))
+        baseline_errors.append(abs(max(moment, span[0] + median_away) - span[1]))
     result["arrival_mae_min"] = (
         _round(float(np.mean(model_errors)) / MINUTE, 1) if model_errors else None
     )

@@ -10,6 +10,7 @@ import pytest
 
 from custom_components.foresight.learning.occupancy import (
     _judge,
+    fit_forecast,
     prepare_unit,
     should_replace,
     train_occupancy,
@@ -20,6 +21,7 @@ from custom_components.foresight.learning.occupancy_model import (
     MODEL_VERSION,
     OccupancyModel,
     UnitModel,
+    baseline_blend,
 )
 from custom_components.foresight.learning.occupancy_signals import (
     DAY,
@@ -30,10 +32,14 @@ from custom_components.foresight.learning.occupancy_signals import (
     feature_matrix,
 )
 from custom_components.foresight.learning.occupancy_stats import (
+    WeeklyRoutine,
     choose_ridge,
+    fit_conditional_routine,
     fit_convex_blend,
     fit_logistic,
     logit,
+    read_conditional,
+    routine_by_hour,
     sigmoid,
 )
 
@@ -244,6 +250,8 @@ def test_round_trip_and_bad_data(trained) -> None:
     for broken in (
         {**data, "version": MODEL_VERSION + 1},
         {**data, "version": 1},  # the format before the blended forecast: retrain
+        {**data, "version": 2},  # the format before the conditional routine: retrain
+        {**data, "home": {**data["home"], "conditional": [[[0.5] * 24] * 2]}},
         {key: value for key, value in data.items() if key != "home"},
         {**data, "home": {**data["home"], "weights": [1.0]}},
         {**data, "home": {**data["home"], "status": "great"}},
@@ -408,7 +416,8 @@ def test_fallback_only_on_a_clear_loss(trained) -> None:
     assert unit.forecast_fallback == expected
     horizon = np.full(1, 3 * HOUR)
     served = unit.forecast_from(horizon, np.full(1, 0.2), np.full(1, 0.9), (np.zeros(1),) * 2)
-    weight = unit.forecast_coef[FORECAST_HORIZONS.index(3 * HOUR), 0]
+    # Without the time now, the plain routine stands in for the conditional routine.
+    weight = unit.forecast_coef[FORECAST_HORIZONS.index(3 * HOUR), :2].sum()
     assert served[0] == pytest.approx(weight * 0.2 + (1 - weight) * 0.9)
 
 
@@ -421,3 +430,61 @@ def test_forecast_with_offset_matches_a_shifted_fit() -> None:
     weights, intercept = fit_logistic(features, outcome, ridge=1e-6, offset=offset)
     np.testing.assert_allclose(weights, [0.7, -0.4], atol=0.15)
     assert intercept == pytest.approx(0.2, abs=0.15)
+
+
+def test_conditional_routine_learns_the_state_and_is_safe_without_history() -> None:
+    """P(in use an hour later | state now, how long, hour of day): learned, shrunk to routine."""
+    step = 5 * MINUTE
+    routine = WeeklyRoutine(np.tile(np.where(np.arange(24) < 8, 0.9, 0.4), 7))
+    prior = routine_by_hour(routine, HOUR)
+    # No history: the routine an hour later, whatever the state now and how long it lasted.
+    empty = np.zeros(0)
+    table, _ = fit_conditional_routine(empty, empty, np.zeros((0, 2)), empty, prior, step)
+    np.testing.assert_allclose(table, np.broadcast_to(prior, table.shape))
+    # Four weeks where use an hour later follows the state now 90 % / 20 % of the time, but
+    # a use that has lasted over 8 hours goes on only 50 % of the time.
+    rng = np.random.default_rng(11)
+    times = np.arange(0.0, 28 * DAY, step)
+    state = (rng.random(times.size) < 0.5) * 1.0
+    durations = rng.uniform(0.0, 12 * HOUR, size=(times.size, 2))
+    rate = np.where(state == 1.0, np.where(durations[:, 0] > 8 * HOUR, 0.5, 0.9), 0.2)
+    outcome = (rng.random(times.size) < rate) * 1.0
+    outcome[::13] = np.nan  # unknown labels are skipped
+    table, read = fit_conditional_routine(times, state, durations, outcome, prior, step, True)
+    # Averaged over the hours of day (each hour's cell is shrunk on its few hours of data).
+    assert table[1, 2].mean() == pytest.approx(0.9, abs=0.05)
+    assert 0.45 < table[1, -1].mean() < 0.65  # 0.5, pulled a little towards the state's rate
+    assert table[0].mean() == pytest.approx(0.2, abs=0.05)
+    assert read is not None and read.shape == (times.size, 2)
+    lasted = np.asarray([[HOUR, 0.0], [10 * HOUR, 0.0]])
+    at = read_conditional(table[None], np.zeros(2, int), np.asarray([3.0, 15.5]) * HOUR, lasted)
+    assert at[0, 1] > at[1, 1] + 0.2  # a long use is more likely to end
+    # A day of history is shrunk: between what it saw and the routine.
+    first = times < DAY
+    short, _ = fit_conditional_routine(
+        times[first], state[first], durations[first], np.ones(first.sum()), prior, step
+    )
+    assert np.all(short < 1.0 - 1e-3) and np.all(short > prior - 1e-9)
+
+
+def test_forecast_correction_kept_only_where_it_helps() -> None:
+    """Cross-validation keeps the logistic correction when it adds what the blend lacks."""
+    rng = np.random.default_rng(8)
+    size = 4000
+    routine = rng.uniform(0.1, 0.9, size)
+    now = np.where(rng.random(size) < 0.5, 0.95, 0.05)
+    lasting = rng.uniform(0.05, 0.95, size)
+    # Use depends strongly on how long the state has lasted: only the correction sees that.
+    outcome = (rng.random(size) < sigmoid(3.0 * logit(lasting))) * 1.0
+    row, ridge = fit_forecast(routine, now, lasting, outcome, 5 * MINUTE)
+    assert math.isfinite(ridge) and row[5] > 1.0  # the weight of "lasting" on the log-odds
+    # Use follows the routine alone: the forecast stays (about) the blend.
+    outcome = (rng.random(size) < routine) * 1.0
+    row, ridge = fit_forecast(routine, now, lasting, outcome, 5 * MINUTE)
+    blend = baseline_blend(row[0], routine, now, row[1], routine)
+    score = (
+        logit(blend)
+        + row[2]
+        + np.column_stack((logit(routine), logit(now), logit(lasting), logit(routine))) @ row[3:]
+    )
+    assert np.max(np.abs(sigmoid(score) - blend)) < 0.05

@@ -88,16 +88,22 @@ from .occupancy_signals import (
     value_at,
 )
 from .occupancy_stats import (
+    CV_FOLDS,
+    CV_ITERATIONS,
+    CV_SAMPLES,
     MAX_EPISODES,
     brier,
     choose_ridge,
     episode_lengths,
+    fit_conditional_routine,
     fit_convex_blend,
     fit_logistic,
     fit_routine,
     fit_survival,
     label_episodes,
     logit,
+    routine_by_hour,
+    sigmoid,
     skill,
     survival_points,
 )
@@ -122,6 +128,7 @@ CONFIDENT_SAMPLES = 60  # each state needs this many training minutes to fit a n
 LOSS_BLOCK = 6 * HOUR  # forecasts within this share their errors
 LOSS_SIGNIFICANCE = 2.0  # standard errors a held-out loss must exceed to fall back
 FORECAST_RIDGE_PER_HOUR = 1.0  # pull of the forecast towards the baselines' blend, per hour
+FORECAST_RIDGE_CHOICES = (1.0, 10.0, 100.0)  # the pulls tried (per hour), by cross-validation
 
 
 def unit_feature_specs(
@@ -487,7 +494,7 @@ def _fit_unit(
     in_use_curve, in_use_mean = fit_survival(in_use_lengths)
     unit.survival = np.vstack((idle_curve, in_use_curve))
     unit.survival_mean = np.asarray([idle_mean, in_use_mean])
-    rows = []
+    rows, tables = [], []
     for index, horizon in enumerate(FORECAST_HORIZONS):
         usable = base.times + horizon < end
         target_times = base.times[usable] + horizon
@@ -495,9 +502,24 @@ def _fit_unit(
         assert routine_target is not None
         outcome = data.label_at(target_times)
         keep = np.isfinite(outcome)
+        # The conditional routine: learned from the labels now and then, without each own day.
+        lasted = np.column_stack((durations[0][usable], durations[1][usable]))
+        table, by_state = fit_conditional_routine(
+            base.times[usable],
+            data.label_at(base.times[usable]),
+            lasted,
+            outcome,
+            routine_by_hour(routine, horizon),
+            FORECAST_STEP,
+            leave_day_out=True,
+        )
+        tables.append(table)
         if min(np.count_nonzero(outcome[keep] == 1.0), np.count_nonzero(outcome[keep] == 0.0)) < 20:
             rows.append(unit.forecast_coef[index])
             continue
+        assert by_state is not None
+        now_usable = now_probability[usable]
+        conditional = now_usable * by_state[:, 1] + (1.0 - now_usable) * by_state[:, 0]
         lasting = _lasting_leave_one_out(
             data,
             start,
@@ -507,16 +529,22 @@ def _fit_unit(
             (durations[0][usable], durations[1][usable]),
             horizon,
         )
-        rows.append(
-            fit_forecast(
-                routine_target[keep],
-                now_probability[usable][keep],
-                lasting[keep],
-                outcome[keep],
-                FORECAST_STEP,
-            )
+        # The correction's strength (1 / penalty; 0: none): chosen once per training.
+        key = f"forecast_correction_{HORIZON_NAMES[index]}"
+        strength = warm.scores.get(key, math.nan) if warm is not None else math.nan
+        row, ridge = fit_forecast(
+            routine_target[keep],
+            now_probability[usable][keep],
+            lasting[keep],
+            outcome[keep],
+            FORECAST_STEP,
+            conditional[keep],
+            (math.inf if strength == 0.0 else 1.0 / strength) if math.isfinite(strength) else None,
         )
+        unit.scores[key] = 1.0 / ridge
+        rows.append(row)
     unit.forecast_coef = np.asarray(rows)
+    unit.conditional = np.asarray(tables)
     return unit
 
 
@@ -526,22 +554,86 @@ def fit_forecast(
     lasting: FloatArray,
     outcome: FloatArray,
     step: float,
-) -> FloatArray:
-    """One horizon's forecast coefficients (a row of ``UnitModel.forecast_coef``).
+    conditional: FloatArray | None = None,
+    ridge_per_hour: float | None = None,
+) -> tuple[FloatArray, float]:
+    """One horizon's forecast coefficients, and the correction's penalty per hour (inf: none).
 
-    First the convex blend of the two naive baselines (routine at the target, state now) with
-    the lowest Brier score; then a logistic correction of its log-odds by the routine, the
-    state now and how long the state has lasted, penalised towards no correction, so that with
-    little data the forecast stays the blend.
+    The coefficients are a row of ``UnitModel.forecast_coef``. First the convex blend of the baselines (routine at the target, state now, conditional
+    routine) with the lowest Brier score; then a logistic correction of its log-odds by the
+    routine, the state now, how long the state has lasted and the conditional routine,
+    penalised towards no correction. The penalty, or no correction at all, is chosen on unseen
+    stretches of time (time-blocked cross-validation), so the correction is kept only where
+    it beats the blend; or given as ``ridge_per_hour``. Rows are in time order. Without
+    ``conditional`` the plain routine stands in for it.
     """
-    blend_weights = fit_convex_blend(np.column_stack((routine_target, now_probability)), outcome)
-    routine_weight = float(blend_weights[0])
-    offset = logit(baseline_blend(np.asarray(routine_weight), routine_target, now_probability))
-    inputs = np.column_stack((logit(routine_target), logit(now_probability), logit(lasting)))
-    weights, intercept = fit_logistic(
-        inputs, outcome, ridge=FORECAST_RIDGE_PER_HOUR * HOUR / step, offset=offset
+    if conditional is None:
+        conditional = routine_target
+    baselines = np.column_stack((routine_target, now_probability, conditional))
+    inputs = np.column_stack(
+        (logit(routine_target), logit(now_probability), logit(lasting), logit(conditional))
     )
-    return np.asarray([routine_weight, intercept, *weights], dtype=np.float64)
+    routine_weight, conditional_weight, offset = _forecast_blend(baselines, outcome)
+    rows_per_hour = HOUR / step
+    if ridge_per_hour is None:
+        ridge_per_hour = _choose_forecast_ridge(baselines, inputs, outcome, rows_per_hour)
+    weights, intercept = np.zeros(inputs.shape[1]), 0.0
+    if math.isfinite(ridge_per_hour):
+        weights, intercept = fit_logistic(
+            inputs, outcome, ridge=ridge_per_hour * rows_per_hour, offset=offset
+        )
+    row = np.asarray([routine_weight, conditional_weight, intercept, *weights], dtype=np.float64)
+    return row, ridge_per_hour
+
+
+def _forecast_blend(baselines: FloatArray, outcome: FloatArray) -> tuple[float, float, FloatArray]:
+    """The best convex blend of (routine, now, conditional): its two weights and log-odds."""
+    blend_weights = fit_convex_blend(baselines, outcome)
+    return float(blend_weights[0]), float(blend_weights[2]), logit(baselines @ blend_weights)
+
+
+def _choose_forecast_ridge(
+    baselines: FloatArray, inputs: FloatArray, outcome: FloatArray, rows_per_hour: float
+) -> float:
+    """The correction's penalty per hour (inf: none, the blend alone) best on held-out blocks."""
+    # Chosen on at most CV_SAMPLES rows, thinned evenly: bounded time.
+    thin = max(1, math.ceil(outcome.size / CV_SAMPLES))
+    baselines, inputs, outcome = baselines[::thin], inputs[::thin], outcome[::thin]
+    choices = [choice * rows_per_hour / thin for choice in FORECAST_RIDGE_CHOICES]
+    fold_errors = []
+    folds = [block for block in np.array_split(np.arange(outcome.size), CV_FOLDS) if block.size]
+    for block in folds:
+        held = np.zeros(outcome.size, dtype=bool)
+        held[block] = True
+        train = ~held
+        if not train.any() or outcome[train].min() == outcome[train].max():
+            return FORECAST_RIDGE_PER_HOUR  # too little to judge: the default
+        *_, offset = _forecast_blend(baselines[train], outcome[train])
+        blend = sigmoid(logit(baselines[held] @ fit_convex_blend(baselines[train], outcome[train])))
+        errors = np.zeros(len(choices) + 1)  # the last: the blend alone
+        errors[-1] = float(np.mean((blend - outcome[held]) ** 2))
+        initial: tuple[FloatArray, float] | None = None
+        for index, ridge in sorted(enumerate(choices), key=lambda item: -item[1]):
+            weights, intercept = fit_logistic(
+                inputs[train],
+                outcome[train],
+                ridge=ridge,
+                iterations=CV_ITERATIONS,
+                initial=initial,
+                offset=offset,
+            )
+            initial = (weights, intercept)  # warm start along the path, strongest first
+            corrected = sigmoid(logit(blend) + inputs[held] @ weights + intercept)
+            errors[index] = float(np.mean((corrected - outcome[held]) ** 2))
+        fold_errors.append(errors)
+    table = np.asarray(fold_errors)
+    if not fold_errors:
+        return FORECAST_RIDGE_PER_HOUR
+    best = int(np.argmin(table[:, :-1].mean(axis=0)))
+    # The blend alone only where it is clearly better: the correction contains it.
+    gain = table[:, best] - table[:, -1]
+    error = float(np.std(gain, ddof=1) / math.sqrt(gain.size)) if gain.size > 1 else 0.0
+    return math.inf if float(gain.mean()) > error else FORECAST_RIDGE_CHOICES[best]
 
 
 def _grid_subset(grid: _Grid, times: FloatArray, subset: FloatArray) -> _Grid:
@@ -583,11 +675,14 @@ def score_unit(unit: UnitModel, data: UnitData, start: float, end: float) -> dic
         routine_target = unit.routine.at(target)
         durations = (all_durations[0][base], all_durations[1][base])
         forecast = unit.forecast_from(
-            np.full(base.size, horizon), routine_target, now[base], durations, False
+            np.full(base.size, horizon), routine_target, now[base], durations, False, times[base]
         )
-        routine_weight = forecast_coefficients(unit.forecast_coef, np.asarray(horizon))[0]
+        weights = forecast_coefficients(unit.forecast_coef, np.asarray(horizon))
+        conditional = unit.conditional_at(
+            times[base], np.full(base.size, horizon), now[base], routine_target, durations
+        )
         baselines = {
-            "blend": baseline_blend(routine_weight, routine_target, now[base]),
+            "blend": baseline_blend(weights[0], routine_target, now[base], weights[1], conditional),
             "routine": routine_target,
             "persistence": now[base],
         }

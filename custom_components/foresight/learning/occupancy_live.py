@@ -448,7 +448,7 @@ class OccupancyTracker:
         routine = unit.routine.at(times)
         durations = self._durations(room, unit, state, time, untrusted)
         probabilities = unit.forecast_from(
-            horizons, routine, np.asarray(now), durations, use_fallback
+            horizons, routine, np.asarray(now), durations, use_fallback, time
         )
         hourly = probabilities.reshape(-1, round(HOUR / FORECAST_STEP)).max(axis=1)
         in_use = now >= 0.5

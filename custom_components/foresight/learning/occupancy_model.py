@@ -16,10 +16,12 @@ import numpy as np
 
 from .occupancy_signals import HOUR, MINUTE, FeatureSpec, FloatArray, OccupancySource
 from .occupancy_stats import (
+    CONDITIONAL_LASTED,
     SURVIVAL_GRID,
     WeeklyRoutine,
     logit,
     prior_survival,
+    read_conditional,
     sigmoid,
     survival_ratio,
 )
@@ -28,7 +30,7 @@ Status = Literal["learning", "ready", "degraded"]
 Fallback = Literal["", "blend", "routine", "persistence"]
 FALLBACKS = ("", "blend", "routine", "persistence")
 
-MODEL_VERSION = 2  # 2: the forecast is a logistic correction of a baseline blend
+MODEL_VERSION = 3  # 3: the forecast also reads the conditional routine
 HOME = "home"  # the unit name of the home as a whole in scores and reports
 FORECAST_HORIZONS = (
     15 * MINUTE,
@@ -70,6 +72,9 @@ class UnitModel:
     )  # per fitted horizon: "" (the model), or the baseline used instead
     trained: bool = False
     scores: dict[str, float] = field(default_factory=dict)
+    # Per fitted horizon, P(in use then | idle / in use now, how long it lasted, hour of day
+    # now): (len(FORECAST_HORIZONS), 2, CONDITIONAL_LASTED, 24); None before training.
+    conditional: FloatArray | None = None
 
     def nowcast_from_features(self, raw: FloatArray) -> FloatArray:
         """Probability of use from raw features (rows); NaN features count as average."""
@@ -84,23 +89,33 @@ class UnitModel:
         now_probability: FloatArray,
         durations: tuple[FloatArray, FloatArray],
         use_fallback: bool = True,
+        now_time: FloatArray | float | None = None,
     ) -> FloatArray:
         """Forecast probability at each horizon (seconds) from its inputs (broadcasting).
 
-        ``durations``: how long the unit has been in use, and idle, so far (seconds). Where
-        the model lost to a baseline on held-out data at a horizon, that baseline is used.
+        ``durations``: how long the unit has been in use, and idle, so far (seconds).
+        ``now_time``: the time now (local wall clock), for the conditional routine; without
+        it the plain routine stands in for it. Where the model lost to a baseline on
+        held-out data at a horizon, that baseline is used.
         """
         coef = forecast_coefficients(self.forecast_coef, horizon)
         lasting = self.state_lasting(now_probability, durations, horizon)
-        blend = baseline_blend(coef[..., 0], routine_target, now_probability)
-        # The blend of the two baselines, corrected on the log-odds scale by the routine, the
-        # state now and how long it has lasted: both baselines are special cases of it.
+        conditional = self.conditional_at(
+            now_time, horizon, now_probability, routine_target, durations
+        )
+        blend = baseline_blend(
+            coef[..., 0], routine_target, now_probability, coef[..., 1], conditional
+        )
+        # The blend of the baselines, corrected on the log-odds scale by the routine, the
+        # state now, how long it has lasted and the conditional routine: each baseline is a
+        # special case of it.
         score = (
             logit(blend)
-            + coef[..., 1]
-            + coef[..., 2] * logit(routine_target)
-            + coef[..., 3] * logit(now_probability)
-            + coef[..., 4] * logit(lasting)
+            + coef[..., 2]
+            + coef[..., 3] * logit(routine_target)
+            + coef[..., 4] * logit(now_probability)
+            + coef[..., 5] * logit(lasting)
+            + coef[..., 6] * logit(conditional)
         )
         forecast = sigmoid(score)
         if use_fallback and any(self.forecast_fallback):
@@ -110,6 +125,44 @@ class UnitModel:
             forecast = np.where(choice == "routine", routine_target, forecast)
             forecast = np.where(choice == "persistence", now_probability, forecast)
         return np.asarray(forecast, dtype=np.float64)
+
+    def conditional_at(
+        self,
+        now_time: FloatArray | float | None,
+        horizon: FloatArray,
+        now_probability: FloatArray,
+        routine_target: FloatArray,
+        durations: tuple[FloatArray, FloatArray],
+    ) -> FloatArray:
+        """The conditional routine: P(in use at the horizon | state now, lasted, hour now).
+
+        From how long the state now has lasted (``durations``) and the hour of day now;
+        linear in log-horizon between fitted horizons. The plain routine where it is unknown
+        (no table, or no time now).
+        """
+        shape = np.broadcast(horizon, now_probability, routine_target).shape
+        if self.conditional is None or now_time is None:
+            return np.asarray(np.broadcast_to(routine_target, shape), dtype=np.float64)
+        now_time_b, horizon_b, now_b, in_use_b, idle_b = (
+            np.asarray(value, dtype=np.float64).reshape(-1)
+            for value in np.broadcast_arrays(
+                now_time, horizon, now_probability, durations[0], durations[1]
+            )
+        )
+        grid = np.log(np.asarray(FORECAST_HORIZONS))
+        position = np.log(np.clip(horizon_b, FORECAST_HORIZONS[0], FORECAST_HORIZONS[-1]))
+        upper = np.clip(np.searchsorted(grid, position), 1, grid.size - 1)
+        lower = upper - 1
+        fraction = np.clip((position - grid[lower]) / (grid[upper] - grid[lower]), 0.0, 1.0)
+        lasted = np.column_stack((in_use_b, idle_b))
+        by_state = (
+            read_conditional(self.conditional, lower, now_time_b, lasted)
+            * (1.0 - fraction[:, None])
+            + read_conditional(self.conditional, upper, now_time_b, lasted) * fraction[:, None]
+        )
+        value = now_b * by_state[:, 1] + (1.0 - now_b) * by_state[:, 0]
+        full_shape = np.broadcast(now_time, horizon, now_probability, *durations).shape
+        return np.asarray(value.reshape(full_shape), dtype=np.float64)
 
     def state_lasting(
         self,
@@ -155,6 +208,9 @@ class UnitModel:
             "forecast_fallback": list(self.forecast_fallback),
             "trained": self.trained,
             "scores": {key: _json_float(value) for key, value in self.scores.items()},
+            "conditional": None
+            if self.conditional is None
+            else np.asarray(self.conditional, dtype=np.float64).tolist(),
         }
 
     @classmethod
@@ -190,6 +246,12 @@ class UnitModel:
                 value not in FALLBACKS for value in [nowcast_fallback, *forecast_fallback]
             ):
                 raise ValueError("bad fallback")
+            conditional = data["conditional"]
+            if conditional is not None:
+                conditional = np.asarray(conditional, dtype=np.float64)
+                shape = (len(FORECAST_HORIZONS), 2, CONDITIONAL_LASTED, 24)
+                if conditional.shape != shape or not np.all((conditional > 0) & (conditional < 1)):
+                    raise ValueError("bad conditional routine")
             room = data["room"]
             if room is not None and not isinstance(room, str):
                 raise ValueError("bad room")
@@ -217,6 +279,7 @@ class UnitModel:
                     str(k): math.nan if v is None else float(v)
                     for k, v in dict(data["scores"]).items()
                 },
+                conditional=conditional,
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"bad occupancy unit model: {err}") from err
@@ -262,15 +325,24 @@ def forecast_coefficients(table: FloatArray, horizon: FloatArray) -> FloatArray:
     return np.stack(columns, axis=-1)
 
 
-FORECAST_COLUMNS = 5  # the blend's routine weight; intercept, routine, now, lasting (log-odds)
+# The blend's routine and conditional-routine weights (the state now has the rest); then the
+# correction's intercept and its weights of the routine, now, lasting and conditional (log-odds).
+FORECAST_COLUMNS = 7
 
 
 def baseline_blend(
-    routine_weight: FloatArray, routine_target: FloatArray, now_probability: FloatArray
+    routine_weight: FloatArray,
+    routine_target: FloatArray,
+    now_probability: FloatArray,
+    conditional_weight: FloatArray | float = 0.0,
+    conditional: FloatArray | None = None,
 ) -> FloatArray:
-    """The two naive baselines mixed: the routine at the target and the state as it is now."""
+    """The baselines mixed: the routine at the target, the state now, the conditional routine."""
+    other = routine_target if conditional is None else conditional
     return np.asarray(
-        routine_weight * routine_target + (1.0 - routine_weight) * now_probability,
+        routine_weight * routine_target
+        + conditional_weight * other
+        + (1.0 - routine_weight - conditional_weight) * now_probability,
         dtype=np.float64,
     )
 
@@ -280,7 +352,7 @@ def prior_forecast_table() -> FloatArray:
     rows = []
     for horizon in FORECAST_HORIZONS:
         memory = math.exp(-horizon / (2 * HOUR))
-        rows.append([1.0 - memory, 0.0, 0.0, 0.0, 0.0])
+        rows.append([1.0 - memory, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
     return np.asarray(rows)
 
 

@@ -467,3 +467,141 @@ def episode_lengths(
     first, last, state, finished = label_episodes(labels, start, end)
     lengths = last - first
     return lengths[finished & (state == 0.0)], lengths[finished & (state == 1.0)]
+
+
+CONDITIONAL_SHRINK_STATE_HOURS = 4.0  # pseudo-hours pulling a state's rate towards the routine
+CONDITIONAL_SHRINK_HOUR_HOURS = 2.0  # pseudo-hours pulling an hour of day towards its state's
+CONDITIONAL_SHRINK_LASTED_HOURS = 2.0  # pseudo-hours pulling a duration towards its hour's
+
+
+CONDITIONAL_SMOOTHING = np.asarray([0.25, 0.5, 0.25])  # neighbouring hours of day share data
+
+
+# How long the state now has lasted, in classes: the conditional routine reads each apart.
+CONDITIONAL_LASTED_EDGES = np.asarray([30 * MINUTE, 2 * HOUR, 8 * HOUR])
+CONDITIONAL_LASTED = CONDITIONAL_LASTED_EDGES.size + 1
+
+
+def routine_by_hour(routine: WeeklyRoutine, horizon: float) -> FloatArray:
+    """The routine's mean over the week at each hour of day (24) plus ``horizon`` seconds."""
+    day_profile = routine.probability.reshape(7, 24).mean(axis=0)
+    centres = np.arange(24) + 0.5
+    return np.asarray(
+        np.interp(centres + horizon / HOUR, centres, day_profile, period=24.0), dtype=np.float64
+    )
+
+
+def _circular_smooth(values: FloatArray) -> FloatArray:
+    """Smooth the last axis (hours of day) with :data:`CONDITIONAL_SMOOTHING`, circularly."""
+    low, mid, high = CONDITIONAL_SMOOTHING
+    return np.asarray(
+        low * np.roll(values, 1, axis=-1) + mid * values + high * np.roll(values, -1, axis=-1),
+        dtype=np.float64,
+    )
+
+
+def _conditional_table(outcome_sum: FloatArray, count: FloatArray, prior: FloatArray) -> FloatArray:
+    """Shrunk P(use later | state now, how long it lasted, hour of day), shape (..., 2, L, 24).
+
+    From counts of that shape. Three levels: each state's rate over all hours, shrunk towards
+    the routine's mean over the same samples; each hour of day shrunk towards a mix of that
+    state's rate and the routine (``prior``, by hour of day), the state's rate weighing as
+    much as it has data; each class of how long the state lasted shrunk towards its hour.
+    With no history the table is the routine itself, whatever the state now.
+    """
+    hour_count = count.sum(axis=-2)
+    hour_sum = outcome_sum.sum(axis=-2)
+    state_count = hour_count.sum(axis=-1)
+    state_sum = hour_sum.sum(axis=-1)
+    routine_sum = (hour_count * prior).sum(axis=-1)
+    routine_mean = np.where(
+        state_count > 0, routine_sum / np.maximum(state_count, 1e-12), prior.mean()
+    )
+    pull_state = CONDITIONAL_SHRINK_STATE_HOURS
+    state_rate = (state_sum + pull_state * routine_mean) / (state_count + pull_state)
+    trust = (state_count / (state_count + pull_state))[..., None]
+    hour_prior = trust * state_rate[..., None] + (1.0 - trust) * prior
+    pull_hour = CONDITIONAL_SHRINK_HOUR_HOURS
+    by_hour = (_circular_smooth(hour_sum) + pull_hour * hour_prior) / (
+        _circular_smooth(hour_count) + pull_hour
+    )
+    pull_lasted = CONDITIONAL_SHRINK_LASTED_HOURS
+    table = (_circular_smooth(outcome_sum) + pull_lasted * by_hour[..., None, :]) / (
+        _circular_smooth(count) + pull_lasted
+    )
+    return np.asarray(np.clip(table, PROBABILITY_CLIP, 1.0 - PROBABILITY_CLIP), dtype=np.float64)
+
+
+def lasted_class(elapsed: FloatArray) -> Any:
+    """The class of how long a state has lasted (NaN: the longest)."""
+    known = np.where(np.isfinite(elapsed), elapsed, np.inf)
+    return np.searchsorted(CONDITIONAL_LASTED_EDGES, known, side="right")
+
+
+def fit_conditional_routine(
+    times: FloatArray,
+    state_now: FloatArray,
+    durations: FloatArray,
+    outcome: FloatArray,
+    prior: FloatArray,
+    step: float,
+    leave_day_out: bool = False,
+) -> tuple[FloatArray, FloatArray | None]:
+    """The conditional routine at one horizon: P(in use then | state now, lasted, hour now).
+
+    ``times``: when each sample's state ``state_now`` (0/1, NaN unknown) was seen, on a regular
+    grid of ``step``; ``durations``: (n, 2), how long use and idleness had lasted so far
+    (seconds), the state's own is read; ``outcome``: the
+    use ``horizon`` later; ``prior``: the plain routine's probability of use at that horizon
+    for each hour of day now (24), which the table is shrunk towards (see
+    :func:`_conditional_table`). Returns the (2, L, 24) table (idle now, in use now) and, with
+    ``leave_day_out``, :func:`read_conditional` of each sample learned without its own day, so
+    a forecast is not fitted on a table that saw its answer.
+    """
+    known = np.isfinite(state_now) & np.isfinite(outcome)
+    weight = known * (step / HOUR)  # counts in hours, as the routine's pseudo-hours are
+    state = np.where(known, state_now, 0.0).astype(np.int64)
+    hour = np.floor((times / HOUR) % 24.0).astype(np.int64) % 24
+    size = 2 * CONDITIONAL_LASTED * 24
+    shape = (2, CONDITIONAL_LASTED, 24)
+    lasted = np.where(state == 1, durations[:, 0], durations[:, 1])
+    cell = (state * CONDITIONAL_LASTED + lasted_class(lasted)) * 24 + hour
+    safe_outcome = np.where(known, outcome, 0.0)
+    outcome_sum = _float_bincount(cell, weight * safe_outcome, size).reshape(shape)
+    count = _float_bincount(cell, weight, size).reshape(shape)
+    table = _conditional_table(outcome_sum, count, prior)
+    if not leave_day_out:
+        return table, None
+    days = np.floor(times / DAY).astype(np.int64)
+    unique_days, day_row = np.unique(days, return_inverse=True)
+    flat = day_row * size + cell
+    day_sum = _float_bincount(flat, weight * safe_outcome, unique_days.size * size)
+    day_count = _float_bincount(flat, weight, unique_days.size * size)
+    without_day = _conditional_table(
+        outcome_sum - day_sum.reshape(-1, *shape),
+        np.maximum(count - day_count.reshape(-1, *shape), 0.0),
+        prior,
+    )
+    return table, read_conditional(without_day, day_row, times, durations)
+
+
+def read_conditional(
+    tables: FloatArray, rows: Any, now_time: FloatArray, lasted: FloatArray
+) -> FloatArray:
+    """Read ``tables[rows]`` (R, 2, L, 24) at each time now, linear between hour centres.
+
+    ``lasted``: (n, 2), how long use and idleness have lasted so far (seconds). Returns (n, 2):
+    the probability of use later if idle now, and if in use now.
+    """
+    position = (now_time / HOUR) % 24.0 - 0.5
+    lower = np.floor(position)
+    fraction = position - lower
+    low_bin = lower.astype(np.int64) % 24
+    high_bin = (low_bin + 1) % 24
+    columns = []
+    for state, elapsed in ((0, lasted[:, 1]), (1, lasted[:, 0])):
+        klass = lasted_class(elapsed)
+        low = tables[rows, state, klass, low_bin]
+        high = tables[rows, state, klass, high_bin]
+        columns.append(low * (1.0 - fraction) + high * fraction)
+    return np.asarray(np.column_stack(columns), dtype=np.float64)
