@@ -1,11 +1,14 @@
-"""What the controller tests share: a real thermostat and lamp, and a predicted occupancy."""
+"""What the controller and warm-up tests share: a real thermostat and lamp, a heated room's
+simulated history, and a predicted occupancy."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 import pytest
 
 from custom_components.foresight.home_occupancy import HomePresence, OccupancyOutlook, RoomOutlook
@@ -122,3 +125,46 @@ async def async_setup_lamp(hass: HomeAssistant) -> None:
         },
     )
     await hass.async_block_till_done()
+
+
+TEMPERATURE = {"unit_of_measurement": "°C", "device_class": "temperature"}
+
+
+def simulate_heated_room(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    start: datetime,
+    *,
+    days: int,
+    heating_hours: Collection[int],
+    gain: float,
+    loss: float,
+    outdoor: float,
+    zone: tzinfo = UTC,
+) -> list[float]:
+    """The living room heated by ``climate.living`` in ``heating_hours`` (of ``zone``).
+
+    First-order physics (``gain`` °C/h at full heating, ``loss`` per hour towards ``outdoor``),
+    reported every five minutes as Home Assistant would see it. Returns the readings.
+    """
+    temperature, heating = 16.0, False
+    readings = []
+    for step in range(days * 24 * 12):
+        moment = start + timedelta(minutes=5 * step)
+        on = moment.astimezone(zone).hour in heating_hours
+        freezer.move_to(moment)
+        if on != heating:
+            heating = on
+            hass.states.async_set(
+                "climate.living",
+                "heat",
+                {
+                    "temperature": 21.0,
+                    "current_temperature": temperature,
+                    "hvac_action": "heating" if on else "idle",
+                },
+            )
+        readings.append(round(temperature, 1))
+        hass.states.async_set("sensor.living_temperature", str(readings[-1]), TEMPERATURE)
+        temperature += (gain * on - loss * (temperature - outdoor)) * 5 / 60
+    return readings

@@ -19,11 +19,16 @@ from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant, State
 
 from .conftest import set_home_states
-from .controllers_helpers import Predicted, async_setup_thermostat, predict
+from .controllers_helpers import (
+    TEMPERATURE,
+    Predicted,
+    async_setup_thermostat,
+    predict,
+    simulate_heated_room,
+)
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 SWITCH = "switch.living_room_smart_heating"
-TEMPERATURE = {"unit_of_measurement": "°C", "device_class": "temperature"}
 # The simulated room: it gains 4 °C/h at full heating and loses 10 % of its lead over 5 °C
 # outside each hour.
 GAIN, LOSS, OUTDOOR = 4.0, 0.1, 5.0
@@ -31,25 +36,16 @@ GAIN, LOSS, OUTDOOR = 4.0, 0.1, 5.0
 
 async def _learn_warm_up(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     """Three days of the thermostat heating mornings and evenings, then training."""
-    temperature, heating = 16.0, False
-    begin = START - timedelta(days=3)
-    for step in range(3 * 24 * 12):
-        moment = begin + timedelta(minutes=5 * step)
-        on = moment.hour in (14, 15, 1, 2, 3)
-        freezer.move_to(moment)
-        if on != heating:
-            heating = on
-            hass.states.async_set(
-                "climate.living",
-                "heat",
-                {
-                    "temperature": 21.0,
-                    "current_temperature": temperature,
-                    "hvac_action": "heating" if on else "idle",
-                },
-            )
-        hass.states.async_set("sensor.living_temperature", str(round(temperature, 1)), TEMPERATURE)
-        temperature += (GAIN * on - LOSS * (temperature - OUTDOOR)) * 5 / 60
+    simulate_heated_room(
+        hass,
+        freezer,
+        START - timedelta(days=3),
+        days=3,
+        heating_hours=(14, 15, 1, 2, 3),
+        gain=GAIN,
+        loss=LOSS,
+        outdoor=OUTDOOR,
+    )
     freezer.move_to(START)
     await hass.services.async_call("foresight", "retrain", {}, blocking=True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 import math
 from zoneinfo import ZoneInfo
 
@@ -15,10 +15,10 @@ from custom_components.foresight.home_thermal import hold_readings
 from homeassistant.core import HomeAssistant
 
 from .conftest import set_home_states
+from .controllers_helpers import simulate_heated_room
 
 START = datetime(2026, 10, 5, 0, 0, tzinfo=UTC)
 GAIN, LOSS, OUTDOOR = 2.0, 0.1, 5.0  # °C/h at full heating, 1/h, °C
-TEMPERATURE = {"unit_of_measurement": "°C", "device_class": "temperature"}
 
 
 async def test_warm_up_is_learned_from_the_thermostat(
@@ -31,29 +31,17 @@ async def test_warm_up_is_learned_from_the_thermostat(
     await hass.async_block_till_done(wait_background_tasks=True)
     zone = ZoneInfo(hass.config.time_zone)
 
-    temperature, heating = 16.0, False
-    temperatures: list[float] = []
-    for step in range(3 * 24 * 12):  # three days, every five minutes
-        moment = START + timedelta(minutes=5 * step)
-        local_hour = moment.astimezone(zone).hour
-        on = local_hour in (6, 7, 17, 18, 19, 20)
-        freezer.move_to(moment)
-        if on != heating:
-            heating = on
-            hass.states.async_set(
-                "climate.living",
-                "heat",
-                {
-                    "temperature": 21.0,
-                    "current_temperature": temperature,
-                    "hvac_action": "heating" if on else "idle",
-                },
-            )
-        reading = round(temperature, 1)
-        if not temperatures or reading != temperatures[-1]:
-            hass.states.async_set("sensor.living_temperature", str(reading), TEMPERATURE)
-            temperatures.append(reading)
-        temperature += (GAIN * on - LOSS * (temperature - OUTDOOR)) * 5 / 60
+    temperatures = simulate_heated_room(
+        hass,
+        freezer,
+        START,
+        days=3,
+        heating_hours=(6, 7, 17, 18, 19, 20),
+        gain=GAIN,
+        loss=LOSS,
+        outdoor=OUTDOOR,
+        zone=zone,
+    )
     await hass.services.async_call("foresight", "retrain", {}, blocking=True)
 
     # The simulator's truth: the room is learned from what Home Assistant recorded.

@@ -66,6 +66,16 @@ HOME_SCHEMA = vol.Schema(
     }
 )
 
+# A battery's low level: the % at which it is due for replacement.
+BATTERY_LEVEL = vol.All(
+    selector.NumberSelector(
+        selector.NumberSelectorConfig(
+            min=0, max=99, step=1, unit_of_measurement="%", mode=selector.NumberSelectorMode.BOX
+        )
+    ),
+    vol.Coerce(int),
+)
+
 OPTIONS_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_RETENTION_DAYS, default=DEFAULT_RETENTION_DAYS): vol.All(
@@ -83,18 +93,7 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Optional(CONF_WORKDAY_SENSOR): selector.EntitySelector(
             selector.EntitySelectorConfig(domain="binary_sensor")
         ),
-        vol.Required(CONF_BATTERY_LOW_LEVEL, default=DEFAULT_BATTERY_LOW_LEVEL): vol.All(
-            selector.NumberSelector(
-                selector.NumberSelectorConfig(
-                    min=0,
-                    max=99,
-                    step=1,
-                    unit_of_measurement="%",
-                    mode=selector.NumberSelectorMode.BOX,
-                )
-            ),
-            vol.Coerce(int),
-        ),
+        vol.Required(CONF_BATTERY_LOW_LEVEL, default=DEFAULT_BATTERY_LOW_LEVEL): BATTERY_LEVEL,
         vol.Optional(CONF_EXCLUDED_BATTERIES, default=[]): selector.EntitySelector(
             selector.EntitySelectorConfig(
                 domain="sensor", device_class=SensorDeviceClass.BATTERY, multiple=True
@@ -119,18 +118,7 @@ BATTERY_LEVEL_SCHEMA = vol.Schema(
         vol.Required(CONF_BATTERY): selector.EntitySelector(
             selector.EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.BATTERY)
         ),
-        vol.Required(CONF_LOW_LEVEL): vol.All(
-            selector.NumberSelector(
-                selector.NumberSelectorConfig(
-                    min=0,
-                    max=99,
-                    step=1,
-                    unit_of_measurement="%",
-                    mode=selector.NumberSelectorMode.BOX,
-                )
-            ),
-            vol.Coerce(int),
-        ),
+        vol.Required(CONF_LOW_LEVEL): BATTERY_LEVEL,
     }
 )
 
