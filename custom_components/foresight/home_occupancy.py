@@ -132,6 +132,8 @@ class HomeOccupancy:
         self.keys = {source.key for source in sources}
         self.model: OccupancyModel | None = None
         self.tracker: OccupancyTracker | None = None
+        self._offset_hour = math.nan
+        self._offset = 0.0
 
     def history(self, now: datetime, days: float) -> dict[str, SourceSeries]:
         """Every source's readings over ``days`` before ``now``, on the local wall clock."""
@@ -186,8 +188,15 @@ class HomeOccupancy:
     def observe(self, key: str, utc: float, value: float | None) -> None:
         """One reading, as it is observed (on the event loop, O(1))."""
         if self.tracker is not None and key in self.keys:
-            local = float(to_wall_clock([utc], self._zone)[0])
-            self.tracker.observe(key, local, value)
+            self.tracker.observe(key, self._local(utc), value)
+
+    def _local(self, utc: float) -> float:
+        # The time zone's offset is looked up once an hour, not for every reading.
+        hour = utc // HOUR
+        if hour != self._offset_hour:
+            self._offset_hour = hour
+            self._offset = float(to_wall_clock([hour * HOUR], self._zone)[0]) - hour * HOUR
+        return utc + self._offset
 
     def outlook(self, now: datetime, untrusted: Collection[str]) -> OccupancyOutlook | None:
         """Every room's and the home's occupancy now and over the next 24 hours."""
