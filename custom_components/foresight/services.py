@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import probatio as vol
 
@@ -35,7 +36,9 @@ ATTR_ROOM = "room"
 KINDS = ["occupancy", "energy", "maintenance"]
 MAX_HOURS = 1440  # 60 days: the maintenance calendar's horizon
 
-RETRAIN_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
+RETRAIN_SCHEMA = vol.Schema(
+    {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string, vol.Optional(ATTR_ROOM): cv.string}
+)
 GET_FORECAST_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -59,7 +62,11 @@ def _entry(hass: HomeAssistant, call: ServiceCall) -> ForesightConfigEntry:
 
 
 async def _async_retrain(call: ServiceCall) -> None:
-    await _entry(call.hass, call).runtime_data.coordinator.async_train()
+    entry = _entry(call.hass, call)
+    if room := call.data.get(ATTR_ROOM):
+        # A room's models are trained with the home's (the home learns from every room).
+        _room_id(entry, room)
+    await entry.runtime_data.coordinator.async_train()
 
 
 async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
@@ -89,26 +96,23 @@ async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
     }
 
 
+def _room_id(entry: ForesightConfigEntry, room: str) -> str:
+    """The subentry id of the room called ``room`` (or with that id)."""
+    for subentry_id, subentry in entry.subentries.items():
+        if room.casefold() in (subentry.title.casefold(), subentry_id.casefold()):
+            return subentry_id
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_room",
+        translation_placeholders={"room": room},
+    )
+
+
 def _occupancy_forecast(
     entry: ForesightConfigEntry, room: str | None, hours: int
 ) -> ServiceResponse:
     """A room's (or the home's) probability of use for each hour ahead."""
-    room_id: str | None = None
-    if room:
-        room_id = next(
-            (
-                subentry_id
-                for subentry_id, subentry in entry.subentries.items()
-                if room.casefold() in (subentry.title.casefold(), subentry_id.casefold())
-            ),
-            None,
-        )
-        if room_id is None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="unknown_room",
-                translation_placeholders={"room": room},
-            )
+    room_id = _room_id(entry, room) if room else None
     coordinator = entry.runtime_data.coordinator
     outlook = coordinator.data.occupancy
     unit = outlook.rooms.get(room_id) if outlook is not None else None
@@ -153,14 +157,38 @@ def _maintenance_forecast(report: MaintenanceReport, hours: int) -> ServiceRespo
     }
 
 
+def _validated[T](
+    schema: vol.Schema, handler: Callable[[ServiceCall], Coroutine[Any, Any, T]]
+) -> Callable[[ServiceCall], Coroutine[Any, Any, T]]:
+    """Check a call's data against ``schema``; a bad argument is a translated error."""
+
+    async def validated(call: ServiceCall) -> T:
+        try:
+            data = schema(dict(call.data))
+        except vol.Invalid as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_argument",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        return await handler(
+            ServiceCall(
+                call.hass, call.domain, call.service, data, call.context, call.return_response
+            )
+        )
+
+    return validated
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions once for all entries."""
-    hass.services.async_register(DOMAIN, SERVICE_RETRAIN, _async_retrain, schema=RETRAIN_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_RETRAIN, _validated(RETRAIN_SCHEMA, _async_retrain)
+    )
     hass.services.async_register(
         DOMAIN,
         SERVICE_GET_FORECAST,
-        _async_get_forecast,
-        schema=GET_FORECAST_SCHEMA,
+        _validated(GET_FORECAST_SCHEMA, _async_get_forecast),
         supports_response=SupportsResponse.ONLY,
     )

@@ -1,0 +1,60 @@
+"""Foresight's actions answer bad arguments with a translated error, never a stack trace."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.foresight.const import DOMAIN
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+
+async def _call(hass: HomeAssistant, service: str, data: dict[str, object]) -> object:
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=service == "get_forecast"
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "translation_key"),
+    [
+        ("get_forecast", {"kind": "occupancy", "room": "Attic"}, "unknown_room"),
+        ("retrain", {"room": "Attic"}, "unknown_room"),
+        ("get_forecast", {"kind": "energy", "config_entry_id": "nope"}, "not_loaded"),
+    ],
+)
+async def test_translated_errors(
+    hass: HomeAssistant,
+    setup_home: MockConfigEntry,
+    service: str,
+    data: dict[str, object],
+    translation_key: str,
+) -> None:
+    with pytest.raises(ServiceValidationError) as raised:
+        await _call(hass, service, data)
+    assert raised.value.translation_domain == DOMAIN
+    assert raised.value.translation_key == translation_key
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"kind": "weather"}, {"kind": "energy", "hours": 0}, {"kind": "energy", "hours": "many"}],
+)
+async def test_invalid_arguments_are_refused(
+    hass: HomeAssistant, setup_home: MockConfigEntry, data: dict[str, object]
+) -> None:
+    with pytest.raises(ServiceValidationError):
+        await _call(hass, "get_forecast", data)
+
+
+async def test_energy_still_learning(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+    """The test home has a day of meter readings: too little to forecast."""
+    with pytest.raises(ServiceValidationError) as raised:
+        await _call(hass, "get_forecast", {"kind": "energy"})
+    assert raised.value.translation_key == "still_learning"
+
+
+async def test_retrain_a_room(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+    await _call(hass, "retrain", {"room": "living room"})
+    assert "occupancy" in setup_home.runtime_data.coordinator.trained_at
