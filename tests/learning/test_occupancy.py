@@ -488,3 +488,48 @@ def test_forecast_correction_kept_only_where_it_helps() -> None:
         + np.column_stack((logit(routine), logit(now), logit(lasting), logit(routine))) @ row[3:]
     )
     assert np.max(np.abs(sigmoid(score) - blend)) < 0.05
+
+
+def test_a_light_switched_by_hand_is_read_from_its_step() -> None:
+    """Illuminance gets "recent change" features, computed the same live and in training."""
+    rng = np.random.default_rng(7)
+    days = 8
+    starts, ends = _visits(rng, days, [8.0, 13.0, 18.0], 90)
+    times = np.arange(START, START + days * DAY, MINUTE)
+    inside = np.zeros(times.size)
+    index = np.searchsorted(starts, times, side="right") - 1
+    inside[index >= 0] = times[index >= 0] < ends[index[index >= 0]]
+    # Daylight drifts over the day and from day to day; the lamp adds a step while in use.
+    hour = (times - START) % DAY / HOUR
+    daylight = np.clip(np.sin((hour - 6.0) / 12.0 * math.pi), 0.0, None)
+    daylight *= rng.uniform(100.0, 500.0, days).repeat(times.size // days)
+    lux = daylight + 300.0 * inside + rng.normal(0.0, 5.0, times.size)
+    sources = [
+        OccupancySource("desk_presence", "motion", "study", reliable=True),
+        OccupancySource("desk_lux", "illuminance", "study"),
+    ]
+    history = {"desk_presence": _presence(starts, ends), "desk_lux": SourceSeries.of(times, lux)}
+    end = START + days * DAY
+    model = train_occupancy(sources, history, START, end)
+    unit = model.rooms["study"]
+    assert ("change", "desk_lux") in {(spec.name, spec.source_id) for spec in unit.specs}
+    # The tracker, fed the lux readings only, follows the lamp; its features match training.
+    tracker = OccupancyTracker(model)
+    check = np.arange(end - DAY + HOUR, end, 17 * MINUTE)
+    data = prepare_unit("study", sources, history, START, end)
+    grid = feature_matrix(
+        unit.specs, data.series, data.activity, check, logit(unit.routine.at(check))
+    )
+    lux_times = history["desk_lux"].times
+    cursor = 0
+    predicted, truth = [], []
+    for row, now in enumerate(check):
+        while cursor < lux_times.size and lux_times[cursor] <= now:
+            tracker.observe("desk_lux", float(lux_times[cursor]), float(lux[cursor]))
+            cursor += 1
+        state = tracker._units["study"].state(float(now), ())
+        live = tracker._features(unit, state, float(now), ())
+        np.testing.assert_allclose(live, grid[row], rtol=1e-6, atol=1e-6, equal_nan=True)
+        predicted.append(tracker.occupancy_probability("study", float(now)) >= 0.5)
+        truth.append(inside[np.searchsorted(times, now, side="right") - 1] == 1.0)
+    assert np.mean(np.asarray(predicted) == np.asarray(truth)) > 0.9

@@ -120,10 +120,12 @@ HOLDOUT_DAYS = (1.0, 7.0)  # held-out days, at least and at most
 SCORED_HORIZON = HOUR  # the forecast's accuracy is its one-hour Brier skill
 MIN_SCORED_POINTS = DAY / FORECAST_STEP  # a horizon is judged on at least a day of forecasts
 NUMERIC_LEVELS = ("level", "excess")  # a number's raw level, and its level over the day's low
-# Numbers whose recent change is a sign of people: CO2 rises while someone breathes in the room.
-# Light and power step at once (their level says it); temperature and humidity drift with
-# weather and heating, so their changes add noise more than evidence.
+# Numbers whose recent change is a sign of people: CO2 rises while someone breathes in the room,
+# and illuminance steps when someone switches a light (daylight only drifts, so a step over
+# minutes tells a hand on the switch from the sun). Temperature and humidity drift with weather
+# and heating, so their changes add noise more than evidence (measured on the UCI office).
 BREATH_KINDS = frozenset({"co2"})
+CHANGE_KINDS = BREATH_KINDS | {"illuminance"}
 CONFIDENT_SAMPLES = 60  # each state needs this many training minutes to fit a now-cast
 LOSS_BLOCK = 6 * HOUR  # forecasts within this share their errors
 LOSS_SIGNIFICANCE = 2.0  # standard errors a held-out loss must exceed to fall back
@@ -144,7 +146,7 @@ def unit_feature_specs(
             specs.extend(FeatureSpec("recent", source.source_id, tau) for tau in RECENT_TAUS)
             continue
         specs.extend(FeatureSpec(name, source.source_id) for name in NUMERIC_LEVELS)
-        if source.kind in BREATH_KINDS:
+        if source.kind in CHANGE_KINDS:
             specs.extend(FeatureSpec("change", source.source_id, lag) for lag in CHANGE_LAGS)
         if source.kind == POWER_KIND and source.source_id in thresholds:
             derived = source.source_id + ABOVE_STANDBY
