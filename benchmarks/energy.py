@@ -211,6 +211,7 @@ FAULT_SEED = 20261127
 
 
 ALARM_KINDS: dict[str, int] = {}  # alarm onsets by rule, faulty and clean days together
+FALSE_ALARM_KINDS: dict[str, int] = {}  # alarm onsets by rule on clean days only
 
 
 def _alarm_hours(
@@ -220,6 +221,7 @@ def _alarm_hours(
     expected: energy.EnergyForecast,
     first: int,
     last: int,
+    clean: bool = False,
 ) -> list[int]:
     """Hour indices in [first, last) after which the detector raised a new alarm."""
     onsets: list[int] = []
@@ -230,6 +232,8 @@ def _alarm_hours(
         if verdict.active and not active:
             onsets.append(index)
             ALARM_KINDS[verdict.kind] = ALARM_KINDS.get(verdict.kind, 0) + 1
+            if clean:
+                FALSE_ALARM_KINDS[verdict.kind] = FALSE_ALARM_KINDS.get(verdict.kind, 0) + 1
         active = verdict.active
     return onsets
 
@@ -284,7 +288,7 @@ def evaluate_anomalies(
         if np.isfinite(seen[day * 24 : day * 24 + 24]).sum() >= 12:
             clean_days += 1
             false_alarms += len(
-                _alarm_hours(detector, times, seen, expected, day * 24, day * 24 + 24)
+                _alarm_hours(detector, times, seen, expected, day * 24, day * 24 + 24, clean=True)
             )
         for kind, chosen in fault_days.items():
             if day not in chosen:
@@ -348,6 +352,10 @@ def run_anomalies(paths: Sequence[str]) -> dict[str, object]:
         "clean_days": total_days,
         "by_kind": by_kind,
         "alarms_by_rule": dict(ALARM_KINDS),
+        "false_alarms_per_week_by_rule": {
+            kind: round(count / max(total_days, 1) * 7.0, 4)
+            for kind, count in sorted(FALSE_ALARM_KINDS.items())
+        },
     }
 
 

@@ -221,8 +221,16 @@ def test_unusual_use_heater_detected_and_ordinary_day_quiet() -> None:
     stopped = kwh.copy()
     stopped[89 * 24 :] = np.maximum(stopped[89 * 24 :] - 0.08, 0.0)  # the fridge stops
     assert "shortfall" in alarms(stopped)
+    doubled = kwh.copy()
+    doubled[89 * 24 :] += 0.15  # a new always-on load doubles the base load from midnight
+    raised = alarms(doubled)
+    assert set(raised[:12]) != {"none"}  # flagged the same morning (by whichever rule first)
+    assert "raised_floor" in raised
     restored = energy.UnusualUseDetector.from_dict(json.loads(json.dumps(detector.to_dict())))
-    assert restored == detector
+    assert restored.to_dict() == detector.to_dict()  # NaN (hours not judged) != NaN
+    old = detector.to_dict() | {"version": energy.DETECTOR_VERSION - 1}
+    with pytest.raises(ValueError):
+        energy.UnusualUseDetector.from_dict(old)
     with pytest.raises(ValueError):
         energy.UnusualUseDetector.from_dict({"version": 1, "scale_kwh": [1.0]})
 
@@ -261,3 +269,28 @@ def test_forecast_without_an_input_the_model_was_trained_with() -> None:
     with_it = model.forecast(times, kwh, times[-1] + HOUR, 24, outdoor_temperature=outdoor)
     assert np.all(np.isfinite(without.kwh))
     assert without.kwh.shape == with_it.kwh.shape == (24,)
+
+
+def test_small_stop_is_found_by_the_day_floor_within_two_days() -> None:
+    times, kwh, _ = _home(92, seed=9)
+    midnight = START + 89 * DAY
+    past = times < midnight
+    model = energy.EnergyForecaster.train(times[past], kwh[past], now=midnight)
+    detector = energy.UnusualUseDetector.train(model, times[past], kwh[past], now=midnight)
+    start = 89 * 24 + 14  # a 40 W fridge stops at 14:00; too small for any single hour to tell
+    stopped = kwh.copy()
+    stopped[start:] = np.maximum(stopped[start:] - 0.04, 0.0)
+
+    def verdicts(seen: np.ndarray) -> list[energy.UnusualUse]:
+        expected = energy.day_ahead_expectations(model, times, seen, midnight - DAY, 3)
+        return [
+            detector.check(times[index - 47 : index + 1], seen[index - 47 : index + 1], expected)
+            for index in range(start, start + 48)
+        ]
+
+    found = [v for v in verdicts(stopped) if v.active]
+    assert found and found[0].kind == "shortfall"
+    # The day's rule reports the always-on energy over the day: usual vs. seen.
+    assert found[0].seen_kwh < found[0].expected_kwh
+    assert found[0].expected_kwh == pytest.approx(24 * detector.day_floor_kwh)
+    assert not any(v.active for v in verdicts(kwh))

@@ -30,7 +30,7 @@ Status = Literal["learning", "ready", "degraded"]
 HOUR = 3600.0
 DAY = 86400.0
 MODEL_VERSION = 2
-DETECTOR_VERSION = 1
+DETECTOR_VERSION = 2
 
 MIN_DAYS = 3  # fewer days of data than this: status "learning", no forecast
 PROFILE_WINDOW_DAYS = 56  # the weighted profiles and the similar-day search look this far back
@@ -855,8 +855,18 @@ EXCESS_MIN_HOURS = 2  # an excess must last at least this many hours to matter
 EXCESS_MIN_SCORE = 3.0  # ... and add up to at least this many band-scales
 EXCESS_THRESHOLD_FACTOR = 1.1  # above the largest ordinary run seen in the calibration days
 SHORTFALL_HOURS = 4  # consumption below the always-on floor for this long: something stopped
-RAISED_FLOOR_HOURS = 6  # consumption above the usual floor for this hour for this long: a new load
-RAISED_FLOOR_MARGIN = 1.3  # ... by more than this factor over the highest ordinary floor
+RAISED_FLOOR_HOURS = 6  # the floor of the last 6 hours rising above its usual level: a new load
+RAISED_FLOOR_LOWEST = 2  # that floor is the mean of the window's two lowest hours
+FLOOR_REFERENCE_DAYS = 14  # the usual floor for each hour of day: median over this many days
+RAISED_FLOOR_MARGIN = 0.3  # base loads added to the largest ordinary rise seen in calibration
+QUIET_FLOOR_FACTOR = 1.3  # hours whose usual floor is near the base load are judged finely
+DAY_FLOOR_HOURS = 24  # the day's floor: the mean of the 3 lowest of the last 24 hours
+DAY_FLOOR_LOWEST = 3
+DAY_FLOOR_MIN_KNOWN = 20  # ... when at least this many of those hours are known
+DAY_FLOOR_MIN_DROP_KWH = 0.015  # a drop of the day's floor smaller than 15 W never alarms
+DAY_FLOOR_MIN_RISE = 0.3  # a rise of the day's floor smaller than 0.3 base loads never alarms
+DAY_FLOOR_FACTOR = 1.1  # beyond the largest ordinary drop or rise seen in calibration
+BUSY_RISE_FACTOR = 2.0  # other hours: the rise must exceed this many times the largest ordinary one
 MIN_SCALE_KWH = 0.01  # band scale floor (10 W over an hour)
 
 
@@ -890,12 +900,100 @@ def _excess_runs(
     return score, length
 
 
-def _rolling_min(values: FloatArray, width: int) -> FloatArray:
-    """Min over each window of ``width`` consecutive values (NaN if any is unknown)."""
+def _window_floor(values: FloatArray, width: int, lowest: int) -> FloatArray:
+    """Mean of the ``lowest`` smallest values of the ``width`` hours ending at each index.
+
+    NaN where the window is incomplete or holds an unknown hour.
+    """
+    floors = np.full(values.size, np.nan)
     if values.size < width:
-        return np.empty(0)
-    windows = np.lib.stride_tricks.sliding_window_view(values, width)
-    return np.asarray(windows.min(axis=1), dtype=np.float64)
+        return floors
+    windows = np.sort(np.lib.stride_tricks.sliding_window_view(values, width), axis=1)
+    floors[width - 1 :] = windows[:, :lowest].mean(axis=1)  # NaN sorts last: stays NaN
+    floors[width - 1 :][~np.isfinite(windows[:, -1])] = np.nan
+    return floors
+
+
+def _day_floors(values: FloatArray) -> FloatArray:
+    """The day's floor (mean of the lowest hours of the last ``DAY_FLOOR_HOURS``) at each index."""
+    floors = np.full(values.size, np.nan)
+    if values.size < DAY_FLOOR_HOURS:
+        return floors
+    windows = np.lib.stride_tricks.sliding_window_view(values, DAY_FLOOR_HOURS)
+    known = np.isfinite(windows).sum(axis=1)
+    lowest = np.sort(windows, axis=1)[:, :DAY_FLOOR_LOWEST].mean(axis=1)  # NaN sorts last
+    floors[DAY_FLOOR_HOURS - 1 :] = np.where(known >= DAY_FLOOR_MIN_KNOWN, lowest, np.nan)
+    return floors
+
+
+def _day_floor_limits(
+    times: FloatArray, energy: FloatArray, today: float, base_load_kwh: float
+) -> tuple[float, float, float]:
+    """The usual day's floor and the largest ordinary drop and rise of it (kWh per hour).
+
+    Each calibration day's floors are compared with the median of the floors of the
+    ``FLOOR_REFERENCE_DAYS`` before it, as :meth:`UnusualUseDetector.check` compares the latest
+    floor with the usual one; a fault must move the floor further than any ordinary day did.
+    """
+    span = DETECTOR_CALIBRATION_DAYS + FLOOR_REFERENCE_DAYS
+    matrix = to_day_matrix(times, energy, first_day=today - span * DAY, days=span)
+    floors = _day_floors(matrix.values.reshape(-1)).reshape(span, 24)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        usual_then = np.array(
+            [
+                np.nanmedian(floors[day - FLOOR_REFERENCE_DAYS : day])
+                for day in range(FLOOR_REFERENCE_DAYS, span)
+            ]
+        )
+        shifts = floors[FLOOR_REFERENCE_DAYS:] - usual_then[:, None]
+        largest_drop = float(np.nanmax(-shifts)) if np.isfinite(shifts).any() else float("nan")
+        largest_rise = float(np.nanmax(shifts)) if np.isfinite(shifts).any() else float("nan")
+        usual = float(np.nanmedian(floors[-FLOOR_REFERENCE_DAYS:]))
+    base = max(base_load_kwh, 0.0) if np.isfinite(base_load_kwh) else float("nan")
+    drop = max(DAY_FLOOR_MIN_DROP_KWH, DAY_FLOOR_FACTOR * largest_drop)
+    rise = max(DAY_FLOOR_MIN_RISE * base, DAY_FLOOR_FACTOR * largest_rise)
+    if not base > 0.0:
+        rise = float("nan")  # no always-on load: nothing to compare a rise with
+    return usual, drop, rise
+
+
+def _raised_floor_ceiling(
+    times: FloatArray, energy: FloatArray, today: float, base_load_kwh: float
+) -> FloatArray:
+    """Per hour of day, the level above which the last hours' floor means a new constant load.
+
+    Each calibration day's floors are compared with the median of the ``FLOOR_REFERENCE_DAYS``
+    before it; the ceiling is today's usual floor plus the largest ordinary rise plus a margin
+    in base loads. Hours whose usual floor is well above the base load (someone is usually up
+    and about) are too variable to judge and get NaN.
+    """
+    ceiling = np.full(24, np.nan)
+    if not np.isfinite(base_load_kwh):
+        return ceiling
+    base_load_kwh = max(base_load_kwh, 0.0)
+    span = DETECTOR_CALIBRATION_DAYS + FLOOR_REFERENCE_DAYS
+    matrix = to_day_matrix(times, energy, first_day=today - span * DAY, days=span)
+    floors = _window_floor(
+        matrix.values.reshape(-1), RAISED_FLOOR_HOURS, RAISED_FLOOR_LOWEST
+    ).reshape(span, 24)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rises = np.stack(
+            [
+                floors[day] - np.nanmedian(floors[day - FLOOR_REFERENCE_DAYS : day], axis=0)
+                for day in range(FLOOR_REFERENCE_DAYS, span)
+            ]
+        )
+        largest_rise = np.nanmax(rises, axis=0)
+        usual = np.nanmedian(floors[-FLOOR_REFERENCE_DAYS:], axis=0)
+        quiet = (usual <= QUIET_FLOOR_FACTOR * base_load_kwh) & (base_load_kwh > 0.0)
+    # Busy hours vary more from day to day: only a rise far beyond the ordinary ones counts there.
+    rise_factor = np.where(quiet, 1.0, BUSY_RISE_FACTOR)
+    judged = np.isfinite(largest_rise) & np.isfinite(usual)
+    margin = RAISED_FLOOR_MARGIN * base_load_kwh
+    ceiling[judged] = (usual + rise_factor * np.maximum(largest_rise, 0.0) + margin)[judged]
+    return ceiling
 
 
 def _rolling_max(values: FloatArray, width: int) -> FloatArray:
@@ -910,13 +1008,22 @@ def _rolling_max(values: FloatArray, width: int) -> FloatArray:
 class UnusualUseDetector:
     """Flags consumption that stays outside the expected band long enough to matter.
 
-    Two rules, both calibrated on the home's own recent ordinary days so recurring loads (the
+    Rules, all calibrated on the home's own recent ordinary days so recurring loads (the
     dishwasher at night as always) stay quiet:
 
     * excess: consecutive hours above the 80 % band whose summed excess (in band scales) is
       larger than any ordinary run seen in the calibration days;
     * shortfall: ``SHORTFALL_HOURS`` consecutive hours below the always-on floor (the lowest
-      level the home ever stays at for that long), e.g. a fridge or freezer that stopped.
+      level the home ever stays at for that long), e.g. a fridge or freezer that stopped;
+    * raised floor: the floor of the last ``RAISED_FLOOR_HOURS`` (mean of its two lowest hours)
+      above its usual level for that hour of day by more than any ordinary rise in calibration
+      plus ``RAISED_FLOOR_MARGIN`` base loads (``BUSY_RISE_FACTOR`` times that rise at hours
+      whose usual floor is well above the base load), e.g. a heater left on or a new always-on
+      load doubling the base load;
+    * the day's floor (mean of the 3 lowest of the last 24 hours) falling (``shortfall``) or
+      rising (``raised_floor``) from its usual level over the last ``FLOOR_REFERENCE_DAYS``
+      by more than it ever did in calibration: a fridge that stopped shows at the next night
+      even when a single hour cannot tell; so does a base load that doubled.
 
     Works on hourly energy; finer power can be fed as hourly energy of the hours so far.
     """
@@ -925,6 +1032,9 @@ class UnusualUseDetector:
     floor_kwh: float = float("nan")
     scale_kwh: list[float] = field(default_factory=lambda: [MIN_SCALE_KWH] * 24)
     ceiling_kwh: list[float] = field(default_factory=lambda: [float("nan")] * 24)
+    day_floor_kwh: float = float("nan")  # the usual day's floor (kWh per hour)
+    day_floor_drop_kwh: float = float("nan")  # the day's floor falling by more: something stopped
+    day_floor_rise_kwh: float = float("nan")  # rising by more: a new always-on load
     calibrated_days: int = 0
 
     @classmethod
@@ -962,15 +1072,14 @@ class UnusualUseDetector:
         lowest_runs = lowest_runs[np.isfinite(lowest_runs)]
         if lowest_runs.size:
             detector.floor_kwh = float(lowest_runs.min())
-        # The highest level the home stayed above for RAISED_FLOOR_HOURS, by hour of day.
-        floors = _rolling_min(seen, RAISED_FLOOR_HOURS)
-        if floors.size:
-            by_hour = np.full(seen.size, np.nan)
-            by_hour[RAISED_FLOOR_HOURS - 1 :] = floors
-            with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                ceiling = np.nanmax(by_hour.reshape(-1, 24), axis=0)
-            detector.ceiling_kwh = ceiling.tolist()
+        ceiling = _raised_floor_ceiling(times, energy, today, forecaster.base_load_w / 1000.0)
+        detector.ceiling_kwh = ceiling.tolist()
+        usual, drop, rise = _day_floor_limits(times, energy, today, forecaster.base_load_w / 1000.0)
+        detector.day_floor_kwh, detector.day_floor_drop_kwh, detector.day_floor_rise_kwh = (
+            usual,
+            drop,
+            rise,
+        )
         return detector
 
     def check(
@@ -1030,10 +1139,25 @@ class UnusualUseDetector:
                     self.floor_kwh * SHORTFALL_HOURS,
                     float(recent.sum()),
                 )
+        day_floor, day_first = float("nan"), float(times[0])
+        if last + 1 >= DAY_FLOOR_HOURS:  # the day's floor needs a day of hours
+            day_floor = float(_day_floors(seen[: last + 1])[-1])
+            day_first = float(times[last + 1 - DAY_FLOOR_HOURS])
+        # The day's rules report the always-on energy over the day: usual floor vs. seen floor.
+        if self.day_floor_kwh - day_floor > self.day_floor_drop_kwh:  # False when any is NaN
+            return UnusualUse(
+                True,
+                "shortfall",
+                day_first,
+                self.day_floor_kwh * DAY_FLOOR_HOURS,
+                day_floor * DAY_FLOOR_HOURS,
+            )
         ceiling = float(self.ceiling_kwh[int(hour_of_day[last])])
         if np.isfinite(ceiling) and last + 1 >= RAISED_FLOOR_HOURS:
             recent = seen[last + 1 - RAISED_FLOOR_HOURS : last + 1]
-            if np.all(np.isfinite(recent)) and float(recent.min()) > ceiling * RAISED_FLOOR_MARGIN:
+            # The window's floor: the mean of its lowest hours.
+            floor = float(np.sort(recent)[:RAISED_FLOOR_LOWEST].mean())
+            if np.all(np.isfinite(recent)) and floor > ceiling:
                 return UnusualUse(
                     True,
                     "raised_floor",
@@ -1041,6 +1165,14 @@ class UnusualUseDetector:
                     float(np.nansum(expected_now[last + 1 - RAISED_FLOOR_HOURS : last + 1])),
                     float(recent.sum()),
                 )
+        if day_floor - self.day_floor_kwh > self.day_floor_rise_kwh:
+            return UnusualUse(
+                True,
+                "raised_floor",
+                day_first,
+                self.day_floor_kwh * DAY_FLOOR_HOURS,
+                day_floor * DAY_FLOOR_HOURS,
+            )
         return UnusualUse(False, "none", None, float(expected_now[last]), float(seen[last]))
 
     def to_dict(self) -> dict[str, Any]:
@@ -1051,6 +1183,9 @@ class UnusualUseDetector:
             "floor_kwh": _json_float(self.floor_kwh),
             "scale_kwh": [float(v) for v in self.scale_kwh],
             "ceiling_kwh": [_json_float(v) for v in self.ceiling_kwh],
+            "day_floor_kwh": _json_float(self.day_floor_kwh),
+            "day_floor_drop_kwh": _json_float(self.day_floor_drop_kwh),
+            "day_floor_rise_kwh": _json_float(self.day_floor_rise_kwh),
             "calibrated_days": self.calibrated_days,
         }
 
@@ -1075,6 +1210,9 @@ class UnusualUseDetector:
                 floor_kwh=_float_or_nan(data["floor_kwh"]),
                 scale_kwh=scale,
                 ceiling_kwh=ceiling,
+                day_floor_kwh=_float_or_nan(data["day_floor_kwh"]),
+                day_floor_drop_kwh=_float_or_nan(data["day_floor_drop_kwh"]),
+                day_floor_rise_kwh=_float_or_nan(data["day_floor_rise_kwh"]),
                 calibrated_days=int(data["calibrated_days"]),
             )
         except (KeyError, TypeError) as err:
