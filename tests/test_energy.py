@@ -182,3 +182,34 @@ async def test_retrain_action(
     assert entry.runtime_data.models.get("energy")["forecaster"]["model"] == (
         entry.runtime_data.coordinator.energy.forecaster.model
     )
+
+
+async def test_away_hours_and_workdays_reach_the_models(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray],
+) -> None:
+    entry, _hours, _kwh = energy_home
+    hass.states.async_set("binary_sensor.workday", "on")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "workday_sensor": "binary_sensor.workday"}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    freezer.move_to(NOW + timedelta(hours=1))
+    hass.states.async_set("person.alice", "not_home")
+    hass.states.async_set("binary_sensor.workday", "off")
+    freezer.move_to(NOW + timedelta(hours=3, minutes=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    await coordinator.async_refresh()
+    assert coordinator.energy is not None
+    past = await hass.async_add_executor_job(
+        coordinator.energy._hourly, NOW + timedelta(hours=3, minutes=5), 1
+    )
+    assert past.away is not None
+    assert past.workday is not None
+    last = past.hours >= wall_clock_now(NOW, ZoneInfo(hass.config.time_zone))
+    # The hour Alice left and the next ones: away; the hour before: home.
+    assert past.away[last].tolist() == [0.0, 1.0, 1.0]
+    assert past.workday[last].tolist() == [1.0, 0.0, 0.0]

@@ -69,11 +69,11 @@ def test_prune_keeps_retention_and_recent_raw_numbers(tmp_path: Path) -> None:
         ],
         [HourlyRow("sensor.power", int(now - 50 * day), 7.0, 7.0, 7.0)],
     )
-    store.prune(now, retention_days=60, raw_numeric_days=14)
+    store.prune(now, retention_days=60, raw_numeric_days=14, keep_every_reading={"motion"})
     assert [t for t, _ in store.samples("binary_sensor.hall")] == [now - 50 * day, now - 5 * day]
     assert [t for t, _ in store.samples("sensor.power")] == [now - 5 * day]
     assert len(store.hours("sensor.power")) == 1
-    store.prune(now, retention_days=30, raw_numeric_days=14)
+    store.prune(now, retention_days=30, raw_numeric_days=14, keep_every_reading={"motion"})
     assert store.hours("sensor.power") == []
     assert len(store.samples("binary_sensor.hall")) == 1
 

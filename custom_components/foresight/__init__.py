@@ -27,6 +27,7 @@ from .const import (
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
     CONF_WATCHED_APPLIANCES,
+    CONF_WORKDAY_SENSOR,
     DEFAULT_BATTERY_LOW_LEVEL,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
@@ -86,6 +87,8 @@ def home_sources(hass: HomeAssistant, entry: ConfigEntry) -> list[Source]:
     if outdoor := entry.data.get(CONF_OUTDOOR_TEMPERATURE):
         sources.append(Source(outdoor, Kind.TEMPERATURE))
     sources += [Source(appliance, Kind.POWER) for appliance in watched_appliances(entry)]
+    if workday := entry.options.get(CONF_WORKDAY_SENSOR):
+        sources.append(Source(workday, Kind.WORKDAY))
     excluded = entry.options.get(CONF_EXCLUDED_BATTERIES, [])
     sources += [Source(battery, Kind.BATTERY) for battery in battery_sensors(hass, excluded)]
     return sources
@@ -143,7 +146,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     if (energy_id := entry.data.get(CONF_ENERGY_SENSOR)) is not None:
         energy_source = sources[energy_id]
         outdoor = entry.data.get(CONF_OUTDOOR_TEMPERATURE)
-        energy = HomeEnergy(store, energy_source.key, energy_source.kind, outdoor, zone)
+        energy = HomeEnergy(
+            store,
+            energy_source.key,
+            energy_source.kind,
+            outdoor,
+            zone,
+            people=[key for key, source in sources.items() if source.kind is Kind.PERSON],
+            workday_key=entry.options.get(CONF_WORKDAY_SENSOR),
+        )
     default_low = float(entry.options.get(CONF_BATTERY_LOW_LEVEL, DEFAULT_BATTERY_LOW_LEVEL))
     low_levels = entry.options.get(CONF_BATTERY_LOW_LEVELS, {})
     maintenance = HomeMaintenance(

@@ -35,7 +35,7 @@ from .home_thermal import HomeThermal, WarmUp
 from .models import ModelStore
 from .observe import Observer
 from .repairs import async_update_silent_sources
-from .sources import Source
+from .sources import KEEP_EVERY_READING, Source
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -232,6 +232,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             now,
             self._retention_days,
             RAW_NUMERIC_DAYS,
+            KEEP_EVERY_READING,
             dict.fromkeys(self.maintenance.appliance_keys, APPLIANCE_RAW_DAYS),
         )
         return HistorySummary(

@@ -267,12 +267,13 @@ class HistoryStore:
         now: float,
         retention_days: int,
         raw_numeric_days: int,
+        keep_every_reading: Iterable[str] = (),
         keep_raw: dict[str, int] | None = None,
     ) -> None:
-        """Forget what is older than the retention; raw numeric samples sooner.
+        """Forget what is older than the retention; raw samples of other kinds sooner.
 
-        Binary and battery series keep every sample for the retention (they change rarely);
-        ``keep_raw`` gives some numeric series (watched appliances) their own raw retention.
+        Series of the kinds in ``keep_every_reading`` keep every sample for the retention;
+        ``keep_raw`` gives some series (watched appliances) their own raw retention.
         """
         keep_from = now - retention_days * 86400
         keep_raw_from = now - raw_numeric_days * 86400
@@ -287,10 +288,9 @@ class HistoryStore:
             db.execute("DELETE FROM samples WHERE t < ?", (keep_from,))
             db.execute(
                 "DELETE FROM samples WHERE t < ? AND source IN"
-                " (SELECT id FROM sources WHERE kind NOT IN"
-                " ('motion', 'door', 'media', 'light', 'person', 'heating', 'battery'))"
+                " (SELECT id FROM sources WHERE kind NOT IN (SELECT value FROM json_each(?)))"
                 " AND source NOT IN (SELECT value FROM json_each(?))",
-                (keep_raw_from, json.dumps(list(longer))),
+                (keep_raw_from, json.dumps(sorted(keep_every_reading)), json.dumps(list(longer))),
             )
             for source_id, keep_source_from in longer.items():
                 db.execute(

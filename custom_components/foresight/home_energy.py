@@ -67,6 +67,17 @@ def _number(value: float) -> float | None:
     return round(float(value), 4) if math.isfinite(value) else None
 
 
+@dataclass(frozen=True, slots=True)
+class Hourly:
+    """A stretch of hours on the local wall clock and what is known of each."""
+
+    hours: FloatArray
+    kwh: FloatArray
+    outdoor: FloatArray  # °C, NaN where unknown
+    workday: FloatArray | None  # 1 on working days, from the workday sensor, where known
+    away: FloatArray | None  # 1 while every person is away, where known (None: no people)
+
+
 class HomeEnergy:
     """Trains and asks the home's energy models. Every method blocks: call from an executor."""
 
@@ -77,13 +88,20 @@ class HomeEnergy:
         energy_kind: Kind,
         outdoor_key: str | None,
         zone: tzinfo,
+        people: list[str] | None = None,
+        workday_key: str | None = None,
     ) -> None:
-        """Learn from the series ``energy_key`` (a meter or a power sensor)."""
+        """Learn from the series ``energy_key`` (a meter or a power sensor).
+
+        ``people``' series say when the home is away; ``workday_key``'s which days are worked.
+        """
         self._store = store
         self.entity_id = self._energy_key = energy_key
         self._energy_kind = energy_kind
         self._outdoor_key = outdoor_key
         self._zone = zone
+        self._people = people or []
+        self._workday_key = workday_key
         self.forecaster: EnergyForecaster | None = None
         self.detector: UnusualUseDetector | None = None
 
@@ -98,8 +116,8 @@ class HomeEnergy:
             _LOGGER.warning("Saved energy model could not be read, learning afresh: %s", err)
             self.forecaster = self.detector = None
 
-    def _hourly(self, now: datetime, days: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Hourly kWh and outdoor °C on the local wall clock, for ``days`` before ``now``."""
+    def _hourly(self, now: datetime, days: float) -> Hourly:
+        """The hours of the ``days`` before ``now`` on the local wall clock, with what is known."""
         end = now.timestamp()
         start = end - days * DAY - 2 * HOUR
         rows = self._store.hours(self._energy_key, start, end)
@@ -110,26 +128,54 @@ class HomeEnergy:
             values = [None if row.mean is None else row.mean / 1000.0 for row in rows]
         kwh = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
         hours, kwh = _sum_by_hour(to_wall_clock(utc, self._zone), kwh)
-        outdoor = np.full(hours.size, np.nan)
-        if self._outdoor_key is not None and hours.size:
-            rows = self._store.hours(self._outdoor_key, start, end)
-            local = to_wall_clock([row.hour for row in rows], self._zone)
-            means = {float(t): row.mean for t, row in zip(local, rows, strict=True)}
-            outdoor = np.array([means.get(float(h)) or np.nan for h in hours], dtype=np.float64)
-        return hours, kwh, outdoor
+        home = [self._aligned(person, hours, start, end) for person in self._people]
+        away = None
+        if home:
+            present = np.vstack(home)
+            # Away while every person is known to be away; home while anyone is.
+            away = np.where(
+                np.nanmax(np.nan_to_num(present, nan=-1.0), axis=0) > 0,
+                0.0,
+                np.where(np.isfinite(present).all(axis=0), 1.0, np.nan),
+            )
+        workday = None
+        if self._workday_key is not None:
+            workday = np.round(self._aligned(self._workday_key, hours, start, end))
+        return Hourly(
+            hours,
+            kwh,
+            self._aligned(self._outdoor_key, hours, start, end),
+            workday if workday is not None and np.isfinite(workday).any() else None,
+            away,
+        )
+
+    def _aligned(self, key: str | None, hours: FloatArray, start: float, end: float) -> FloatArray:
+        """A series' hourly means (NaN where unknown), on the given local hours."""
+        if key is None or not hours.size:
+            return np.full(hours.size, np.nan)
+        rows = self._store.hours(key, start, end)
+        local = to_wall_clock([row.hour for row in rows], self._zone)
+        means = {float(t): row.mean for t, row in zip(local, rows, strict=True)}
+        return np.array(
+            [np.nan if (mean := means.get(float(h))) is None else mean for h in hours],
+            dtype=np.float64,
+        )
 
     def train(self, now: datetime) -> dict[str, Any]:
         """Learn from the history up to ``now``; returns the parameters to save."""
-        hours, kwh, outdoor = self._hourly(now, HISTORY_DAYS + 1)
+        past = self._hourly(now, HISTORY_DAYS + 1)
         local_now = wall_clock_now(now, self._zone)
         self.forecaster = EnergyForecaster.train(
-            hours,
-            kwh,
+            past.hours,
+            past.kwh,
             # Without any outdoor reading, temperature is not an input at all.
-            outdoor_temperature=outdoor if np.isfinite(outdoor).any() else None,
+            outdoor_temperature=past.outdoor if np.isfinite(past.outdoor).any() else None,
+            workday=past.workday,
             now=local_now,
         )
-        self.detector = UnusualUseDetector.train(self.forecaster, hours, kwh, now=local_now)
+        self.detector = UnusualUseDetector.train(
+            self.forecaster, past.hours, past.kwh, now=local_now
+        )
         return {"forecaster": self.forecaster.to_dict(), "detector": self.detector.to_dict()}
 
     def outlook(self, now: datetime) -> EnergyOutlook | None:
@@ -147,9 +193,9 @@ class HomeEnergy:
         }
         if forecaster.status == "learning":
             return EnergyOutlook(**summary)
-        hours, kwh, outdoor = self._hourly(now, LOOKBACK_DAYS + DETECTOR_DAYS + 1)
+        past = self._hourly(now, LOOKBACK_DAYS + DETECTOR_DAYS + 1)
         local_now = wall_clock_now(now, self._zone)
-        forecast = self._forecast(forecaster, hours, kwh, outdoor, local_now, FORECAST_HOURS)
+        forecast = self._forecast(forecaster, past, local_now, FORECAST_HOURS)
         outlook = EnergyOutlook(
             **summary,
             next_hour_kwh=_number(float(forecast.kwh[0])),
@@ -158,13 +204,21 @@ class HomeEnergy:
             base_load_w=_number(forecaster.base_load_w),
             forecast=self._hours(forecast),
         )
-        if detector is None or not hours.size:
+        if detector is None or not past.hours.size:
             return outlook
         today = float(np.floor(local_now / DAY) * DAY)
         first_day = today - (DETECTOR_DAYS - 1) * DAY
-        expected = day_ahead_expectations(forecaster, hours, kwh, first_day, DETECTOR_DAYS)
-        recent = hours >= first_day
-        verdict = detector.check(hours[recent], kwh[recent], expected)
+        expected = day_ahead_expectations(
+            forecaster, past.hours, past.kwh, first_day, DETECTOR_DAYS
+        )
+        recent = past.hours >= first_day
+        verdict = detector.check(
+            past.hours[recent],
+            past.kwh[recent],
+            expected,
+            # Nobody home: less use is expected, and a shortfall above the floor is normal.
+            away=past.away[recent] if past.away is not None else None,
+        )
         since = verdict.since
         return replace(
             outlook,
@@ -179,29 +233,32 @@ class HomeEnergy:
         """Hourly expected kWh with its 80 % band, ``hours`` ahead from the current hour."""
         if self.forecaster is None or self.forecaster.status == "learning":
             return []
-        history, kwh, outdoor = self._hourly(now, LOOKBACK_DAYS + 1)
+        past = self._hourly(now, LOOKBACK_DAYS + 1)
         local_now = wall_clock_now(now, self._zone)
-        return self._hours(self._forecast(self.forecaster, history, kwh, outdoor, local_now, hours))
+        return self._hours(self._forecast(self.forecaster, past, local_now, hours))
 
     @staticmethod
     def _forecast(
-        forecaster: EnergyForecaster,
-        hours: FloatArray,
-        kwh: FloatArray,
-        outdoor: FloatArray,
-        local_now: float,
-        ahead: int,
+        forecaster: EnergyForecaster, past: Hourly, local_now: float, ahead: int
     ) -> EnergyForecast:
+        # The hours ahead are appended unknown (the forecaster fills them).
         future = np.floor(local_now / HOUR) * HOUR + HOUR * np.arange(ahead)
-        future = future[~np.isin(future, hours)]
-        unknown = np.full(future.size, np.nan)
-        order = np.argsort(np.concatenate([hours, future]))
+        future = future[~np.isin(future, past.hours)]
+        order = np.argsort(np.concatenate([past.hours, future]))
+
+        def extended(values: FloatArray | None) -> FloatArray | None:
+            if values is None:
+                return None
+            joined: FloatArray = np.concatenate([values, np.full(future.size, np.nan)])
+            return joined[order]
+
         return forecaster.forecast(
-            np.concatenate([hours, future])[order],
-            np.concatenate([kwh, unknown])[order],
+            np.concatenate([past.hours, future])[order],
+            extended(past.kwh),
             local_now,
             ahead,
-            outdoor_temperature=np.concatenate([outdoor, unknown])[order],
+            outdoor_temperature=extended(past.outdoor),
+            workday=extended(past.workday),
         )
 
     def _hours(self, forecast: EnergyForecast) -> list[JsonValueType]:

@@ -18,6 +18,7 @@ from .history import HistoryStore
 from .learning.appliances import PERSIST_HOURS, TRAIN_DAYS, WINDOW, ApplianceModel, MeasureCheck
 from .learning.batteries import BatteryDischarge
 from .learning.rhythm import SourceRhythm
+from .sources import BINARY_KINDS
 from .timebase import from_wall_clock, to_wall_clock, wall_clock_now
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class MaintenanceReport:
 
 
 def _is_binary(kind: str) -> bool:
-    return kind in ("motion", "door", "media", "light", "person", "heating")
+    return kind in BINARY_KINDS
 
 
 class HomeMaintenance:

@@ -51,11 +51,14 @@ class Kind(StrEnum):
     CO2 = "co2"  # ppm
     ILLUMINANCE = "illuminance"  # lx
     BATTERY = "battery"  # %
+    WORKDAY = "workday"  # 1 = a working day (for example from the Workday integration)
 
 
 BINARY_KINDS = frozenset(
-    {Kind.MOTION, Kind.DOOR, Kind.MEDIA, Kind.LIGHT, Kind.PERSON, Kind.HEATING}
+    {Kind.MOTION, Kind.DOOR, Kind.MEDIA, Kind.LIGHT, Kind.PERSON, Kind.HEATING, Kind.WORKDAY}
 )
+# Series whose every reading is kept for the whole retention (they change rarely).
+KEEP_EVERY_READING = BINARY_KINDS | {Kind.BATTERY}
 
 # The lists a room offers in its form, in the order shown.
 ROOM_KINDS: tuple[Kind, ...] = (
