@@ -270,3 +270,68 @@ def test_version_one_loads_and_bad_previous_is_rejected() -> None:
     for previous in ([[1.0, 50.0]], [[1.0, math.nan]] * 6, "x"):
         with pytest.raises(ValueError):
             BatteryDischarge.from_dict({**data, "version": 2, "previous": previous})
+
+
+def _replaced_then(
+    levels_after: np.ndarray, times_after: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """An old battery read low for a few days, then ``levels_after`` from a fresh one."""
+    old_times = START - np.arange(10, 0, -1) * 12 * HOUR
+    old_levels = np.full(old_times.size, 10.0)
+    return np.concatenate([old_times, times_after]), np.concatenate([old_levels, levels_after])
+
+
+@pytest.mark.parametrize("rounds_down", [False, True])
+def test_rounding_down_is_told_from_a_fresh_battery(rounds_down: bool) -> None:
+    """10 % steps: a device that never shows 100 % on a fresh battery rounds down.
+
+    Its steps happen a whole step above the level it shows, half a step later in charge than
+    for a rounding device: read the wrong way the date would be 12 days early at 0.4 %/day.
+    """
+    times = START + np.arange(0.0, 190 * DAY, 6 * HOUR)
+    true_level = 99.0 - 0.4 * (times - START) / DAY
+    step = 10.0
+    shown = np.floor(true_level / step) if rounds_down else np.round(true_level / step)
+    all_times, all_levels = _replaced_then(shown * step, times)
+    low_at = START + (99.0 - 10.0) / 0.4 * DAY
+    discharge = BatteryDischarge.from_history(all_times, all_levels)
+    assert discharge.replacements == 1
+    forecast = discharge.forecast(float(times[-1]))
+    assert forecast.status == "predicted" and forecast.low_at is not None
+    assert abs(forecast.low_at - low_at) / DAY < 5.0
+
+
+def test_long_cold_spell_does_not_move_the_steps() -> None:
+    """Weeks of cold days with a warm day between: steps are timed by the readings at levels.
+
+    A reading far below the next level is a dip, not the moment the level was crossed (the
+    steps are timed only to the warm days around them, about three days: within 1.5 days).
+    """
+    times = START + np.arange(0.0, 60 * DAY, 6 * HOUR)
+    days = (times - START) / DAY
+    levels = np.round(80.0 - 1.0 * days)
+    plain = BatteryDischarge.from_history(times, levels).forecast(float(times[-1]))
+    dipped = levels.copy()
+    dipped[(days > 30) & (days % 3 < 2)] -= 12.0  # two cold days in three for the last month
+    discharge = BatteryDischarge.from_history(times, dipped)
+    forecast = discharge.forecast(float(times[-1]))
+    assert discharge.replacements == 0
+    assert plain.low_at is not None and forecast.low_at is not None
+    assert abs(forecast.low_at - plain.low_at) / DAY < 1.5
+
+
+def test_outages_over_the_last_steps_keep_the_date_close() -> None:
+    """A device offline for days twice near the end of a steepening discharge.
+
+    The levels skipped meanwhile make one step timed only to within the outage.
+    """
+    times = START + np.arange(0.0, 40 * DAY, 6 * HOUR)
+    days = (times - START) / DAY
+    true_level = 60.0 - 0.5 * days - 0.02 * days * days  # steepening, as an alkaline cell
+    # Offline for 4 days twice, over the last steps: those steps are known to within days.
+    online = ~(((days > 29) & (days < 33)) | ((days > 34.5) & (days < 38.5)))
+    times, levels = times[online], np.round(true_level[online])
+    low_at = START + float(np.roots([-0.02, -0.5, 50.0]).max()) * DAY
+    forecast = BatteryDischarge.from_history(times, levels).forecast(float(times[-1]))
+    assert forecast.low_at is not None
+    assert abs(forecast.low_at - low_at) / DAY < 1.0

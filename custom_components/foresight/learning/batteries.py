@@ -17,8 +17,14 @@ How it works:
   running maximum from the end (the *envelope*) removes voltage dips in the cold once they have
   recovered. A dip still going on reads as a faster discharge until it recovers.
 * Reporting steps (1 %, 5 %, 10 %) are inferred from the levels; the moments the envelope steps
-  down are when the true level crossed the middle between two steps (devices round to the
-  nearest step), placed in the middle of the reporting gap in which they happened.
+  down are when the true level crossed the boundary between two steps, placed in the middle of
+  the gap between the last reading at the higher level and the first at the lower one (a
+  reading below both may be a dip). The boundary is half a step above the lower level for a
+  device rounding to the nearest step, a whole step for one rounding down: with coarse steps a
+  device that never showed 100 % on a fresh battery rounds down; otherwise rounding is assumed.
+  A step seen across a long gap in reports (a device offline for days) is timed loosely: every
+  fit weighs each step by the inverse of its timing variance (its gap against the device's
+  typical gap).
 * At a replacement the finished discharge's crossings are kept (:attr:`previous`): the next
   battery in the same device follows the same curve (alkaline steepening, the knee of a coin
   cell, a Li-ion gauge's bend), only at its own pace. Smoothed over a few weeks (the old
@@ -76,6 +82,7 @@ PRIOR_BACKTESTS = 3  # the default spread counts as this many backtests
 DEFAULT_LOG_SPREAD = 0.25  # likely range without backtests (log of the time to low)
 RANGE_Z = 1.2816  # z of the 10 % and 90 % quantiles: an 80 % range
 MIN_LOG_SPREAD = 0.08  # the range is never narrower than this (log of the time to low)
+FLOOR_MIN_STEP = 5.0  # rounding down is told from the top level only for steps this coarse
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +121,7 @@ class BatteryDischarge:
         self.readings_dropped = 0
         # The last finished discharge's level crossings [time, level]: the shape of the next.
         self.previous: list[list[float]] | None = None
-        self._shape_cache: tuple[tuple[int, int], _Shape | None] | None = None
+        self._shape_cache: tuple[tuple[int, int, float], _Shape | None] | None = None
 
     @classmethod
     def from_history(
@@ -163,18 +170,35 @@ class BatteryDischarge:
         if len(self.runs) > MAX_RUNS:
             self._drop_masked_runs()
 
-    def _shape(self) -> _Shape | None:
+    def _shape(self, shift: float) -> _Shape | None:
         # Smoothing the previous discharge costs a few ms: done once per previous discharge.
-        key = (id(self.previous), len(self.previous or ()))
+        key = (id(self.previous), len(self.previous or ()), shift)
         if self._shape_cache is None or self._shape_cache[0] != key:
-            self._shape_cache = (key, _Shape.from_crossings(self.previous, self.low_level))
+            previous = self.previous
+            if previous is not None and shift:
+                # Kept as a rounding device's crossings: moved to this device's convention.
+                previous = [[moment, level + shift] for moment, level in previous]
+            self._shape_cache = (key, _Shape.from_crossings(previous, self.low_level))
         return self._shape_cache[1]
+
+    def _boundary(self, step: float) -> float:
+        """Points above a reported level at which the device stepped down to it.
+
+        Most devices round to the nearest step (half a step above); some round down (a whole
+        step above). A fresh battery is full: a device with coarse steps that never reported
+        100 % after a replacement rounds down. Fine steps say nothing (a fresh battery itself
+        sits a step or two below full), nor does a discharge whose start was not seen: there,
+        rounding to the nearest step is assumed.
+        """
+        if self.replacements == 0 or step < FLOOR_MIN_STEP:
+            return step / 2
+        return step if self.highest <= 100.0 - step else step / 2
 
     def _keep_shape(self) -> None:
         # The finished discharge's steps are the shape the next battery will follow.
         runs = np.asarray(self.runs, dtype=np.float64)
         envelope = np.maximum.accumulate(runs[::-1, 2])[::-1]
-        times, levels = _crossings(runs, envelope, _reporting_step(envelope))
+        times, levels, _ = _crossings(runs, envelope, _reporting_step(envelope) / 2)
         crossings = np.column_stack([times, levels])[-MAX_SHAPE_CROSSINGS:].tolist()
         if _Shape.from_crossings(crossings, self.low_level) is not None:
             self.previous = crossings
@@ -226,31 +250,36 @@ class BatteryDischarge:
         current = max(now if now is not None else last_seen, last_seen)
         envelope = np.maximum.accumulate(runs[::-1, 2])[::-1]
         step = _reporting_step(envelope)
-        crossing_times, crossing_levels = _crossings(runs, envelope, step)
+        boundary = self._boundary(step)
+        crossing_times, crossing_levels, gaps = _crossings(runs, envelope, boundary)
+        precision = _precision(gaps)
         level_now = float(envelope[-1])
-        if level_now + step / 2 <= self.low_level:
-            # The reading is a whole half step below the low level: it surely is low.
+        if level_now + boundary <= self.low_level:
+            # Even the top of the reading's step is below the low level: it surely is low.
             return self._reached(crossing_times, runs, level_now)
         span = current - float(runs[0, 0])
         since_step = current - (float(crossing_times[-1]) if crossing_times.size else runs[0, 0])
         if crossing_times.size < MIN_CROSSINGS or span < MIN_HISTORY:
             flat = since_step >= FLAT_AFTER
             return self._empty("flat" if flat else "learning", level_now, "none")
-        shape = self._shape()
-        fit = _fit_discharge(crossing_times, crossing_levels, shape, self.low_level)
+        shape = self._shape(boundary - step / 2)
+        fit = _fit_discharge(crossing_times, crossing_levels, shape, self.low_level, precision)
         if fit is None:
             return self._empty("flat", level_now, "none")
         # Still reading this level now: the next step down has not happened yet.
-        next_boundary = level_now - step / 2
+        next_boundary = level_now + boundary - step
         if fit.time_at(next_boundary) < last_seen:
             held = _fit_discharge(
                 np.append(crossing_times, last_seen),
                 np.append(crossing_levels, next_boundary),
                 shape,
                 self.low_level,
+                np.append(precision, 1.0),
             )
             fit = fit if held is None else held
-        log_spread = _backtest_spread(crossing_times, crossing_levels, shape, self.low_level)
+        log_spread = _backtest_spread(
+            crossing_times, crossing_levels, shape, self.low_level, precision
+        )
         low_at = fit.time_at(self.low_level)
         rate = fit.rate_at(current)
         if rate <= 0 or not math.isfinite(low_at) or low_at - current > MAX_HORIZON:
@@ -275,7 +304,7 @@ class BatteryDischarge:
         late = low_at + RANGE_Z * spread_time * (1.0 + log_spread)
         return BatteryForecast(
             "predicted",
-            float(min(max(fit.level_at(current), level_now - step / 2), level_now + step / 2)),
+            float(min(max(fit.level_at(current), next_boundary), level_now + boundary)),
             self.low_level,
             low_at,
             early,
@@ -488,17 +517,17 @@ _Curve = _Fit | _Polynomial
 
 
 def _fit_polynomial(
-    times: FloatArray, levels: FloatArray, last: int, degree: int
+    times: FloatArray, levels: FloatArray, last: int, degree: int, precision: FloatArray
 ) -> _Polynomial | None:
-    """Least-squares line (or quadratic) through the ``last`` crossings."""
-    times, levels = times[-last:], levels[-last:]
+    """Least-squares line (or quadratic) through the ``last`` crossings, by their precision."""
+    times, levels, precision = times[-last:], levels[-last:], precision[-last:]
     if times.size < max(2, 2 * degree + 1):
         return None
     origin = float(times[-1])
     offsets = (times - origin) / DAY
     if float(offsets[-1] - offsets[0]) <= 0:
         return None
-    coefficients = np.polyfit(offsets, levels, degree)
+    coefficients = np.polyfit(offsets, levels, degree, w=np.sqrt(precision))
     if degree == 2:
         c, b, a = (float(value) for value in coefficients)
         if c > 0:
@@ -516,13 +545,14 @@ def _fit_shaped(
     shape: _Shape | None,
     low_level: float,
     last: int | None,
+    precision: FloatArray,
 ) -> _Fit | None:
-    """Line t = low_at - s * x(level) through the crossings.
+    """Line t = low_at - s * x(level) through the crossings, by their precision.
 
     All of them with recent ones weighing most, or only the ``last`` few.
     """
     if last is not None:
-        times, levels = times[-last:], levels[-last:]
+        times, levels, precision = times[-last:], levels[-last:], precision[-last:]
     if times.size < 2:
         return None
     name = ("shape" if shape is not None else "warp") + ("" if last is None else f"_last_{last}")
@@ -531,7 +561,8 @@ def _fit_shaped(
     reference = float(times[-1])
     few_back = float(times[max(0, times.size - 1 - RECENT_STEPS)])
     scale = max(RECENT_DAYS * DAY, reference - few_back)
-    weights = np.exp(-(reference - times) / scale) if last is None else np.ones(times.size)
+    recency = np.exp(-(reference - times) / scale) if last is None else np.ones(times.size)
+    weights = recency * precision
     total = float(weights.sum())
     mean_x = float(weights @ units) / total
     mean_t = float(weights @ times) / total
@@ -545,14 +576,26 @@ def _fit_shaped(
 
 
 def _fit_discharge(
-    times: FloatArray, levels: FloatArray, shape: _Shape | None, low_level: float
+    times: FloatArray,
+    levels: FloatArray,
+    shape: _Shape | None,
+    low_level: float,
+    precision: FloatArray | None = None,
 ) -> _Curve | None:
-    """The member of the ensemble whose date at ``low_level`` is the median of all members."""
+    """The member of the ensemble whose date at ``low_level`` is the median of all members.
+
+    ``precision`` weighs each crossing (1: timed exactly; default: all alike).
+    """
+    weights = np.ones(times.size) if precision is None else precision
     members: list[_Curve | None] = []
     if shape is None or not SHAPE_ONLY:
-        members += [_fit_polynomial(times, levels, last, degree) for last, degree in POLYNOMIALS]
+        members += [
+            _fit_polynomial(times, levels, last, degree, weights) for last, degree in POLYNOMIALS
+        ]
     if shape is not None:
-        members += [_fit_shaped(times, levels, shape, low_level, count) for count in SHAPE_MEMBERS]
+        members += [
+            _fit_shaped(times, levels, shape, low_level, count, weights) for count in SHAPE_MEMBERS
+        ]
     reaching = sorted(
         (
             (member.time_at(low_level), index, member)
@@ -566,14 +609,20 @@ def _fit_discharge(
 
 
 def _backtest_spread(
-    times: FloatArray, levels: FloatArray, shape: _Shape | None, low_level: float
+    times: FloatArray,
+    levels: FloatArray,
+    shape: _Shape | None,
+    low_level: float,
+    precision: FloatArray,
 ) -> float:
     """Log error of predicting recent crossings from the ones a few steps before them."""
     errors: list[float] = []
     count = times.size
     for target in range(max(3, count - BACKTESTS), count):
         anchor_end = max(2, target - BACKTEST_STEPS)
-        fit = _fit_discharge(times[:anchor_end], levels[:anchor_end], shape, low_level)
+        fit = _fit_discharge(
+            times[:anchor_end], levels[:anchor_end], shape, low_level, precision[:anchor_end]
+        )
         anchor = float(times[anchor_end - 1])
         horizon = float(times[target]) - anchor
         if horizon <= 0:
@@ -598,19 +647,44 @@ def _reporting_step(envelope: FloatArray) -> float:
     return float(max(0.5, values[np.argmax(counts)]))
 
 
+def _precision(gaps: FloatArray) -> FloatArray:
+    """Each crossing's weight: a step seen across a long gap in reports is timed loosely.
+
+    Inverse variance of a time spread evenly over the gap, plus the device's typical gap.
+    """
+    if gaps.size == 0:
+        return np.ones(0)
+    typical = max(float(np.median(gaps)), 1.0)
+    return typical * typical / (np.square(gaps) + typical * typical)
+
+
 def _crossings(
-    runs: FloatArray, envelope: FloatArray, step: float
-) -> tuple[FloatArray, FloatArray]:
-    """When the envelope stepped down, and the level it crossed then (middle of two steps)."""
+    runs: FloatArray, envelope: FloatArray, boundary: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Each step down of the envelope: when, the level crossed, the gap it happened in.
+
+    The level crossed is ``boundary`` above the lower one; the gap (seconds) is between the
+    last reading at the higher level and the first at the lower one.
+    """
     times: list[float] = []
     levels: list[float] = []
+    gaps: list[float] = []
     for index in range(1, len(runs)):
         if envelope[index] < envelope[index - 1]:
-            # The step happened between the last reading above and the first reading below.
+            # The step happened between the last reading at the higher level and ...
             previous_seen = _last_seen_at_level(runs, envelope, index)
-            times.append(0.5 * (previous_seen + float(runs[index, 0])))
-            levels.append(float(envelope[index]) + step / 2)
-    return np.asarray(times, dtype=np.float64), np.asarray(levels, dtype=np.float64)
+            # ... the first reading *at* the new level: one below it may be a dip in the cold.
+            first_at = index
+            while runs[first_at, 2] < envelope[index]:
+                first_at += 1
+            times.append(0.5 * (previous_seen + float(runs[first_at, 0])))
+            levels.append(float(envelope[index]) + boundary)
+            gaps.append(float(runs[first_at, 0]) - previous_seen)
+    return (
+        np.asarray(times, dtype=np.float64),
+        np.asarray(levels, dtype=np.float64),
+        np.asarray(gaps, dtype=np.float64),
+    )
 
 
 def _last_seen_at_level(runs: FloatArray, envelope: FloatArray, index: int) -> float:
