@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 import math
+import warnings
 
 import numpy as np
 
@@ -409,7 +410,9 @@ def _grid(
 
 
 def _standardise(raw: FloatArray) -> tuple[FloatArray, FloatArray]:
-    with np.errstate(all="ignore"):
+    # A source never seen in the window has an all-NaN column: it is standardised as unknown.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(raw, axis=0) if raw.size else np.zeros(raw.shape[1])
         scale = np.nanstd(raw, axis=0) if raw.size else np.ones(raw.shape[1])
     mean = np.where(np.isfinite(mean), mean, 0.0)
