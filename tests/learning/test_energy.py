@@ -77,6 +77,21 @@ def test_learned_blend_beats_baseline_when_it_can() -> None:
     assert model.skill > 0
 
 
+def test_weekly_habit_is_learned() -> None:
+    """A washing machine every Saturday morning: the blend finds it through the same weekday."""
+    times, kwh, pattern = _home(140, seed=12, noise=0.1)
+    weekday = ((times // DAY).astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    hour = (times % DAY) / HOUR
+    laundry = (weekday == 5) & (hour >= 9) & (hour < 12)
+    kwh = kwh + np.where(laundry, 1.2, 0.0)
+    model = energy.EnergyForecaster.train(times, kwh)
+    assert model.model == energy.BLEND
+    saturday = START + (140 + (5 - (int(START // DAY) + 140 + 3) % 7) % 7) * DAY
+    forecast = model.forecast(times, kwh, saturday, 24)
+    morning = forecast.kwh[9:12] - pattern[9:12]
+    assert np.all(morning > 0.6)  # most of the 1.2 kWh laundry hours, not a seventh of it
+
+
 def test_learning_status_with_too_little_data() -> None:
     times, kwh, _ = _home(2)
     model = energy.EnergyForecaster.train(times, kwh)
@@ -247,7 +262,10 @@ def test_blend_solution_matches_scikit_learn_nonnegative_least_squares() -> None
     assert np.all(weights >= 0)
     flat = features.reshape(-1, count)
     reference = linear_model.LinearRegression(positive=True, fit_intercept=False)
-    reference.fit(flat, actual.reshape(-1))
+    # Recent days weigh more: a day's rows halve in weight every FIT_HALF_LIFE_DAYS back.
+    age = np.arange(59, -1, -1, dtype=np.float64)
+    day_weight = 0.5 ** (age / energy.FIT_HALF_LIFE_DAYS)
+    reference.fit(flat, actual.reshape(-1), sample_weight=np.repeat(day_weight, 24))
     np.testing.assert_allclose(weights, reference.coef_, atol=1e-4)
 
 

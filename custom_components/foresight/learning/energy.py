@@ -29,7 +29,7 @@ Status = Literal["learning", "ready", "degraded"]
 
 HOUR = 3600.0
 DAY = 86400.0
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 DETECTOR_VERSION = 2
 
 MIN_DAYS = 3  # fewer days of data than this: status "learning", no forecast
@@ -54,6 +54,7 @@ CARRYOVER_DECAY = 0.5  # per hour: how fast last evening's deviation from normal
 SIMILAR_DAYS = 10  # days whose eve looked most like yesterday, averaged
 SIMILAR_DAY_BLOCKS = 6  # a day is compared as six 4-hour means
 SIMILAR_DAY_TYPE_PENALTY = 1.0  # distance added when a candidate is not of the target's type
+FIT_HALF_LIFE_DAYS = 14.0  # the blend's fit weighs recent days more: habits drift with the season
 
 BASELINE = "mean_7day"
 PREVIOUS_DAY = "previous_day"
@@ -81,6 +82,7 @@ BASE_FEATURES = (
     *(_day_type_name(h) for h in DAY_TYPE_HALF_LIVES),
     "evening_carryover",
     "similar_days",
+    "same_weekday",
 )
 SMOOTHED_PARTS = (  # equal shares, no fitting
     _profile_name(3.5),
@@ -371,6 +373,11 @@ def _features(inputs: _Inputs, targets: IntArray, names: tuple[str, ...]) -> Flo
     deviation = np.nan_to_num(previous[:, 23] - usual[:, 23])
     fade = CARRYOVER_DECAY ** np.arange(1, 25, dtype=np.float64)
     columns["evening_carryover"] = np.maximum(usual + deviation[:, None] * fade[None, :], 0.0)
+    # Weekly habits (laundry on Saturdays): the same weekday over the profile window.
+    same_weekday = np.zeros(earlier.shape[:2], dtype=bool)
+    same_weekday[:, 6::7] = True
+    weekly = _weighted_profile(earlier, np.inf, same_weekday)
+    columns["same_weekday"] = _smooth_hours(np.where(np.isfinite(weekly), weekly, mean_7))
     similar = _similar_days(energy, targets, inputs.workday)
     columns["similar_days"] = _smooth_hours(np.where(np.isfinite(similar), similar, mean_7))
     if TEMPERATURE_FEATURES[0] in names and inputs.outdoor_temperature is not None:
@@ -446,11 +453,17 @@ def _nonnegative_least_squares(gram: FloatArray, moment: FloatArray) -> FloatArr
 def _fit_blend(features: FloatArray, actual: FloatArray, prior: FloatArray) -> FloatArray:
     """Non-negative least-squares weights of the base forecasts (``prior`` when data is short).
 
+    ``features``/``actual`` are consecutive days, oldest first; a day's squared errors weigh
+    half as much every ``FIT_HALF_LIFE_DAYS`` back, so the blend follows drifting habits.
+
     Non-negative weights keep the blend a sum of plausible profiles: it can never forecast a
     shape no base forecast has, which is what makes it robust on a noisy single home.
     """
-    flat_x = features.reshape(-1, features.shape[-1])
-    flat_y = actual.reshape(-1)
+    # Rows are consecutive days, oldest first; scaling a row by √weight weighs its squared error.
+    age = np.arange(features.shape[0] - 1, -1, -1, dtype=np.float64)
+    root_weight = np.sqrt(0.5 ** (age / FIT_HALF_LIFE_DAYS))
+    flat_x = (features * root_weight[:, None, None]).reshape(-1, features.shape[-1])
+    flat_y = (actual * root_weight[:, None]).reshape(-1)
     known = np.isfinite(flat_y) & np.all(np.isfinite(flat_x), axis=1)
     if known.sum() < 48:
         return prior
@@ -497,10 +510,11 @@ class EnergyForecaster:
     Candidates: the 7-day same-hour mean (the baseline), the previous day, an equal-share
     average of four smoothed profiles, and a non-negative least-squares blend of all base
     forecasts (exponentially weighted same-hour profiles over 56 days, the same by day type,
-    last evening's carry-over, the mean of similar past days, levels). The blend is scored on
-    the last ``VALIDATION_DAYS`` with weights refitted weekly on the days before each week; the
-    best-scoring candidate is published, and the 7-day mean whenever nothing beats it or fewer
-    than ``MIN_VALIDATION_DAYS`` days could be held out.
+    last evening's carry-over, the mean of similar past days, the same weekday, levels). The
+    blend is fitted with recent days weighing more, scored on the last ``VALIDATION_DAYS`` with
+    weights refitted weekly on the days before each week; the best-scoring candidate is
+    published, and the 7-day mean whenever nothing beats it or fewer than
+    ``MIN_VALIDATION_DAYS`` days could be held out.
 
     Train with :meth:`train` (off the event loop, once a day is plenty), persist with
     :meth:`to_dict`, and ask :meth:`forecast` with the recent hourly history whenever needed.
