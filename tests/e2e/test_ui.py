@@ -101,15 +101,17 @@ def _prepare_config(config: Path) -> None:
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"Home Assistant exited with {process.returncode}; see {log}")
         try:
             with urllib.request.urlopen(f"{url}/manifest.json", timeout=5) as response:
                 if response.status == 200:
                     return
         except OSError:
             pass
-        time.sleep(1)
+        try:  # waiting on the process paces the tries and notices an early exit
+            process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"Home Assistant exited with {process.returncode}; see {log}")
     pytest.fail(f"Home Assistant did not answer within {STARTUP_TIMEOUT_S} s; see {log}")
 
 
@@ -303,7 +305,7 @@ def _walk_through(steps: Steps) -> None:
         deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
         value = _row_value(page, name)
         while value in ("", "Unknown", "Unavailable") and time.monotonic() < deadline:
-            time.sleep(1)
+            page.wait_for_timeout(1000)  # let the frontend receive the next state
             value = _row_value(page, name)
         assert value not in ("", "Unknown", "Unavailable"), f"{name} shows no value"
     steps.shot("room-device")
