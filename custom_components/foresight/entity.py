@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
@@ -35,3 +39,17 @@ class ForesightEntity(CoordinatorEntity[ForesightCoordinator]):
             model="Room" if room is not None else "Home",
             entry_type=DeviceEntryType.SERVICE,
         )
+
+
+def add_to_device(
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entities: Sequence[Entity],
+    room: str | None,
+) -> None:
+    """Add entities to the home's device (``room`` None) or to a room's, on its subentry."""
+    if not entities:
+        return
+    if room is None:
+        async_add_entities(entities)
+    else:
+        async_add_entities(entities, config_subentry_id=room)

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import ForesightConfigEntry
 from .controllers import Controller
 from .controllers.base import Setting
-from .entity import ForesightEntity
+from .entity import ForesightEntity, add_to_device
 
 PARALLEL_UPDATES = 0
 
@@ -23,10 +23,7 @@ async def async_setup_entry(
     """Add each controller's settings on the controller's device."""
     for controller in entry.runtime_data.controllers:
         entities = [ControllerSetting(controller, setting) for setting in controller.settings_spec]
-        if controller.room is None:
-            async_add_entities(entities)
-        else:
-            async_add_entities(entities, config_subentry_id=controller.room)
+        add_to_device(async_add_entities, entities, controller.room)
 
 
 class ControllerSetting(ForesightEntity, RestoreNumber):

@@ -11,7 +11,7 @@ from homeassistant.helpers.restore_state import RestoreEntity
 from . import ForesightConfigEntry
 from .controllers import Controller
 from .controllers.base import Choice
-from .entity import ForesightEntity
+from .entity import ForesightEntity, add_to_device
 
 PARALLEL_UPDATES = 0
 
@@ -24,12 +24,7 @@ async def async_setup_entry(
     """Add each controller's choices on the controller's device."""
     for controller in entry.runtime_data.controllers:
         entities = [ControllerChoice(controller, choice) for choice in controller.choices_spec]
-        if not entities:
-            continue
-        if controller.room is None:
-            async_add_entities(entities)
-        else:
-            async_add_entities(entities, config_subentry_id=controller.room)
+        add_to_device(async_add_entities, entities, controller.room)
 
 
 class ControllerChoice(ForesightEntity, SelectEntity, RestoreEntity):

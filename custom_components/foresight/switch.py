@@ -13,7 +13,7 @@ from homeassistant.helpers.restore_state import RestoreEntity
 
 from . import ForesightConfigEntry
 from .controllers import Controller
-from .entity import ForesightEntity
+from .entity import ForesightEntity, add_to_device
 
 PARALLEL_UPDATES = 0
 
@@ -25,11 +25,7 @@ async def async_setup_entry(
 ) -> None:
     """Add one switch per controller, on the controller's device."""
     for controller in entry.runtime_data.controllers:
-        entity = ControllerSwitch(controller)
-        if controller.room is None:
-            async_add_entities([entity])
-        else:
-            async_add_entities([entity], config_subentry_id=controller.room)
+        add_to_device(async_add_entities, [ControllerSwitch(controller)], controller.room)
 
 
 class ControllerSwitch(ForesightEntity, SwitchEntity, RestoreEntity):
