@@ -18,6 +18,7 @@ from custom_components.foresight.const import (
     CONF_PET_PRONE,
     CONF_RETENTION_DAYS,
     CONF_SIMULATION_LIGHTS,
+    CONF_SIMULATION_MEDIA,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
     DOMAIN,
@@ -158,6 +159,7 @@ async def test_options_settings(hass: HomeAssistant, setup_home: MockConfigEntry
             CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"],
             CONF_PET_PRONE: ["binary_sensor.living_motion"],
             CONF_SIMULATION_LIGHTS: ["light.living_lamp"],
+            CONF_SIMULATION_MEDIA: ["media_player.living_tv"],
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -169,6 +171,7 @@ async def test_options_settings(hass: HomeAssistant, setup_home: MockConfigEntry
         CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"],
         CONF_PET_PRONE: ["binary_sensor.living_motion"],
         CONF_SIMULATION_LIGHTS: ["light.living_lamp"],
+        CONF_SIMULATION_MEDIA: ["media_player.living_tv"],
     }
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get("binary_sensor.foresight_fridge_power_problem") is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 import logging
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -20,10 +21,12 @@ from custom_components.foresight.controllers.presence_simulation import (
     EveningPattern,
     plan_evening,
 )
+from custom_components.foresight.sources import Kind, Source, unique_sources
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers.sun import get_astral_event_date
+from homeassistant.setup import async_setup_component
 
 from .conftest import set_home_states
 from .controllers_helpers import async_setup_lamp
@@ -31,6 +34,7 @@ from .controllers_helpers import async_setup_lamp
 SWITCH = "switch.foresight_presence_simulation"
 MODE = "select.foresight_presence_simulation_mode"
 LAMP = "light.living_lamp"
+RADIO = "media_player.kitchen_radio"
 DAY = date(2026, 11, 23)
 HISTORY_DAYS = 21
 
@@ -41,13 +45,13 @@ async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datet
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-def _fixed(entry: MockConfigEntry) -> MockConfigEntry:
-    """The test home with a fixed entry id: each evening's draw is seeded by it."""
+def _fixed(entry: MockConfigEntry, **options: Any) -> MockConfigEntry:
+    """The test home with a fixed entry id (each evening's draw is seeded by it) and options."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=entry.title,
         data=entry.data,
-        options=entry.options,
+        options={**entry.options, **options},
         entry_id="01KFORESIGHTSIMULATION00",
         subentries_data=[
             ConfigSubentryData(
@@ -64,7 +68,8 @@ def _fixed(entry: MockConfigEntry) -> MockConfigEntry:
 async def _home_with_evenings(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> ZoneInfo:
-    """Three weeks of evenings: the lamp on from 18:30, 19:00 or 19:30 until 22:00 or 22:30."""
+    """Three weeks of evenings: the lamp on from 18:30, 19:00 or 19:30 until 22:00 or 22:30;
+    the kitchen radio playing from 20:00 to 21:00."""
     zone = ZoneInfo(hass.config.time_zone)
     freezer.move_to(datetime.combine(DAY - timedelta(days=HISTORY_DAYS + 1), time(12), zone))
     set_home_states(hass)
@@ -78,19 +83,57 @@ async def _home_with_evenings(
         for moment, state in ((on, "on"), (off, "off")):
             freezer.move_to(moment)
             hass.states.async_set(LAMP, state)
+        for hour, state in ((20, "playing"), (21, "off")):
+            freezer.move_to(datetime.combine(day, time(hour), zone))
+            hass.states.async_set(RADIO, state)
     start = datetime.combine(DAY, time(13), zone)
     freezer.move_to(start)
     await entry.runtime_data.observer.async_flush(start.timestamp())
     hass.states.async_set("person.alice", "not_home")
     await async_setup_lamp(hass)
+    await _async_setup_radio(hass)
     return zone
 
 
-def _light_calls(calls: list[Event]) -> list[tuple[datetime, str]]:
+async def _async_setup_radio(hass: HomeAssistant) -> None:
+    """A real media player, media_player.kitchen_radio (universal, over a helper)."""
+    hass.states.async_remove(RADIO)
+    helper = {"radio": {"options": ["off", "playing"], "initial": "off"}}
+    assert await async_setup_component(hass, "input_select", {"input_select": helper})
+
+    def select(option: str) -> dict[str, Any]:
+        return {
+            "action": "input_select.select_option",
+            "target": {"entity_id": "input_select.radio"},
+            "data": {"option": option},
+        }
+
+    config = {
+        "platform": "universal",
+        "name": "Kitchen radio",
+        "state_template": "{{ states('input_select.radio') }}",
+        "commands": {"turn_on": select("playing"), "turn_off": select("off")},
+    }
+    assert await async_setup_component(hass, "media_player", {"media_player": [config]})
+    await hass.async_block_till_done()
+    # The player reads its state template on the first change after it is added.
+    for option in ("playing", "off"):
+        await hass.services.async_call(
+            "input_select",
+            "select_option",
+            {"entity_id": "input_select.radio", "option": option},
+            blocking=True,
+        )
+    await hass.async_block_till_done()
+    assert hass.states.get(RADIO).state == "off"  # type: ignore[union-attr]
+
+
+def _calls(calls: list[Event], domain: str = "light") -> list[tuple[datetime, str]]:
+    """When each of Foresight's calls to ``domain`` was made, and which service."""
     return [
         (event.time_fired, event.data["service"])
         for event in calls
-        if event.data["domain"] == "light"
+        if event.data["domain"] == domain
     ]
 
 
@@ -123,7 +166,7 @@ async def test_simulation_follows_the_learned_evening_while_away(
     pattern = controller.pattern  # type: ignore[attr-defined]
     plan = plan_evening(pattern, LAMP, DAY, zone, home_entry.entry_id)
     assert plan
-    lamp = _light_calls(calls)
+    lamp = _calls(calls)
     assert [service for _, service in lamp] == ["turn_on", "turn_off"] * len(plan)
     (on_at, _), (off_at, _) = lamp[0], lamp[-1]
     earliest = datetime.combine(DAY, time(18, 30), zone) - timedelta(minutes=15)
@@ -148,7 +191,7 @@ async def test_simulation_follows_the_learned_evening_while_away(
     while moment < datetime.combine(next_day + timedelta(days=1), time(1), zone):
         moment += timedelta(minutes=10)
         await _tick(hass, freezer, moment)
-    assert not _light_calls(calls)  # nothing while someone is home
+    assert not _calls(calls)  # nothing while someone is home
 
 
 async def test_dry_run_calls_nothing(
@@ -169,7 +212,7 @@ async def test_dry_run_calls_nothing(
     while moment < datetime.combine(DAY, time(23), zone):
         moment += timedelta(minutes=10)
         await _tick(hass, freezer, moment)
-    assert not _light_calls(calls)
+    assert not _calls(calls)
     assert "Dry run, would switch presence simulation: light.living_lamp on" in caplog.text
     assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
 
@@ -190,3 +233,37 @@ def test_each_evening_is_drawn_anew_from_the_typical_one() -> None:
             middle = datetime.combine(day, time(15), zone) + (slot + 0.5) * SLOT
             on += any(start <= middle < end for start, end in plan)
         assert on / len(days) == pytest.approx(expected, abs=0.06)
+
+
+async def test_simulation_plays_the_chosen_media_on_its_usual_evenings(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    home_entry = _fixed(home_entry, simulation_media=[RADIO])
+    zone = await _home_with_evenings(hass, freezer, home_entry)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    assert hass.states.get(SWITCH).attributes["media"] == [RADIO]  # type: ignore[union-attr]
+
+    playing = []
+    moment = datetime.combine(DAY, time(17), zone)
+    while moment < datetime.combine(DAY, time(23), zone):
+        moment += timedelta(minutes=5)
+        await _tick(hass, freezer, moment)
+        playing.append((moment, hass.states.get(RADIO).state))  # type: ignore[union-attr]
+    # It played from 20:00 to 21:00 on every evening it learned from: so it does tonight, give
+    # or take the evening's shift of up to a quarter hour.
+    radio = _calls(calls, "media_player")
+    assert [service for _, service in radio] == ["turn_on", "turn_off"]
+    (on_at, _), (off_at, _) = radio
+    assert abs(on_at - datetime.combine(DAY, time(20), zone)) <= timedelta(minutes=20)
+    assert abs(off_at - datetime.combine(DAY, time(21), zone)) <= timedelta(minutes=20)
+    assert {state for when, state in playing if on_at < when < off_at} == {"playing"}
+    assert {state for when, state in playing if when < on_at or when > off_at} == {"off"}
+    assert _calls(calls)  # the lamp follows its own evening beside it
+
+
+def test_a_simulated_light_still_tells_its_room() -> None:
+    # The home's settings ask for the lamp first (presence simulation), the room second.
+    home, room = Source(LAMP, Kind.LIGHT), Source(LAMP, Kind.LIGHT, "living")
+    assert unique_sources([home, room]) == {LAMP: room}
+    assert unique_sources([room, home]) == {LAMP: room}

@@ -26,6 +26,8 @@ from .const import (
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
+    CONF_SIMULATION_LIGHTS,
+    CONF_SIMULATION_MEDIA,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
     DEFAULT_BATTERY_LOW_LEVEL,
@@ -87,6 +89,11 @@ def home_sources(hass: HomeAssistant, entry: ConfigEntry) -> list[Source]:
     if outdoor := entry.data.get(CONF_OUTDOOR_TEMPERATURE):
         sources.append(Source(outdoor, Kind.TEMPERATURE))
     sources += [Source(appliance, Kind.POWER) for appliance in watched_appliances(entry)]
+    # Presence simulation learns the evenings of the lights and media it may switch.
+    sources += [
+        Source(light, Kind.LIGHT) for light in entry.options.get(CONF_SIMULATION_LIGHTS, [])
+    ]
+    sources += [Source(media, Kind.MEDIA) for media in entry.options.get(CONF_SIMULATION_MEDIA, [])]
     if workday := entry.options.get(CONF_WORKDAY_SENSOR):
         sources.append(Source(workday, Kind.WORKDAY))
     excluded = entry.options.get(CONF_EXCLUDED_BATTERIES, [])

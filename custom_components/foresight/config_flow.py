@@ -33,6 +33,7 @@ from .const import (
     CONF_PET_PRONE,
     CONF_RETENTION_DAYS,
     CONF_SIMULATION_LIGHTS,
+    CONF_SIMULATION_MEDIA,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
     DEFAULT_BATTERY_LOW_LEVEL,
@@ -109,6 +110,9 @@ OPTIONS_SCHEMA = vol.Schema(
         ),
         vol.Optional(CONF_SIMULATION_LIGHTS, default=[]): selector.EntitySelector(
             selector.EntitySelectorConfig(domain="light", multiple=True)
+        ),
+        vol.Optional(CONF_SIMULATION_MEDIA, default=[]): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="media_player", multiple=True)
         ),
     }
 )
@@ -274,7 +278,7 @@ class ForesightOptionsFlow(OptionsFlow):
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """History kept, workday sensor, batteries, watched appliances, pets and simulated lights."""
+        """History kept, workday sensor, batteries, appliances, pets, simulated lights and media."""
         errors: dict[str, str] = {}
         if user_input is not None:
             for key in (
@@ -283,6 +287,7 @@ class ForesightOptionsFlow(OptionsFlow):
                 CONF_WATCHED_APPLIANCES,
                 CONF_PET_PRONE,
                 CONF_SIMULATION_LIGHTS,
+                CONF_SIMULATION_MEDIA,
             ):
                 value = user_input.get(key) or []
                 entity_ids = [value] if isinstance(value, str) else value

@@ -63,6 +63,7 @@ ANNOUNCE_DAYS: Final = 7
 # Controllers' settings (config entry options).
 CONF_PET_PRONE: Final = "pet_prone"  # motion sensors a pet can set off
 CONF_SIMULATION_LIGHTS: Final = "simulation_lights"  # presence simulation: the lights it uses
+CONF_SIMULATION_MEDIA: Final = "simulation_media"  # and the media players it may switch on too
 EVENT_UNEXPECTED_ACTIVITY: Final = "foresight_unexpected_activity"
 # Activity this close to a person arriving or leaving is that person.
 ARRIVAL_GRACE: Final = timedelta(minutes=3)

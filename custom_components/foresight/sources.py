@@ -309,8 +309,14 @@ def room_sources(room_id: str, data: Mapping[str, Any]) -> list[Source]:
 
 
 def unique_sources(sources: Iterable[Source]) -> dict[str, Source]:
-    """Sources by key; an entity used by two rooms is still one series."""
+    """Sources by key; an entity used by two rooms is still one series, kept in the first room.
+
+    A room's source wins over the same entity asked for by the home's settings (a light that
+    presence simulation switches still tells its room's occupancy).
+    """
     by_key: dict[str, Source] = {}
     for source in sources:
-        by_key.setdefault(source.key, source)
+        known = by_key.get(source.key)
+        if known is None or (known.room is None and source.room is not None):
+            by_key[source.key] = source
     return by_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
-from ..const import CONF_CLIMATE, CONF_PEOPLE, CONF_SIMULATION_LIGHTS
+from ..const import CONF_CLIMATE, CONF_PEOPLE, CONF_SIMULATION_LIGHTS, CONF_SIMULATION_MEDIA
 from ..coordinator import ForesightCoordinator
 from ..sources import Kind
 from .base import Controller
@@ -44,8 +44,11 @@ def build_controllers(
             for subentry in entry.subentries.values()
             for light in subentry.data.get(Kind.LIGHT, [])
         ]
+    media = list(entry.options.get(CONF_SIMULATION_MEDIA) or [])
     people = list(entry.data.get(CONF_PEOPLE, []))
-    controllers.append(PresenceSimulationController(hass, entry, coordinator, lights, people))
+    controllers.append(
+        PresenceSimulationController(hass, entry, coordinator, lights, media, people)
+    )
     return controllers
 
 

@@ -1,8 +1,9 @@
-"""Presence simulation: while nobody is home, the lights follow the home's typical evening.
+"""Presence simulation: while nobody is home, lights and media follow the home's typical evening.
 
-Each light's typical evening is learned from its history: how often it was on in each quarter
-hour of the evening over the last weeks. Each evening is drawn from that anew (a seeded draw
-per day and light), so no two evenings are alike and none is a replay of a recorded one.
+Each device's typical evening is learned from its history: how often it was on (a light) or
+playing (a media player) in each quarter hour of the evening over the last weeks. Each evening
+is drawn from that anew (a seeded draw per day and device), so no two evenings are alike and
+none is a replay of a recorded one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import random
 import statistics
 from typing import Any
 
-from homeassistant.components.light.const import DOMAIN as LIGHT_DOMAIN
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_ENTITY_ID,
@@ -29,7 +29,15 @@ from homeassistant.const import (
     STATE_UNKNOWN,
     SUN_EVENT_SUNSET,
 )
-from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    callback,
+    split_entity_id,
+)
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.util import dt as dt_util
@@ -48,12 +56,14 @@ EVENING_FROM = time(15, 0)  # the evening pattern covers 15:00 to 03:00 the next
 SLOTS = 48
 LEARN_DAYS = 28
 DEFAULT_BEDTIME_SLOT = 32  # 23:00
-MAX_SHIFT_MIN = 15.0  # each evening's plan is shifted by up to this much, per light
+MAX_SHIFT_MIN = 15.0  # each evening's plan is shifted by up to this much, per device
+# A media player in any of these is off; any other known state (on, idle, playing, …) is on.
+MEDIA_OFF_STATES = frozenset({STATE_OFF, "standby"})
 
 
 @dataclass(frozen=True, slots=True)
 class EveningPattern:
-    """Each light's share of evenings it was on, per quarter hour from 15:00, and bedtime."""
+    """Each device's share of evenings it was on, per quarter hour from 15:00, and bedtime."""
 
     on_share: dict[str, list[float]]
     bedtime_slot: float  # quarter hours after 15:00 when the last light usually goes off
@@ -67,15 +77,15 @@ def _evening_start(day: date, zone: tzinfo) -> datetime:
 def learn_evening_pattern(
     series: Mapping[str, Sequence[tuple[float, float | None]]], zone: tzinfo, today: date
 ) -> EveningPattern:
-    """The typical evening of each light over the ``LEARN_DAYS`` evenings before ``today``.
+    """The typical evening of each device over the ``LEARN_DAYS`` evenings before ``today``.
 
-    ``series``: light → its samples (UTC seconds, 1 on / 0 off / None unknown), oldest first.
+    ``series``: device → its samples (UTC seconds, 1 on / 0 off / None unknown), oldest first.
     """
     days = [today - timedelta(days=n) for n in range(LEARN_DAYS, 0, -1)]
     on_share: dict[str, list[float]] = {}
     last_on: dict[date, int] = {}
     seen_days: set[date] = set()
-    for light, samples in series.items():
+    for device, samples in series.items():
         times = [t for t, _ in samples]
         counts, totals = [0] * SLOTS, [0] * SLOTS
         for day in days:
@@ -90,7 +100,7 @@ def learn_evening_pattern(
                 if value >= 0.5:
                     counts[slot] += 1
                     last_on[day] = max(last_on.get(day, -1), slot)
-        on_share[light] = [c / t if t else 0.0 for c, t in zip(counts, totals, strict=True)]
+        on_share[device] = [c / t if t else 0.0 for c, t in zip(counts, totals, strict=True)]
     bedtime = statistics.median(slot + 1 for slot in last_on.values()) if last_on else None
     return EveningPattern(
         on_share, float(bedtime) if bedtime is not None else DEFAULT_BEDTIME_SLOT, len(seen_days)
@@ -98,18 +108,18 @@ def learn_evening_pattern(
 
 
 def plan_evening(
-    pattern: EveningPattern, light: str, day: date, zone: tzinfo, seed: str
+    pattern: EveningPattern, device: str, day: date, zone: tzinfo, seed: str
 ) -> list[tuple[datetime, datetime]]:
-    """When ``light`` is on during the evening of ``day``: drawn from its typical evening.
+    """When ``device`` is on during the evening of ``day``: drawn from its typical evening.
 
-    One draw per light and day sets how readily the light is on tonight, so each quarter hour
-    is on in the same share of evenings as in the history, in runs rather than flicker; the
-    whole evening is shifted by a few minutes too.
+    One draw per device and day sets how readily it is on tonight, so each quarter hour is on
+    in the same share of evenings as in the history, in runs rather than flicker; the whole
+    evening is shifted by a few minutes too.
     """
-    share = pattern.on_share.get(light)
+    share = pattern.on_share.get(device)
     if not share:
         return []
-    rng = random.Random(f"{seed}:{day.isoformat()}:{light}")
+    rng = random.Random(f"{seed}:{day.isoformat()}:{device}")
     level = rng.random()
     shift = timedelta(minutes=rng.uniform(-MAX_SHIFT_MIN, MAX_SHIFT_MIN))
     start = _evening_start(day, zone)
@@ -126,13 +136,24 @@ def plan_evening(
 
 
 def _read_series(
-    store: HistoryStore, lights: list[str], start: float, end: float
+    store: HistoryStore, devices: list[str], start: float, end: float
 ) -> dict[str, list[tuple[float, float | None]]]:
-    return {light: store.samples(light, start, end) for light in lights}
+    return {device: store.samples(device, start, end) for device in devices}
+
+
+def is_on(state: State) -> bool | None:
+    """Whether a light or media player is on; None when it cannot be told (unavailable)."""
+    if state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return None
+    if split_entity_id(state.entity_id)[0] == "media_player":
+        return state.state not in MEDIA_OFF_STATES
+    if state.state in (STATE_ON, STATE_OFF):
+        return state.state == STATE_ON
+    return None
 
 
 class PresenceSimulationController(Controller):
-    """Switches the chosen lights as the home's evenings usually go, while nobody is home."""
+    """Switches the chosen lights and media as the home's evenings usually go, while away."""
 
     key = "presence_simulation"
     choices_spec = (Choice(MODE, (MODE_LIVE, MODE_DRY_RUN), MODE_LIVE),)
@@ -143,11 +164,14 @@ class PresenceSimulationController(Controller):
         entry: ConfigEntry,
         coordinator: ForesightCoordinator,
         lights: list[str],
+        media: list[str],
         people: list[str],
     ) -> None:
-        """Simulate with ``lights``; ``people`` say whether anybody is home."""
+        """Simulate with ``lights`` and ``media``; ``people`` say whether anybody is home."""
         super().__init__(hass, entry, coordinator, None, None)
         self.lights = lights
+        self.media = media
+        self.devices = [*lights, *media]
         self.people = people
         self.pattern: EveningPattern | None = None
         self.learned_for: date | None = None
@@ -204,7 +228,7 @@ class PresenceSimulationController(Controller):
         end = now.timestamp()
         start = end - (LEARN_DAYS + 2) * 86400.0
         series = await self.hass.async_add_executor_job(
-            _read_series, self.coordinator.store, self.lights, start, end
+            _read_series, self.coordinator.store, self.devices, start, end
         )
         self.pattern = await self.hass.async_add_executor_job(
             learn_evening_pattern, series, self.zone, today
@@ -212,7 +236,7 @@ class PresenceSimulationController(Controller):
         self.learned_for = today
 
     async def async_evaluate(self) -> None:
-        """Switch the lights as tonight's plan says, while nobody is home."""
+        """Switch the lights and media as tonight's plan says, while nobody is home."""
         now = dt_util.utcnow()
         await self._async_learn(now)
         if not self.everybody_away():
@@ -242,16 +266,16 @@ class PresenceSimulationController(Controller):
         seed = self.entry.entry_id
         assert self.pattern is not None
         turn_on, turn_off = [], []
-        for light in self.lights:
-            state = self.hass.states.get(light)
-            if state is None or state.state not in (STATE_ON, STATE_OFF):
+        for device in self.devices:
+            state = self.hass.states.get(device)
+            if state is None or (on := is_on(state)) is None:
                 continue
-            plan = plan_evening(self.pattern, light, day, self.zone, seed)
+            plan = plan_evening(self.pattern, device, day, self.zone, seed)
             wanted = any(start <= now < end for start, end in plan)
-            if wanted and state.state == STATE_OFF:
-                turn_on.append(light)
-            elif not wanted and state.state == STATE_ON and light in self.switched_on:
-                turn_off.append(light)
+            if wanted and not on:
+                turn_on.append(device)
+            elif not wanted and on and device in self.switched_on:
+                turn_off.append(device)
         if turn_on:
             self.switched_on.update(turn_on)
             await self._async_switch(turn_on, on=True, why="as on a usual evening")
@@ -260,21 +284,26 @@ class PresenceSimulationController(Controller):
             await self._async_switch(turn_off, on=False, why="as on a usual evening")
         self.notify()
 
-    async def _async_switch(self, lights: list[str], *, on: bool, why: str) -> None:
+    async def _async_switch(self, devices: list[str], *, on: bool, why: str) -> None:
         service = SERVICE_TURN_ON if on else SERVICE_TURN_OFF
-        message = f"presence simulation: {', '.join(lights)} {'on' if on else 'off'} ({why})"
+        message = f"presence simulation: {', '.join(devices)} {'on' if on else 'off'} ({why})"
         if self.choices[MODE] == MODE_DRY_RUN:
             _LOGGER.info("Dry run, would switch %s", message)
             return
-        await self.async_call(LIGHT_DOMAIN, service, {ATTR_ENTITY_ID: lights}, message)
+        by_domain: dict[str, list[str]] = {}
+        for device in devices:
+            by_domain.setdefault(split_entity_id(device)[0], []).append(device)
+        for domain, entity_ids in by_domain.items():  # light.turn_on, media_player.turn_on
+            await self.async_call(domain, service, {ATTR_ENTITY_ID: entity_ids}, message)
 
     def attributes(self) -> dict[str, Any]:
-        """Whether it is simulating now, tonight's window, and the lights it uses."""
+        """Whether it is simulating now, tonight's window, and the lights and media it uses."""
         evening = self.evening
         return {
             "mode": self.choices[MODE],
             "simulating": self.active,
             "lights": self.lights,
+            "media": self.media,
             "evening_start": evening[0].isoformat() if evening else None,
             "evening_end": evening[1].isoformat() if evening else None,
             "learned_days": self.pattern.days if self.pattern else 0,
