@@ -153,6 +153,31 @@ async def test_states_become_samples_in_one_unit(
     assert [value for _, value in setpoint] == [20.0, 21.5]
 
 
+async def test_the_history_is_summarised_hourly(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, setup_home: MockConfigEntry
+) -> None:
+    """Counting what the history holds reads every table: hourly, not at each 5-minute flush."""
+
+    async def samples_kept_after(delay: timedelta) -> int:
+        freezer.tick(delay)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        history = hass.states.get("sensor.living_room_history")
+        assert history is not None
+        return int(history.attributes["samples_kept"])
+
+    before = await samples_kept_after(timedelta(0))
+    for value in ("21", "22", "23"):  # a minute apart at least: each is kept
+        freezer.tick(timedelta(minutes=2))
+        hass.states.async_set(
+            "sensor.living_temperature",
+            value,
+            {"unit_of_measurement": "°C", "device_class": "temperature"},
+        )
+    assert await samples_kept_after(timedelta(minutes=5)) == before  # flushed, not yet counted
+    assert await samples_kept_after(timedelta(minutes=55)) == before + 3
+
+
 @pytest.mark.parametrize(
     ("value", "reason"),
     [

@@ -26,8 +26,11 @@ CONF_AREA: Final = "area"
 CONF_NAME: Final = "name"
 CONF_CLIMATE: Final = "climate"
 
-# How often buffered samples are written to Foresight's own history, and its summary refreshed.
+# How often buffered samples are written to Foresight's own history and the models asked.
 FLUSH_INTERVAL: Final = timedelta(minutes=5)
+# How often the history is pruned and summarised (days held, coverage): it reads every table,
+# seconds on a Raspberry Pi with a year of history, and the days it counts change slowly.
+SUMMARY_INTERVAL: Final = timedelta(hours=1)
 # Occupancy is published at most this often after state changes, and at least every minute.
 OCCUPANCY_COOLDOWN_S: Final = 1.0
 OCCUPANCY_INTERVAL: Final = timedelta(minutes=1)

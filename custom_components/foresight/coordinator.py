@@ -26,6 +26,7 @@ from .const import (
     OCCUPANCY_COOLDOWN_S,
     OCCUPANCY_INTERVAL,
     RAW_NUMERIC_DAYS,
+    SUMMARY_INTERVAL,
 )
 from .history import Coverage, HistoryStore, Sample
 from .home_energy import EnergyOutlook, HomeEnergy
@@ -46,6 +47,13 @@ class HistorySummary:
 
     coverage: dict[str, Coverage]
     usable_days: dict[str | None, int]
+
+    def with_dropped(self, dropped: dict[str, dict[str, int]]) -> HistorySummary:
+        """The same summary with newer counts of dropped readings."""
+        coverage = {
+            key: replace(cov, dropped=dropped.get(key, {})) for key, cov in self.coverage.items()
+        }
+        return HistorySummary(coverage, self.usable_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         )
         self._announced: set[tuple[str, str]] = set()  # what foresight_maintenance already said
         self._training = asyncio.Lock()
+        self._summarised_at: datetime | None = None  # when the history was last summarised
         self._retention_days = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
         self.trained_at: dict[str, datetime] = {
             name: parsed
@@ -160,7 +169,18 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
     async def _async_update_data(self) -> Snapshot:
         now = dt_util.utcnow()
         await self.observer.async_flush(now.timestamp())
-        history = await self.hass.async_add_executor_job(self._summarise, now.timestamp())
+        history = self.data.history if self.data is not None else None
+        if (
+            history is None
+            or self._summarised_at is None
+            or now >= self._summarised_at + SUMMARY_INTERVAL
+        ):
+            history = await self.hass.async_add_executor_job(self._summarise, now.timestamp())
+            self._summarised_at = now
+        else:  # between summaries, a dropped reading is still counted at once
+            history = history.with_dropped(
+                await self.hass.async_add_executor_job(self.store.dropped)
+            )
         maintenance = await self.hass.async_add_executor_job(self.maintenance.report, now)
         warm_up = await self.hass.async_add_executor_job(self.thermal.outlook)
         energy = None
@@ -235,6 +255,10 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             KEEP_EVERY_READING,
             dict.fromkeys(self.maintenance.appliance_keys, APPLIANCE_RAW_DAYS),
         )
+        return self.summary()
+
+    def summary(self) -> HistorySummary:
+        """What the history holds now (blocking: call from an executor)."""
         return HistorySummary(
             coverage=self.store.coverage(),
             usable_days={
@@ -273,5 +297,6 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             self.models.put(
                 "trained_at", {name: when.isoformat() for name, when in self.trained_at.items()}
             )
+            self._summarised_at = None  # a backfill or a day's history came before: count anew
         await self.async_refresh()
         self.publish_occupancy()

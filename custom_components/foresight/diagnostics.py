@@ -24,7 +24,8 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Configuration, history coverage per source, and dropped samples."""
     coordinator = entry.runtime_data.coordinator
-    summary = coordinator.data.history
+    # Counted now, not the hourly summary the entities show: every dropped reading so far.
+    summary = await hass.async_add_executor_job(coordinator.summary)
     coverage = {
         _redact_key(key, index): asdict(cov)
         for index, (key, cov) in enumerate(sorted(summary.coverage.items()))

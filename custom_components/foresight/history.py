@@ -332,6 +332,17 @@ class HistoryStore:
             ).fetchall()
         return {key: (t, value) for key, t, value in rows}
 
+    def dropped(self) -> dict[str, dict[str, int]]:
+        """The readings dropped from each source so far, by reason (a small table: cheap)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT s.key, d.reason, d.count FROM dropped d JOIN sources s ON s.id = d.source"
+            ).fetchall()
+        counts: dict[str, dict[str, int]] = {}
+        for key, reason, count in rows:
+            counts.setdefault(key, {})[reason] = count
+        return counts
+
     def coverage(self) -> dict[str, Coverage]:
         """How much history each source has, and what was dropped from it."""
         with self._lock:
