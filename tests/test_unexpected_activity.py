@@ -103,6 +103,22 @@ async def test_a_person_arriving_is_not_unexpected(
     assert not events
 
 
+async def test_a_phone_first_seen_after_setup_is_an_arrival(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    await _setup(hass, freezer, home_entry)
+    events = async_capture_events(hass, EVENT)
+    hass.states.async_set("device_tracker.guest_phone", "not_home")  # a new phone
+    await _tick(hass, freezer, START + timedelta(minutes=30))
+    # The door, then the guest's phone on the home wifi: an arrival, not an intruder.
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
+    await _tick(hass, freezer, START + timedelta(minutes=31))
+    hass.states.async_set("device_tracker.guest_phone", "home")
+    await _tick(hass, freezer, START + timedelta(minutes=40))
+    assert not events
+    assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
+
+
 async def test_a_pet_prone_sensor_is_ignored(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
 ) -> None:

@@ -95,7 +95,6 @@ def _unexpected(hass: HomeAssistant, entry: ForesightConfigEntry) -> UnexpectedA
         entry.runtime_data.coordinator,
         watched,
         list(entry.data.get(CONF_PEOPLE, [])),
-        hass.states.async_entity_ids("device_tracker"),
     )
 
 

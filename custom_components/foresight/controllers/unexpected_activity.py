@@ -10,7 +10,12 @@ from typing import Any
 
 from homeassistant.const import STATE_HOME, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.helpers.event import async_call_later, async_track_state_change_event
+from homeassistant.helpers.event import (
+    TrackStates,
+    async_call_later,
+    async_track_state_change_event,
+    async_track_state_change_filtered,
+)
 from homeassistant.util import dt as dt_util
 
 from ..const import ARRIVAL_GRACE, EVENT_UNEXPECTED_ACTIVITY
@@ -45,14 +50,16 @@ class UnexpectedActivity:
         coordinator: ForesightCoordinator,
         watched: dict[str, str | None],
         people: list[str],
-        trackers: list[str],
     ) -> None:
-        """``watched``: sensor → its room's name (pet-prone sensors already left out)."""
+        """``watched``: sensor → its room's name (pet-prone sensors already left out).
+
+        An arrival is a change of one of ``people`` or of any device tracker (one added later
+        too: a guest's phone).
+        """
         self.hass = hass
         self.coordinator = coordinator
         self.watched = watched
         self.people = people
-        self.trackers = trackers
         self.activity: Activity | None = None
         self._pending: list[Activity] = []
         self._presence_changed: datetime | None = None
@@ -63,11 +70,10 @@ class UnexpectedActivity:
     def async_start(self, changed: Callable[[], None]) -> CALLBACK_TYPE:
         """Start watching; returns the callback that stops it."""
         self._changed = changed
+        presence = TrackStates(False, set(self.people), {"device_tracker"})
         self._stop = [
             async_track_state_change_event(self.hass, list(self.watched), self._on_sensor),
-            async_track_state_change_event(
-                self.hass, [*self.people, *self.trackers], self._on_presence
-            ),
+            async_track_state_change_filtered(self.hass, presence, self._on_presence).async_remove,
         ]
         return self.async_stop
 
