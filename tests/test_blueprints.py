@@ -115,6 +115,12 @@ async def test_notify_on_unexpected_activity(
     await _setup(hass, freezer, home_entry)
     assert await async_setup_component(hass, "persistent_notification", {})
     await _automation(hass, "notify_unexpected_activity.yaml", {})
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": "switch.foresight_unexpected_activity_alerts"},
+        blocking=True,
+    )
     calls = async_capture_events(hass, EVENT_CALL_SERVICE)
     hass.states.async_set("person.alice", "not_home")
     await _tick(hass, freezer, START + timedelta(minutes=5))

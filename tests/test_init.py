@@ -85,6 +85,7 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
         "sensor_problem",
         "someone_home",
         "unexpected_activity",
+        "unexpected_activity_alerts",
         "unusual_energy",
     ]
 

@@ -161,8 +161,9 @@ async def test_simulation_follows_the_learned_evening_while_away(
         moment += timedelta(minutes=5)
         await _tick(hass, freezer, moment)
     # Tonight's plan is a draw from the learned evening: on within 18:15 and 19:45, off by 22:00.
-    controller = home_entry.runtime_data.controllers[-1]
-    assert controller.key == "presence_simulation"
+    (controller,) = [
+        c for c in home_entry.runtime_data.controllers if c.key == "presence_simulation"
+    ]
     pattern = controller.pattern  # type: ignore[attr-defined]
     plan = plan_evening(pattern, LAMP, DAY, zone, home_entry.entry_id)
     assert plan

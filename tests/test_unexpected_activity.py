@@ -27,18 +27,23 @@ from .controllers_helpers import Predicted, predict
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 SENSOR = "binary_sensor.foresight_unexpected_activity"
+SWITCH = "switch.foresight_unexpected_activity_alerts"
 EVENT = "foresight_unexpected_activity"
 
 
 async def _setup(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, *, on: bool = True
 ) -> None:
+    """The test home with Alice away, and the alerts switched on (they are off by default)."""
     freezer.move_to(START)
     set_home_states(hass)
     hass.states.async_set("person.alice", "not_home")
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+    if on:
+        assert hass.states.get(SWITCH).state == "off"  # type: ignore[union-attr]
+        await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
 
 
 async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
@@ -72,7 +77,17 @@ async def test_motion_while_away_is_unexpected(
     await hass.async_block_till_done()
     assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
 
+    # Switched off: nothing is reported.
+    await hass.services.async_call("switch", "turn_off", {"entity_id": SWITCH}, blocking=True)
+    hass.states.async_set("person.alice", "not_home")
+    hass.states.async_set("binary_sensor.living_motion", "off", {"device_class": "motion"})
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await _tick(hass, freezer, START + timedelta(minutes=20))
+    assert len(events) == 1
+    assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
+
     # Unloading stops it.
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
     assert await hass.config_entries.async_unload(home_entry.entry_id)
     hass.states.async_set("person.alice", "not_home")
     hass.states.async_set("binary_sensor.living_motion", "off", {"device_class": "motion"})
@@ -190,9 +205,12 @@ async def test_what_was_seen_survives_a_restart(
     seen = {"entity_id": "binary_sensor.living_window", "sensor": "Living window"}
     mock_restore_cache(
         hass,
-        [State(SENSOR, "on", {**seen, "room": "Living room", "when": START.isoformat()})],
+        [
+            State(SENSOR, "on", {**seen, "room": "Living room", "when": START.isoformat()}),
+            State(SWITCH, "on"),
+        ],
     )
-    await _setup(hass, freezer, home_entry)
+    await _setup(hass, freezer, home_entry, on=False)
     sensor = hass.states.get(SENSOR)
     assert sensor is not None and sensor.state == "on"
     assert sensor.attributes["entity_id"] == "binary_sensor.living_window"

@@ -13,11 +13,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from . import ForesightConfigEntry
-from .const import CONF_PEOPLE, CONF_PET_PRONE
-from .controllers.unexpected_activity import UnexpectedActivity
+from .controllers import UnexpectedActivity
 from .coordinator import ForesightCoordinator
 from .entity import ForesightEntity
-from .sources import Kind
 
 PARALLEL_UPDATES = 0
 
@@ -70,32 +68,14 @@ async def async_setup_entry(
         state = hass.states.get(appliance)
         name = state.name if state is not None else appliance
         entities.append(ApplianceProblemSensor(coordinator, appliance, name))
-    entities.append(
-        UnexpectedActivitySensor(coordinator, UNEXPECTED_ACTIVITY.key, _unexpected(hass, entry))
-    )
+    detector = next(c for c in entry.runtime_data.controllers if isinstance(c, UnexpectedActivity))
+    entities.append(UnexpectedActivitySensor(coordinator, UNEXPECTED_ACTIVITY.key, detector))
     async_add_entities(entities)
     for room_id, subentry in entry.subentries.items():
         async_add_entities(
             [RoomOccupancySensor(coordinator, OCCUPANCY.key, room_id, subentry.title)],
             config_subentry_id=room_id,
         )
-
-
-def _unexpected(hass: HomeAssistant, entry: ForesightConfigEntry) -> UnexpectedActivity:
-    """The detector of activity while away: every room's motion and doors but pet-prone ones."""
-    pet_prone = set(entry.options.get(CONF_PET_PRONE, []))
-    watched: dict[str, str | None] = {}
-    for subentry in entry.subentries.values():
-        for kind in (Kind.MOTION, Kind.DOOR):
-            for entity_id in subentry.data.get(kind, []):
-                if entity_id not in pet_prone:
-                    watched[entity_id] = subentry.title
-    return UnexpectedActivity(
-        hass,
-        entry.runtime_data.coordinator,
-        watched,
-        list(entry.data.get(CONF_PEOPLE, [])),
-    )
 
 
 class RoomOccupancySensor(ForesightEntity, BinarySensorEntity):
@@ -244,19 +224,19 @@ class UnexpectedActivitySensor(ForesightEntity, BinarySensorEntity, RestoreEntit
         self.detector = detector
 
     async def async_added_to_hass(self) -> None:
-        """Take back what was seen before a restart, and start watching."""
+        """Take back what was seen before a restart, and follow the detector."""
         await super().async_added_to_hass()
         last = await self.async_get_last_state()
         if last is not None and last.state == STATE_ON and self.detector.everybody_away():
             self.detector.restore(dict(last.attributes))
-        self.async_on_remove(self.detector.async_start(self.async_write_ha_state))
+        self.async_on_remove(self.detector.add_change_listener(self.async_write_ha_state))
 
     @property
     def is_on(self) -> bool:
-        """Whether unexpected activity was seen while away."""
-        return self.detector.activity is not None
+        """Whether unexpected activity was seen while away (and the alerts are switched on)."""
+        return self.detector.enabled and self.detector.activity is not None
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
         """Which sensor, in which room, and when."""
-        return self.detector.attributes()
+        return self.detector.report() if self.is_on else {}

@@ -5,19 +5,26 @@ from __future__ import annotations
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
-from ..const import CONF_CLIMATE, CONF_PEOPLE, CONF_SIMULATION_LIGHTS, CONF_SIMULATION_MEDIA
+from ..const import (
+    CONF_CLIMATE,
+    CONF_PEOPLE,
+    CONF_PET_PRONE,
+    CONF_SIMULATION_LIGHTS,
+    CONF_SIMULATION_MEDIA,
+)
 from ..coordinator import ForesightCoordinator
 from ..sources import Kind
 from .base import Controller
 from .heating import HeatingController
 from .lighting import LightingController
 from .presence_simulation import PresenceSimulationController
+from .unexpected_activity import UnexpectedActivity
 
 
 def build_controllers(
     hass: HomeAssistant, entry: ConfigEntry, coordinator: ForesightCoordinator
 ) -> list[Controller]:
-    """One controller per room with a thermostat, per room with lights, and the home's."""
+    """One controller per room with a thermostat, per room with lights, and the home's two."""
     controllers: list[Controller] = []
     for room_id, subentry in entry.subentries.items():
         doors = list(subentry.data.get(Kind.DOOR, []))
@@ -49,7 +56,17 @@ def build_controllers(
     controllers.append(
         PresenceSimulationController(hass, entry, coordinator, lights, media, people)
     )
+    # Unexpected activity watches every room's motion and doors, but those pets set off.
+    pet_prone = set(entry.options.get(CONF_PET_PRONE, []))
+    watched: dict[str, str | None] = {
+        entity_id: subentry.title
+        for subentry in entry.subentries.values()
+        for kind in (Kind.MOTION, Kind.DOOR)
+        for entity_id in subentry.data.get(kind, [])
+        if entity_id not in pet_prone
+    }
+    controllers.append(UnexpectedActivity(hass, entry, coordinator, watched, people))
     return controllers
 
 
-__all__ = ["Controller", "build_controllers"]
+__all__ = ["Controller", "UnexpectedActivity", "build_controllers"]

@@ -1,13 +1,17 @@
-"""Unexpected activity: motion, doors or presence while everybody is away."""
+"""Unexpected activity: motion, doors or presence while everybody is away.
+
+A controller like the others (a switch on the home's device, off by default), whose finding is
+the home's "unexpected activity" binary sensor and the ``foresight_unexpected_activity`` event.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 import logging
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_HOME, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import (
@@ -20,6 +24,7 @@ from homeassistant.util import dt as dt_util
 
 from ..const import ARRIVAL_GRACE, EVENT_UNEXPECTED_ACTIVITY
 from ..coordinator import ForesightCoordinator
+from .base import Controller
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,16 +42,19 @@ class Activity:
     when: datetime
 
 
-class UnexpectedActivity:
+class UnexpectedActivity(Controller):
     """Watches the home's motion and door sensors while nobody should be there.
 
     Activity is held for a few minutes first: a person whose phone reports the arrival a
     little after the front door opened is not an intruder.
     """
 
+    key = "unexpected_activity_alerts"
+
     def __init__(
         self,
         hass: HomeAssistant,
+        entry: ConfigEntry,
         coordinator: ForesightCoordinator,
         watched: dict[str, str | None],
         people: list[str],
@@ -56,33 +64,27 @@ class UnexpectedActivity:
         An arrival is a change of one of ``people`` or of any device tracker (one added later
         too: a guest's phone).
         """
-        self.hass = hass
-        self.coordinator = coordinator
+        super().__init__(hass, entry, coordinator, None, None)
         self.watched = watched
         self.people = people
         self.activity: Activity | None = None
         self._pending: list[Activity] = []
         self._presence_changed: datetime | None = None
-        self._stop: list[CALLBACK_TYPE] = []
-        self._changed: Callable[[], None] | None = None
 
     @callback
-    def async_start(self, changed: Callable[[], None]) -> CALLBACK_TYPE:
-        """Start watching; returns the callback that stops it."""
-        self._changed = changed
+    def async_listen(self) -> list[CALLBACK_TYPE]:
+        """Follow the watched sensors, the people and every device tracker."""
         presence = TrackStates(False, set(self.people), {"device_tracker"})
-        self._stop = [
+        return [
             async_track_state_change_event(self.hass, list(self.watched), self._on_sensor),
             async_track_state_change_filtered(self.hass, presence, self._on_presence).async_remove,
         ]
-        return self.async_stop
 
     @callback
-    def async_stop(self) -> None:
-        """Stop at once."""
-        while self._stop:
-            self._stop.pop()()
+    def async_stopped(self) -> None:
+        """Switched off: nothing pending, nothing reported."""
         self._pending.clear()
+        self.activity = None
 
     def everybody_away(self) -> bool:
         """The people all away; without people, the home predicted empty with confidence."""
@@ -133,8 +135,7 @@ class UnexpectedActivity:
             }
             _LOGGER.debug("Unexpected activity: %s", data)
             self.hass.bus.async_fire(EVENT_UNEXPECTED_ACTIVITY, data)
-            if self._changed is not None:
-                self._changed()
+            self.notify()
 
     @callback
     def _on_presence(self, event: Event[EventStateChangedData]) -> None:
@@ -147,11 +148,10 @@ class UnexpectedActivity:
             if self.activity is not None:
                 # Someone is home: whatever was seen is theirs to look at now.
                 self.activity = None
-                if self._changed is not None:
-                    self._changed()
+                self.notify()
 
-    def attributes(self) -> dict[str, Any]:
-        """Which sensor fired, in which room, and when."""
+    def report(self) -> dict[str, Any]:
+        """Which sensor fired, in which room, and when (the binary sensor's attributes)."""
         activity = self.activity
         if activity is None:
             return {}
@@ -170,3 +170,7 @@ class UnexpectedActivity:
             name = str(attributes.get("sensor", entity_id))
             room = attributes.get("room")
             self.activity = Activity(entity_id, name, room if isinstance(room, str) else None, when)
+
+    def attributes(self) -> dict[str, Any]:
+        """The switch shows what it watches."""
+        return {"watched": sorted(self.watched), "people": len(self.people)}
