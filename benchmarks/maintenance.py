@@ -290,7 +290,7 @@ def run_silent(path: str, dropouts_per_sensor: int, seed: int) -> dict[str, Any]
                 rhythm.record(moment, is_on)
         return rhythm
 
-    # Untouched sensors: every alarm in the second half is a false alarm, per judged month.
+    # Untouched sensors: every alarm in the second half is a false alarm, per sensor-month.
     false_alarms = 0
     judged_seconds = 0.0
     not_judged: list[str] = []
@@ -312,7 +312,9 @@ def run_silent(path: str, dropouts_per_sensor: int, seed: int) -> dict[str, Any]
     detected_delays: list[float] = []
     strict_detected = 0
     judged_dropouts = 0
-    unjudged_dropouts = 0
+    judged_detected = 0
+    learning_dropouts = 0
+    dropouts = 0
     for sensor in sorted(reports):
         for _ in range(dropouts_per_sensor):
             length = float(rng.uniform(1.0, 5.0)) * DAY
@@ -326,16 +328,21 @@ def run_silent(path: str, dropouts_per_sensor: int, seed: int) -> dict[str, Any]
             # The silence the dropout causes lasts until the sensor's next report after it.
             back = after[0][0] if after else last
             _replay(rhythm, before, split, start - MINUTE)
-            # A sensor not judged yet says "learning": its dropout is counted, not scored.
-            if not rhythm.judged:
-                unjudged_dropouts += 1
-                continue
-            judged_dropouts += 1
+            dropouts += 1
+            # A sensor still "learning" when it drops out is a dropout missed (counted apart).
+            judged = rhythm.check(start).status != "learning"
+            judged_dropouts += judged
+            learning_dropouts += not judged
             periods, _ = _replay(rhythm, [], start, back - MINUTE)
             if periods:
                 detected_delays.append((periods[0][0] - start) / HOUR)
                 strict_detected += periods[0][0] < start + length
-    sensor_months = judged_seconds / MONTH
+                judged_detected += judged
+            found = per_sensor[sensor].setdefault("dropouts_detected", [0, 0])
+            found[0] += bool(periods)
+            found[1] += 1
+    sensor_months = len(reports) * (last - split) / MONTH
+    judged_months = judged_seconds / MONTH
     return {
         "benchmark": "silent",
         "sensors": len(reports),
@@ -344,14 +351,18 @@ def run_silent(path: str, dropouts_per_sensor: int, seed: int) -> dict[str, Any]
         "test_days": round(test_days, 2),
         "judged_sensors_at_split": len(reports) - len(not_judged),
         "not_judged_at_split": not_judged,
-        "judged_sensor_months": round(sensor_months, 3),
+        "sensor_months": round(sensor_months, 3),
+        "judged_sensor_months": round(judged_months, 3),
+        "dropouts": dropouts,
         "dropouts_judged": judged_dropouts,
-        "dropouts_on_not_judged_sensors": unjudged_dropouts,
-        "detection_rate": _ratio(len(detected_delays), judged_dropouts),
-        "detection_rate_within_dropout": _ratio(strict_detected, judged_dropouts),
+        "dropouts_on_learning_sensors": learning_dropouts,
+        "detection_rate": _ratio(len(detected_delays), dropouts),
+        "detection_rate_within_dropout": _ratio(strict_detected, dropouts),
+        "detection_rate_judged": _ratio(judged_detected, judged_dropouts),
         "median_hours_to_detect": _rounded_median(detected_delays),
         "false_alarms": false_alarms,
         "false_alarms_per_sensor_month": _ratio(false_alarms, sensor_months),
+        "false_alarms_per_judged_sensor_month": _ratio(false_alarms, judged_months),
         "per_sensor": per_sensor,
     }
 

@@ -8,7 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from custom_components.foresight.learning.batteries import MAX_RUNS, BatteryDischarge
+from custom_components.foresight.learning.batteries import (
+    LINE_SPAN,
+    MAX_RUNS,
+    BatteryDischarge,
+    _fit_discharge,
+    _fit_polynomial,
+)
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -335,3 +341,32 @@ def test_outages_over_the_last_steps_keep_the_date_close() -> None:
     forecast = BatteryDischarge.from_history(times, levels).forecast(float(times[-1]))
     assert forecast.low_at is not None
     assert abs(forecast.low_at - low_at) / DAY < 1.0
+
+
+def test_lines_follow_only_the_last_points_of_a_coarse_curve() -> None:
+    """10 % steps of a steepening discharge: a line through the last 5 steps would span 50
+    points of the curve and come late; it keeps only the steps within the last few points."""
+    days = np.array([0.0, 30.0, 52.0, 68.0, 80.0])  # 55, 45, 35, 25, 15 % crossed ever faster
+    levels = np.array([55.0, 45.0, 35.0, 25.0, 15.0])
+    line = _fit_polynomial(START + days * DAY, levels, 5, 1, np.ones(days.size))
+    assert line is not None
+    # Only the last two steps lie within LINE_SPAN: the line has their pace, 10 points in 12 days.
+    assert LINE_SPAN < 20.0
+    assert line.rate_at(START + 80 * DAY) * DAY == pytest.approx(10.0 / 12.0)
+    assert (line.time_at(10.0) - START) / DAY == pytest.approx(86.0)
+
+
+def test_even_ensemble_takes_the_middle_of_its_two_middle_dates() -> None:
+    """Four steps and no previous battery: two lines, no quadratic; the date is their mean."""
+    days = np.array([0.0, 6.0, 12.0, 15.0])
+    times, levels = START + days * DAY, np.array([19.0, 17.0, 16.0, 15.0])
+    weights = np.ones(days.size)
+    last_three = _fit_polynomial(times, levels, 3, 1, weights)
+    last_five = _fit_polynomial(times, levels, 5, 1, weights)
+    assert last_three is not None and last_five is not None
+    assert _fit_polynomial(times, levels, 5, 2, weights) is None
+    fit = _fit_discharge(times, levels, None, 10.0, weights)
+    assert fit is not None
+    expected = 0.5 * (last_three.time_at(10.0) + last_five.time_at(10.0))
+    assert fit.time_at(10.0) == pytest.approx(expected)
+    assert last_three.time_at(10.0) != pytest.approx(last_five.time_at(10.0))

@@ -84,13 +84,107 @@ def test_binary_source_stuck_on() -> None:
     assert problem_at is not None and moment < problem_at < moment + 3 * HOUR
 
 
-def test_sparse_source_is_not_judged() -> None:
-    """A door used twice a week says 'learning' for weeks rather than guessing."""
-    times = START + np.arange(6) * 3.5 * DAY
+def test_too_short_a_history_is_not_judged() -> None:
+    """A source seen for a day says 'learning' rather than guessing."""
+    times = START + np.array([0.0, 0.4, 0.9]) * DAY
     rhythm = SourceRhythm.from_reports(times)
-    assert rhythm.gaps_seen < MIN_GAPS
+    assert not rhythm.judged
     verdict = rhythm.check(float(times[-1]) + 30 * DAY)
     assert verdict.status == "learning" and not verdict.problem
+
+
+def test_door_used_twice_a_week_is_judged_by_its_days() -> None:
+    """A few weeks of a door used twice a week: a week's silence is normal, a month's is not."""
+    opened = START + 10 * HOUR + np.arange(6) * 3.5 * DAY
+    times = np.sort(np.concatenate([opened, opened + 60.0]))  # open, then closed a minute later
+    rhythm = SourceRhythm.from_reports(times, np.arange(times.size) % 2 == 0)
+    assert rhythm.gaps_seen < MIN_GAPS and not rhythm.judged_by_hour and rhythm.judged
+    last = float(times[-1])
+    assert rhythm.check(last + 7 * DAY).status == "ok"
+    assert rhythm.check(last + 30 * DAY).status == "silent"
+
+
+def test_sparse_source_of_values_is_not_judged_by_its_days() -> None:
+    """A battery level reported only when it changes: months of silence may be a held value."""
+    times = START + np.arange(6) * 3.5 * DAY
+    rhythm = SourceRhythm.from_reports(times)
+    assert not rhythm.judged and rhythm.missed_days_allowed() is None
+    assert rhythm.check(float(times[-1]) + 90 * DAY).status == "learning"
+
+
+def _daily(days: int, skip: float, seed: int) -> np.ndarray:
+    """A toaster: used once a day between 08:00 and 10:00 (on, then off), some days not at all."""
+    rng = np.random.default_rng(seed)
+    times: list[float] = []
+    for day in range(days):
+        if rng.random() < skip:
+            continue
+        moment = START + day * DAY + float(rng.uniform(8, 10)) * HOUR
+        times += [moment, moment + 180.0]
+    return np.asarray(times)
+
+
+def _states(times: np.ndarray) -> np.ndarray:
+    return np.arange(times.size) % 2 == 0  # on, off, on, off ...
+
+
+def test_daily_sensor_is_judged_by_missed_days_after_a_week() -> None:
+    """A week of a once-a-day sensor: judged at once (not after 20 silences) by its days."""
+    times = _daily(7, 0.0, 5)
+    rhythm = SourceRhythm.from_reports(times, _states(times))
+    assert rhythm.gaps_seen < MIN_GAPS and rhythm.judged
+    # Its day starts in its quiet hours, far from the morning it is used.
+    assert not 6 <= rhythm.day_start_hour() <= 12
+    allowed = rhythm.missed_days_allowed()
+    assert allowed is not None and 2 <= allowed <= 4
+    last = float(times[-1])
+    assert rhythm.check(last + 1.5 * DAY).status == "ok"
+    assert rhythm.check(last + (allowed + 1.5) * DAY).status == "silent"
+
+
+def test_missed_days_allowed_sharpen_with_data_and_skips() -> None:
+    """More days without a miss allow fewer missed days; a sensor that skips days gets more."""
+    week = _daily(7, 0.0, 6)
+    month = _daily(30, 0.0, 6)
+    skipping = _daily(30, 0.3, 6)
+    allowed = [
+        SourceRhythm.from_reports(times, _states(times)).missed_days_allowed()
+        for times in (week, month, skipping)
+    ]
+    week_allows, month_allows, skipping_allows = (value or 0 for value in allowed)
+    assert None not in allowed
+    assert month_allows < week_allows and month_allows < skipping_allows
+
+
+def test_daily_sensor_false_alarms_rare() -> None:
+    """Calibration: a daily sensor that skips a day in ten rarely trips over half a year."""
+    times = _daily(210, 0.1, 7)
+    states = _states(times)
+    train = times < START + 30 * DAY
+    rhythm = SourceRhythm.from_reports(times[train], states[train])
+    alarms = 0
+    for moment, is_on in zip(times[~train], states[~train], strict=True):
+        # Every silence is checked at its longest (just before the next report).
+        if rhythm.check(float(moment) - 1.0).problem:
+            alarms += 1
+        rhythm.record(float(moment), bool(is_on))
+    assert alarms <= 2  # 6 months at FALSE_ALARM_BUDGET a month: 1.5 expected at most
+
+
+def test_source_on_for_days_before_its_on_times_are_judged_is_stuck() -> None:
+    """A bed sensor seen for a week, now on for days without a report: stuck."""
+    rng = np.random.default_rng(8)
+    times: list[float] = []
+    for day in range(7):
+        night = START + day * DAY + float(rng.uniform(22, 23.5)) * HOUR
+        times += [night, night + float(rng.uniform(7, 9)) * HOUR]
+    rhythm = SourceRhythm.from_reports(np.asarray(times), np.arange(len(times)) % 2 == 0)
+    assert not rhythm.stuck_judged
+    went_to_bed = START + 7 * DAY + 22.5 * HOUR
+    rhythm.record(went_to_bed, True)
+    assert rhythm.check(went_to_bed + 10 * HOUR).status == "ok"
+    verdict = rhythm.check(went_to_bed + 6 * DAY)
+    assert verdict.status == "stuck" and verdict.problem
 
 
 def test_outage_is_not_learned_as_normal() -> None:
@@ -152,6 +246,8 @@ def test_bad_input_handled() -> None:
         {**SourceRhythm().to_dict(), "longest_on": "long"},
         {**SourceRhythm().to_dict(), "last_report": math.inf},
         {**SourceRhythm().to_dict(), "gaps_seen": -1},
+        {**SourceRhythm().to_dict(), "missed_days_by_start": [0] * 12},
+        {**SourceRhythm().to_dict(), "reports_by_hour": [-1] * 24},
     ],
 )
 def test_from_dict_rejects_bad_data(data: dict[str, object]) -> None:

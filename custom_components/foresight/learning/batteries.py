@@ -31,12 +31,15 @@ How it works:
   battery's pace wandered with its use), it gives each level its *days to low*; the new
   crossings' times are a line in those days, fitted with recent steps weighing most, and the
   line's value at zero days is the date.
-* The prediction is the median date of an ensemble: straight lines through the last 3 and 5
-  crossings and a quadratic through the last 5 (used alone without a previous discharge), and
-  the shaped fits (recency-weighted, through the last 3, through the last 5). A level held
-  longer than the fit allows slows it down. Backtests on the discharge's own past (each recent
-  crossing predicted from the ones a few steps before it) give the spread of the 80 % range,
-  widened by the reporting step.
+* The prediction is the median date of an ensemble (halfway between the two middle dates
+  when the members are even): straight lines through the last 3 and 5 crossings, only those
+  within the last :data:`LINE_SPAN` points of level (a curve is straight only locally; with
+  10 % steps that is the last two), a quadratic through the last 5 (used alone without a
+  previous discharge), and the shaped fits (recency-weighted, through the last 3, through the
+  last 5). A level held longer than the fit allows slows it down. Backtests on the
+  discharge's own past (each recent crossing predicted from the ones a few steps before it)
+  give the spread of the 80 % range, widened by the reporting step and by how far apart the
+  two middle members are.
 * Too little history says ``learning``; a level that has not moved for long says ``flat``
   (no date rather than a guess); a level at or below the low level says ``low``.
 """
@@ -71,6 +74,7 @@ RECENT_DAYS = 10.0  # crossings weigh exp(-age / this many days) in the fit ...
 RECENT_STEPS = 4  # ... or over the last few steps, whichever is longer
 POLYNOMIALS = ((3, 1), (5, 1), (5, 2))  # (last steps, degree): lines and a quadratic
 SHAPE_ONLY = False
+LINE_SPAN = 10.0  # lines are fitted over the last this many points of level only
 SHAPE_MEMBERS = (None, 3, 5)  # shaped fits: weighted over all steps, through the last 3, 5
 MIN_SHAPE_CROSSINGS = 5  # a finished discharge with fewer steps gives no shape
 MIN_SHAPE_RANGE = 20.0  # nor one spanning fewer points of level
@@ -300,6 +304,9 @@ class BatteryDischarge:
         # Quantisation: the level is known to one step only, worth step / rate in time.
         step_time = step / math.sqrt(12.0) / rate
         spread_time = math.hypot(remaining * log_spread, step_time)
+        if isinstance(fit, _Pair):
+            # The median fell between two members: how far apart they are is uncertain too.
+            spread_time = math.hypot(spread_time, fit.half_gap(self.low_level))
         early = current + max(0.0, remaining - RANGE_Z * spread_time)
         late = low_at + RANGE_Z * spread_time * (1.0 + log_spread)
         return BatteryForecast(
@@ -513,15 +520,51 @@ class _Polynomial:
         return math.inf
 
 
-_Curve = _Fit | _Polynomial
+_Member = _Fit | _Polynomial
+
+
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """The two middle members of an even ensemble: their mean is the median."""
+
+    early: _Member
+    late: _Member
+
+    @property
+    def name(self) -> str:
+        return f"{self.early.name}+{self.late.name}"
+
+    def time_at(self, level: float) -> float:
+        return 0.5 * (self.early.time_at(level) + self.late.time_at(level))
+
+    def level_at(self, moment: float) -> float:
+        return 0.5 * (self.early.level_at(moment) + self.late.level_at(moment))
+
+    def rate_at(self, moment: float) -> float:
+        return 0.5 * (self.early.rate_at(moment) + self.late.rate_at(moment))
+
+    def half_gap(self, level: float) -> float:
+        """Half the time between the two members' moments at ``level``."""
+        return 0.5 * abs(self.late.time_at(level) - self.early.time_at(level))
+
+
+_Curve = _Member | _Pair
 
 
 def _fit_polynomial(
     times: FloatArray, levels: FloatArray, last: int, degree: int, precision: FloatArray
 ) -> _Polynomial | None:
-    """Least-squares line (or quadratic) through the ``last`` crossings, by their precision."""
+    """Least-squares line (or quadratic) through the ``last`` crossings, by their precision.
+
+    A line keeps only those within :data:`LINE_SPAN` points of the last (at least two).
+    """
     times, levels, precision = times[-last:], levels[-last:], precision[-last:]
-    if times.size < max(2, 2 * degree + 1):
+    if degree == 1:
+        # A discharge is straight only locally: a few coarse steps span much of its curve.
+        near = levels <= levels[-1] + LINE_SPAN
+        near[-2:] = True
+        times, levels, precision = times[near], levels[near], precision[near]
+    if times.size < (2 if degree == 1 else 2 * degree + 1):
         return None
     origin = float(times[-1])
     offsets = (times - origin) / DAY
@@ -582,12 +625,12 @@ def _fit_discharge(
     low_level: float,
     precision: FloatArray | None = None,
 ) -> _Curve | None:
-    """The member of the ensemble whose date at ``low_level`` is the median of all members.
+    """The ensemble's median at ``low_level``: its middle member, or its two middle ones.
 
     ``precision`` weighs each crossing (1: timed exactly; default: all alike).
     """
     weights = np.ones(times.size) if precision is None else precision
-    members: list[_Curve | None] = []
+    members: list[_Member | None] = []
     if shape is None or not SHAPE_ONLY:
         members += [
             _fit_polynomial(times, levels, last, degree, weights) for last, degree in POLYNOMIALS
@@ -605,7 +648,11 @@ def _fit_discharge(
     )
     if not reaching:
         return None
-    return reaching[len(reaching) // 2][2]
+    middle = len(reaching) // 2
+    if len(reaching) % 2:
+        return reaching[middle][2]
+    # An even ensemble's median is halfway between its two middle dates, not the later one.
+    return _Pair(reaching[middle - 1][2], reaching[middle][2])
 
 
 def _backtest_spread(

@@ -19,9 +19,19 @@ once it has been ``on`` far longer than it ever was. Each report costs O(24) wor
 at which the current silence will turn into a problem is computed once per report, so
 :meth:`SourceRhythm.check` is O(1) and can run every minute for dozens of sources.
 
-A source with too few silences seen (:data:`MIN_GAPS`) or too short a history (:data:`MIN_SPAN`)
-is ``learning``: it is not judged rather than flagged on a guess. A silence that was flagged as a
-problem is not learned as normal (an outage must not teach the model that outages are normal).
+A binary source with too few silences for the hourly table (:data:`MIN_GAPS`, e.g. a bed
+sensor, a toaster or a front door used once a day) is judged by its *days* instead: the time of day
+it normally reports sets where its day begins (the middle of its quietest hours), and the share
+of its days with no report at all, with a uniform prior that sharpens as days are seen, gives
+the chance of a run of silent days. Such a source is flagged once it has missed so many of its
+days in a row that a run that long would be a false alarm less than :data:`FALSE_ALARM_BUDGET`
+times a month: conservative while the history is short (a week of daily reports allows four
+missed days, a month of them two), never "never". The same rule judges a binary source ``on``
+for days before its on-times are known (``stuck``). Only a history shorter than
+:data:`MIN_SPAN` is ``learning``. A silence that was flagged as a problem is not learned as
+normal (an outage must not teach the model that outages are normal). A sparse source of values
+(a battery level reported only when it changes) is not judged by its days: its silence may only
+mean the value held, as a coin cell's level does for months.
 """
 
 from __future__ import annotations
@@ -38,10 +48,13 @@ RhythmStatus = Literal["learning", "ok", "silent", "stuck"]
 
 HOUR = 3600.0
 DAY = 86400.0
-MODEL_VERSION = 1
+MONTH = 30.44 * DAY
+MODEL_VERSION = 2
 
-MIN_GAPS = 20  # silences seen before a source is judged: its longest gap then means something
+MIN_GAPS = 20  # silences seen before the hourly table judges: its longest gap then means something
 MIN_SPAN = 2 * DAY  # history needed before judging, so every hour of the day was seen
+FALSE_ALARM_BUDGET = 0.25  # half the false alarms a month a source may raise, for missed-day runs
+MAX_MISSED_DAYS = 365  # a source needing a longer run than this is not judged by its days
 MIN_ON_INTERVALS = 10  # times a binary source was on before "stuck" is judged
 SILENCE_MARGIN = 1.5  # silent when silent this many times longer than ever seen at this hour
 STUCK_MARGIN = 1.5  # stuck when on this many times longer than ever seen
@@ -82,6 +95,7 @@ class SourceRhythm:
         self.first_report: float | None = None
         self.last_report: float | None = None
         self.is_on: bool = False
+        self.binary = False  # reports on / off events (a sparse one is judged by its days)
         self.on_since: float | None = None
         self.gaps_seen = 0
         self.on_intervals_seen = 0
@@ -92,6 +106,10 @@ class SourceRhythm:
         self.silences_by_hour: list[int] = [0] * 24  # how many silences reached each hour
         self.longest_silence = 0.0
         self.longest_on = 0.0
+        self.reports_by_hour: list[int] = [0] * 24  # when in the day the source reports
+        # Whole days without a report, and days lost to outages, for a day starting at each hour.
+        self.missed_days_by_start: list[int] = [0] * 24
+        self.outage_days_by_start: list[int] = [0] * 24
         self._silent_at: float | None = None  # when the current silence becomes a problem
 
     @classmethod
@@ -109,10 +127,61 @@ class SourceRhythm:
 
     @property
     def judged(self) -> bool:
-        """True once enough silences were seen to judge this source's silence."""
+        """True once the source's silence is judged, by its hourly table or by its days."""
+        return self.judged_by_hour or self.missed_days_allowed() is not None
+
+    @property
+    def judged_by_hour(self) -> bool:
+        """True once enough silences were seen to trust the longest silence at each hour."""
         if self.first_report is None or self.last_report is None:
             return False
         return self.gaps_seen >= MIN_GAPS and self.last_report - self.first_report >= MIN_SPAN
+
+    def day_start_hour(self) -> int:
+        """The hour at which the source's day begins: the middle of its quietest hours."""
+        fewest = min(self.reports_by_hour)
+        quiet = [count <= fewest for count in self.reports_by_hour]
+        if all(quiet):
+            return 0
+        best_start, best_length = 0, 0
+        # The longest run of quietest hours, going round midnight.
+        first_busy = quiet.index(False)
+        length = 0
+        for step in range(1, 25):
+            hour = (first_busy + step) % 24
+            if quiet[hour]:
+                length += 1
+                if length > best_length:
+                    best_start, best_length = (hour - length + 1) % 24, length
+            else:
+                length = 0
+        return (best_start + best_length // 2) % 24
+
+    def missed_days_allowed(self) -> int | None:
+        """Whole days in a row the source may miss before its silence is a problem.
+
+        None for a source of values, while the history is shorter than :data:`MIN_SPAN`, or
+        when no run up to :data:`MAX_MISSED_DAYS` is rare enough.
+        """
+        if self.first_report is None or self.last_report is None or not self.binary:
+            return None
+        if self.last_report - self.first_report < MIN_SPAN:
+            return None
+        start = self.day_start_hour()
+        days = _whole_days(self.first_report, self.last_report, start)
+        days -= self.outage_days_by_start[start]
+        missed = min(self.missed_days_by_start[start], max(days, 0))
+        # Beta(1, 1) prior on the chance a day has no report, updated by the days seen.
+        silent_days = 1.0 + missed
+        reporting_days = 1.0 + max(days, 0) - missed
+        chances_a_month = MONTH / DAY * reporting_days / (silent_days + reporting_days)
+        run_chance = 1.0
+        for run in range(1, MAX_MISSED_DAYS + 1):
+            # The chance of `run` silent days in a row, averaged over what the rate may be.
+            run_chance *= (silent_days + run - 1) / (silent_days + reporting_days + run - 1)
+            if chances_a_month * run_chance <= FALSE_ALARM_BUDGET:
+                return run
+        return None
 
     @property
     def stuck_judged(self) -> bool:
@@ -133,6 +202,15 @@ class SourceRhythm:
         """Time (s) the source may stay ``on`` in one go."""
         return max(STUCK_MARGIN * self.longest_on, self.longest_on + MIN_SLACK)
 
+    def _missed_days_problem_at(self, start: float) -> float | None:
+        """When a silence from ``start`` has missed all the days the source may miss."""
+        allowed = self.missed_days_allowed()
+        if allowed is None:
+            return None
+        offset = self.day_start_hour() * HOUR
+        first_day = math.ceil((start - offset) / DAY)
+        return offset + (first_day + allowed) * DAY
+
     def record(self, timestamp: float, is_on: bool | None = None) -> None:
         """Learn from one report at ``timestamp``; ``is_on`` is its state for binary sources.
 
@@ -145,45 +223,49 @@ class SourceRhythm:
             return
         if self.last_report is None:
             self.first_report = timestamp
-        elif self.is_on:
-            if not is_on and self.on_since is not None:
-                self._learn_on(timestamp - self.on_since)
         else:
-            self._learn_silence(self.last_report, timestamp)
+            self._learn_days(self.last_report, timestamp)
+            if self.is_on:
+                if not is_on and self.on_since is not None:
+                    self._learn_on(self.on_since, timestamp)
+            else:
+                self._learn_silence(self.last_report, timestamp)
+        self.reports_by_hour[int((timestamp % DAY) // HOUR)] += 1
+        self.binary = self.binary or is_on is not None
         if is_on and not self.is_on:
             self.on_since = timestamp
         elif not is_on:
             self.on_since = None
         self.is_on = bool(is_on)
         self.last_report = timestamp
-        self._silent_at = self._first_problem_time(timestamp) if self.judged else None
+        self._silent_at = self._first_problem_time(timestamp)
 
     def check(self, now: float) -> RhythmCheck:
         """Judge the source at ``now``: ``learning``, ``ok``, ``silent`` or ``stuck``."""
         if self.last_report is None:
             return RhythmCheck("learning", math.inf, None, 0.0, 0.0)
         since = max(0.0, now - self.last_report)
-        if self.is_on and self.on_since is not None:
-            if not self.stuck_judged:
-                return RhythmCheck("learning", since, None, 0.0, 0.0)
+        if self.is_on and self.on_since is not None and self.stuck_judged:
             on_for = max(0.0, now - self.on_since)
             allowed = self.allowed_on()
             severity = on_for / allowed
             if on_for > allowed:
                 return RhythmCheck("stuck", since, allowed, severity, on_for - allowed)
             return RhythmCheck("ok", since, allowed, severity, 0.0)
-        if not self.judged or self._silent_at is None:
+        if self._silent_at is None:
             return RhythmCheck("learning", since, None, 0.0, 0.0)
+        # Not judged on its own on-times yet: an `on` with no report for days is stuck.
+        problem: RhythmStatus = "stuck" if self.is_on else "silent"
         allowed = self._silent_at - self.last_report
         severity = since / allowed if allowed > 0 else math.inf
         if now >= self._silent_at:
-            return RhythmCheck("silent", since, allowed, severity, now - self._silent_at)
+            return RhythmCheck(problem, since, allowed, severity, now - self._silent_at)
         return RhythmCheck("ok", since, allowed, severity, 0.0)
 
     def problem_at(self) -> float | None:
         """When the current silence or ``on`` becomes a problem if nothing is reported (or None)."""
-        if self.is_on and self.on_since is not None:
-            return self.on_since + self.allowed_on() if self.stuck_judged else None
+        if self.is_on and self.on_since is not None and self.stuck_judged:
+            return self.on_since + self.allowed_on()
         return self._silent_at
 
     def needs_repair(self, now: float) -> bool:
@@ -191,13 +273,24 @@ class SourceRhythm:
         verdict = self.check(now)
         return verdict.problem and verdict.beyond_seconds > REPAIR_AFTER
 
-    def _learn_on(self, on_for: float) -> None:
+    def _learn_on(self, start: float, end: float) -> None:
         # A stuck period that ended is an outage, not a new normal.
-        if self.stuck_judged and on_for > self.allowed_on():
+        problem_at = self.problem_at()
+        if problem_at is not None and end >= problem_at:
             self.outages += 1
             return
         self.on_intervals_seen += 1
-        self.longest_on = max(self.longest_on, on_for)
+        self.longest_on = max(self.longest_on, end - start)
+
+    def _learn_days(self, start: float, end: float) -> None:
+        """Count the whole days, for a day starting at each hour, with no report in between."""
+        problem_at = self.problem_at()
+        outage = problem_at is not None and end >= problem_at
+        counts = self.outage_days_by_start if outage else self.missed_days_by_start
+        if end - start < DAY:
+            return
+        for hour in range(24):
+            counts[hour] += _whole_days(start, end, hour)
 
     def _learn_silence(self, start: float, end: float) -> None:
         if self._silent_at is not None and end >= self._silent_at:
@@ -217,8 +310,15 @@ class SourceRhythm:
             longest[hour] = max(longest[hour], latest - start)
             self.silences_by_hour[hour] += 1
 
-    def _first_problem_time(self, start: float) -> float:
+    def _first_problem_time(self, start: float) -> float | None:
         """The first moment after ``start`` at which the silence since ``start`` is too long."""
+        if self.judged_by_hour and not self.is_on:
+            return self._hourly_problem_time(start)
+        # A sparse source, or an `on` not judged by its on-times: judged by its missed days.
+        return self._missed_days_problem_at(start)
+
+    def _hourly_problem_time(self, start: float) -> float:
+        """The first moment the silence since ``start`` is too long by the hourly table."""
         slot = math.floor(start / HOUR) * HOUR
         # Bounded: the allowed silence never exceeds the largest hourly allowance.
         ceiling = max(self.allowed_silence(hour) for hour in range(24))
@@ -237,6 +337,7 @@ class SourceRhythm:
             "first_report": self.first_report,
             "last_report": self.last_report,
             "is_on": self.is_on,
+            "binary": self.binary,
             "on_since": self.on_since,
             "gaps_seen": self.gaps_seen,
             "on_intervals_seen": self.on_intervals_seen,
@@ -246,6 +347,9 @@ class SourceRhythm:
             "silences_by_hour": list(self.silences_by_hour),
             "longest_silence": self.longest_silence,
             "longest_on": self.longest_on,
+            "reports_by_hour": list(self.reports_by_hour),
+            "missed_days_by_start": list(self.missed_days_by_start),
+            "outage_days_by_start": list(self.outage_days_by_start),
         }
 
     @classmethod
@@ -258,6 +362,7 @@ class SourceRhythm:
             rhythm.first_report = _optional_float(data["first_report"])
             rhythm.last_report = _optional_float(data["last_report"])
             rhythm.is_on = bool(data["is_on"])
+            rhythm.binary = bool(data["binary"])
             rhythm.on_since = _optional_float(data["on_since"])
             rhythm.gaps_seen = int(data["gaps_seen"])
             rhythm.on_intervals_seen = int(data["on_intervals_seen"])
@@ -267,13 +372,16 @@ class SourceRhythm:
             counts = [int(value) for value in data["silences_by_hour"]]
             rhythm.longest_silence = float(data["longest_silence"])
             rhythm.longest_on = float(data["longest_on"])
+            by_hour = [int(value) for value in data["reports_by_hour"]]
+            missed = [int(value) for value in data["missed_days_by_start"]]
+            outage_days = [int(value) for value in data["outage_days_by_start"]]
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"malformed rhythm model: {err}") from err
         values = [*longest, rhythm.longest_on, rhythm.longest_silence]
+        tables = (counts, by_hour, missed, outage_days)
         if (
             len(longest) != 24
-            or len(counts) != 24
-            or min(counts) < 0
+            or any(len(table) != 24 or min(table) < 0 for table in tables)
             or not all(math.isfinite(v) and v >= 0 for v in values)
         ):
             raise ValueError("malformed rhythm model: bad silence table")
@@ -281,9 +389,18 @@ class SourceRhythm:
             raise ValueError("malformed rhythm model: negative count")
         rhythm.longest_silence_by_hour = longest
         rhythm.silences_by_hour = counts
-        if rhythm.judged and rhythm.last_report is not None:
+        rhythm.reports_by_hour = by_hour
+        rhythm.missed_days_by_start = missed
+        rhythm.outage_days_by_start = outage_days
+        if rhythm.last_report is not None:
             rhythm._silent_at = rhythm._first_problem_time(rhythm.last_report)
         return rhythm
+
+
+def _whole_days(start: float, end: float, start_hour: int) -> int:
+    """How many whole days, each beginning at ``start_hour``, lie between ``start`` and ``end``."""
+    offset = start_hour * HOUR
+    return max(0, math.floor((end - offset) / DAY) - math.ceil((start - offset) / DAY))
 
 
 def _optional_float(value: Any) -> float | None:
