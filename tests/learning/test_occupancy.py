@@ -18,6 +18,7 @@ from custom_components.foresight.learning.occupancy import (
 from custom_components.foresight.learning.occupancy_live import OccupancyTracker
 from custom_components.foresight.learning.occupancy_model import (
     FORECAST_HORIZONS,
+    HORIZON_NAMES,
     MODEL_VERSION,
     OccupancyModel,
     UnitModel,
@@ -251,6 +252,8 @@ def test_round_trip_and_bad_data(trained) -> None:
         {**data, "version": MODEL_VERSION + 1},
         {**data, "version": 1},  # the format before the blended forecast: retrain
         {**data, "version": 2},  # the format before the conditional routine: retrain
+        {**data, "version": 3},  # the format before the usual day's lows: retrain
+        {**data, "home": {**data["home"], "typical_lows": {"co2": None}}},
         {**data, "home": {**data["home"], "conditional": [[[0.5] * 24] * 2]}},
         {key: value for key, value in data.items() if key != "home"},
         {**data, "home": {**data["home"], "weights": [1.0]}},
@@ -533,3 +536,98 @@ def test_a_light_switched_by_hand_is_read_from_its_step() -> None:
         predicted.append(tracker.occupancy_probability("study", float(now)) >= 0.5)
         truth.append(inside[np.searchsorted(times, now, side="right") - 1] == 1.0)
     assert np.mean(np.asarray(predicted) == np.asarray(truth)) > 0.9
+
+
+def test_usual_day_low_is_kept_and_fills_a_new_window() -> None:
+    """A number with a physical floor keeps its usual low: its excess is known from the start."""
+    sources, history, start, end = _home(seed=5, days=5)
+    rng = np.random.default_rng(5)
+    times = history["kitchen_co2"].times
+    warmth = 20.0 + np.sin(2 * math.pi * (times - start) / DAY) + rng.normal(0, 0.1, times.size)
+    sources = [*sources, OccupancySource("kitchen_temperature", "temperature", "kitchen")]
+    history = {**history, "kitchen_temperature": SourceSeries.of(times, warmth)}
+    model = train_occupancy(sources, history, start, end)
+    kitchen = model.rooms["kitchen"]
+    # CO2 falls to outdoor air every night; a temperature's low follows the weather: not kept.
+    assert set(kitchen.typical_lows) == {"kitchen_co2"}
+    assert 300.0 < kitchen.typical_lows["kitchen_co2"] < 450.0
+    restored = OccupancyModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert restored.rooms["kitchen"].typical_lows == kitchen.typical_lows
+    # A tracker started six hours ago (a restart, a new sensor): its day's low is the usual
+    # low until its own readings go lower, the same live as on the training grid.
+    since = end - 6 * HOUR
+    recent = {
+        key: SourceSeries(series.times[series.times > since], series.values[series.times > since])
+        for key, series in history.items()
+    }
+    tracker = OccupancyTracker(model)
+    tracker.replay(recent)
+    data = prepare_unit("kitchen", sources, recent, since, end)
+    check = np.arange(since + 10 * MINUTE, end, 23 * MINUTE)
+    grid = feature_matrix(
+        kitchen.specs,
+        data.series,
+        data.activity,
+        check,
+        logit(kitchen.routine.at(check)),
+        kitchen.typical_lows,
+    )
+    tracker = OccupancyTracker(model)
+    cursor = 0
+    events = sorted(
+        (float(t), key, float(v))
+        for key, series in recent.items()
+        for t, v in zip(series.times, series.values, strict=True)
+    )
+    excess = next(
+        index
+        for index, spec in enumerate(kitchen.specs)
+        if spec.name == "excess" and spec.source_id == "kitchen_co2"
+    )
+    warm_excess = next(
+        index
+        for index, spec in enumerate(kitchen.specs)
+        if spec.name == "excess" and spec.source_id == "kitchen_temperature"
+    )
+    for row, now in enumerate(check):
+        while cursor < len(events) and events[cursor][0] <= now:
+            tracker.observe(events[cursor][1], events[cursor][0], events[cursor][2])
+            cursor += 1
+        state = tracker._units["kitchen"].state(float(now), ())
+        live = tracker._features(kitchen, state, float(now), ())
+        np.testing.assert_allclose(live, grid[row], rtol=1e-6, atol=1e-6, equal_nan=True)
+        assert math.isfinite(live[excess])  # known at once
+        assert math.isnan(live[warm_excess])  # unknown until a whole day is seen
+    seen = recent["kitchen_co2"]
+    value = float(seen.values[seen.times <= check[0]][-1])
+    assert grid[0, excess] == pytest.approx(value - kitchen.typical_lows["kitchen_co2"])
+
+
+def test_unjudged_far_horizons_of_a_degraded_unit_use_the_naive_baseline_further_out(
+    trained,
+) -> None:
+    """Too little held-out time far ahead: the baseline that won furthest ahead, not a fit."""
+    unit = UnitModel.from_dict(trained[0].rooms["kitchen"].to_dict())
+    scores = {"forecast_skill": -0.1, "nowcast_skill": 0.5}
+    judged = ("15m", "30m", "1h", "2h", "3h", "6h")
+    for name in HORIZON_NAMES:
+        suffix = "" if name == "1h" else f"_{name}"
+        scores |= {
+            f"forecast_points{suffix}": 10_000.0 if name in judged else 10.0,
+            f"forecast_brier{suffix}": 0.100,
+            f"forecast_brier_blend{suffix}": 0.100,
+            # Persistence wins a few minutes ahead, the routine from two hours on.
+            f"forecast_brier_routine{suffix}": 0.110 if name in judged[:3] else 0.090,
+            f"forecast_brier_persistence{suffix}": 0.090 if name in judged[:3] else 0.200,
+            f"forecast_loss_error{suffix}": 0.05,
+        }
+    unit.forecast_fallback = [""] * len(FORECAST_HORIZONS)
+    _judge(unit, scores, history_days=21.0)
+    assert unit.status == "degraded"
+    assert unit.forecast_fallback == ["", "", "", "", "", "", "routine", "routine"]
+    # Nothing judged at all (a single held-out day): the blend, which holds both baselines.
+    for name in HORIZON_NAMES:
+        scores["forecast_points" + ("" if name == "1h" else f"_{name}")] = 10.0
+    unit.forecast_fallback = [""] * len(FORECAST_HORIZONS)
+    _judge(unit, scores, history_days=21.0)
+    assert unit.forecast_fallback == ["blend"] * len(FORECAST_HORIZONS)

@@ -18,10 +18,13 @@ How it learns, per room and for the home (each a *unit*):
   that began at an outside door (marked, or learned as the door that opens and closes the
   home's long silences).
 - Now-cast: a logistic regression of that label on the unit's sources (binary: state now and
-  how recently on; numeric: level and recent change, each standardised per source, so units
-  don't matter) and the learned weekly routine. Unknown values count as "average". Its
-  penalty is chosen by time-blocked cross-validation (one-standard-error rule) and its
-  log-odds recalibrated on the held-out blocks (Platt scaling).
+  how recently on; numeric: level, level over the past day's low and recent change, each
+  standardised per source, so units don't matter) and the learned weekly routine. Unknown
+  values count as "average". A number with a physical floor (CO2, illuminance, power) keeps
+  its usual day's low with the model, so its level over the day's low is known before a day
+  of live readings exists (after a restart, on a new sensor). The penalty is chosen by
+  time-blocked cross-validation (one-standard-error rule) and the log-odds recalibrated on
+  the held-out blocks (Platt scaling).
 - Weekly routine: hour-of-week probability of use, shrunk towards the hour of day and the
   overall rate when data is short, recent weeks weighted more.
 - Forecast: per horizon (15 min to 24 h), the best convex blend of the two naive baselines
@@ -86,6 +89,7 @@ from .occupancy_signals import (
     on_intervals,
     source_intervals,
     standby_threshold,
+    typical_low,
     value_at,
 )
 from .occupancy_stats import (
@@ -127,6 +131,11 @@ NUMERIC_LEVELS = ("level", "excess")  # a number's raw level, and its level over
 # and heating, so their changes add noise more than evidence (measured on the UCI office).
 BREATH_KINDS = frozenset({"co2"})
 CHANGE_KINDS = BREATH_KINDS | {"illuminance"}
+# Numbers whose day's low is a floor of the room and its sensor, the same from day to day:
+# outdoor air for CO2, darkness for illuminance, a device's standby for power. The lows of
+# temperature and humidity follow the weather and the heating, so a past low says little about
+# today's (measured on the UCI office: their learned lows made the first day worse).
+FLOOR_KINDS = frozenset({"co2", "illuminance", POWER_KIND})
 CONFIDENT_SAMPLES = 60  # each state needs this many training minutes to fit a now-cast
 LOSS_BLOCK = 6 * HOUR  # forecasts within this share their errors
 LOSS_SIGNIFICANCE = 2.0  # standard errors a held-out loss must exceed to fall back
@@ -403,9 +412,13 @@ class _Grid:
 
 
 def _grid(
-    data: UnitData, specs: Sequence[FeatureSpec], times: FloatArray, routine_logit: FloatArray
+    data: UnitData,
+    specs: Sequence[FeatureSpec],
+    times: FloatArray,
+    routine_logit: FloatArray,
+    typical_lows: Mapping[str, float],
 ) -> _Grid:
-    raw = feature_matrix(specs, data.series, data.activity, times, routine_logit)
+    raw = feature_matrix(specs, data.series, data.activity, times, routine_logit, typical_lows)
     return _Grid(times, data.label_at(times), raw, data.activity.state_at(times))
 
 
@@ -460,7 +473,15 @@ def _fit_unit(
     now_times = _steps(now_start, end, step)
     _, routine_loo = fit_routine(routine_times, routine_label, FORECAST_STEP, now_times)
     assert routine_loo is not None
-    grid = _grid(data, specs, now_times, logit(routine_loo))
+    # The usual day's low of each number with a physical floor, over the days the now-cast
+    # learns from: its excess is then known before a day of live readings.
+    floored = {s.source_id for s in own_sources if s.kind in FLOOR_KINDS}
+    for spec in specs:
+        if spec.name == "excess" and spec.source_id in floored and spec.source_id in data.series:
+            low = typical_low(data.series[spec.source_id], now_start, end)
+            if math.isfinite(low):
+                unit.typical_lows[spec.source_id] = low
+    grid = _grid(data, specs, now_times, logit(routine_loo), unit.typical_lows)
     known = np.isfinite(grid.label)
     positives = int(np.count_nonzero(grid.label[known] == 1.0))
     negatives = int(np.count_nonzero(grid.label[known] == 0.0))
@@ -662,7 +683,7 @@ def score_unit(unit: UnitModel, data: UnitData, start: float, end: float) -> dic
     """Brier scores of a unit's now-cast and forecast on [start, end), with both baselines."""
     times = _steps(start, end, NOWCAST_STEP)
     routine_now = unit.routine.at(times)
-    grid = _grid(data, unit.specs, times, logit(routine_now))
+    grid = _grid(data, unit.specs, times, logit(routine_now), unit.typical_lows)
     nowcast = unit.nowcast_from_features(grid.raw)
     recent = grid.state["age"] <= (unit.hold if unit.room is not None else QUIET_TAUS[-1])
     sensors_alone = np.where(recent, BASELINE_CONFIDENCE, 1.0 - BASELINE_CONFIDENCE)
@@ -756,6 +777,7 @@ def _judge(unit: UnitModel, scores: dict[str, float], history_days: float) -> No
     unit.status = "ready"
     if not scores.get("forecast_skill", math.nan) > 0.0:
         unit.status = "degraded"
+    naive_further_out: Fallback = "blend"  # the naive baseline best furthest ahead, once judged
     for index, (name, horizon) in enumerate(zip(HORIZON_NAMES, FORECAST_HORIZONS, strict=True)):
         suffix = "" if horizon == SCORED_HORIZON else f"_{name}"
         model = scores.get(f"forecast_brier{suffix}", math.nan)
@@ -766,10 +788,14 @@ def _judge(unit: UnitModel, scores: dict[str, float], history_days: float) -> No
         best = min(fallbacks, key=lambda key: alternatives[key])
         margin = LOSS_SIGNIFICANCE * scores.get(f"forecast_loss_error{suffix}", math.nan)
         if scores.get(f"forecast_points{suffix}", 0.0) < MIN_SCORED_POINTS:
-            # Too little held-out time this far ahead to judge: the model if ready, else the
-            # blend (which holds both baselines).
-            unit.forecast_fallback[index] = "" if unit.status == "ready" else "blend"
-        elif not model <= alternatives[best] + (margin if math.isfinite(margin) else 0.0):
+            # Too little held-out time this far ahead to judge: the model if ready; else the
+            # naive baseline that won at the furthest horizon judged (what is happening now
+            # only fades further ahead), or the blend (which holds both) if none was judged.
+            unit.forecast_fallback[index] = "" if unit.status == "ready" else naive_further_out
+            continue
+        naive: tuple[Fallback, ...] = ("routine", "persistence")
+        naive_further_out = min(naive, key=lambda key: alternatives[key])
+        if not model <= alternatives[best] + (margin if math.isfinite(margin) else 0.0):
             # Only a clear loss counts: the model contains the baselines, so a small held-out
             # difference is more likely noise of a few days than a worse forecast.
             unit.forecast_fallback[index] = best

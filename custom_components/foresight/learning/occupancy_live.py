@@ -67,25 +67,32 @@ class _NumericState:
     lows: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=LOW_HOURS))
     first_hour: int | None = None  # the hour of the first reading
     readings: int = 0  # readings taken so far
-    low_cache: tuple[int, int, float] = (-1, -1, math.nan)  # hour, readings, low
+    low_cache: tuple[int, int, float, bool] = (-1, -1, math.nan, False)  # hour, readings, low, full
 
     def at(self, time: float) -> float:
         index = bisect_right(self.times, time) - 1
         return self.values[index] if index >= 0 else math.nan
 
-    def daily_low(self, time: float) -> float:
-        """The lowest value held in the 24 whole hours before ``time``'s hour."""
-        hour = math.floor(time / HOUR)
-        if self.low_cache[0] == hour and self.low_cache[1] == self.readings:
-            return self.low_cache[2]  # same hour, no new reading: the same low
-        low = self._daily_low(hour)
-        self.low_cache = (hour, self.readings, low)
-        return low
+    def daily_low(self, time: float, typical: float = math.nan) -> float:
+        """The lowest value held in the 24 whole hours before ``time``'s hour.
 
-    def _daily_low(self, hour: int) -> float:
+        Hours of that window not seen yet count at ``typical`` (the learned usual low).
+        """
+        hour = math.floor(time / HOUR)
+        if self.first_hour is None or self.first_hour > hour:
+            return math.nan  # not seen yet: nothing to be over
+        if self.low_cache[0] == hour and self.low_cache[1] == self.readings:
+            low, full = self.low_cache[2], self.low_cache[3]  # same hour, no new reading
+        else:
+            low, full = self._daily_low(hour)
+            self.low_cache = (hour, self.readings, low, full)
+        if full:
+            return low
+        return _fmin(low, typical) if math.isfinite(typical) else math.nan
+
+    def _daily_low(self, hour: int) -> tuple[float, bool]:
+        """The low over the window's hours seen so far, and whether they are all of it."""
         first = hour - LOW_HOURS
-        if self.first_hour is None or self.first_hour > first:
-            return math.nan  # not seen for the whole window yet: its low would be biased
         low = math.nan
         for past_hour, past_low in self.lows:
             if past_hour >= first:
@@ -94,7 +101,7 @@ class _NumericState:
             low = _fmin(low, self.hour_low)
         if self.hour + 1 < hour and self.values:
             low = _fmin(low, self.values[-1])  # hours without a reading held the last value
-        return low
+        return low, self.first_hour is not None and self.first_hour <= first
 
     def add(self, time: float, value: float) -> None:
         hour = math.floor(time / HOUR)
@@ -377,7 +384,10 @@ class OccupancyTracker:
                 raw[index] = numeric.at(time) if numeric else math.nan
             elif name == "excess":
                 numeric = self._numeric.get(spec.source_id)
-                raw[index] = numeric.at(time) - numeric.daily_low(time) if numeric else math.nan
+                typical = unit.typical_lows.get(spec.source_id, math.nan)
+                raw[index] = (
+                    numeric.at(time) - numeric.daily_low(time, typical) if numeric else math.nan
+                )
             elif name == "change":
                 numeric = self._numeric.get(spec.source_id)
                 raw[index] = (

@@ -30,7 +30,7 @@ Status = Literal["learning", "ready", "degraded"]
 Fallback = Literal["", "blend", "routine", "persistence"]
 FALLBACKS = ("", "blend", "routine", "persistence")
 
-MODEL_VERSION = 3  # 3: the forecast also reads the conditional routine
+MODEL_VERSION = 4  # 4: each number's usual day's low is kept with the model
 HOME = "home"  # the unit name of the home as a whole in scores and reports
 FORECAST_HORIZONS = (
     15 * MINUTE,
@@ -75,6 +75,8 @@ class UnitModel:
     # Per fitted horizon, P(in use then | idle / in use now, how long it lasted, hour of day
     # now): (len(FORECAST_HORIZONS), 2, CONDITIONAL_LASTED, 24); None before training.
     conditional: FloatArray | None = None
+    # Each number's usual day's low (source id -> value): its excess is known from the start.
+    typical_lows: dict[str, float] = field(default_factory=dict)
 
     def nowcast_from_features(self, raw: FloatArray) -> FloatArray:
         """Probability of use from raw features (rows); NaN features count as average."""
@@ -211,6 +213,7 @@ class UnitModel:
             "conditional": None
             if self.conditional is None
             else np.asarray(self.conditional, dtype=np.float64).tolist(),
+            "typical_lows": dict(self.typical_lows),
         }
 
     @classmethod
@@ -255,6 +258,7 @@ class UnitModel:
             room = data["room"]
             if room is not None and not isinstance(room, str):
                 raise ValueError("bad room")
+            typical_lows = {str(k): _finite(v) for k, v in dict(data["typical_lows"]).items()}
             return cls(
                 room=room,
                 specs=specs,
@@ -280,6 +284,7 @@ class UnitModel:
                     for k, v in dict(data["scores"]).items()
                 },
                 conditional=conditional,
+                typical_lows=typical_lows,
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"bad occupancy unit model: {err}") from err

@@ -214,21 +214,22 @@ def binary_features(
     return state, [np.exp(-age / tau) for tau in taus]
 
 
-def daily_low(series: SourceSeries, times: FloatArray) -> FloatArray:
+def daily_low(series: SourceSeries, times: FloatArray, typical: float = math.nan) -> FloatArray:
     """The lowest value of a number over the 24 whole hours before each time's hour.
-
-    NaN until the source has been seen for that whole window.
 
     A reading's excess over it removes the slow drift (weather, season) that makes the raw
     level of humidity, temperature or CO2 mean different things on different days.
+
+    Until the source has been seen for that whole window, the hours not seen yet count at
+    ``typical`` (the source's usual day's low, learned in training): the low is the smaller
+    of the two, so the window fills from the learned value to the live one. Without a typical
+    low (NaN) it is unknown until the window is full. NaN before the source's first reading.
     """
     low = np.full(times.shape, np.nan)
     if series.times.size == 0 or times.size == 0:
         return low
     first = math.floor(series.times[0] / HOUR)
-    last = math.floor(float(times.max()) / HOUR)
-    if last <= first:
-        return low
+    last = max(math.floor(float(times.max()) / HOUR), first)
     bucket_starts = (first + np.arange(last - first + 1)) * HOUR
     carried = value_at(series, bucket_starts)
     changes = np.floor(series.times / HOUR).astype(np.int64) - first
@@ -243,10 +244,26 @@ def daily_low(series: SourceSeries, times: FloatArray) -> FloatArray:
     window_low[has_value] = np.nanmin(windows[has_value], axis=1)
     # window_low[k] covers buckets k-24 .. k-1 (relative to first); index by each time's bucket.
     index = np.floor(times / HOUR).astype(np.int64) - first
-    # A window the source did not fully cover yet would give a biased low: unknown instead.
-    valid = (index >= LOW_HOURS) & (index < window_low.size)
-    low[valid] = window_low[index[valid]]
+    full = (index >= LOW_HOURS) & (index < window_low.size)
+    low[full] = window_low[index[full]]
+    # A window the source did not fully cover yet would give a biased (too high) low.
+    if math.isfinite(typical):
+        partial = (index >= 0) & (index < LOW_HOURS) & (index < window_low.size)
+        low[partial] = np.fmin(window_low[index[partial]], typical)
     return low
+
+
+def typical_low(series: SourceSeries, start: float, end: float) -> float:
+    """A number's usual day's low: the median of its 24-hour lows, hourly over [start, end).
+
+    A property of the room and its sensor, kept with the model so that the excess over the
+    day's low is known from the first reading after a restart or on a new day of data.
+    NaN if the source was never seen for a whole day in that span.
+    """
+    hours = np.arange(math.ceil(start / HOUR) * HOUR, end, HOUR, dtype=np.float64)
+    lows = daily_low(series, hours)
+    lows = lows[np.isfinite(lows)]
+    return float(np.median(lows)) if lows.size else math.nan
 
 
 def numeric_change(series: SourceSeries, times: FloatArray, lag: float) -> FloatArray:
@@ -452,8 +469,13 @@ def feature_matrix(
     activity: Activity,
     times: FloatArray,
     routine_logit: FloatArray,
+    typical_lows: Mapping[str, float] | None = None,
 ) -> FloatArray:
-    """The unit's raw features at each time, one column per spec (NaN = unknown)."""
+    """The unit's raw features at each time, one column per spec (NaN = unknown).
+
+    ``typical_lows``: each number's usual day's low, standing in for the hours of its day's
+    low not seen yet (see :func:`daily_low`).
+    """
     columns: list[FloatArray] = []
     binary_cache: dict[tuple[str, float], FloatArray] = {}
     unit_state = activity.state_at(times)
@@ -471,7 +493,8 @@ def feature_matrix(
         elif spec.name == "level":
             columns.append(value_at(source, times))
         elif spec.name == "excess":
-            columns.append(value_at(source, times) - daily_low(source, times))
+            typical = (typical_lows or {}).get(spec.source_id, math.nan)
+            columns.append(value_at(source, times) - daily_low(source, times, typical))
         elif spec.name == "change":
             columns.append(numeric_change(source, times, spec.scale))
         elif spec.name == "active":
