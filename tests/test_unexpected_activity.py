@@ -52,6 +52,16 @@ async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datet
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def _door_then_arrival(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, who: str, at: datetime
+) -> None:
+    """The door opens, and a minute later ``who`` (a person, a phone) says they are home."""
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
+    await _tick(hass, freezer, at + timedelta(minutes=1))
+    hass.states.async_set(who, "home")
+    await _tick(hass, freezer, at + timedelta(minutes=10))
+
+
 async def test_motion_while_away_is_unexpected(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
 ) -> None:
@@ -101,11 +111,7 @@ async def test_a_person_arriving_is_not_unexpected(
 ) -> None:
     await _setup(hass, freezer, home_entry)
     events = async_capture_events(hass, EVENT)
-    # The door opens a minute before the phone says Alice is home.
-    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
-    await _tick(hass, freezer, START + timedelta(minutes=1))
-    hass.states.async_set("person.alice", "home")
-    await _tick(hass, freezer, START + timedelta(minutes=10))
+    await _door_then_arrival(hass, freezer, "person.alice", START)
     assert not events
     assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
 
@@ -125,11 +131,9 @@ async def test_a_phone_first_seen_after_setup_is_an_arrival(
     events = async_capture_events(hass, EVENT)
     hass.states.async_set("device_tracker.guest_phone", "not_home")  # a new phone
     await _tick(hass, freezer, START + timedelta(minutes=30))
-    # The door, then the guest's phone on the home wifi: an arrival, not an intruder.
-    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
-    await _tick(hass, freezer, START + timedelta(minutes=31))
-    hass.states.async_set("device_tracker.guest_phone", "home")
-    await _tick(hass, freezer, START + timedelta(minutes=40))
+    await _door_then_arrival(
+        hass, freezer, "device_tracker.guest_phone", START + timedelta(minutes=30)
+    )
     assert not events
     assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
 
