@@ -15,7 +15,7 @@ from custom_components.foresight.learning.occupancy import (
     should_replace,
     train_occupancy,
 )
-from custom_components.foresight.learning.occupancy_live import OccupancyTracker
+from custom_components.foresight.learning.occupancy_live import OccupancyTracker, _NumericState
 from custom_components.foresight.learning.occupancy_model import (
     FORECAST_HORIZONS,
     HORIZON_NAMES,
@@ -26,11 +26,16 @@ from custom_components.foresight.learning.occupancy_model import (
 )
 from custom_components.foresight.learning.occupancy_signals import (
     DAY,
+    HIGH_WINDOW,
     HOUR,
     MINUTE,
+    SINCE_HIGH_CAP,
     OccupancySource,
     SourceSeries,
     feature_matrix,
+    high_times,
+    log_minutes,
+    since_high,
 )
 from custom_components.foresight.learning.occupancy_stats import (
     WeeklyRoutine,
@@ -327,6 +332,10 @@ def test_live_features_match_the_training_grid(trained) -> None:
         for key, series in history.items()
         for t, v in zip(series.times, series.values, strict=True)
     )
+    # The kitchen's CO2 brings every kind of number feature, its time since its last high too.
+    assert ("since_high", "kitchen_co2") in {
+        (s.name, s.source_id) for s in model.unit("kitchen").specs
+    }
     for room in ("kitchen", "office", None):
         unit = model.unit(room)
         data = prepare_unit(room, sources, history, end - 21 * DAY, end)
@@ -515,7 +524,8 @@ def test_a_light_switched_by_hand_is_read_from_its_step() -> None:
     end = START + days * DAY
     model = train_occupancy(sources, history, START, end)
     unit = model.rooms["study"]
-    assert ("change", "desk_lux") in {(spec.name, spec.source_id) for spec in unit.specs}
+    lux_features = {(spec.name, spec.source_id) for spec in unit.specs}
+    assert {("change", "desk_lux"), ("since_high", "desk_lux")} <= lux_features
     # The tracker, fed the lux readings only, follows the lamp; its features match training.
     tracker = OccupancyTracker(model)
     check = np.arange(end - DAY + HOUR, end, 17 * MINUTE)
@@ -631,3 +641,58 @@ def test_unjudged_far_horizons_of_a_degraded_unit_use_the_naive_baseline_further
     unit.forecast_fallback = [""] * len(FORECAST_HORIZONS)
     _judge(unit, scores, history_days=21.0)
     assert unit.forecast_fallback == ["blend"] * len(FORECAST_HORIZONS)
+
+
+def _brute_force_highs(times: np.ndarray, values: np.ndarray) -> list[float]:
+    """Readings at least as high as every value held in the hour before (the definition)."""
+    known = np.isfinite(values)
+    times, values = times[known], values[known]
+    highs = []
+    for index in range(times.size):
+        start = times[index] - HIGH_WINDOW
+        held = [values[j] for j in range(index) if times[j] > start]
+        before = [j for j in range(index) if times[j] <= start]
+        if before:
+            held.append(values[before[-1]])  # the value held when the window began
+        if not held or values[index] >= max(held):
+            highs.append(float(times[index]))
+    return highs
+
+
+def test_since_high_matches_its_definition_and_the_live_path() -> None:
+    """Irregular readings, ties, unknowns and gaps: vectorised, live and by hand agree."""
+    rng = np.random.default_rng(11)
+    gaps = rng.choice([20.0, 60.0, 300.0, 1800.0, 5400.0], size=600, p=[0.3, 0.4, 0.2, 0.07, 0.03])
+    times = START + np.cumsum(gaps)
+    values = np.round(500 + np.cumsum(rng.normal(0, 15, times.size)), -1)  # rounded: many ties
+    values[rng.random(times.size) < 0.05] = np.nan
+    series = SourceSeries.of(times, values)
+    expected = _brute_force_highs(times, values)
+    np.testing.assert_array_equal(high_times(series), expected)
+    state = _NumericState()
+    checks = np.sort(rng.uniform(times[0] - HOUR, times[-1] + 8 * HOUR, 300))
+    grid = since_high(series, checks)
+    cursor = 0
+    for row, now in enumerate(checks):
+        while cursor < times.size and times[cursor] <= now:
+            state.add(float(times[cursor]), float(values[cursor]))
+            cursor += 1
+        assert state.since_high(float(now)) == pytest.approx(grid[row], abs=1e-12, nan_ok=True)
+    assert math.isnan(grid[0])  # before the first reading: unknown
+    assert grid[-1] == pytest.approx(float(log_minutes(np.asarray(SINCE_HIGH_CAP))))
+
+
+def test_since_high_follows_a_room_being_emptied() -> None:
+    """CO2 rises while the room is in use; once it is left, the time since its high grows."""
+    times = START + np.arange(0, 4 * HOUR, MINUTE)
+    in_use = times < START + 2 * HOUR
+    left = START + 2 * HOUR
+    last_breath = left - MINUTE  # the last reading while in use: the highest
+    peak = 450 + (last_breath - START) / 20
+    decay = 450 + (peak - 450) * np.exp(-(times - last_breath) / HOUR)
+    co2 = np.where(in_use, 450 + (times - START) / 20, decay)
+    series = SourceSeries.of(times, co2)
+    feature = since_high(series, times)
+    assert np.all(feature[in_use] == 0.0)  # rising: every reading is a new high
+    minutes_since = (times[~in_use] - last_breath) / MINUTE
+    np.testing.assert_allclose(feature[~in_use], np.log1p(minutes_since) / 5.0)

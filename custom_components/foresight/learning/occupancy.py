@@ -70,6 +70,7 @@ from .occupancy_signals import (
     ABOVE_STANDBY,
     CHANGE_LAGS,
     DAY,
+    HIGH_WINDOW,
     HOUR,
     MIN_AWAY,
     MINUTE,
@@ -129,6 +130,8 @@ NUMERIC_LEVELS = ("level", "excess")  # a number's raw level, and its level over
 # and illuminance steps when someone switches a light (daylight only drifts, so a step over
 # minutes tells a hand on the switch from the sun). Temperature and humidity drift with weather
 # and heating, so their changes add noise more than evidence (measured on the UCI office).
+# These numbers also read the time since their last high: once the last person has left, CO2
+# decays and the room stays below the brightness it had while in use.
 BREATH_KINDS = frozenset({"co2"})
 CHANGE_KINDS = BREATH_KINDS | {"illuminance"}
 # Numbers whose day's low is a floor of the room and its sensor, the same from day to day:
@@ -158,6 +161,8 @@ def unit_feature_specs(
         specs.extend(FeatureSpec(name, source.source_id) for name in NUMERIC_LEVELS)
         if source.kind in CHANGE_KINDS:
             specs.extend(FeatureSpec("change", source.source_id, lag) for lag in CHANGE_LAGS)
+            # Time since its last high: a room being left, its CO2 decaying, its light dimmed.
+            specs.append(FeatureSpec("since_high", source.source_id, HIGH_WINDOW))
         if source.kind == POWER_KIND and source.source_id in thresholds:
             derived = source.source_id + ABOVE_STANDBY
             specs.append(FeatureSpec("on", derived))

@@ -32,11 +32,13 @@ from .occupancy_signals import (
     ABOVE_STANDBY,
     CHANGE_LAGS,
     EVENT_ACTIVITY_KINDS,
+    HIGH_WINDOW,
     HOUR,
     LOW_HOURS,
     MAX_AGE,
     MINUTE,
     POWER_KIND,
+    SINCE_HIGH_CAP,
     STATE_ACTIVITY_KINDS,
     FloatArray,
     OccupancySource,
@@ -68,6 +70,11 @@ class _NumericState:
     first_hour: int | None = None  # the hour of the first reading
     readings: int = 0  # readings taken so far
     low_cache: tuple[int, int, float, bool] = (-1, -1, math.nan, False)  # hour, readings, low, full
+    # The last hour's known readings (with the one held at its start), the running candidates
+    # for their maximum (values falling), and when the number last reached a high.
+    window: deque[tuple[float, float]] = field(default_factory=deque)
+    peaks: deque[tuple[float, float]] = field(default_factory=deque)
+    last_high: float = math.nan
 
     def at(self, time: float) -> float:
         index = bisect_right(self.times, time) - 1
@@ -103,7 +110,34 @@ class _NumericState:
             low = _fmin(low, self.values[-1])  # hours without a reading held the last value
         return low, self.first_hour is not None and self.first_hour <= first
 
+    def since_high(self, time: float) -> float:
+        """Time since the last high (as in ``occupancy_signals.since_high``); NaN before any."""
+        if math.isnan(self.last_high):
+            return math.nan
+        return log_minutes(np.asarray(min(time - self.last_high, SINCE_HIGH_CAP))).item()
+
+    def _track_high(self, time: float, value: float) -> None:
+        """Note whether a known reading is a high of the last hour; amortised O(1)."""
+        start = time - HIGH_WINDOW
+        while len(self.window) > 1 and self.window[1][0] <= start:
+            self.window.popleft()  # keep the last reading at or before the start: it is held
+        while self.peaks and self.peaks[0][0] <= start:
+            self.peaks.popleft()
+        highest = -math.inf
+        if self.window and self.window[0][0] <= start:
+            highest = self.window[0][1]
+        if self.peaks:
+            highest = max(highest, self.peaks[0][1])
+        if value >= highest:
+            self.last_high = time
+        self.window.append((time, value))
+        while self.peaks and self.peaks[-1][1] <= value:
+            self.peaks.pop()
+        self.peaks.append((time, value))
+
     def add(self, time: float, value: float) -> None:
+        if not math.isnan(value):
+            self._track_high(time, value)
         hour = math.floor(time / HOUR)
         self.readings += 1
         if self.first_hour is None:
@@ -393,6 +427,9 @@ class OccupancyTracker:
                 raw[index] = (
                     numeric.at(time) - numeric.at(time - spec.scale) if numeric else math.nan
                 )
+            elif name == "since_high":
+                numeric = self._numeric.get(spec.source_id)
+                raw[index] = numeric.since_high(time) if numeric else math.nan
             elif name == "active":
                 raw[index] = float(state["active"])
             elif name == "quiet":

@@ -41,6 +41,8 @@ ABOVE_STANDBY = "#above_standby"  # suffix of a power source's derived binary so
 
 RECENT_TAUS = (2 * MINUTE, 10 * MINUTE, 45 * MINUTE)  # decay of "was on a while ago"
 CHANGE_LAGS = (10 * MINUTE, 30 * MINUTE)  # "recent change" of a number
+HIGH_WINDOW = HOUR  # a reading at least as high as all held in the hour before is a "high"
+SINCE_HIGH_CAP = 6 * HOUR  # a room's air is replaced within hours: longer says nothing more
 LOW_HOURS = 24  # a number's excess is over its lowest value in the previous 24 whole hours
 QUIET_TAUS = (5 * MINUTE, 30 * MINUTE, 3 * HOUR)  # decay of the unit's time since activity
 MAX_AGE = WEEK  # ages beyond a week say nothing more
@@ -109,9 +111,10 @@ class SourceSeries:
 class FeatureSpec:
     """One column of a unit's features: what it is, of which source, with which time scale.
 
-    Names: ``on``, ``recent`` (binary source), ``level``, ``excess``, ``change`` (numeric source),
-    ``active``, ``quiet``, ``door_last``, ``door_quiet``, ``door_prior_quiet`` (the unit's
-    activity as a whole), ``routine`` (the learned weekly routine, as log-odds).
+    Names: ``on``, ``recent`` (binary source), ``level``, ``excess``, ``change``, ``since_high``
+    (numeric source), ``active``, ``quiet``, ``door_last``, ``door_quiet``,
+    ``door_prior_quiet`` (the unit's activity as a whole), ``routine`` (the learned weekly
+    routine, as log-odds).
     """
 
     name: str
@@ -140,6 +143,7 @@ FEATURE_NAMES = frozenset(
         "level",
         "excess",
         "change",
+        "since_high",
         "active",
         "quiet",
         "door_last",
@@ -269,6 +273,56 @@ def typical_low(series: SourceSeries, start: float, end: float) -> float:
 def numeric_change(series: SourceSeries, times: FloatArray, lag: float) -> FloatArray:
     """How much a number changed over the last ``lag`` seconds (NaN where unknown)."""
     return value_at(series, times) - value_at(series, times - lag)
+
+
+def high_times(series: SourceSeries, window: float = HIGH_WINDOW) -> FloatArray:
+    """Times of the readings at least as high as every value held in the ``window`` before.
+
+    CO2 rises while someone breathes in the room and decays once the last person has left,
+    so the time since its last high tells a room being emptied (its light perhaps left on)
+    from one in use; a room's illuminance likewise stays below its high once its light is
+    switched off. The value held at the window's start counts (a sensor that reports only
+    on change holds its value); unknown readings are skipped. The first reading is a high.
+    Vectorised sliding maximum over time blocks of the window's length (van Herk /
+    Gil-Werman): the readings of a window lie in at most two consecutive blocks.
+    """
+    finite = np.isfinite(series.values)
+    times, values = series.times[finite], series.values[finite]
+    count = times.size
+    if count == 0:
+        return np.zeros(0)
+    block = np.floor(times / window).astype(np.int64)
+    block -= block[0]
+    # Running maxima restarted at each block: forwards each block is lifted above the earlier
+    # ones, backwards above the later ones. On the values' integer ranks: exact, ties kept.
+    distinct, rank = np.unique(values, return_inverse=True)
+    lift = block * distinct.size
+    prefix = distinct[np.maximum.accumulate(rank + lift) - lift]
+    suffix = distinct[np.maximum.accumulate((rank - lift)[::-1])[::-1] + lift]
+    index = np.arange(count)
+    first_inside = np.searchsorted(times, times - window, side="right")  # after the window starts
+    high = np.full(count, -np.inf)
+    carried = first_inside - 1  # the reading held at the window's start
+    has_carried = (carried >= 0) & (carried < index)
+    high[has_carried] = values[carried[has_carried]]
+    inside = first_inside < index  # readings strictly inside the window, before this one
+    previous = np.maximum(index - 1, 0)
+    same_block = inside & (block[previous] == block)
+    high[same_block] = np.maximum(high[same_block], prefix[previous[same_block]])
+    start = np.minimum(first_inside, count - 1)
+    earlier_block = inside & (block[start] < block)
+    high[earlier_block] = np.maximum(high[earlier_block], suffix[start[earlier_block]])
+    return np.asarray(times[values >= high], dtype=np.float64)
+
+
+def since_high(series: SourceSeries, times: FloatArray) -> FloatArray:
+    """Time since the number's last high (see :func:`high_times`), capped; NaN before any."""
+    highs = high_times(series)
+    index = np.searchsorted(highs, times, side="right") - 1
+    since = np.full(times.shape, np.nan)
+    found = index >= 0
+    since[found] = np.minimum(times[found] - highs[index[found]], SINCE_HIGH_CAP)
+    return log_minutes(since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,6 +551,8 @@ def feature_matrix(
             columns.append(value_at(source, times) - daily_low(source, times, typical))
         elif spec.name == "change":
             columns.append(numeric_change(source, times, spec.scale))
+        elif spec.name == "since_high":
+            columns.append(since_high(source, times))
         elif spec.name == "active":
             columns.append(unit_state["active"])
         elif spec.name == "quiet":
