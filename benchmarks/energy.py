@@ -212,6 +212,7 @@ FAULT_SEED = 20261127
 
 ALARM_KINDS: dict[str, int] = {}  # alarm onsets by rule, faulty and clean days together
 FALSE_ALARM_KINDS: dict[str, int] = {}  # alarm onsets by rule on clean days only
+EMPTY_FAULTS: dict[str, int] = {}  # injected faults that change nothing (a home of 0 W base load)
 
 
 def _alarm_hours(
@@ -295,6 +296,8 @@ def evaluate_anomalies(
                 continue
             start = day * 24 + (0 if kind == "base_load" else int(rng.integers(0, 24)))
             faulty, first, end = _inject(kind, seen, start, forecaster.base_load_w)
+            if np.array_equal(faulty, seen, equal_nan=True):
+                EMPTY_FAULTS[kind] = EMPTY_FAULTS.get(kind, 0) + 1
             window = energy.day_ahead_expectations(
                 forecaster, times, faulty, midnight - DAY, 2 + (end - day * 24 - 1) // 24
             )
@@ -352,6 +355,7 @@ def run_anomalies(paths: Sequence[str]) -> dict[str, object]:
         "clean_days": total_days,
         "by_kind": by_kind,
         "alarms_by_rule": dict(ALARM_KINDS),
+        "faults_changing_nothing": dict(EMPTY_FAULTS),
         "false_alarms_per_week_by_rule": {
             kind: round(count / max(total_days, 1) * 7.0, 4)
             for kind, count in sorted(FALSE_ALARM_KINDS.items())

@@ -312,3 +312,90 @@ def test_small_stop_is_found_by_the_day_floor_within_two_days() -> None:
     assert found[0].seen_kwh < found[0].expected_kwh
     assert found[0].expected_kwh == pytest.approx(24 * detector.day_floor_kwh)
     assert not any(v.active for v in verdicts(kwh))
+
+
+def test_windowed_evidence_matches_a_cusum_restarted_two_days_back() -> None:
+    rng = np.random.default_rng(12)
+    evidence = rng.normal(-0.2, 1.0, 200)
+    gathered = energy._windowed_cusum(evidence)
+    for hour in (0, 30, 47, 48, 120, 199):
+        running = 0.0
+        for step in evidence[max(0, hour + 1 - energy.SHIFT_WINDOW_HOURS) : hour + 1]:
+            running = max(0.0, running + step)
+        assert gathered[hour] == pytest.approx(running)
+
+
+def _dishwasher_home(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A home whose dishwasher runs from 01:00 to 03:00 every other night, as always."""
+    times, kwh, _ = _home(days, seed=seed, noise=0.04)
+    night = np.isin(((times % DAY) // HOUR).astype(int), [1, 2])
+    every_other = ((times // DAY).astype(int) % 2) == 0
+    return times, kwh + np.where(night & every_other, 0.8, 0.0)
+
+
+def test_slow_shifts_gather_evidence_but_the_usual_night_and_away_days_stay_quiet() -> None:
+    times, kwh = _dishwasher_home(93, seed=13)
+    midnight = START + 90 * DAY
+    past = times < midnight
+    model = energy.EnergyForecaster.train(times[past], kwh[past], now=midnight)
+    detector = energy.UnusualUseDetector.train(model, times[past], kwh[past], now=midnight)
+    assert np.isfinite(detector.drop_evidence_limit) and np.isfinite(detector.rise_evidence_limit)
+    # Only the evidence rules judge: the single-hour and day-floor rules are switched off.
+    evidence_only = energy.UnusualUseDetector.from_dict(
+        detector.to_dict()
+        | {
+            "excess_threshold": 1e9,
+            "floor_kwh": None,
+            "ceiling_kwh": [None] * 24,
+            "day_floor_drop_kwh": None,
+            "day_floor_rise_kwh": None,
+        }
+    )
+
+    def kinds(seen: np.ndarray, away: np.ndarray | None = None) -> list[str]:
+        expected = energy.day_ahead_expectations(model, times, seen, midnight - DAY, 4)
+        found = []
+        for index in range(90 * 24, 93 * 24):
+            window = slice(index - 47, index + 1)
+            verdict = evidence_only.check(
+                times[window],
+                seen[window],
+                expected,
+                away=None if away is None else away[window],
+            )
+            found.append(verdict.kind if verdict.active else "none")
+        return found
+
+    assert set(kinds(kwh)) == {"none"}  # the dishwasher at night, as always
+    away = np.zeros(times.size)
+    away[90 * 24 : 92 * 24] = 1.0  # two days away: only the always-on load runs
+    empty_home = kwh.copy()
+    hour = ((times % DAY) // HOUR).astype(int)
+    quiet = (away == 1.0) & ~np.isin(hour, [1, 2])
+    empty_home[quiet] = np.minimum(empty_home[quiet], 0.15 + 0.02)
+    assert "shortfall" not in kinds(empty_home, away)
+    assert "shortfall" in kinds(empty_home)  # the same days without the away flag: a stop
+    stopped = kwh.copy()
+    stopped[90 * 24 :] = np.maximum(stopped[90 * 24 :] - 0.04, 0.0)  # a 40 W fridge stops
+    assert "shortfall" in kinds(stopped)
+    doubled = kwh.copy()
+    doubled[90 * 24 :] += detector.shift_rise_kwh  # a new always-on load as large as the base
+    assert "raised_floor" in kinds(doubled)
+
+
+def test_mixes_of_the_blend_are_scored_and_deploy_as_weights() -> None:
+    times, kwh, _ = _home(140, seed=14, noise=0.6)  # a noisy home where a mix wins
+    model = energy.EnergyForecaster.train(times, kwh)
+    assert model.model in energy.MIXES
+    blend, smoothed = model.scores[energy.BLEND], model.scores[energy.SMOOTHED]
+    for name, share in energy.MIXES.items():
+        assert 0.0 < share < 1.0
+        # A mix's error is never above the worse of the two it mixes (RMSE is convex).
+        assert model.scores[name] <= max(blend, smoothed) + 1e-12
+        mixed = energy.EnergyForecaster.from_dict(model.to_dict() | {"model": name})
+        assert mixed.model == name
+    prior = energy._fixed_weights(list(model.features), energy.SMOOTHED)
+    floor = (1 - energy.MIXES[model.model]) * prior
+    # The smoothed profile's share stays in the deployed weights; the blend only adds to it.
+    assert np.all(np.asarray(model.weights) >= floor - 1e-12)
+    assert not np.allclose(model.weights, floor)

@@ -29,8 +29,8 @@ Status = Literal["learning", "ready", "degraded"]
 
 HOUR = 3600.0
 DAY = 86400.0
-MODEL_VERSION = 3
-DETECTOR_VERSION = 2
+MODEL_VERSION = 4  # 4: mixes of the blend with the smoothed profile may be published
+DETECTOR_VERSION = 3  # 3: the reference days and limits of the shift evidence are kept
 
 MIN_DAYS = 3  # fewer days of data than this: status "learning", no forecast
 PROFILE_WINDOW_DAYS = 56  # the weighted profiles and the similar-day search look this far back
@@ -60,6 +60,8 @@ BASELINE = "mean_7day"
 PREVIOUS_DAY = "previous_day"
 BLEND = "profile_blend"
 SMOOTHED = "smoothed_profile"
+# Mixes of the blend with the smoothed profile, by the blend's share.
+MIXES = {f"blend_{share:g}_smoothed": share for share in (0.25, 0.5, 0.75)}
 BLEND_STABILITY = 1e-6  # tiny ridge on the blend's normal equations, for collinear profiles
 MIN_FIT_DAYS = 14
 
@@ -512,9 +514,11 @@ class EnergyForecaster:
     forecasts (exponentially weighted same-hour profiles over 56 days, the same by day type,
     last evening's carry-over, the mean of similar past days, the same weekday, levels). The
     blend is fitted with recent days weighing more, scored on the last ``VALIDATION_DAYS`` with
-    weights refitted weekly on the days before each week; the best-scoring candidate is
-    published, and the 7-day mean whenever nothing beats it or fewer than
-    ``MIN_VALIDATION_DAYS`` days could be held out.
+    weights refitted weekly on the days before each week. Mixes of the blend with the smoothed
+    profile (``MIXES``) are candidates too: averaging forecasts whose errors differ cancels part
+    of each one's noise, and a mix is itself linear in the base forecasts, so it deploys as
+    weights. The best-scoring candidate is published, and the 7-day mean whenever nothing beats
+    it or fewer than ``MIN_VALIDATION_DAYS`` days could be held out.
 
     Train with :meth:`train` (off the event loop, once a day is plenty), persist with
     :meth:`to_dict`, and ask :meth:`forecast` with the recent hourly history whenever needed.
@@ -607,6 +611,8 @@ class EnergyForecaster:
             candidates[BLEND] = self._rolling_blend(
                 matrix, actual, targets, fit_end, fixed[SMOOTHED]
             )
+            for name, share in MIXES.items():
+                candidates[name] = share * candidates[BLEND] + (1 - share) * candidates[SMOOTHED]
         self.scores = {name: _nrmse(held_out, pred) for name, pred in candidates.items()}
         self.nrmse_baseline = self.scores[BASELINE]
         self.nrmse_previous_day = self.scores[PREVIOUS_DAY]
@@ -618,10 +624,13 @@ class EnergyForecaster:
         self.nrmse = self.scores[best]
         self.skill = 1.0 - self.nrmse / self.nrmse_baseline if self.nrmse_baseline > 0 else 0.0
         self.status = "degraded" if best == BASELINE else "ready"
-        if best == BLEND:
+        if best == BLEND or best in MIXES:
             # Deploy weights refitted on the most recent days, validation included.
             recent = targets >= days - FIT_DAYS
-            self.weights = _fit_blend(matrix[recent], actual[recent], fixed[SMOOTHED]).tolist()
+            weights = _fit_blend(matrix[recent], actual[recent], fixed[SMOOTHED])
+            share = MIXES.get(best, 1.0)
+            # A mix of linear forecasts is itself linear in the base forecasts.
+            self.weights = (share * weights + (1 - share) * fixed[SMOOTHED]).tolist()
         else:
             self.weights = fixed[best].tolist()
         self.band = _band_offsets(held_out - candidates[best]).tolist()
@@ -733,7 +742,7 @@ class EnergyForecaster:
                 or len(band) != 2
                 or any(len(row) != 24 for row in band)
                 or status not in ("learning", "ready", "degraded")
-                or model not in (BASELINE, PREVIOUS_DAY, SMOOTHED, BLEND)
+                or model not in (BASELINE, PREVIOUS_DAY, SMOOTHED, BLEND, *MIXES)
                 or not all(np.isfinite(weights))
             ):
                 raise ValueError("inconsistent energy model")
@@ -789,7 +798,8 @@ def _build_inputs(
     default = _default_workday(first_day, days)
     if workday is not None:
         flags = to_day_matrix(times, workday, first_day=first_day, days=days).values
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a day without any flag: NaN
             daily = np.nanmean(np.where(np.isfinite(flags), flags, np.nan), axis=1)
         inputs.workday = np.where(np.isfinite(daily), daily >= 0.5, default)
     else:
@@ -882,6 +892,14 @@ DAY_FLOOR_MIN_RISE = 0.3  # a rise of the day's floor smaller than 0.3 base load
 DAY_FLOOR_FACTOR = 1.1  # beyond the largest ordinary drop or rise seen in calibration
 BUSY_RISE_FACTOR = 2.0  # other hours: the rise must exceed this many times the largest ordinary one
 MIN_SCALE_KWH = 0.01  # band scale floor (10 W over an hour)
+SHIFT_REFERENCE_DAYS = 21  # each hour's usual use: the same hour (±1 h) over these days before
+SHIFT_STOPPED_LOAD_W = 40.0  # a stop worth noticing: a fridge (at most half the base load)
+SHIFT_MAX_EVIDENCE = 2.0  # one hour adds at most this much log-evidence: no single hour decides
+SHIFT_MIN_EVIDENCE = 4.6  # a shift is never flagged on less evidence than 100 : 1
+SHIFT_FACTOR = 1.1  # beyond the largest evidence any ordinary calibration stretch gathered
+SHIFT_MIN_SAMPLES = 10  # an hour with fewer usual values than this adds no evidence
+SHIFT_MIN_BANDWIDTH_KWH = 0.002  # meters count in Wh: never resolve finer than 2 Wh
+SHIFT_WINDOW_HOURS = 48  # evidence of a shift is gathered over at most the last two days
 
 
 @dataclass(frozen=True, slots=True)
@@ -1018,6 +1036,103 @@ def _rolling_max(values: FloatArray, width: int) -> FloatArray:
     return np.asarray(windows.max(axis=1), dtype=np.float64)
 
 
+def _usual_by_hour(reference: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each hour of day's usual values and their kernel bandwidth (kWh).
+
+    ``reference`` is days × 24; an hour's usual values are that hour and its neighbours over
+    the reference days: 24 × (3 · days), NaN where unknown. The bandwidth is Silverman's rule
+    on a robust spread (NaN when fewer than ``SHIFT_MIN_SAMPLES`` values are known).
+    """
+    columns = np.array([[(hour + shift) % 24 for shift in (-1, 0, 1)] for hour in range(24)])
+    usual = reference[:, columns].transpose(1, 0, 2).reshape(24, -1)
+    count = np.isfinite(usual).sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanquantile(usual, [0.25, 0.75], axis=1)
+        spread = np.minimum(np.nanstd(usual, axis=1), (high - low) / 1.349)
+    bandwidth = 0.9 * spread * np.maximum(count, 1) ** -0.2
+    return usual, np.where(count >= SHIFT_MIN_SAMPLES, bandwidth, np.nan)
+
+
+def _shift_evidence(
+    values: FloatArray,
+    hour_of_day: IntArray,
+    usual: tuple[FloatArray, FloatArray],
+    shift_kwh: float,
+) -> FloatArray:
+    """Per hour, the log-likelihood ratio of "usual use shifted by ``shift_kwh``" to "usual use".
+
+    Each hour of day's usual use is a kernel density of its usual values (see
+    :func:`_usual_by_hour`; the bandwidth at least a quarter of the shift). Hours whose use is
+    tight (the night's always-on load) weigh most; hours that vary a lot (cooking, the
+    dishwasher when it usually runs) add almost nothing. Clipped to ±``SHIFT_MAX_EVIDENCE``;
+    0 where the value or enough usual values are unknown.
+    """
+    evidence = np.zeros(values.size)
+    samples, bandwidth = usual[0][hour_of_day], usual[1][hour_of_day]
+    judged = np.isfinite(values) & np.isfinite(bandwidth)
+    if not judged.any() or shift_kwh == 0.0:
+        return evidence
+    samples, x = samples[judged], values[judged]
+    finite = np.isfinite(samples)
+    width = np.maximum(bandwidth[judged], max(0.25 * abs(shift_kwh), SHIFT_MIN_BANDWIDTH_KWH))
+
+    def log_density(at: FloatArray) -> FloatArray:
+        z = (at[:, None] - samples) / width[:, None]
+        log_kernel = np.where(finite, -0.5 * z * z, -np.inf)
+        peak = np.max(log_kernel, axis=1)
+        return np.asarray(peak + np.log(np.sum(np.exp(log_kernel - peak[:, None]), axis=1)))
+
+    ratio = log_density(x - shift_kwh) - log_density(x)
+    evidence[judged] = np.clip(ratio, -SHIFT_MAX_EVIDENCE, SHIFT_MAX_EVIDENCE)
+    return evidence
+
+
+def _windowed_cusum(evidence: FloatArray) -> FloatArray:
+    """Page's CUSUM restarted ``SHIFT_WINDOW_HOURS`` back: the most evidence ending at each hour.
+
+    With cumulative sums C, the CUSUM started at hour a is C_t − min(C_j, a − 1 ≤ j ≤ t).
+    """
+    cumulative = np.concatenate([[0.0], np.cumsum(evidence)])
+    padded = np.concatenate([np.zeros(SHIFT_WINDOW_HOURS), cumulative])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, SHIFT_WINDOW_HOURS + 1)
+    lowest = np.minimum(windows.min(axis=1)[: cumulative.size], cumulative)
+    return np.asarray((cumulative - lowest)[1:], dtype=np.float64)
+
+
+def _shift_sizes(base_load_kwh: float) -> tuple[float, float]:
+    """The rise (a new always-on load as large as the base load) and the drop (a fridge) judged."""
+    if not (np.isfinite(base_load_kwh) and base_load_kwh > 0.0):
+        return float("nan"), float("nan")
+    return base_load_kwh, min(SHIFT_STOPPED_LOAD_W / 1000.0, 0.5 * base_load_kwh)
+
+
+def _shift_limits(
+    times: FloatArray, energy: FloatArray, today: float, base_load_kwh: float
+) -> tuple[FloatArray, float, float]:
+    """The reference days (days × 24) and the evidence limits of a rise and of a drop.
+
+    Each calibration day is judged against the ``SHIFT_REFERENCE_DAYS`` before it, as
+    :meth:`UnusualUseDetector.check` judges today; a shift must gather more evidence than any
+    ``SHIFT_WINDOW_HOURS`` of ordinary calibration days did.
+    """
+    span = DETECTOR_CALIBRATION_DAYS + SHIFT_REFERENCE_DAYS
+    matrix = to_day_matrix(times, energy, first_day=today - span * DAY, days=span).values
+    reference_now = matrix[-SHIFT_REFERENCE_DAYS:]
+    rise_kwh, drop_kwh = _shift_sizes(base_load_kwh)
+    if not np.isfinite(rise_kwh):
+        return reference_now, float("nan"), float("nan")
+    hours = np.arange(24, dtype=np.int64)
+    rises, drops = [], []
+    for day in range(SHIFT_REFERENCE_DAYS, span):
+        usual = _usual_by_hour(matrix[day - SHIFT_REFERENCE_DAYS : day])
+        rises.append(_shift_evidence(matrix[day], hours, usual, rise_kwh))
+        drops.append(_shift_evidence(matrix[day], hours, usual, -drop_kwh))
+    rise_limit = SHIFT_FACTOR * float(np.max(_windowed_cusum(np.concatenate(rises))))
+    drop_limit = SHIFT_FACTOR * float(np.max(_windowed_cusum(np.concatenate(drops))))
+    return reference_now, max(SHIFT_MIN_EVIDENCE, rise_limit), max(SHIFT_MIN_EVIDENCE, drop_limit)
+
+
 @dataclass(slots=True)
 class UnusualUseDetector:
     """Flags consumption that stays outside the expected band long enough to matter.
@@ -1037,7 +1152,14 @@ class UnusualUseDetector:
     * the day's floor (mean of the 3 lowest of the last 24 hours) falling (``shortfall``) or
       rising (``raised_floor``) from its usual level over the last ``FLOOR_REFERENCE_DAYS``
       by more than it ever did in calibration: a fridge that stopped shows at the next night
-      even when a single hour cannot tell; so does a base load that doubled.
+      even when a single hour cannot tell; so does a base load that doubled;
+    * evidence of a shift (``shortfall`` / ``raised_floor``): over the last
+      ``SHIFT_WINDOW_HOURS``, a CUSUM of each hour's log-likelihood ratio of "usual use minus a
+      fridge" (or "plus a second base load") to "usual use", the usual use of that hour of day
+      learned over the ``SHIFT_REFERENCE_DAYS`` before; small, persistent shifts add up where
+      the night's use is tight, while hours that vary anyway (the dishwasher at night as
+      always) add next to nothing. It must exceed the most evidence any two ordinary days
+      gathered in calibration; away hours add no evidence of a stop.
 
     Works on hourly energy; finer power can be fed as hourly energy of the hours so far.
     """
@@ -1049,7 +1171,13 @@ class UnusualUseDetector:
     day_floor_kwh: float = float("nan")  # the usual day's floor (kWh per hour)
     day_floor_drop_kwh: float = float("nan")  # the day's floor falling by more: something stopped
     day_floor_rise_kwh: float = float("nan")  # rising by more: a new always-on load
+    usual_days_kwh: list[list[float]] = field(default_factory=list)  # the reference days × 24
+    shift_rise_kwh: float = float("nan")  # the new always-on load the rise evidence looks for
+    shift_drop_kwh: float = float("nan")  # the stopped load the drop evidence looks for
+    rise_evidence_limit: float = float("nan")  # evidence of a rise beyond this: a new load
+    drop_evidence_limit: float = float("nan")  # evidence of a drop beyond this: a load stopped
     calibrated_days: int = 0
+    _usual: tuple[FloatArray, FloatArray] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def train(
@@ -1094,6 +1222,11 @@ class UnusualUseDetector:
             drop,
             rise,
         )
+        base_load_kwh = forecaster.base_load_w / 1000.0
+        usual_days, rise_limit, drop_limit = _shift_limits(times, energy, today, base_load_kwh)
+        detector.usual_days_kwh = usual_days.tolist()
+        detector.shift_rise_kwh, detector.shift_drop_kwh = _shift_sizes(base_load_kwh)
+        detector.rise_evidence_limit, detector.drop_evidence_limit = rise_limit, drop_limit
         return detector
 
     def check(
@@ -1123,6 +1256,7 @@ class UnusualUseDetector:
         upper = np.full(times.size, np.nan)
         expected_now[matched] = expected.kwh[index[matched]]
         upper[matched] = expected.upper[index[matched]]
+        away_flags = np.zeros(times.size, dtype=bool)
         if away is not None:
             away_flags = _as_float_array(away, "away") >= 0.5
             lower = np.full(times.size, np.nan)
@@ -1166,6 +1300,14 @@ class UnusualUseDetector:
                 self.day_floor_kwh * DAY_FLOOR_HOURS,
                 day_floor * DAY_FLOOR_HOURS,
             )
+        window = slice(max(0, last + 1 - SHIFT_WINDOW_HOURS), last + 1)
+        drop = self._shift_evidence(seen[window], hour_of_day[window], -self.shift_drop_kwh)
+        if drop is not None:
+            # Nobody home: using less than usual is expected, so absence adds no evidence of a stop.
+            drop = np.where(away_flags[window], np.minimum(drop, 0.0), drop)
+            gathered = _windowed_cusum(drop)
+            if gathered[-1] > self.drop_evidence_limit:
+                return self._shift_verdict("shortfall", gathered, window, times, seen, expected_now)
         ceiling = float(self.ceiling_kwh[int(hour_of_day[last])])
         if np.isfinite(ceiling) and last + 1 >= RAISED_FLOOR_HOURS:
             recent = seen[last + 1 - RAISED_FLOOR_HOURS : last + 1]
@@ -1187,7 +1329,45 @@ class UnusualUseDetector:
                 self.day_floor_kwh * DAY_FLOOR_HOURS,
                 day_floor * DAY_FLOOR_HOURS,
             )
+        rise = self._shift_evidence(seen[window], hour_of_day[window], self.shift_rise_kwh)
+        if rise is not None:
+            gathered = _windowed_cusum(rise)
+            if gathered[-1] > self.rise_evidence_limit:
+                return self._shift_verdict(
+                    "raised_floor", gathered, window, times, seen, expected_now
+                )
         return UnusualUse(False, "none", None, float(expected_now[last]), float(seen[last]))
+
+    def _shift_evidence(
+        self, seen: FloatArray, hour_of_day: IntArray, shift_kwh: float
+    ) -> FloatArray | None:
+        """Each hour's evidence of use shifted by ``shift_kwh`` (None when not calibrated)."""
+        if not (np.isfinite(shift_kwh) and len(self.usual_days_kwh)):
+            return None
+        if self._usual is None:  # built once from the stored reference days
+            self._usual = _usual_by_hour(np.asarray(self.usual_days_kwh, dtype=np.float64))
+        return _shift_evidence(seen, hour_of_day, self._usual, shift_kwh)
+
+    @staticmethod
+    def _shift_verdict(
+        kind: Literal["shortfall", "raised_floor"],
+        gathered: FloatArray,
+        window: slice,
+        times: FloatArray,
+        seen: FloatArray,
+        expected_now: FloatArray,
+    ) -> UnusualUse:
+        """Report a shift over the hours since its evidence last stood at zero."""
+        zero = np.flatnonzero(gathered[:-1] <= 0.0)
+        first = int(window.start or 0) + (int(zero[-1]) + 1 if zero.size else 0)
+        last = int(window.stop) - 1
+        return UnusualUse(
+            True,
+            kind,
+            float(times[first]),
+            float(np.nansum(expected_now[first : last + 1])),
+            float(np.nansum(seen[first : last + 1])),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable state."""
@@ -1200,6 +1380,11 @@ class UnusualUseDetector:
             "day_floor_kwh": _json_float(self.day_floor_kwh),
             "day_floor_drop_kwh": _json_float(self.day_floor_drop_kwh),
             "day_floor_rise_kwh": _json_float(self.day_floor_rise_kwh),
+            "usual_days_kwh": [[_json_float(v) for v in row] for row in self.usual_days_kwh],
+            "shift_rise_kwh": _json_float(self.shift_rise_kwh),
+            "shift_drop_kwh": _json_float(self.shift_drop_kwh),
+            "rise_evidence_limit": _json_float(self.rise_evidence_limit),
+            "drop_evidence_limit": _json_float(self.drop_evidence_limit),
             "calibrated_days": self.calibrated_days,
         }
 
@@ -1212,9 +1397,11 @@ class UnusualUseDetector:
             scale = [float(v) for v in data["scale_kwh"]]
             ceiling = [_float_or_nan(v) for v in data["ceiling_kwh"]]
             threshold = float(data["excess_threshold"])
+            usual_days = [[_float_or_nan(v) for v in row] for row in data["usual_days_kwh"]]
             if (
                 len(scale) != 24
                 or len(ceiling) != 24
+                or any(len(row) != 24 for row in usual_days)
                 or not np.isfinite(threshold)
                 or min(scale) <= 0
             ):
@@ -1227,6 +1414,11 @@ class UnusualUseDetector:
                 day_floor_kwh=_float_or_nan(data["day_floor_kwh"]),
                 day_floor_drop_kwh=_float_or_nan(data["day_floor_drop_kwh"]),
                 day_floor_rise_kwh=_float_or_nan(data["day_floor_rise_kwh"]),
+                usual_days_kwh=usual_days,
+                shift_rise_kwh=_float_or_nan(data["shift_rise_kwh"]),
+                shift_drop_kwh=_float_or_nan(data["shift_drop_kwh"]),
+                rise_evidence_limit=_float_or_nan(data["rise_evidence_limit"]),
+                drop_evidence_limit=_float_or_nan(data["drop_evidence_limit"]),
                 calibrated_days=int(data["calibrated_days"]),
             )
         except (KeyError, TypeError) as err:
