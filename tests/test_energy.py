@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -18,7 +19,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.foresight.const import EVENT_UNUSUAL_ENERGY
+from custom_components.foresight.history import HistoryStore, HourlyRow
+from custom_components.foresight.home_energy import HomeEnergy
 from custom_components.foresight.learning.energy import EnergyForecaster, UnusualUseDetector
+from custom_components.foresight.learning.presence import expected_presence
+from custom_components.foresight.sources import Kind
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
 from homeassistant.components.recorder.models import StatisticMeanType
 from homeassistant.components.recorder.statistics import async_import_statistics
@@ -213,3 +218,71 @@ async def test_away_hours_and_workdays_reach_the_models(
     # The hour Alice left and the next ones: away; the hour before: home.
     assert past.away[last].tolist() == [0.0, 1.0, 1.0]
     assert past.workday[last].tolist() == [1.0, 0.0, 0.0]
+
+
+def test_expected_occupancy_is_an_input_where_it_helps(tmp_path: Path) -> None:
+    """With people, a second forecaster reads the expected occupancy; the better one is kept."""
+    rng = np.random.default_rng(11)
+    days = 120
+    hours = (NOW.timestamp() // 86400 - days) * 86400 + 3600.0 * np.arange(days * 24)
+    hour_of_day, weekday = (hours % 86400) // 3600, (hours // 86400 + 3) % 7 < 5
+    # Alice works weekdays 8-18; on a fifth of them she stays home (and then heats and cooks).
+    day_off = np.repeat(rng.random(days) < 0.2, 24)
+    away = weekday & ~day_off & (hour_of_day >= 8) & (hour_of_day < 18)
+    kwh = _usual_day(hours, rng) + np.where(away, 0.0, 0.5 * (hour_of_day >= 8))
+    store = HistoryStore(tmp_path / "history.db")
+    store.open()
+    kinds = {"sensor.house_energy": "energy", "person.alice": "person"}
+    store.write(
+        kinds,
+        hourly=[
+            *(
+                HourlyRow("sensor.house_energy", int(h), None, None, None, float(k))
+                for h, k in zip(hours, kwh, strict=True)
+            ),
+            *(
+                HourlyRow("person.alice", int(h), float(not a), None, None)
+                for h, a in zip(hours, away, strict=True)
+            ),
+        ],
+    )
+    energy = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, None, UTC, ["person.alice"])
+    now = datetime.fromtimestamp(hours[-1] + 3600.0, UTC)
+    saved = energy.train(now)
+
+    # The same, offline: the forecaster with and without the people's weekly routine.
+    expected = expected_presence(hours, hours, (~away).astype(float))
+    without = EnergyForecaster.train(hours, kwh, now=now.timestamp())
+    with_occupancy = EnergyForecaster.train(
+        hours, kwh, occupancy_probability=expected, now=now.timestamp()
+    )
+    chosen = with_occupancy if with_occupancy.nrmse < without.nrmse else without
+    assert energy.forecaster is not None
+    assert energy.forecaster.to_dict() == chosen.to_dict()
+    assert saved["occupancy_skills"] == [with_occupancy.skill, without.skill]
+    outlook = energy.outlook(now)
+    assert outlook is not None
+    assert outlook.occupancy_input == (chosen is with_occupancy)
+    assert outlook.skill_with_occupancy == pytest.approx(with_occupancy.skill, abs=1e-4)
+    assert outlook.skill_without_occupancy == pytest.approx(without.skill, abs=1e-4)
+    ahead = np.concatenate([hours, hours[-1] + 3600.0 * np.arange(1, 25)])
+    offline = chosen.forecast(
+        ahead,
+        np.concatenate([kwh, np.full(24, np.nan)]),
+        now.timestamp(),
+        24,
+        occupancy_probability=(
+            expected_presence(ahead, hours, (~away).astype(float))
+            if outlook.occupancy_input
+            else None
+        ),
+    )
+    assert [hour["kwh"] for hour in outlook.forecast] == pytest.approx(
+        offline.kwh.tolist(), abs=1e-3
+    )
+
+    # A restart keeps the comparison.
+    restarted = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, None, UTC, ["person.alice"])
+    restarted.restore(saved)
+    assert restarted.occupancy_skills == energy.occupancy_skills
+    store.close()

@@ -24,6 +24,7 @@ from .learning.energy import (
     HISTORY_DAYS,
     HOUR,
     LOOKBACK_DAYS,
+    OCCUPANCY_FEATURES,
     EnergyForecast,
     EnergyForecaster,
     UnusualUseDetector,
@@ -31,6 +32,7 @@ from .learning.energy import (
     expected_power_w,
     rest_of_today_kwh,
 )
+from .learning.presence import ROUTINE_WEEKS, WEEK, expected_presence
 from .sources import Kind
 from .timebase import from_wall_clock, to_wall_clock, wall_clock_now
 
@@ -39,6 +41,8 @@ _LOGGER = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 FORECAST_HOURS = 24
 DETECTOR_DAYS = 2  # the unusual-use detector judges the last two days against their forecasts
+# Expected occupancy is tried as an input once this many hours of it are known (three weeks).
+MIN_PRESENCE_HOURS = 21 * 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,11 @@ class EnergyOutlook:
     unusual_since: datetime | None = None
     unusual_expected_kwh: float | None = None
     unusual_seen_kwh: float | None = None
+    # Whether the expected occupancy is an input (None: no people, or too little of their
+    # history to try), and the held-out skill with and without it.
+    occupancy_input: bool | None = None
+    skill_with_occupancy: float | None = None
+    skill_without_occupancy: float | None = None
 
 
 def _number(value: float) -> float | None:
@@ -104,6 +113,7 @@ class HomeEnergy:
         self._workday_key = workday_key
         self.forecaster: EnergyForecaster | None = None
         self.detector: UnusualUseDetector | None = None
+        self.occupancy_skills: tuple[float, float] | None = None  # with, without
 
     def restore(self, saved: Any) -> None:
         """Take back models saved before a restart (ignored when unreadable)."""
@@ -112,7 +122,9 @@ class HomeEnergy:
         try:
             self.forecaster = EnergyForecaster.from_dict(saved["forecaster"])
             self.detector = UnusualUseDetector.from_dict(saved["detector"])
-        except (KeyError, ValueError) as err:
+            skills = saved.get("occupancy_skills")
+            self.occupancy_skills = (float(skills[0]), float(skills[1])) if skills else None
+        except (KeyError, ValueError, TypeError, IndexError) as err:
             _LOGGER.warning("Saved energy model could not be read, learning afresh: %s", err)
             self.forecaster = self.detector = None
 
@@ -128,10 +140,9 @@ class HomeEnergy:
             values = [None if row.mean is None else row.mean / 1000.0 for row in rows]
         kwh = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
         hours, kwh = _sum_by_hour(to_wall_clock(utc, self._zone), kwh)
-        home = [self._aligned(person, hours, start, end) for person in self._people]
         away = None
-        if home:
-            present = np.vstack(home)
+        if self._people:
+            present = self._presence(hours, start, end)
             # Away while every person is known to be away; home while anyone is.
             away = np.where(
                 np.nanmax(np.nan_to_num(present, nan=-1.0), axis=0) > 0,
@@ -161,22 +172,64 @@ class HomeEnergy:
             dtype=np.float64,
         )
 
+    def _presence(self, hours: FloatArray, start: float, end: float) -> FloatArray:
+        """Each person's share of each hour at home (a row per person, NaN unknown)."""
+        return np.vstack([self._aligned(person, hours, start, end) for person in self._people])
+
+    def _someone_home(self, hours: FloatArray, start: float, end: float) -> FloatArray:
+        """The share of each hour someone was home (the most present person), NaN unknown."""
+        present = self._presence(hours, start, end)
+        known = np.isfinite(present).any(axis=0)
+        return np.where(known, np.nanmax(np.where(known, present, 0.0), axis=0), np.nan)
+
+    def _expected_occupancy(self, hours: FloatArray, now: datetime) -> FloatArray | None:
+        """Each hour's expected occupancy, as a day-ahead forecast gives it; None without people.
+
+        That is the weekly routine of the people's presence in the weeks before the hour.
+        """
+        if not self._people or not hours.size:
+            return None
+        first = float(np.min(hours)) - ROUTINE_WEEKS * WEEK
+        grid = np.arange(first, float(np.max(hours)), HOUR, dtype=np.float64)
+        # Local wall-clock hours are read from UTC rows: a day's margin covers any offset.
+        start, end = first - DAY, now.timestamp() + DAY
+        return expected_presence(hours, grid, self._someone_home(grid, start, end))
+
     def train(self, now: datetime) -> dict[str, Any]:
-        """Learn from the history up to ``now``; returns the parameters to save."""
+        """Learn from the history up to ``now``; returns the parameters to save.
+
+        Where the people's history allows, a second forecaster also reads the expected
+        occupancy; it is kept only if it scores better on the held-out days.
+        """
         past = self._hourly(now, HISTORY_DAYS + 1)
         local_now = wall_clock_now(now, self._zone)
-        self.forecaster = EnergyForecaster.train(
-            past.hours,
-            past.kwh,
-            # Without any outdoor reading, temperature is not an input at all.
-            outdoor_temperature=past.outdoor if np.isfinite(past.outdoor).any() else None,
-            workday=past.workday,
-            now=local_now,
+        # Without any outdoor reading, temperature is not an input at all.
+        outdoor = past.outdoor if np.isfinite(past.outdoor).any() else None
+        forecaster = EnergyForecaster.train(
+            past.hours, past.kwh, outdoor_temperature=outdoor, workday=past.workday, now=local_now
         )
-        self.detector = UnusualUseDetector.train(
-            self.forecaster, past.hours, past.kwh, now=local_now
-        )
-        return {"forecaster": self.forecaster.to_dict(), "detector": self.detector.to_dict()}
+        self.occupancy_skills = None
+        expected = self._expected_occupancy(past.hours, now)
+        if expected is not None and np.isfinite(expected).sum() >= MIN_PRESENCE_HOURS:
+            with_occupancy = EnergyForecaster.train(
+                past.hours,
+                past.kwh,
+                outdoor_temperature=outdoor,
+                occupancy_probability=expected,
+                workday=past.workday,
+                now=local_now,
+            )
+            self.occupancy_skills = (with_occupancy.skill, forecaster.skill)
+            if with_occupancy.status != "learning" and with_occupancy.nrmse < forecaster.nrmse:
+                forecaster = with_occupancy
+        self.forecaster = forecaster
+        # The detector compares with day-ahead forecasts from the consumption alone.
+        self.detector = UnusualUseDetector.train(forecaster, past.hours, past.kwh, now=local_now)
+        return {
+            "forecaster": forecaster.to_dict(),
+            "detector": self.detector.to_dict(),
+            "occupancy_skills": list(self.occupancy_skills) if self.occupancy_skills else None,
+        }
 
     def outlook(self, now: datetime) -> EnergyOutlook | None:
         """The forecast from the current hour, what is normal now, and whether use is unusual."""
@@ -190,12 +243,13 @@ class HomeEnergy:
             "nrmse": _number(forecaster.nrmse),
             "nrmse_baseline": _number(forecaster.nrmse_baseline),
             "trained_days": forecaster.trained_days,
+            **self._occupancy_summary(forecaster),
         }
         if forecaster.status == "learning":
             return EnergyOutlook(**summary)
         past = self._hourly(now, LOOKBACK_DAYS + DETECTOR_DAYS + 1)
         local_now = wall_clock_now(now, self._zone)
-        forecast = self._forecast(forecaster, past, local_now, FORECAST_HOURS)
+        forecast = self._forecast(forecaster, past, now, FORECAST_HOURS)
         outlook = EnergyOutlook(
             **summary,
             next_hour_kwh=_number(float(forecast.kwh[0])),
@@ -234,17 +288,30 @@ class HomeEnergy:
         if self.forecaster is None or self.forecaster.status == "learning":
             return []
         past = self._hourly(now, LOOKBACK_DAYS + 1)
-        local_now = wall_clock_now(now, self._zone)
-        return self._hours(self._forecast(self.forecaster, past, local_now, hours))
+        return self._hours(self._forecast(self.forecaster, past, now, hours))
 
-    @staticmethod
+    def _occupancy_summary(self, forecaster: EnergyForecaster) -> dict[str, Any]:
+        if self.occupancy_skills is None:
+            return {}
+        with_occupancy, without = self.occupancy_skills
+        return {
+            "occupancy_input": OCCUPANCY_FEATURES[0] in forecaster.features,
+            "skill_with_occupancy": _number(with_occupancy),
+            "skill_without_occupancy": _number(without),
+        }
+
     def _forecast(
-        forecaster: EnergyForecaster, past: Hourly, local_now: float, ahead: int
+        self, forecaster: EnergyForecaster, past: Hourly, now: datetime, ahead: int
     ) -> EnergyForecast:
+        local_now = wall_clock_now(now, self._zone)
         # The hours ahead are appended unknown (the forecaster fills them).
         future = np.floor(local_now / HOUR) * HOUR + HOUR * np.arange(ahead)
         future = future[~np.isin(future, past.hours)]
-        order = np.argsort(np.concatenate([past.hours, future]))
+        hours = np.concatenate([past.hours, future])
+        order = np.argsort(hours)
+        occupancy = None
+        if OCCUPANCY_FEATURES[0] in forecaster.features:
+            occupancy = self._expected_occupancy(hours[order], now)
 
         def extended(values: FloatArray | None) -> FloatArray | None:
             if values is None:
@@ -253,11 +320,12 @@ class HomeEnergy:
             return joined[order]
 
         return forecaster.forecast(
-            np.concatenate([past.hours, future])[order],
+            hours[order],
             extended(past.kwh),
             local_now,
             ahead,
             outdoor_temperature=extended(past.outdoor),
+            occupancy_probability=occupancy,
             workday=extended(past.workday),
         )
 

@@ -232,6 +232,16 @@ def _energy_accuracy_attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[st
         "nrmse_baseline": energy.nrmse_baseline,
         "baseline": "mean of the same hour over the last 7 days",
         "trained_days": energy.trained_days,
+        # Whether expected occupancy helps this home's forecast, measured on its held-out days.
+        **(
+            {
+                "occupancy_input": energy.occupancy_input,
+                "skill_with_occupancy": energy.skill_with_occupancy,
+                "skill_without_occupancy": energy.skill_without_occupancy,
+            }
+            if energy.occupancy_input is not None
+            else {}
+        ),
     }
 
 
