@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from custom_components.foresight.learning import occupancy
 from custom_components.foresight.learning.occupancy import (
     _judge,
     fit_forecast,
@@ -171,9 +172,13 @@ def test_forecast_sees_the_next_use_coming(trained) -> None:
     assert forecast.next_use is not None and forecast.next_use > forecast.time
 
 
-def test_now_cast_is_calibrated() -> None:
-    """Office: a reliable presence sensor teaches a motion sensor that misses half the time."""
-    sources, history, start, end = _home(seed=3, days=28)
+def _office_now_cast(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Office: a reliable presence sensor teaches a motion sensor that misses half the time.
+
+    Trained on three weeks; the live now-cast without the teacher over the next week, and the
+    truth, every two minutes.
+    """
+    sources, history, start, end = _home(seed=seed, days=28)
     model = train_occupancy(sources, history, start, end - 7 * DAY)
     tracker = OccupancyTracker(model)
     test_start = end - 7 * DAY
@@ -193,13 +198,20 @@ def test_now_cast_is_calibrated() -> None:
         probabilities.append(tracker.occupancy_probability("office", float(now)))
         state_index = np.searchsorted(truth.times, now, side="right") - 1
         outcomes.append(truth.values[state_index] if state_index >= 0 else 0.0)
-    probability = np.asarray(probabilities)
-    outcome = np.asarray(outcomes)
-    assert np.mean((probability >= 0.5) == (outcome == 1.0)) > 0.9
+    return np.asarray(probabilities), np.asarray(outcomes)
+
+
+def test_now_cast_is_calibrated() -> None:
+    """Pooled over several homes (one home's middle bin holds a few dozen minutes only)."""
+    pooled = [_office_now_cast(seed) for seed in (3, 4, 5, 6)]
+    probability = np.concatenate([item[0] for item in pooled])
+    outcome = np.concatenate([item[1] for item in pooled])
+    for home_probability, home_outcome in pooled:
+        assert np.mean((home_probability >= 0.5) == (home_outcome == 1.0)) > 0.9
     for low, high in ((0.0, 0.2), (0.2, 0.8), (0.8, 1.0)):
         chosen = (probability >= low) & (probability < high + 1e-9)
-        if chosen.sum() >= 30:
-            assert abs(outcome[chosen].mean() - probability[chosen].mean()) < 0.15
+        assert chosen.sum() >= 30
+        assert abs(outcome[chosen].mean() - probability[chosen].mean()) < 0.15
 
 
 def test_changed_routine_is_relearned() -> None:
@@ -696,3 +708,40 @@ def test_since_high_follows_a_room_being_emptied() -> None:
     assert np.all(feature[in_use] == 0.0)  # rising: every reading is a new high
     minutes_since = (times[~in_use] - last_breath) / MINUTE
     np.testing.assert_allclose(feature[~in_use], np.log1p(minutes_since) / 5.0)
+
+
+def test_final_now_cast_penalty_is_chosen_on_all_its_rows(monkeypatch) -> None:
+    """The held-out days only score: the final fit cross-validates on every row it learns from."""
+    calls: list[tuple[np.ndarray, float, tuple[float, float]]] = []
+
+    def recording(features, outcome, rows_per_hour, *args):
+        ridge, calibration = choose_ridge(features, outcome, rows_per_hour, *args)
+        calls.append((features.copy(), ridge, calibration))
+        return ridge, calibration
+
+    monkeypatch.setattr(occupancy, "choose_ridge", recording)
+    sources, history, start, end = _home(seed=2, days=21)
+    model = train_occupancy(sources, history, start, end)
+    trained = [unit for unit in (*model.rooms.values(), model.home) if unit.trained]
+    assert trained
+    assert len(calls) == 2 * len(trained)  # the held-out fit's own choice, then the final fit's
+    for unit, held_out, final in zip(trained, calls[::2], calls[1::2], strict=True):
+        assert held_out[0].shape != final[0].shape or not np.array_equal(held_out[0], final[0])
+        assert unit.scores["nowcast_ridge"] == final[1]
+        assert (unit.scores["nowcast_slope"], unit.scores["nowcast_shift"]) == final[2]
+
+
+def test_state_is_unknown_before_the_first_reading() -> None:
+    """Where recorded history begins, hours before any reading are not taught as a state."""
+    sources, history, start, end = _home(seed=1, days=7)
+    early = start - 3 * HOUR  # the history asked for starts before anything was recorded
+    for room in ("kitchen", "office", None):
+        read = [s.source_id for s in sources if room is None or s.room == room]
+        first = min(float(history[source].times[0]) for source in read)
+        times = np.arange(early, first + 2 * HOUR, 10 * MINUTE)
+        label = prepare_unit(room, sources, history, early, end).label_at(times)
+        assert np.all(np.isnan(label[times < first]))
+        assert np.isfinite(label[times >= first]).all()
+    # A window inside the history keeps the state before its start: nothing is lost there.
+    data = prepare_unit("kitchen", sources, history, start + DAY, end)
+    assert np.isfinite(data.label_at(np.arange(start + DAY, start + 2 * DAY, HOUR))).all()

@@ -16,15 +16,16 @@ How it learns, per room and for the home (each a *unit*):
   use bridged by a hold learned from the room's own silences. The home is taught by people's
   trackers where there are any; otherwise it is empty during a silence of at least ten minutes
   that began at an outside door (marked, or learned as the door that opens and closes the
-  home's long silences).
+  home's long silences). Before the first reading of any of a unit's sources (where recorded
+  history begins) its state is unknown, not filled in.
 - Now-cast: a logistic regression of that label on the unit's sources (binary: state now and
   how recently on; numeric: level, level over the past day's low and recent change, each
   standardised per source, so units don't matter) and the learned weekly routine. Unknown
   values count as "average". A number with a physical floor (CO2, illuminance, power) keeps
   its usual day's low with the model, so its level over the day's low is known before a day
   of live readings exists (after a restart, on a new sensor). The penalty is chosen by
-  time-blocked cross-validation (one-standard-error rule) and the log-odds recalibrated on
-  the held-out blocks (Platt scaling).
+  time-blocked cross-validation (one-standard-error rule) on the rows the fit learns from and
+  the log-odds recalibrated on the held-out blocks (Platt scaling).
 - Weekly routine: hour-of-week probability of use, shrunk towards the hour of day and the
   overall rate when data is short, recent weeks weighted more.
 - Forecast: per horizon (15 min to 24 h), the best convex blend of the two naive baselines
@@ -267,6 +268,7 @@ class UnitData:
     activity_sources: list[str]
     pieces: list[tuple[FloatArray, FloatArray, bool]]
     teacher_activity: Activity | None = None  # when the teachers were on, for durations
+    first_reading: float = -math.inf  # the unit's earliest reading: its state is unknown before
 
     def label_at(self, times: FloatArray) -> FloatArray:
         """The unit's (taught or self-supervised) label at each time."""
@@ -277,6 +279,8 @@ class UnitData:
         inside = found.copy()
         inside[found] = times[found] < ends[index[found]]
         label[inside] = values[index[inside]]
+        # Before any of its sources had reported, the label would be a fill-in, not evidence.
+        label[times < self.first_reading] = np.nan
         return label
 
 
@@ -293,6 +297,7 @@ def prepare_unit(
     series: dict[str, SourceSeries] = {}
     thresholds: dict[str, float] = {}
     intervals: dict[str, tuple[FloatArray, FloatArray]] = {}
+    first_reading = math.inf  # none yet: every row is before it
     for source in unit_sources:
         data = _clip(history.get(source.source_id, SourceSeries.empty()), start, end)
         own = source.room == room  # the home keeps only its own series; rooms' give activity
@@ -304,6 +309,8 @@ def prepare_unit(
                 thresholds[source.source_id] = threshold
                 if own:
                     series[source.source_id + ABOVE_STANDBY] = above_standby(data, threshold)
+        if data.times.size:
+            first_reading = min(first_reading, float(data.times[0]))
         if source.kind == "person" or source.reliable:
             continue  # teachers are not activity: the student must do without them
         found = source_intervals(source, data, thresholds)
@@ -352,6 +359,7 @@ def prepare_unit(
         Activity.build([(*on_intervals(series[sid]), False) for sid in teachers], 0.0)
         if teachers
         else None,
+        first_reading,
     )
 
 
@@ -498,11 +506,9 @@ def _fit_unit(
     # Minutes of one state are not independent evidence: penalise as if an hour were one sample.
     rows_per_hour = HOUR / step
     chosen = ("nowcast_ridge", "nowcast_slope", "nowcast_shift")
-    if warm is not None and all(math.isfinite(warm.scores.get(key, math.nan)) for key in chosen):
-        # Chosen on the earlier fit of the same home: cross-validated once per training.
-        ridge, slope, shift = (warm.scores[key] for key in chosen)
-    else:
-        ridge, (slope, shift) = choose_ridge(standard, grid.label[known], rows_per_hour)
+    # Penalty and recalibration are cross-validated on the very rows this fit learns from (not
+    # reused from the held-out fit): the held-out days only score the model.
+    ridge, (slope, shift) = choose_ridge(standard, grid.label[known], rows_per_hour)
     unit.scores.update(zip(chosen, (ridge, slope, shift), strict=True))
     unit.weights, unit.intercept = fit_logistic(
         standard,
