@@ -399,3 +399,53 @@ def test_mixes_of_the_blend_are_scored_and_deploy_as_weights() -> None:
     # The smoothed profile's share stays in the deployed weights; the blend only adds to it.
     assert np.all(np.asarray(model.weights) >= floor - 1e-12)
     assert not np.allclose(model.weights, floor)
+
+
+def test_a_lucky_winner_is_mixed_with_the_steadier_candidate() -> None:
+    rng = np.random.default_rng(21)
+    actual = 1.0 + rng.normal(0.0, 0.3, (56, 24))
+    steadier = np.ones((56, 24))
+    # Surely better every day: published alone.
+    sure = steadier + 0.5 * (actual - steadier)
+    assert energy._paired_trust(actual, sure, steadier) == 1.0
+    # Better on these days by chance only: mostly the steadier candidate.
+    lucky = steadier + rng.normal(0.0, 0.3, (56, 24))
+    lucky[:3] = actual[:3]  # three days it happened to match
+    assert energy._paired_trust(actual, lucky, steadier) < 0.5
+    # Worse: no share; unknown days add nothing.
+    assert energy._paired_trust(actual, steadier + 0.5, steadier) == 0.0
+    actual[10:20] = np.nan
+    assert energy._paired_trust(actual, sure, steadier) == 1.0
+
+
+def test_published_forecast_is_the_trusted_mix_and_scores_no_worse() -> None:
+    times, kwh, _ = _home(140, seed=4, noise=0.6)  # the blend wins, but only just
+    model = energy.EnergyForecaster.train(times, kwh)
+    assert model.model == energy.BLEND
+    winner, steadier = model.scores[energy.BLEND], model.scores[energy.SHRINK_TOWARDS]
+    # Published: a mix of the two, so between them (RMSE is convex), not the winner alone.
+    assert model.nrmse <= max(winner, steadier) + 1e-12
+    assert model.nrmse != pytest.approx(winner, abs=1e-9)
+    assert model.skill == pytest.approx(1 - model.nrmse / model.nrmse_baseline)
+    forecast = model.forecast(times, kwh, times[-1] + HOUR)
+    assert np.all(np.isfinite(forecast.kwh))
+
+
+def test_evidence_limit_is_a_share_of_the_largest_ordinary_evidence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    times, kwh = _dishwasher_home(93, seed=13)
+    midnight = START + 90 * DAY
+    past = times < midnight
+    model = energy.EnergyForecaster.train(times[past], kwh[past], now=midnight)
+
+    def limits() -> tuple[float, float]:
+        detector = energy.UnusualUseDetector.train(model, times[past], kwh[past], now=midnight)
+        return detector.rise_evidence_limit, detector.drop_evidence_limit
+
+    default, factor = limits(), energy.SHIFT_FACTOR
+    assert factor < 1.0  # a check sees one 48-h stretch: it may go below the calibration's worst
+    monkeypatch.setattr(energy, "SHIFT_FACTOR", 1.0)
+    largest = limits()
+    for limit, ordinary in zip(default, largest, strict=True):
+        assert limit == pytest.approx(max(energy.SHIFT_MIN_EVIDENCE, factor * ordinary))
