@@ -11,7 +11,15 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import ATTR_DOMAIN, ATTR_ENTITY_ID, ATTR_NAME, EVENT_LOGBOOK_ENTRY
+from homeassistant.const import (
+    ATTR_DOMAIN,
+    ATTR_ENTITY_ID,
+    ATTR_NAME,
+    EVENT_LOGBOOK_ENTRY,
+    STATE_HOME,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 
@@ -56,6 +64,9 @@ class Controller:
     key: str = ""
     settings_spec: tuple[Setting, ...] = ()
     choices_spec: tuple[Choice, ...] = ()
+    # Without people, the home counts as empty when it is predicted so, with at most this
+    # probability of someone home.
+    empty_probability: float = 1.0
 
     def __init__(
         self,
@@ -78,6 +89,7 @@ class Controller:
         self._own: deque[str] = deque(maxlen=KNOWN_CONTEXTS)
         self._lock = asyncio.Lock()
         self._changed: list[Callable[[], None]] = []
+        self.people: list[str] = []  # whose zones say whether anybody is home
 
     @property
     def unique_prefix(self) -> str:
@@ -102,6 +114,22 @@ class Controller:
             return False
         return context.id in self._own or (
             context.parent_id is not None and context.parent_id in self._own
+        )
+
+    def everybody_away(self) -> bool:
+        """The people all away; without people, the home predicted empty."""
+        if self.people:
+            return all(
+                (state := self.hass.states.get(person)) is not None
+                and state.state not in (STATE_HOME, STATE_UNKNOWN, STATE_UNAVAILABLE)
+                for person in self.people
+            )
+        occupancy = self.coordinator.data.occupancy if self.coordinator.data else None
+        presence = occupancy.presence if occupancy is not None else None
+        return (
+            presence is not None
+            and not presence.someone_home
+            and presence.probability <= self.empty_probability
         )
 
     @callback

@@ -22,7 +22,6 @@ from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
-    STATE_HOME,
     STATE_OFF,
     STATE_ON,
     STATE_UNAVAILABLE,
@@ -200,18 +199,6 @@ class PresenceSimulationController(Controller):
         """Forget tonight's state."""
         self.switched_on.clear()
         self.active = False
-
-    def everybody_away(self) -> bool:
-        """The people all away; without people, the home predicted empty."""
-        if self.people:
-            return all(
-                (state := self.hass.states.get(person)) is not None
-                and state.state not in (STATE_HOME, STATE_UNKNOWN, STATE_UNAVAILABLE)
-                for person in self.people
-            )
-        occupancy = self.coordinator.data.occupancy if self.coordinator.data else None
-        presence = occupancy.presence if occupancy is not None else None
-        return presence is not None and not presence.someone_home
 
     def evening_of(self, day: date) -> tuple[datetime, datetime] | None:
         """Sunset of ``day`` to the usual bedtime."""

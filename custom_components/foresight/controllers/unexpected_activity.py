@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_HOME, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import STATE_ON
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import (
     TrackStates,
@@ -50,6 +50,7 @@ class UnexpectedActivity(Controller):
     """
 
     key = "unexpected_activity_alerts"
+    empty_probability = EMPTY_PROBABILITY
 
     def __init__(
         self,
@@ -85,23 +86,6 @@ class UnexpectedActivity(Controller):
         """Switched off: nothing pending, nothing reported."""
         self._pending.clear()
         self.activity = None
-
-    def everybody_away(self) -> bool:
-        """The people all away; without people, the home predicted empty with confidence."""
-        if self.people:
-            states = [self.hass.states.get(person) for person in self.people]
-            return all(
-                state is not None
-                and state.state not in (STATE_HOME, STATE_UNKNOWN, STATE_UNAVAILABLE)
-                for state in states
-            )
-        occupancy = self.coordinator.data.occupancy if self.coordinator.data else None
-        presence = occupancy.presence if occupancy is not None else None
-        return (
-            presence is not None
-            and not presence.someone_home
-            and presence.probability <= EMPTY_PROBABILITY
-        )
 
     def _near_presence_change(self, when: datetime) -> bool:
         changed = self._presence_changed
