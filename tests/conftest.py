@@ -122,6 +122,34 @@ def set_home_states(hass: HomeAssistant) -> None:
     )
 
 
+def entry_like(
+    entry: MockConfigEntry,
+    *,
+    entry_id: str | None = None,
+    data: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """Another entry like ``entry``, with the same rooms (and room ids), and data or options
+    changed by what is given."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=entry.title,
+        entry_id=entry_id,
+        data={**entry.data, **(data or {})},
+        options={**entry.options, **(options or {})},
+        subentries_data=[
+            ConfigSubentryData(
+                data=dict(subentry.data),
+                subentry_id=subentry.subentry_id,
+                subentry_type=subentry.subentry_type,
+                title=subentry.title,
+                unique_id=subentry.unique_id,
+            )
+            for subentry in entry.subentries.values()
+        ],
+    )
+
+
 @pytest.fixture
 def home_entry() -> MockConfigEntry:
     """A Foresight entry with one room, not yet added to Home Assistant."""

@@ -15,20 +15,18 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.foresight.const import DOMAIN
 from custom_components.foresight.controllers.presence_simulation import (
     SLOT,
     EveningPattern,
     plan_evening,
 )
 from custom_components.foresight.sources import Kind, Source, unique_sources
-from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.setup import async_setup_component
 
-from .conftest import set_home_states
+from .conftest import entry_like, set_home_states
 from .controllers_helpers import async_setup_lamp
 
 SWITCH = "switch.foresight_presence_simulation"
@@ -47,22 +45,7 @@ async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datet
 
 def _fixed(entry: MockConfigEntry, **options: Any) -> MockConfigEntry:
     """The test home with a fixed entry id (each evening's draw is seeded by it) and options."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=entry.title,
-        data=entry.data,
-        options={**entry.options, **options},
-        entry_id="01KFORESIGHTSIMULATION00",
-        subentries_data=[
-            ConfigSubentryData(
-                data=subentry.data,
-                subentry_type=subentry.subentry_type,
-                title=subentry.title,
-                unique_id=subentry.unique_id,
-            )
-            for subentry in entry.subentries.values()
-        ],
-    )
+    return entry_like(entry, entry_id="01KFORESIGHTSIMULATION00", options=options)
 
 
 async def _home_with_evenings(

@@ -6,13 +6,12 @@ from typing import Any
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_test_home_assistant
 
-from custom_components.foresight.const import DOMAIN
 from custom_components.foresight.history import HistoryStore
 from homeassistant import loader
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
-from .conftest import HOME_DATA, set_home_states
+from .conftest import entry_like, set_home_states
 
 
 async def test_history_survives_a_restart(
@@ -30,22 +29,7 @@ async def test_history_survives_a_restart(
         async with async_test_recorder(restarted):
             assert await async_setup_component(restarted, "homeassistant", {})
             set_home_states(restarted)
-            entry = MockConfigEntry(
-                domain=DOMAIN,
-                entry_id=setup_home.entry_id,
-                data=HOME_DATA,
-                options=dict(setup_home.options),
-                subentries_data=[
-                    {
-                        "data": dict(subentry.data),
-                        "subentry_id": subentry.subentry_id,
-                        "subentry_type": subentry.subentry_type,
-                        "title": subentry.title,
-                        "unique_id": subentry.unique_id,
-                    }
-                    for subentry in setup_home.subentries.values()
-                ],
-            )
+            entry = entry_like(setup_home, entry_id=setup_home.entry_id)
             entry.add_to_hass(restarted)
             assert await restarted.config_entries.async_setup(entry.entry_id)
             await restarted.async_block_till_done(wait_background_tasks=True)

@@ -13,16 +13,10 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache,
 )
 
-from custom_components.foresight.const import (
-    CONF_PEOPLE,
-    CONF_PET_PRONE,
-    CONF_RETENTION_DAYS,
-    DOMAIN,
-)
-from homeassistant.config_entries import ConfigSubentryData
+from custom_components.foresight.const import CONF_PEOPLE, CONF_PET_PRONE
 from homeassistant.core import HomeAssistant, State
 
-from .conftest import set_home_states
+from .conftest import entry_like, set_home_states
 from .controllers_helpers import Predicted, predict
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -141,21 +135,7 @@ async def test_a_phone_first_seen_after_setup_is_an_arrival(
 async def test_a_pet_prone_sensor_is_ignored(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
 ) -> None:
-    pet_home = MockConfigEntry(
-        domain=DOMAIN,
-        title="Foresight",
-        data=home_entry.data,
-        options={CONF_RETENTION_DAYS: 400, CONF_PET_PRONE: ["binary_sensor.living_motion"]},
-        subentries_data=[
-            ConfigSubentryData(
-                data=subentry.data,
-                subentry_type=subentry.subentry_type,
-                title=subentry.title,
-                unique_id=subentry.unique_id,
-            )
-            for subentry in home_entry.subentries.values()
-        ],
-    )
+    pet_home = entry_like(home_entry, options={CONF_PET_PRONE: ["binary_sensor.living_motion"]})
     await _setup(hass, freezer, pet_home)
     events = async_capture_events(hass, EVENT)
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
@@ -173,21 +153,7 @@ async def test_without_people_the_predicted_empty_home_counts(
     home_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    no_people = MockConfigEntry(
-        domain=DOMAIN,
-        title="Foresight",
-        data={**home_entry.data, CONF_PEOPLE: []},
-        options=home_entry.options,
-        subentries_data=[
-            ConfigSubentryData(
-                data=subentry.data,
-                subentry_type=subentry.subentry_type,
-                title=subentry.title,
-                unique_id=subentry.unique_id,
-            )
-            for subentry in home_entry.subentries.values()
-        ],
-    )
+    no_people = entry_like(home_entry, data={CONF_PEOPLE: []})
     await _setup(hass, freezer, no_people)
     predicted = Predicted(someone_home=True)
     predict(monkeypatch, no_people, predicted)
