@@ -23,6 +23,8 @@ import warnings
 import numpy as np
 from numpy.typing import NDArray
 
+from .series import known_in_time_order
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 Status = Literal["learning", "ready", "degraded"]
@@ -132,12 +134,9 @@ def hourly_from_power(
     power = _as_float_array(watts, "watts")
     if times.shape != power.shape:
         raise ValueError("timestamps and watts must have the same length")
-    keep = np.isfinite(times) & np.isfinite(power)
-    times, power = times[keep], power[keep]
+    times, power = known_in_time_order(times, power)
     if times.size == 0:
         return np.empty(0), np.empty(0)
-    order = np.argsort(times, kind="stable")
-    times, power = times[order], power[order]
     held = np.minimum(np.diff(times, append=times[-1] + max_gap_s), max_gap_s)
     # Piecewise-linear cumulative energy (J) and known time (s) at each sample start and hold end.
     # Interleaved (start, end of hold) knots are already in order since a hold ends by the next.
@@ -175,12 +174,9 @@ def hourly_from_counter(
     values = _as_float_array(readings, "readings")
     if times.shape != values.shape:
         raise ValueError("timestamps and readings must have the same length")
-    keep = np.isfinite(times) & np.isfinite(values)
-    times, values = times[keep], values[keep]
+    times, values = known_in_time_order(times, values)
     if times.size < 2:
         return np.empty(0), np.empty(0)
-    order = np.argsort(times, kind="stable")
-    times, values = times[order], values[order]
     delta = np.diff(values)
     previous = values[:-1]
     reset = delta < -reset_drop * np.abs(previous)

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .series import known_in_time_order
+
 FloatArray = NDArray[np.float64]
 
 MODEL_VERSION = 1
@@ -46,12 +48,9 @@ def _as_float_array(values: Any, name: str) -> FloatArray:
 
 def _resample(times: FloatArray, values: FloatArray, grid: FloatArray, *, hold: bool) -> FloatArray:
     """Values on ``grid``: held (step) or linearly interpolated, NaN in long gaps."""
-    keep = np.isfinite(times) & np.isfinite(values)
-    times, values = times[keep], values[keep]
+    times, values = known_in_time_order(times, values)
     if times.size == 0:
         return np.full(grid.shape, np.nan)
-    order = np.argsort(times, kind="stable")
-    times, values = times[order], values[order]
     after = np.searchsorted(times, grid, side="right")
     before = np.clip(after - 1, 0, times.size - 1)
     if hold:
@@ -71,12 +70,9 @@ def _interval_share(times: FloatArray, values: FloatArray, grid: FloatArray) -> 
 
     The heating often switches inside a step; its share of the step is what warmed the room.
     """
-    keep = np.isfinite(times) & np.isfinite(values)
-    times, values = times[keep], values[keep]
+    times, values = known_in_time_order(times, values)
     if times.size == 0:
         return np.full(grid.shape, np.nan)
-    order = np.argsort(times, kind="stable")
-    times, values = times[order], values[order]
     held = np.minimum(np.diff(times, append=np.inf), MAX_HOLD_S)
     # Interleaved (start, end of hold) knots are already in order since a hold ends by the next.
     knots = np.column_stack([times, times + held]).reshape(-1)
