@@ -175,13 +175,27 @@ class Steps:
         self.page.screenshot(path=ARTIFACTS / f"{self.count:02d}-{name}.png")
 
     def pick(self, field: Any, search: str, option: str) -> None:
-        """Choose ``option`` in an entity or area picker, searching for ``search``."""
-        field.locator("ha-combo-box-item, [role=combobox], button").last.click()
-        field.get_by_placeholder("Search", exact=True).fill(search)
+        """Choose ``option`` in an entity or area picker, searching for ``search``.
+
+        Types once the picker has opened and focused its search field (as a user would: typing
+        earlier is lost), then picks the best match with Enter rather than by clicking it: the
+        simulated home keeps changing states, and each change redraws the list under the pointer.
+        The field must then show ``option``, so a wrong best match fails.
+        """
+        from playwright.sync_api import expect
+
+        field.locator("ha-combo-box-item, [role=combobox], button").filter(
+            visible=True
+        ).last.click()
+        search_field = field.get_by_placeholder("Search", exact=True)
+        expect(search_field).to_be_focused()
+        search_field.fill(search)
         choice = self.page.locator("ha-combo-box-item").filter(
             has=self.page.get_by_text(option, exact=True)
         )
-        choice.first.click()
+        expect(choice.first).to_be_visible()
+        search_field.press("Enter")
+        expect(field.locator("ha-picker-field").filter(has_text=option).first).to_be_visible()
 
     def entity_field(self, label: str) -> Any:
         return self.page.locator("ha-selector-entity").filter(has_text=label)
