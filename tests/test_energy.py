@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
+import holidays
 import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -21,7 +22,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.foresight.const import EVENT_UNUSUAL_ENERGY
 from custom_components.foresight.history import HistoryStore, HourlyRow
 from custom_components.foresight.home_energy import HomeEnergy
-from custom_components.foresight.learning.energy import EnergyForecaster, UnusualUseDetector
+from custom_components.foresight.learning.energy import (
+    EnergyForecaster,
+    UnusualUseDetector,
+    workday_flags,
+)
 from custom_components.foresight.learning.presence import expected_presence
 from custom_components.foresight.sources import Kind
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
@@ -285,4 +290,66 @@ def test_expected_occupancy_is_an_input_where_it_helps(tmp_path: Path) -> None:
     restarted = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, None, UTC, ["person.alice"])
     restarted.restore(saved)
     assert restarted.occupancy_skills == energy.occupancy_skills
+    store.close()
+
+
+def _energy_only_store(path: Path, hours: np.ndarray, kwh: np.ndarray) -> HistoryStore:
+    store = HistoryStore(path)
+    store.open()
+    store.write(
+        {"sensor.house_energy": "energy"},
+        hourly=[
+            HourlyRow("sensor.house_energy", int(h), None, None, None, float(k))
+            for h, k in zip(hours, kwh, strict=True)
+        ],
+    )
+    return store
+
+
+def test_public_holidays_of_the_home_country_are_days_off(tmp_path: Path) -> None:
+    """A home in at weekends: with its country known, Christmas Day is forecast like a Sunday."""
+    rng = np.random.default_rng(5)
+    days = 120
+    now = datetime(2026, 12, 25, tzinfo=UTC)  # the first hour of Christmas Day, a Friday
+    hours = now.timestamp() - days * 86400 + 3600.0 * np.arange(days * 24)
+    days_off = holidays.country_holidays("GB", years=2026)
+    worked = workday_flags(hours, days_off)
+    daytime = ((hours % 86400) // 3600 >= 9) & ((hours % 86400) // 3600 < 17)
+    kwh = _usual_day(hours, rng) + np.where((worked == 0.0) & daytime, 0.8, 0.0)
+    store = _energy_only_store(tmp_path / "history.db", hours, kwh)
+    energy = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, None, UTC, country="GB")
+    energy.train(now)
+
+    # The same, offline: the forecaster told which days are worked.
+    offline = EnergyForecaster.train(hours, kwh, workday=worked, now=now.timestamp())
+    assert energy.forecaster is not None
+    assert energy.forecaster.to_dict() == offline.to_dict()
+    outlook = energy.outlook(now)
+    assert outlook is not None
+    ahead = np.concatenate([hours, hours[-1] + 3600.0 * np.arange(1, 25)])
+    christmas = offline.forecast(
+        ahead,
+        np.concatenate([kwh, np.full(24, np.nan)]),
+        now.timestamp(),
+        24,
+        workday=workday_flags(ahead, days_off),
+    )
+    forecast = np.array([hour["kwh"] for hour in outlook.forecast])
+    assert forecast == pytest.approx(christmas.kwh, abs=1e-3)
+
+    # A workday sensor, where it has a value, overrides the calendar (a day taken off).
+    last_two_days = ahead[-48:]
+    sensor = np.concatenate([np.zeros(24), np.full(24, np.nan)])
+    merged = energy._workday(last_two_days, sensor)
+    assert merged is not None
+    assert merged.tolist() == [0.0] * 24 + workday_flags(last_two_days[24:], days_off).tolist()
+
+    # Without a country (or one the calendar does not know) it is an ordinary Friday at work.
+    for country in (None, "XX"):
+        plain = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, None, UTC, country=country)
+        plain.train(now)
+        friday = plain.outlook(now)
+        assert friday is not None
+        at_work = np.array([hour["kwh"] for hour in friday.forecast])
+        assert np.mean(forecast[9:17] - at_work[9:17]) > 0.4  # most of the 0.8 kWh at home
     store.close()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+from importlib.metadata import distribution, version
 import json
 from pathlib import Path
 import re
 from typing import Any
 
 from awesomeversion import AwesomeVersion
+from packaging.requirements import Requirement
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
@@ -48,6 +50,12 @@ def test_manifest_keys_and_order() -> None:
     assert AwesomeVersion(manifest["version"]).valid
     # Home Assistant OS has no scikit-learn wheel: it is never a requirement.
     assert not any("scikit" in requirement for requirement in manifest["requirements"])
+    # Every requirement is what the tests run with, and pure Python (a wheel for every system).
+    for line in manifest["requirements"]:
+        requirement = Requirement(line)
+        assert requirement.specifier.contains(version(requirement.name)), line
+        files = distribution(requirement.name).files or []
+        assert not any(file.suffix in (".so", ".pyd") for file in files), line
 
 
 def test_hacs_json() -> None:

@@ -161,6 +161,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
             zone,
             people=[key for key, source in sources.items() if source.kind is Kind.PERSON],
             workday_key=entry.options.get(CONF_WORKDAY_SENSOR),
+            country=hass.config.country,
         )
     default_low = float(entry.options.get(CONF_BATTERY_LOW_LEVEL, DEFAULT_BATTERY_LOW_LEVEL))
     low_levels = entry.options.get(CONF_BATTERY_LOW_LEVELS, {})

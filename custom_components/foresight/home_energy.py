@@ -8,11 +8,12 @@ into what the energy entities show.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 import logging
 import math
 from typing import Any
 
+import holidays
 import numpy as np
 import numpy.typing as npt
 
@@ -31,6 +32,7 @@ from .learning.energy import (
     day_ahead_expectations,
     expected_power_w,
     rest_of_today_kwh,
+    workday_flags,
 )
 from .learning.presence import ROUTINE_WEEKS, WEEK, expected_presence
 from .sources import Kind
@@ -83,7 +85,9 @@ class Hourly:
     hours: FloatArray
     kwh: FloatArray
     outdoor: FloatArray  # °C, NaN where unknown
-    workday: FloatArray | None  # 1 on working days, from the workday sensor, where known
+    # 1 on working days, 0 on days off: the workday sensor where it is known, else the home's
+    # public holidays and weekends (None: neither, the forecaster takes Monday to Friday).
+    workday: FloatArray | None
     away: FloatArray | None  # 1 while every person is away, where known (None: no people)
 
 
@@ -99,10 +103,12 @@ class HomeEnergy:
         zone: tzinfo,
         people: list[str] | None = None,
         workday_key: str | None = None,
+        country: str | None = None,
     ) -> None:
         """Learn from the series ``energy_key`` (a meter or a power sensor).
 
-        ``people``' series say when the home is away; ``workday_key``'s which days are worked.
+        ``people``' series say when the home is away; ``workday_key``'s which days are worked;
+        the public holidays of ``country`` (an ISO 3166 code) are days off.
         """
         self._store = store
         self.entity_id = self._energy_key = energy_key
@@ -111,6 +117,8 @@ class HomeEnergy:
         self._zone = zone
         self._people = people or []
         self._workday_key = workday_key
+        self._country = country
+        self._days_off_by_year: dict[int, list[date]] = {}  # the country's public holidays, by year
         self.forecaster: EnergyForecaster | None = None
         self.detector: UnusualUseDetector | None = None
         self.occupancy_skills: tuple[float, float] | None = None  # with, without
@@ -149,16 +157,49 @@ class HomeEnergy:
                 0.0,
                 np.where(np.isfinite(present).all(axis=0), 1.0, np.nan),
             )
-        workday = None
+        measured = None
         if self._workday_key is not None:
-            workday = np.round(self._aligned(self._workday_key, hours, start, end))
+            measured = np.round(self._aligned(self._workday_key, hours, start, end))
         return Hourly(
             hours,
             kwh,
             self._aligned(self._outdoor_key, hours, start, end),
-            workday if workday is not None and np.isfinite(workday).any() else None,
+            self._workday(hours, measured),
             away,
         )
+
+    def _workday(self, hours: FloatArray, measured: FloatArray | None) -> FloatArray | None:
+        """Which ``hours`` fall on working days: ``measured`` where known, else the calendar."""
+        calendar = self._calendar_workdays(hours)
+        if measured is None or not np.isfinite(measured).any():
+            return calendar
+        return measured if calendar is None else np.where(np.isfinite(measured), measured, calendar)
+
+    def _calendar_workdays(self, hours: FloatArray) -> FloatArray | None:
+        """Monday to Friday but the country's public holidays (None: no country known)."""
+        finite = hours[np.isfinite(hours)]
+        if self._country is None or not finite.size:
+            return None
+        first, last = (
+            datetime.fromtimestamp(float(t), UTC).year for t in (finite.min(), finite.max())
+        )
+        days_off: list[date] = []
+        for year in range(first, last + 1):
+            if year not in self._days_off_by_year:
+                self._days_off_by_year[year] = self._public_holidays(year)
+            days_off.extend(self._days_off_by_year[year])
+        return workday_flags(hours, days_off)
+
+    def _public_holidays(self, year: int) -> list[date]:
+        """The country's public holidays in ``year`` (none where the country is not known)."""
+        if self._country is None:
+            return []
+        try:
+            return sorted(holidays.country_holidays(self._country, years=year))
+        except NotImplementedError:
+            _LOGGER.info("No public holidays known for country %s: weekends only", self._country)
+            self._country = None
+            return []
 
     def _aligned(self, key: str | None, hours: FloatArray, start: float, end: float) -> FloatArray:
         """A series' hourly means (NaN where unknown), on the given local hours."""
@@ -326,7 +367,7 @@ class HomeEnergy:
             ahead,
             outdoor_temperature=extended(past.outdoor),
             occupancy_probability=occupancy,
-            workday=extended(past.workday),
+            workday=self._workday(hours[order], extended(past.workday)),
         )
 
     def _hours(self, forecast: EnergyForecast) -> list[JsonValueType]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 import json
 
 import numpy as np
@@ -90,6 +91,35 @@ def test_weekly_habit_is_learned() -> None:
     forecast = model.forecast(times, kwh, saturday, 24)
     morning = forecast.kwh[9:12] - pattern[9:12]
     assert np.all(morning > 0.6)  # most of the 1.2 kWh laundry hours, not a seventh of it
+
+
+def test_public_holiday_is_forecast_like_a_weekend() -> None:
+    """A home out at work on weekdays, in all day at weekends and on the bank holidays it knows."""
+    times, kwh, _ = _home(140, seed=13, noise=0.1)
+    day = (times // DAY).astype(np.int64)
+    hour = (times % DAY) / HOUR
+    holidays = [date(1970, 1, 1) + timedelta(days=int(d)) for d in day[::24][20::14]]
+    holidays = [h for h in holidays if h.weekday() < 5]
+    flags = energy.workday_flags(times, holidays)
+    assert set(np.unique(flags)) == {0.0, 1.0}
+    assert np.all(flags[(day + 3) % 7 >= 5] == 0.0)  # weekends
+    home_all_day = (flags == 0.0) & (hour >= 9) & (hour < 17)
+    kwh = kwh + np.where(home_all_day, 0.8, 0.0)
+    model = energy.EnergyForecaster.train(times, kwh, workday=flags)
+    # The next weekday, once as an ordinary day and once as a public holiday.
+    weekday_ahead = next(d for d in range(140, 150) if (int(START // DAY) + d + 3) % 7 < 5)
+    midnight = START + weekday_ahead * DAY
+    horizon = midnight + HOUR * np.arange(24, dtype=np.float64)
+    ahead = np.concatenate([times, horizon])
+    unknown = np.concatenate([kwh, np.full(24, np.nan)])
+    bank_holiday = date(1970, 1, 1) + timedelta(days=int(midnight // DAY))
+    ordinary = model.forecast(
+        ahead, unknown, midnight, 24, workday=energy.workday_flags(ahead, holidays)
+    )
+    holiday = model.forecast(
+        ahead, unknown, midnight, 24, workday=energy.workday_flags(ahead, [*holidays, bank_holiday])
+    )
+    assert np.mean(holiday.kwh[9:17] - ordinary.kwh[9:17]) > 0.4  # most of the 0.8 kWh
 
 
 def test_learning_status_with_too_little_data() -> None:

@@ -16,7 +16,9 @@ meter replacements) into that form.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 import warnings
 
@@ -272,6 +274,21 @@ def _default_workday(first_day: float, days: int) -> NDArray[np.bool_]:
     # 1970-01-01 was a Thursday: weekday 0 = Monday.
     weekday = (np.floor(first_day / DAY).astype(np.int64) + np.arange(days) + 3) % 7
     return np.asarray(weekday < 5)
+
+
+def workday_flags(hour_starts: Any, holidays: Iterable[date]) -> FloatArray:
+    """Per hour: 1 on Monday to Friday, 0 at weekends and on the home's public ``holidays``.
+
+    The form of the ``workday`` input of :class:`EnergyForecaster`, for a home without a workday
+    sensor: a bank holiday is used like a Sunday, not like the working day it falls on.
+    """
+    times = _as_float_array(hour_starts, "hour_starts")
+    day = np.floor(times / DAY)
+    epoch = date(1970, 1, 1).toordinal()
+    days_off = np.array([d.toordinal() - epoch for d in holidays], dtype=np.float64)
+    # 1970-01-01 was a Thursday: weekday 0 = Monday.
+    working = ((day + 3) % 7 < 5) & ~np.isin(day, days_off)
+    return np.where(np.isfinite(times), working.astype(np.float64), np.nan)
 
 
 def _earlier_days(
