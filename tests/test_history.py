@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 import sqlite3
 
@@ -53,6 +54,7 @@ def test_backfill_never_overwrites_observed_hours(tmp_path: Path) -> None:
         replace_hours=False,
     )
     assert [row.mean for row in store.hours("sensor.power")] == [10.0, 5.0]
+    store.close()
 
 
 def test_prune_keeps_retention_and_recent_raw_numbers(tmp_path: Path) -> None:
@@ -76,6 +78,7 @@ def test_prune_keeps_retention_and_recent_raw_numbers(tmp_path: Path) -> None:
     store.prune(now, retention_days=30, raw_numeric_days=14, keep_every_reading={"motion"})
     assert store.hours("sensor.power") == []
     assert len(store.samples("binary_sensor.hall")) == 1
+    store.close()
 
 
 def test_rename_keeps_the_history(tmp_path: Path) -> None:
@@ -84,6 +87,7 @@ def test_rename_keeps_the_history(tmp_path: Path) -> None:
     store.rename("binary_sensor.hall", "binary_sensor.hallway")
     assert store.samples("binary_sensor.hall") == []
     assert store.samples("binary_sensor.hallway") == [(1.0, 1.0)]
+    store.close()
 
 
 def test_damaged_file_is_set_aside(tmp_path: Path) -> None:
@@ -96,6 +100,7 @@ def test_damaged_file_is_set_aside(tmp_path: Path) -> None:
     assert result.set_aside.read_bytes().startswith(b"SQLite format 3")
     store.write(KINDS, [Sample("binary_sensor.hall", 1.0, 1.0)])
     assert store.samples("binary_sensor.hall") == [(1.0, 1.0)]
+    store.close()
 
 
 def test_interrupted_write_leaves_a_readable_file(tmp_path: Path) -> None:
@@ -108,6 +113,7 @@ def test_interrupted_write_leaves_a_readable_file(tmp_path: Path) -> None:
     assert reopened.open().set_aside is None
     assert reopened.samples("binary_sensor.hall") == [(1.0, 1.0)]
     assert "binary_sensor.unknown" not in reopened.coverage()
+    reopened.close()
 
 
 def test_a_year_of_a_busy_binary_source_stays_small(tmp_path: Path) -> None:
@@ -116,7 +122,7 @@ def test_a_year_of_a_busy_binary_source_stays_small(tmp_path: Path) -> None:
     changes = [Sample("binary_sensor.hall", i * 864.0, float(i % 2)) for i in range(36_500)]
     store.write(KINDS, changes)
     store.close()
-    with sqlite3.connect(tmp_path / "history.db") as db:
+    with closing(sqlite3.connect(tmp_path / "history.db")) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("VACUUM")
     size = (tmp_path / "history.db").stat().st_size
