@@ -30,6 +30,7 @@ from custom_components.foresight.learning.occupancy_signals import (
     HIGH_WINDOW,
     HOUR,
     MINUTE,
+    RECENT_TAUS,
     SINCE_HIGH_CAP,
     OccupancySource,
     SourceSeries,
@@ -270,6 +271,9 @@ def test_round_trip_and_bad_data(trained) -> None:
         {**data, "version": 1},  # the format before the blended forecast: retrain
         {**data, "version": 2},  # the format before the conditional routine: retrain
         {**data, "version": 3},  # the format before the usual day's lows: retrain
+        {**data, "version": 4},  # the format before the rooms' recency in the home's forecast
+        {**data, "home": {**data["home"], "room_coef": [[0.0]] * len(FORECAST_HORIZONS)}},
+        {**data, "home": {**data["home"], "forecast_rooms": ["kitchen"]}},
         {**data, "home": {**data["home"], "typical_lows": {"co2": None}}},
         {**data, "home": {**data["home"], "conditional": [[[0.5] * 24] * 2]}},
         {key: value for key, value in data.items() if key != "home"},
@@ -500,11 +504,11 @@ def test_forecast_correction_kept_only_where_it_helps() -> None:
     lasting = rng.uniform(0.05, 0.95, size)
     # Use depends strongly on how long the state has lasted: only the correction sees that.
     outcome = (rng.random(size) < sigmoid(3.0 * logit(lasting))) * 1.0
-    row, ridge = fit_forecast(routine, now, lasting, outcome, 5 * MINUTE)
+    row, ridge, _ = fit_forecast(routine, now, lasting, outcome, 5 * MINUTE)
     assert math.isfinite(ridge) and row[5] > 1.0  # the weight of "lasting" on the log-odds
     # Use follows the routine alone: the forecast stays (about) the blend.
     outcome = (rng.random(size) < routine) * 1.0
-    row, ridge = fit_forecast(routine, now, lasting, outcome, 5 * MINUTE)
+    row, ridge, _ = fit_forecast(routine, now, lasting, outcome, 5 * MINUTE)
     blend = baseline_blend(row[0], routine, now, row[1], routine)
     score = (
         logit(blend)
@@ -745,3 +749,123 @@ def test_state_is_unknown_before_the_first_reading() -> None:
     # A window inside the history keeps the state before its start: nothing is lost there.
     data = prepare_unit("kitchen", sources, history, start + DAY, end)
     assert np.isfinite(data.label_at(np.arange(start + DAY, start + 2 * DAY, HOUR))).all()
+
+
+def test_home_forecast_reads_the_rooms_only_where_they_help() -> None:
+    """A room used just before leaving foretells the home's next hour; a noise room does not."""
+    rng = np.random.default_rng(11)
+    size = 4000
+    routine = rng.uniform(0.2, 0.9, size)
+    now = np.where(rng.random(size) < 0.7, 0.95, 0.05)
+    lasting = rng.uniform(0.05, 0.95, size)
+    precursor = (rng.random(size) < 0.2) * now  # e.g. the bathroom used in the last minutes
+    outcome = (rng.random(size) < sigmoid(2.0 * logit(lasting) - 3.0 * precursor)) * 1.0
+    extra = np.column_stack((precursor - precursor.mean(), rng.normal(size=size)))
+    extra[:, 0] /= extra[:, 0].std()
+    row, ridge, rooms_ridge = fit_forecast(routine, now, lasting, outcome, 5 * MINUTE, extra=extra)
+    assert math.isfinite(ridge) and math.isfinite(rooms_ridge)
+    assert row.size == 9 and row[7] < -0.5 and abs(row[8]) < 0.1
+    # With both rooms only noise, they are left out (weights exactly 0).
+    outcome = (rng.random(size) < sigmoid(2.0 * logit(lasting))) * 1.0
+    row, ridge, rooms_ridge = fit_forecast(
+        routine, now, lasting, outcome, 5 * MINUTE, extra=rng.normal(size=(size, 2))
+    )
+    assert math.isfinite(ridge) and rooms_ridge == math.inf
+    assert np.all(row[7:] == 0.0)
+    # A penalty given for them is used as given.
+    row, _, rooms_ridge = fit_forecast(
+        routine, now, lasting, outcome, 5 * MINUTE, None, 1.0, extra, 10.0
+    )
+    assert rooms_ridge == 10.0 and np.all(row[7:] != 0.0)
+
+
+def _home_with_outings(seed: int = 5, days: int = 14):
+    """A home left through its front door once or twice a day, the bathroom used just before."""
+    rng = np.random.default_rng(seed)
+    living: list[float] = []
+    bathroom: list[float] = []
+    door: list[float] = []
+    for day in range(days):
+        moment = START + day * DAY + 8 * HOUR
+        for _ in range(int(rng.integers(1, 3))):
+            leave = moment + rng.uniform(1, 5) * HOUR
+            while moment < leave - 20 * MINUTE:  # at home: the living room, now and then
+                living.append(moment)
+                if rng.random() < 0.05:
+                    bathroom.append(moment + MINUTE)
+                moment += rng.uniform(3, 8) * MINUTE
+            bathroom.append(leave - rng.uniform(5, 15) * MINUTE)
+            back = leave + rng.uniform(1, 3) * HOUR
+            door.extend((leave, back))
+            moment = back + 2 * MINUTE
+        while moment < START + day * DAY + 23 * HOUR:
+            living.append(moment)
+            moment += rng.uniform(3, 8) * MINUTE
+
+    def pulses(times: list[float]) -> SourceSeries:
+        ordered = np.sort(np.asarray(times))
+        return SourceSeries.of(
+            np.column_stack((ordered, ordered + 30.0)).ravel(), np.tile([1.0, 0.0], ordered.size)
+        )
+
+    sources = [
+        OccupancySource("living_motion", "motion", "living"),
+        OccupancySource("bathroom_motion", "motion", "bathroom"),
+        OccupancySource("front_door", "door", "hall", entrance=True),
+    ]
+    history = {
+        "living_motion": pulses(living),
+        "bathroom_motion": pulses(bathroom),
+        "front_door": pulses(door),
+    }
+    return sources, history, START, START + days * DAY
+
+
+def test_home_forecast_rooms_live_match_training() -> None:
+    """The live tracker reads each room's recency as training did, and the forecast uses it."""
+    sources, history, start, end = _home_with_outings()
+    model = train_occupancy(sources, history, start, end)
+    home = model.home
+    assert home.trained
+    assert home.forecast_rooms == ["bathroom", "hall", "living"]
+    assert home.room_coef.shape == (len(FORECAST_HORIZONS), 3 * len(RECENT_TAUS))
+    assert np.any(home.room_coef != 0.0)  # the rooms used before leaving are worth reading here
+    data = prepare_unit(None, sources, history, start, end)
+    times = np.arange(end - 2 * DAY + HOUR, end, 37 * MINUTE)
+    ages = data.rooms_age(home.forecast_rooms, times)
+    events = sorted(
+        (float(t), key, float(v))
+        for key, series in history.items()
+        for t, v in zip(series.times, series.values, strict=True)
+    )
+    tracker = OccupancyTracker(model)
+    cursor = 0
+    horizons = 15 * MINUTE * np.arange(1, 97, dtype=np.float64)
+    for row, now in enumerate(times):
+        while cursor < len(events) and events[cursor][0] <= now:
+            tracker.observe(events[cursor][1], events[cursor][0], events[cursor][2])
+            cursor += 1
+        live = [
+            float(tracker._units[room].state(float(now), ())["age"]) for room in home.forecast_rooms
+        ]
+        np.testing.assert_allclose(live, ages[row], atol=1e-6)
+        forecast = tracker.forecast(None, float(now))
+        state = tracker._units[None].state(float(now), ())
+        durations = tracker._durations(None, home, state, float(now), ())
+        expected = home.forecast_from(
+            horizons,
+            home.routine.at(now + horizons),
+            np.asarray(forecast.occupancy_probability),
+            durations,
+            True,
+            float(now),
+            home.room_recency(ages[row], np.asarray(forecast.occupancy_probability)),
+        )
+        np.testing.assert_allclose(forecast.probabilities, expected, rtol=1e-9)
+    # The rooms move the forecast only through their weights: none, no change.
+    recent = home.room_recency(np.zeros(3), np.asarray(0.9))
+    assert recent.shape == (3 * len(RECENT_TAUS),)
+    assert np.all(home.rooms_term(horizons, None) == 0.0)
+    width = 3 * len(RECENT_TAUS)
+    bare = UnitModel.from_dict({**home.to_dict(), "room_coef": [[0.0] * width] * 8})
+    assert np.all(bare.rooms_term(horizons, recent) == 0.0)

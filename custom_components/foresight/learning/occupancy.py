@@ -32,7 +32,9 @@ How it learns, per room and for the home (each a *unit*):
   (routine at the target, state now), corrected on the log-odds scale by a logistic
   regression on the routine, the now-cast and how long the current state has lasted,
   penalised towards the blend (so both baselines are special cases, and short data stays
-  near the blend).
+  near the blend). The home's correction may also read how recently each room was active
+  (a home's own precursors of leaving or staying in), with its own penalty, or not at all,
+  as time-blocked cross-validation decides.
 - Self-scoring: the most recent days are held out; the Brier score of the now-cast and of the
   one-hour forecast is compared with the better of two naive baselines (the routine alone; the
   state as it is now). Where the one-hour skill is not positive the unit is ``degraded``; a
@@ -48,7 +50,7 @@ routine and the episode lengths.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import math
 import warnings
 
@@ -56,6 +58,7 @@ import numpy as np
 
 from .occupancy_model import (
     BASELINE_CONFIDENCE,
+    FORECAST_COLUMNS,
     FORECAST_HORIZONS,
     HORIZON_NAMES,
     TEACHER_PROBABILITY,
@@ -73,12 +76,14 @@ from .occupancy_signals import (
     DAY,
     HIGH_WINDOW,
     HOUR,
+    MAX_AGE,
     MIN_AWAY,
     MINUTE,
     POWER_KIND,
     QUIET_TAUS,
     RECENT_TAUS,
     Activity,
+    BoolArray,
     FeatureSpec,
     FloatArray,
     OccupancySource,
@@ -269,6 +274,21 @@ class UnitData:
     pieces: list[tuple[FloatArray, FloatArray, bool]]
     teacher_activity: Activity | None = None  # when the teachers were on, for durations
     first_reading: float = -math.inf  # the unit's earliest reading: its state is unknown before
+    # The home only: each room's own activity (the rooms' recency is read by its forecast).
+    room_activity: dict[str, Activity] = field(default_factory=dict)
+
+    def rooms_age(self, rooms: Sequence[str], times: FloatArray) -> FloatArray:
+        """Seconds since each room was last active (columns, in ``rooms`` order).
+
+        A room without activity here (e.g. gone since the model was trained): never active.
+        """
+        columns = [
+            self.room_activity[room].state_at(times)["age"]
+            if room in self.room_activity
+            else np.full(times.shape, MAX_AGE)
+            for room in rooms
+        ]
+        return np.column_stack(columns) if columns else np.zeros((times.size, 0))
 
     def label_at(self, times: FloatArray) -> FloatArray:
         """The unit's (taught or self-supervised) label at each time."""
@@ -329,6 +349,12 @@ def prepare_unit(
     else:
         entrances = []
     pieces = [(a, b, sid in entrances) for sid, (a, b) in intervals.items()]
+    # The home's forecast reads each room's own activity, as the live tracker follows it.
+    by_room: dict[str, list[tuple[FloatArray, FloatArray, bool]]] = {}
+    if is_home:
+        for source in unit_sources:
+            if source.room is not None and source.source_id in intervals:
+                by_room.setdefault(source.room, []).append((*intervals[source.source_id], False))
     activity = Activity.build(pieces, 0.0)
     hold = MIN_AWAY if is_home else learn_hold(activity)
     activity = Activity.build(pieces, hold)
@@ -360,6 +386,7 @@ def prepare_unit(
         if teachers
         else None,
         first_reading,
+        {room: Activity.build(found, 0.0) for room, found in sorted(by_room.items())},
     )
 
 
@@ -531,7 +558,13 @@ def _fit_unit(
     in_use_curve, in_use_mean = fit_survival(in_use_lengths)
     unit.survival = np.vstack((idle_curve, in_use_curve))
     unit.survival_mean = np.asarray([idle_mean, in_use_mean])
-    rows, tables = [], []
+    # The home's forecast also reads how recently each room was active, standardised so that
+    # the correction's one penalty treats a busy room and a rarely used one alike.
+    unit.forecast_rooms = sorted(data.room_activity) if room is None else []
+    recency = unit.room_recency(data.rooms_age(unit.forecast_rooms, base.times), now_probability)
+    unit.room_mean, unit.room_scale = _standardise(recency)
+    rooms_standard = (recency - unit.room_mean) / unit.room_scale
+    rows, tables, room_rows = [], [], []
     for index, horizon in enumerate(FORECAST_HORIZONS):
         usable = base.times + horizon < end
         target_times = base.times[usable] + horizon
@@ -553,6 +586,7 @@ def _fit_unit(
         tables.append(table)
         if min(np.count_nonzero(outcome[keep] == 1.0), np.count_nonzero(outcome[keep] == 0.0)) < 20:
             rows.append(unit.forecast_coef[index])
+            room_rows.append(np.zeros(recency.shape[1]))
             continue
         assert by_state is not None
         now_usable = now_probability[usable]
@@ -568,8 +602,10 @@ def _fit_unit(
         )
         # The correction's strength (1 / penalty; 0: none): chosen once per training.
         key = f"forecast_correction_{HORIZON_NAMES[index]}"
+        rooms_key = f"forecast_rooms_{HORIZON_NAMES[index]}"  # the rooms' strength; 0: unread
         strength = warm.scores.get(key, math.nan) if warm is not None else math.nan
-        row, ridge = fit_forecast(
+        rooms_used = warm.scores.get(rooms_key, math.nan) if warm is not None else math.nan
+        row, ridge, rooms_ridge = fit_forecast(
             routine_target[keep],
             now_probability[usable][keep],
             lasting[keep],
@@ -577,10 +613,17 @@ def _fit_unit(
             FORECAST_STEP,
             conditional[keep],
             (math.inf if strength == 0.0 else 1.0 / strength) if math.isfinite(strength) else None,
+            rooms_standard[usable][keep],
+            (math.inf if rooms_used == 0.0 else 1.0 / rooms_used)
+            if math.isfinite(strength) and math.isfinite(rooms_used)
+            else None,
         )
         unit.scores[key] = 1.0 / ridge
-        rows.append(row)
+        unit.scores[rooms_key] = 1.0 / rooms_ridge
+        rows.append(row[:FORECAST_COLUMNS])
+        room_rows.append(row[FORECAST_COLUMNS:])
     unit.forecast_coef = np.asarray(rows)
+    unit.room_coef = np.asarray(room_rows).reshape(len(FORECAST_HORIZONS), recency.shape[1])
     unit.conditional = np.asarray(tables)
     return unit
 
@@ -593,16 +636,23 @@ def fit_forecast(
     step: float,
     conditional: FloatArray | None = None,
     ridge_per_hour: float | None = None,
-) -> tuple[FloatArray, float]:
-    """One horizon's forecast coefficients, and the correction's penalty per hour (inf: none).
+    extra: FloatArray | None = None,
+    extra_ridge_per_hour: float | None = None,
+) -> tuple[FloatArray, float, float]:
+    """One horizon's forecast coefficients and its penalties (correction's, extra inputs').
 
+    The penalties are per hour; inf: no correction (the blend alone), or extra inputs unread.
     The coefficients are a row of ``UnitModel.forecast_coef``. First the convex blend of the baselines (routine at the target, state now, conditional
     routine) with the lowest Brier score; then a logistic correction of its log-odds by the
     routine, the state now, how long the state has lasted and the conditional routine,
     penalised towards no correction. The penalty, or no correction at all, is chosen on unseen
     stretches of time (time-blocked cross-validation), so the correction is kept only where
     it beats the blend; or given as ``ridge_per_hour``. Rows are in time order. Without
-    ``conditional`` the plain routine stands in for it.
+    ``conditional`` the plain routine stands in for it. ``extra``: further inputs of the
+    correction (columns, e.g. the rooms' recent activity), whose weights end the row: with
+    the other inputs' penalty fixed, their own penalty, or leaving them out (weights 0), is
+    chosen by the same cross-validation (or given as ``extra_ridge_per_hour``); where the
+    blend alone was chosen, they are left out too.
     """
     if conditional is None:
         conditional = routine_target
@@ -610,17 +660,31 @@ def fit_forecast(
     inputs = np.column_stack(
         (logit(routine_target), logit(now_probability), logit(lasting), logit(conditional))
     )
+    base_width = inputs.shape[1]
+    if extra is not None:
+        inputs = np.column_stack((inputs, extra))
     routine_weight, conditional_weight, offset = _forecast_blend(baselines, outcome)
     rows_per_hour = HOUR / step
     if ridge_per_hour is None:
-        ridge_per_hour = _choose_forecast_ridge(baselines, inputs, outcome, rows_per_hour)
+        ridge_per_hour, extra_ridge_per_hour = _choose_forecast_ridge(
+            baselines, inputs, outcome, rows_per_hour, base_width
+        )
+    if extra_ridge_per_hour is None:
+        extra_ridge_per_hour = math.inf
+    # The columns read: the base inputs where corrected, the extra ones where not left out.
+    read = np.zeros(inputs.shape[1], dtype=bool)
+    read[:base_width] = math.isfinite(ridge_per_hour)
+    read[base_width:] = math.isfinite(extra_ridge_per_hour)
     weights, intercept = np.zeros(inputs.shape[1]), 0.0
-    if math.isfinite(ridge_per_hour):
-        weights, intercept = fit_logistic(
-            inputs, outcome, ridge=ridge_per_hour * rows_per_hour, offset=offset
+    if read.any():
+        penalty = np.where(
+            np.arange(inputs.shape[1]) < base_width, ridge_per_hour, extra_ridge_per_hour
+        )
+        weights[read], intercept = fit_logistic(
+            inputs[:, read], outcome, ridge=penalty[read] * rows_per_hour, offset=offset
         )
     row = np.asarray([routine_weight, conditional_weight, intercept, *weights], dtype=np.float64)
-    return row, ridge_per_hour
+    return row, ridge_per_hour, extra_ridge_per_hour
 
 
 def _forecast_blend(baselines: FloatArray, outcome: FloatArray) -> tuple[float, float, FloatArray]:
@@ -630,47 +694,83 @@ def _forecast_blend(baselines: FloatArray, outcome: FloatArray) -> tuple[float, 
 
 
 def _choose_forecast_ridge(
-    baselines: FloatArray, inputs: FloatArray, outcome: FloatArray, rows_per_hour: float
-) -> float:
-    """The correction's penalty per hour (inf: none, the blend alone) best on held-out blocks."""
+    baselines: FloatArray,
+    inputs: FloatArray,
+    outcome: FloatArray,
+    rows_per_hour: float,
+    base_width: int | None = None,
+) -> tuple[float, float]:
+    """The correction's penalty per hour (inf: none, the blend alone) best on held-out blocks.
+
+    Then, with that penalty on the first ``base_width`` inputs, the penalty of the rest (the
+    extra inputs; inf: left out) best on the same blocks.
+    """
+    base_width = inputs.shape[1] if base_width is None else base_width
     # Chosen on at most CV_SAMPLES rows, thinned evenly: bounded time.
     thin = max(1, math.ceil(outcome.size / CV_SAMPLES))
     baselines, inputs, outcome = baselines[::thin], inputs[::thin], outcome[::thin]
     choices = [choice * rows_per_hour / thin for choice in FORECAST_RIDGE_CHOICES]
-    fold_errors = []
     folds = [block for block in np.array_split(np.arange(outcome.size), CV_FOLDS) if block.size]
+    splits = []
     for block in folds:
         held = np.zeros(outcome.size, dtype=bool)
         held[block] = True
         train = ~held
         if not train.any() or outcome[train].min() == outcome[train].max():
-            return FORECAST_RIDGE_PER_HOUR  # too little to judge: the default
+            return FORECAST_RIDGE_PER_HOUR, math.inf  # too little to judge: the default
         *_, offset = _forecast_blend(baselines[train], outcome[train])
         blend = sigmoid(logit(baselines[held] @ fit_convex_blend(baselines[train], outcome[train])))
-        errors = np.zeros(len(choices) + 1)  # the last: the blend alone
-        errors[-1] = float(np.mean((blend - outcome[held]) ** 2))
-        initial: tuple[FloatArray, float] | None = None
-        for index, ridge in sorted(enumerate(choices), key=lambda item: -item[1]):
-            weights, intercept = fit_logistic(
-                inputs[train],
-                outcome[train],
-                ridge=ridge,
-                iterations=CV_ITERATIONS,
-                initial=initial,
-                offset=offset,
-            )
-            initial = (weights, intercept)  # warm start along the path, strongest first
-            corrected = sigmoid(logit(blend) + inputs[held] @ weights + intercept)
-            errors[index] = float(np.mean((corrected - outcome[held]) ** 2))
-        fold_errors.append(errors)
-    table = np.asarray(fold_errors)
-    if not fold_errors:
-        return FORECAST_RIDGE_PER_HOUR
-    best = int(np.argmin(table[:, :-1].mean(axis=0)))
+        splits.append((train, held, offset, blend))
+    if not splits:
+        return FORECAST_RIDGE_PER_HOUR, math.inf
+
+    def held_errors(penalties: Sequence[FloatArray], read: BoolArray) -> FloatArray:
+        """Held-out Brier score per fold (rows) and penalty (columns), strongest first."""
+        table = np.zeros((len(splits), len(penalties)))
+        for fold, (train, held, offset, blend) in enumerate(splits):
+            initial: tuple[FloatArray, float] | None = None
+            for index, penalty in enumerate(penalties):
+                weights, intercept = fit_logistic(
+                    inputs[train][:, read],
+                    outcome[train],
+                    ridge=penalty,
+                    iterations=CV_ITERATIONS,
+                    initial=initial,
+                    offset=offset,
+                )
+                initial = (weights, intercept)  # warm start along the path
+                corrected = sigmoid(logit(blend) + inputs[held][:, read] @ weights + intercept)
+                table[fold, index] = float(np.mean((corrected - outcome[held]) ** 2))
+        return table
+
+    order = sorted(range(len(choices)), key=lambda index: -choices[index])  # strongest first
+    is_base = np.arange(inputs.shape[1]) < base_width
+    base_table = held_errors([np.full(base_width, choices[i]) for i in order], is_base)
+    blend_errors = np.asarray(
+        [float(np.mean((blend - outcome[held]) ** 2)) for _, held, _, blend in splits]
+    )
+    best = int(np.argmin(base_table.mean(axis=0)))
     # The blend alone only where it is clearly better: the correction contains it.
-    gain = table[:, best] - table[:, -1]
+    if _clearly_lower(blend_errors, base_table[:, best]):
+        # Where even the base correction does not pay, more inputs would fit noise: none.
+        return math.inf, math.inf
+    ridge = FORECAST_RIDGE_CHOICES[order[best]]
+    if inputs.shape[1] == base_width:
+        return ridge, math.inf
+    # The extra inputs, on top of the correction as chosen: their own penalty, or none.
+    penalties = [np.where(is_base, choices[order[best]], choices[index]) for index in order]
+    extra_table = held_errors(penalties, np.ones(inputs.shape[1], dtype=bool))
+    extra_best = int(np.argmin(extra_table.mean(axis=0)))
+    if float(extra_table[:, extra_best].mean()) < float(base_table[:, best].mean()):
+        return ridge, FORECAST_RIDGE_CHOICES[order[extra_best]]
+    return ridge, math.inf
+
+
+def _clearly_lower(errors: FloatArray, reference: FloatArray) -> bool:
+    """Whether per-fold errors are lower than the reference's by more than a standard error."""
+    gain = reference - errors
     error = float(np.std(gain, ddof=1) / math.sqrt(gain.size)) if gain.size > 1 else 0.0
-    return math.inf if float(gain.mean()) > error else FORECAST_RIDGE_CHOICES[best]
+    return float(gain.mean()) > error
 
 
 def _grid_subset(grid: _Grid, times: FloatArray, subset: FloatArray) -> _Grid:
@@ -705,6 +805,7 @@ def score_unit(unit: UnitModel, data: UnitData, start: float, end: float) -> dic
         "nowcast_accuracy": _accuracy(nowcast, grid.label),
     }
     now, all_durations = _taught_inputs(unit, data, times, nowcast, grid.state)
+    rooms_recent = unit.room_recency(data.rooms_age(unit.forecast_rooms, times), now)
     for name, horizon in zip(HORIZON_NAMES, FORECAST_HORIZONS, strict=True):
         base = np.flatnonzero((times % FORECAST_STEP == 0) & (times + horizon < end))
         target = times[base] + horizon
@@ -712,7 +813,13 @@ def score_unit(unit: UnitModel, data: UnitData, start: float, end: float) -> dic
         routine_target = unit.routine.at(target)
         durations = (all_durations[0][base], all_durations[1][base])
         forecast = unit.forecast_from(
-            np.full(base.size, horizon), routine_target, now[base], durations, False, times[base]
+            np.full(base.size, horizon),
+            routine_target,
+            now[base],
+            durations,
+            False,
+            times[base],
+            rooms_recent[base],
         )
         weights = forecast_coefficients(unit.forecast_coef, np.asarray(horizon))
         conditional = unit.conditional_at(

@@ -494,8 +494,18 @@ class OccupancyTracker:
         times = time + horizons
         routine = unit.routine.at(times)
         durations = self._durations(room, unit, state, time, untrusted)
+        rooms_recent = None
+        if unit.forecast_rooms:
+            # How long ago each room was last active: the home's precursors of its next hour.
+            ages = [
+                float(self._units[name].state(time, untrusted)["age"])
+                if name in self._units
+                else MAX_AGE
+                for name in unit.forecast_rooms
+            ]
+            rooms_recent = unit.room_recency(np.asarray(ages), np.asarray(now))
         probabilities = unit.forecast_from(
-            horizons, routine, np.asarray(now), durations, use_fallback, time
+            horizons, routine, np.asarray(now), durations, use_fallback, time, rooms_recent
         )
         hourly = probabilities.reshape(-1, round(HOUR / FORECAST_STEP)).max(axis=1)
         in_use = now >= 0.5

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .occupancy_signals import HOUR, MINUTE, FeatureSpec, FloatArray, OccupancySource
+from .occupancy_signals import HOUR, MINUTE, RECENT_TAUS, FeatureSpec, FloatArray, OccupancySource
 from .occupancy_stats import (
     CONDITIONAL_LASTED,
     SURVIVAL_GRID,
@@ -30,7 +30,7 @@ Status = Literal["learning", "ready", "degraded"]
 Fallback = Literal["", "blend", "routine", "persistence"]
 FALLBACKS = ("", "blend", "routine", "persistence")
 
-MODEL_VERSION = 4  # 4: each number's usual day's low is kept with the model
+MODEL_VERSION = 5  # 5: the home's forecast also reads how recently each room was active
 HOME = "home"  # the unit name of the home as a whole in scores and reports
 FORECAST_HORIZONS = (
     15 * MINUTE,
@@ -44,6 +44,10 @@ FORECAST_HORIZONS = (
 )
 TEACHER_PROBABILITY = 0.99  # how far a reliable presence sensor is believed
 BASELINE_CONFIDENCE = 0.95  # the "sensors alone" baseline's belief while activity is recent
+# Decays of "this room was active a while ago", read by the home's forecast (those of a
+# source's "was on a while ago"): the rooms used in the last minutes are the home's precursors
+# of leaving, or of staying in.
+ROOM_TAUS = RECENT_TAUS
 
 
 @dataclass(slots=True)
@@ -77,6 +81,13 @@ class UnitModel:
     conditional: FloatArray | None = None
     # Each number's usual day's low (source id -> value): its excess is known from the start.
     typical_lows: dict[str, float] = field(default_factory=dict)
+    # The home's forecast also reads each of these rooms' recent activity (room_recency):
+    # standardised by room_mean / room_scale, weighted per fitted horizon by room_coef
+    # (len(FORECAST_HORIZONS), len(forecast_rooms) * len(ROOM_TAUS)). Empty for a room.
+    forecast_rooms: list[str] = field(default_factory=list)
+    room_mean: FloatArray = field(default_factory=lambda: np.zeros(0))
+    room_scale: FloatArray = field(default_factory=lambda: np.ones(0))
+    room_coef: FloatArray = field(default_factory=lambda: np.zeros((len(FORECAST_HORIZONS), 0)))
 
     def nowcast_from_features(self, raw: FloatArray) -> FloatArray:
         """Probability of use from raw features (rows); NaN features count as average."""
@@ -92,13 +103,15 @@ class UnitModel:
         durations: tuple[FloatArray, FloatArray],
         use_fallback: bool = True,
         now_time: FloatArray | float | None = None,
+        rooms_recent: FloatArray | None = None,
     ) -> FloatArray:
         """Forecast probability at each horizon (seconds) from its inputs (broadcasting).
 
         ``durations``: how long the unit has been in use, and idle, so far (seconds).
         ``now_time``: the time now (local wall clock), for the conditional routine; without
-        it the plain routine stands in for it. Where the model lost to a baseline on
-        held-out data at a horizon, that baseline is used.
+        it the plain routine stands in for it. ``rooms_recent``: :meth:`room_recency` now
+        (last axis: its columns); without it the rooms add nothing. Where the model lost to
+        a baseline on held-out data at a horizon, that baseline is used.
         """
         coef = forecast_coefficients(self.forecast_coef, horizon)
         lasting = self.state_lasting(now_probability, durations, horizon)
@@ -118,6 +131,7 @@ class UnitModel:
             + coef[..., 4] * logit(now_probability)
             + coef[..., 5] * logit(lasting)
             + coef[..., 6] * logit(conditional)
+            + self.rooms_term(horizon, rooms_recent)
         )
         forecast = sigmoid(score)
         if use_fallback and any(self.forecast_fallback):
@@ -127,6 +141,26 @@ class UnitModel:
             forecast = np.where(choice == "routine", routine_target, forecast)
             forecast = np.where(choice == "persistence", now_probability, forecast)
         return np.asarray(forecast, dtype=np.float64)
+
+    def room_recency(self, ages: FloatArray, now_probability: FloatArray) -> FloatArray:
+        """The forecast's room inputs from each room's time since activity (last axis).
+
+        ``ages``: seconds since each of :attr:`forecast_rooms` was last active, in that
+        order. Read only while someone is home (times the state now): while away, no room
+        says anything about the next hour beyond how long the absence has lasted.
+        """
+        ages = np.asarray(ages, dtype=np.float64)
+        columns = [np.exp(-ages / tau) for tau in ROOM_TAUS]
+        recency = np.concatenate(columns, axis=-1) if columns else ages[..., :0]
+        return np.asarray(recency * np.asarray(now_probability)[..., None], dtype=np.float64)
+
+    def rooms_term(self, horizon: FloatArray, rooms_recent: FloatArray | None) -> FloatArray:
+        """The rooms' part of the forecast's log-odds at each horizon (0 without rooms)."""
+        if rooms_recent is None or not self.room_coef.shape[1]:
+            return np.zeros(np.shape(horizon))
+        coefs = forecast_coefficients(self.room_coef, horizon)
+        standard = (np.asarray(rooms_recent) - self.room_mean) / self.room_scale
+        return np.asarray(np.sum(coefs * standard, axis=-1), dtype=np.float64)
 
     def conditional_at(
         self,
@@ -214,6 +248,10 @@ class UnitModel:
             if self.conditional is None
             else np.asarray(self.conditional, dtype=np.float64).tolist(),
             "typical_lows": dict(self.typical_lows),
+            "forecast_rooms": list(self.forecast_rooms),
+            "room_mean": _floats(self.room_mean),
+            "room_scale": _floats(self.room_scale),
+            "room_coef": [_floats(row) for row in self.room_coef],
         }
 
     @classmethod
@@ -259,6 +297,20 @@ class UnitModel:
             if room is not None and not isinstance(room, str):
                 raise ValueError("bad room")
             typical_lows = {str(k): _finite(v) for k, v in dict(data["typical_lows"]).items()}
+            forecast_rooms = [str(item) for item in data["forecast_rooms"]]
+            room_width = len(forecast_rooms) * len(ROOM_TAUS)
+            room_mean = _array(data["room_mean"], room_width)
+            room_scale = _array(data["room_scale"], room_width)
+            room_coef = np.asarray(data["room_coef"], dtype=np.float64)
+            if room_coef.size == 0:
+                room_coef = np.zeros((len(FORECAST_HORIZONS), 0))  # no rooms (JSON drops the shape)
+            if (
+                room_coef.shape != (len(FORECAST_HORIZONS), room_width)
+                or not np.isfinite(room_coef).all()
+            ):
+                raise ValueError("bad room coefficients")
+            if not np.all(room_scale > 0):
+                raise ValueError("bad room scale")
             return cls(
                 room=room,
                 specs=specs,
@@ -285,6 +337,10 @@ class UnitModel:
                 },
                 conditional=conditional,
                 typical_lows=typical_lows,
+                forecast_rooms=forecast_rooms,
+                room_mean=room_mean,
+                room_scale=room_scale,
+                room_coef=room_coef,
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"bad occupancy unit model: {err}") from err

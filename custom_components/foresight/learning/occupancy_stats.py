@@ -70,7 +70,7 @@ def skill(model_brier: float, baseline_brier: float) -> float:
 def fit_logistic(
     features: FloatArray,
     outcome: FloatArray,
-    ridge: float = RIDGE,
+    ridge: float | FloatArray = RIDGE,
     iterations: int = 25,
     initial: tuple[FloatArray, float] | None = None,
     offset: FloatArray | None = None,
@@ -80,11 +80,11 @@ def fit_logistic(
     Minimises the summed log-loss plus ``ridge / 2 * |weights|^2`` (the intercept is not
     penalised), the same objective as scikit-learn's ``LogisticRegression(C=1 / ridge)``.
     ``offset``: a known log-odds per row the fit corrects (the penalty pulls towards it).
+    ``ridge`` may also be one penalty per feature.
     """
     samples, width = features.shape
     design = np.column_stack((features, np.ones(samples)))
-    penalty = np.full(width + 1, ridge)
-    penalty[-1] = 0.0
+    penalty = np.append(np.broadcast_to(np.asarray(ridge, dtype=np.float64), (width,)), 0.0)
     rate = float(np.clip(outcome.mean(), 1e-3, 1 - 1e-3)) if samples else 0.5
     params = np.zeros(width + 1)
     if offset is None:
