@@ -5,11 +5,17 @@ Run from the repository root with the project's environment, e.g.::
     .venv/bin/python -m benchmarks.energy lcl ../shared/data/london-smart-meters-lcl-2013/*.csv.gz
     .venv/bin/python -m benchmarks.energy sceaux ../shared/data/uci-household-power-sceaux/householdpower.csv.gz
     .venv/bin/python -m benchmarks.energy anomalies ../shared/data/london-smart-meters-lcl-2013/*.csv.gz
+    .venv/bin/python -m benchmarks.energy lcl --country GB ../shared/data/london-smart-meters-lcl-2013/*.csv.gz
+    .venv/bin/python -m benchmarks.energy sceaux --country FR ../shared/data/uci-household-power-sceaux/householdpower.csv.gz
+    .venv/bin/python -m benchmarks.energy anomalies --country GB ../shared/data/london-smart-meters-lcl-2013/*.csv.gz
     .venv/bin/python -m benchmarks.energy thermal
     .venv/bin/python -m benchmarks.energy speed
 
 Each prints human-readable lines, then one JSON object as its last line. The benchmarks call the
-same ``learning`` code with the same defaults as the integration.
+same ``learning`` code with the same defaults as the integration. ``--country CODE`` (``lcl``,
+``sceaux``, ``anomalies``) stands for a home whose Home Assistant country is set: its public
+holidays (the ``holidays`` package) make the workday flags, as for a home without a workday
+sensor; without it, Monday to Friday are the workdays.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 import json
 import math
 import statistics
@@ -31,6 +38,27 @@ from custom_components.foresight.learning import energy, thermal
 from custom_components.foresight.learning.energy import DAY, HOUR, FloatArray
 
 MIN_EVALUATION_HISTORY_DAYS = 7  # the 7-day mean needs a week before the first scored day
+
+
+def public_holidays(country: str | None, hour_starts: FloatArray) -> list[date] | None:
+    """The country's public holidays over the years of ``hour_starts`` (None without a country).
+
+    What a home without a workday sensor gets from its Home Assistant country setting.
+    """
+    if country is None:
+        return None
+    import holidays  # only needed with a country
+
+    finite = hour_starts[np.isfinite(hour_starts)]
+    if finite.size == 0:
+        return []
+    first, last = (datetime.fromtimestamp(float(t), UTC).year for t in (finite.min(), finite.max()))
+    return sorted(holidays.country_holidays(country, years=range(first, last + 1)))
+
+
+def _workday(holidays: list[date] | None, hour_starts: FloatArray) -> FloatArray | None:
+    """Per-hour workday flags from the holidays (None: the forecaster's Monday-to-Friday)."""
+    return None if holidays is None else energy.workday_flags(hour_starts, holidays)
 
 
 def to_hourly(timestamps: FloatArray, values: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -93,9 +121,16 @@ def _same_hour_mean(history: FloatArray, day: int, length: int) -> FloatArray:
 
 
 def evaluate_day_ahead(
-    hour_starts: FloatArray, kwh: FloatArray, first_scored_day: float | None = None
+    hour_starts: FloatArray,
+    kwh: FloatArray,
+    first_scored_day: float | None = None,
+    holidays: list[date] | None = None,
 ) -> DayAheadScore | None:
-    """Rolling origin: at each midnight, train on everything before it and forecast the day."""
+    """Rolling origin: at each midnight, train on everything before it and forecast the day.
+
+    With ``holidays``, the workday flags of the past hours and of the forecast day are given
+    to training and forecast, as the integration gives them.
+    """
     matrix = energy.to_day_matrix(hour_starts, kwh)
     days = matrix.values.shape[0]
     history_hours = (energy.HISTORY_DAYS + 1) * 24
@@ -104,6 +139,7 @@ def evaluate_day_ahead(
         start_day = max(start_day, round((first_scored_day - matrix.first_day) / DAY))
     flat_times = matrix.first_day + HOUR * np.arange(days * 24, dtype=np.float64)
     flat_energy = matrix.values.reshape(-1)
+    flags = _workday(holidays, flat_times)
     actual, ours, lower, upper, mean_7, previous = ([] for _ in range(6))
     models: dict[str, int] = {}
     for day in range(start_day, days):
@@ -113,10 +149,24 @@ def evaluate_day_ahead(
         low = max(0, day * 24 - history_hours)
         past_times = flat_times[low : day * 24]
         past_energy = flat_energy[low : day * 24]
-        model = energy.EnergyForecaster.train(past_times, past_energy, now=midnight)
+        model = energy.EnergyForecaster.train(
+            past_times,
+            past_energy,
+            workday=None if flags is None else flags[low : day * 24],
+            now=midnight,
+        )
         if model.status == "learning":
             continue
-        forecast = model.forecast(past_times, past_energy, midnight, 24)
+        # The forecast day's hours are appended unknown, with their workday flags.
+        ahead_times = flat_times[low : day * 24 + 24]
+        ahead_energy = np.concatenate([past_energy, np.full(24, np.nan)])
+        forecast = model.forecast(
+            ahead_times,
+            ahead_energy,
+            midnight,
+            24,
+            workday=None if flags is None else flags[low : day * 24 + 24],
+        )
         models[model.model] = models.get(model.model, 0) + 1
         actual.append(matrix.values[day])
         ours.append(forecast.kwh)
@@ -162,7 +212,7 @@ def evaluate_day_ahead(
     )
 
 
-def run_lcl(paths: Sequence[str]) -> dict[str, object]:
+def run_lcl(paths: Sequence[str], country: str | None = None) -> dict[str, object]:
     """Day-ahead evaluation on London smart-meter households (half-hourly kWh)."""
     households: dict[str, DayAheadScore] = {}
     for path in paths:
@@ -172,7 +222,9 @@ def run_lcl(paths: Sequence[str]) -> dict[str, object]:
                 np.asarray(readings.timestamps, dtype=np.float64),
                 np.asarray(readings.values, dtype=np.float64),
             )
-            score = evaluate_day_ahead(hour_starts, kwh)
+            score = evaluate_day_ahead(
+                hour_starts, kwh, holidays=public_holidays(country, hour_starts)
+            )
             if score is None:
                 print(f"{meter_id}: too little data, skipped", file=sys.stderr)
                 continue
@@ -188,6 +240,7 @@ def run_lcl(paths: Sequence[str]) -> dict[str, object]:
         return {"error": "no household with enough data"}
     scores = list(households.values())
     return {
+        "country": country,
         "median_nrmse": round(statistics.median(s.nrmse for s in scores), 4),
         "median_nrmse_7day_mean": round(statistics.median(s.nrmse_7day_mean for s in scores), 4),
         "median_nrmse_previous_day": round(
@@ -258,15 +311,22 @@ def _inject(
 
 
 def evaluate_anomalies(
-    hour_starts: FloatArray, kwh: FloatArray, rng: np.random.Generator
+    hour_starts: FloatArray,
+    kwh: FloatArray,
+    rng: np.random.Generator,
+    holidays: list[date] | None = None,
 ) -> dict[str, object] | None:
-    """False alarms on the clean test days and detection of faults injected into them."""
+    """False alarms on the clean test days and detection of faults injected into them.
+
+    With ``holidays``, their workday flags go wherever the forecaster is trained or asked.
+    """
     matrix = energy.to_day_matrix(hour_starts, kwh)
     days = matrix.values.shape[0]
     if days < ANOMALY_TEST_DAYS + 35:
         return None
     times = matrix.first_day + HOUR * np.arange(days * 24, dtype=np.float64)
     seen = matrix.values.reshape(-1)
+    flags = _workday(holidays, times)
     first_test = days - ANOMALY_TEST_DAYS
     false_alarms = 0
     clean_days = 0
@@ -279,13 +339,20 @@ def evaluate_anomalies(
     for day in range(first_test, days):
         midnight = matrix.first_day + day * DAY
         low = max(0, day * 24 - history_hours)
+        past_flags = None if flags is None else flags[low : day * 24]
         forecaster = energy.EnergyForecaster.train(
-            times[low : day * 24], seen[low : day * 24], now=midnight
+            times[low : day * 24], seen[low : day * 24], workday=past_flags, now=midnight
         )
         detector = energy.UnusualUseDetector.train(
-            forecaster, times[low : day * 24], seen[low : day * 24], now=midnight
+            forecaster,
+            times[low : day * 24],
+            seen[low : day * 24],
+            now=midnight,
+            workday=past_flags,
         )
-        expected = energy.day_ahead_expectations(forecaster, times, seen, midnight - DAY, 2)
+        expected = energy.day_ahead_expectations(
+            forecaster, times, seen, midnight - DAY, 2, workday=flags
+        )
         if np.isfinite(seen[day * 24 : day * 24 + 24]).sum() >= 12:
             clean_days += 1
             false_alarms += len(
@@ -299,7 +366,12 @@ def evaluate_anomalies(
             if np.array_equal(faulty, seen, equal_nan=True):
                 EMPTY_FAULTS[kind] = EMPTY_FAULTS.get(kind, 0) + 1
             window = energy.day_ahead_expectations(
-                forecaster, times, faulty, midnight - DAY, 2 + (end - day * 24 - 1) // 24
+                forecaster,
+                times,
+                faulty,
+                midnight - DAY,
+                2 + (end - day * 24 - 1) // 24,
+                workday=flags,
             )
             onsets = _alarm_hours(detector, times, faulty, window, first, end)
             minutes = (onsets[0] + 1 - first) * 60.0 if onsets else math.nan
@@ -311,7 +383,7 @@ def evaluate_anomalies(
     }
 
 
-def run_anomalies(paths: Sequence[str]) -> dict[str, object]:
+def run_anomalies(paths: Sequence[str], country: str | None = None) -> dict[str, object]:
     """Unusual-use detection with faults injected into the households' test days."""
     rng = np.random.default_rng(FAULT_SEED)
     total_false, total_days = 0, 0
@@ -323,7 +395,9 @@ def run_anomalies(paths: Sequence[str]) -> dict[str, object]:
                 np.asarray(readings.timestamps, dtype=np.float64),
                 np.asarray(readings.values, dtype=np.float64),
             )
-            result = evaluate_anomalies(hour_starts, kwh, rng)
+            result = evaluate_anomalies(
+                hour_starts, kwh, rng, public_holidays(country, hour_starts)
+            )
             if result is None:
                 print(f"{meter_id}: too little data, skipped", file=sys.stderr)
                 continue
@@ -348,6 +422,7 @@ def run_anomalies(paths: Sequence[str]) -> dict[str, object]:
             "median_minutes_to_detect": _median_minutes([d[2] for d in cases if d[1]]),
         }
     return {
+        "country": country,
         "detection_rate": round(sum(1 for d in detections if d[1]) / len(detections), 4),
         "median_minutes_to_detect": _median_minutes([d[2] for d in detections if d[1]]),
         "false_alarms_per_week": round(total_false / max(total_days, 1) * 7.0, 4),
@@ -502,7 +577,7 @@ def run_thermal() -> dict[str, object]:
     }
 
 
-def run_sceaux(path: str) -> dict[str, object]:
+def run_sceaux(path: str, country: str | None = None) -> dict[str, object]:
     """Day-ahead evaluation on the Sceaux house over its last full year (one-minute kW)."""
     table = read_household_power(path)
     print(
@@ -515,13 +590,18 @@ def run_sceaux(path: str) -> dict[str, object]:
     hour_starts, kwh = energy.hourly_from_power(timestamps, watts, max_gap_s=SCEAUX_SAMPLE_S)
     last_day = math.floor((hour_starts[np.isfinite(kwh)].max() + HOUR) / DAY) * DAY
     first_scored = last_day - 365 * DAY
+    kept = hour_starts < last_day
     score = evaluate_day_ahead(
-        hour_starts[hour_starts < last_day], kwh[hour_starts < last_day], first_scored
+        hour_starts[kept],
+        kwh[kept],
+        first_scored,
+        public_holidays(country, hour_starts[kept]),
     )
     if score is None:
         return {"error": "too little data"}
     print(f"scored {score.days} days; models {score.models}", flush=True)
     return {
+        "country": country,
         "nrmse": round(score.nrmse, 4),
         "nrmse_7day_mean": round(score.nrmse_7day_mean, 4),
         "nrmse_previous_day": round(score.nrmse_previous_day, 4),
@@ -578,23 +658,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.energy", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("lcl").add_argument("paths", nargs="+")
-    sub.add_parser("sceaux").add_argument("path")
-    sub.add_parser("anomalies").add_argument("paths", nargs="+")
+    country_help = "the home's country (Home Assistant setting): its public holidays are days off"
+    for name, paths in (("lcl", "+"), ("sceaux", None), ("anomalies", "+")):
+        command = sub.add_parser(name)
+        command.add_argument("--country", metavar="CODE", default=None, help=country_help)
+        if paths is None:
+            command.add_argument("path")
+        else:
+            command.add_argument("paths", nargs=paths)
     sub.add_parser("thermal")
     sub.add_parser("speed")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     if args.command == "lcl":
-        result = run_lcl(args.paths)
+        result = run_lcl(args.paths, args.country)
     elif args.command == "sceaux":
-        result = run_sceaux(args.path)
+        result = run_sceaux(args.path, args.country)
     elif args.command == "speed":
         result = run_speed()
     elif args.command == "thermal":
         result = run_thermal()
     elif args.command == "anomalies":
-        result = run_anomalies(args.paths)
+        result = run_anomalies(args.paths, args.country)
     else:
         raise SystemExit(f"unknown command {args.command}")
     print(f"elapsed {time.perf_counter() - started:.1f} s", file=sys.stderr)

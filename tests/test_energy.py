@@ -307,10 +307,12 @@ def _energy_only_store(path: Path, hours: np.ndarray, kwh: np.ndarray) -> Histor
 
 
 def test_public_holidays_of_the_home_country_are_days_off(tmp_path: Path) -> None:
-    """A home in at weekends: with its country known, Christmas Day is forecast like a Sunday."""
+    """A home in at weekends: with its country known, a bank holiday is forecast like a Sunday."""
     rng = np.random.default_rng(5)
     days = 120
-    now = datetime(2026, 12, 25, tzinfo=UTC)  # the first hour of Christmas Day, a Friday
+    # The first hour of Monday 28 December 2026, a bank holiday (for Boxing Day, a Saturday);
+    # Christmas Day, a Friday, was one too.
+    now = datetime(2026, 12, 28, tzinfo=UTC)
     hours = now.timestamp() - days * 86400 + 3600.0 * np.arange(days * 24)
     days_off = holidays.country_holidays("GB", years=2026)
     worked = workday_flags(hours, days_off)
@@ -324,10 +326,16 @@ def test_public_holidays_of_the_home_country_are_days_off(tmp_path: Path) -> Non
     offline = EnergyForecaster.train(hours, kwh, workday=worked, now=now.timestamp())
     assert energy.forecaster is not None
     assert energy.forecaster.to_dict() == offline.to_dict()
+    detector = UnusualUseDetector.train(offline, hours, kwh, now=now.timestamp(), workday=worked)
+    assert energy.detector is not None
+    assert energy.detector.to_dict() == detector.to_dict()
+    # Christmas Day was expected as a day off when the detector was calibrated.
+    as_workday = UnusualUseDetector.train(offline, hours, kwh, now=now.timestamp())
+    assert as_workday.to_dict() != detector.to_dict()
     outlook = energy.outlook(now)
     assert outlook is not None
     ahead = np.concatenate([hours, hours[-1] + 3600.0 * np.arange(1, 25)])
-    christmas = offline.forecast(
+    bank_holiday = offline.forecast(
         ahead,
         np.concatenate([kwh, np.full(24, np.nan)]),
         now.timestamp(),
@@ -335,21 +343,21 @@ def test_public_holidays_of_the_home_country_are_days_off(tmp_path: Path) -> Non
         workday=workday_flags(ahead, days_off),
     )
     forecast = np.array([hour["kwh"] for hour in outlook.forecast])
-    assert forecast == pytest.approx(christmas.kwh, abs=1e-3)
+    assert forecast == pytest.approx(bank_holiday.kwh, abs=1e-3)
 
-    # A workday sensor, where it has a value, overrides the calendar (a day taken off).
+    # A workday sensor, where it has a value, overrides the calendar (a bank holiday worked).
     last_two_days = ahead[-48:]
-    sensor = np.concatenate([np.zeros(24), np.full(24, np.nan)])
+    sensor = np.concatenate([np.full(24, np.nan), np.ones(24)])
     merged = energy._workday(last_two_days, sensor)
     assert merged is not None
-    assert merged.tolist() == [0.0] * 24 + workday_flags(last_two_days[24:], days_off).tolist()
+    assert merged.tolist() == workday_flags(last_two_days[:24], days_off).tolist() + [1.0] * 24
 
-    # Without a country (or one the calendar does not know) it is an ordinary Friday at work.
+    # Without a country (or one the calendar does not know) it is an ordinary Monday at work.
     for country in (None, "XX"):
         plain = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, None, UTC, country=country)
         plain.train(now)
-        friday = plain.outlook(now)
-        assert friday is not None
-        at_work = np.array([hour["kwh"] for hour in friday.forecast])
+        monday = plain.outlook(now)
+        assert monday is not None
+        at_work = np.array([hour["kwh"] for hour in monday.forecast])
         assert np.mean(forecast[9:17] - at_work[9:17]) > 0.4  # most of the 0.8 kWh at home
     store.close()

@@ -180,6 +180,7 @@ class HomeEnergy:
         finite = hours[np.isfinite(hours)]
         if self._country is None or not finite.size:
             return None
+        # The hours are on the local wall clock, read as UTC: their UTC date is the local one.
         first, last = (
             datetime.fromtimestamp(float(t), UTC).year for t in (finite.min(), finite.max())
         )
@@ -265,7 +266,9 @@ class HomeEnergy:
                 forecaster = with_occupancy
         self.forecaster = forecaster
         # The detector compares with day-ahead forecasts from the consumption alone.
-        self.detector = UnusualUseDetector.train(forecaster, past.hours, past.kwh, now=local_now)
+        self.detector = UnusualUseDetector.train(
+            forecaster, past.hours, past.kwh, now=local_now, workday=past.workday
+        )
         return {
             "forecaster": forecaster.to_dict(),
             "detector": self.detector.to_dict(),
@@ -304,7 +307,7 @@ class HomeEnergy:
         today = float(np.floor(local_now / DAY) * DAY)
         first_day = today - (DETECTOR_DAYS - 1) * DAY
         expected = day_ahead_expectations(
-            forecaster, past.hours, past.kwh, first_day, DETECTOR_DAYS
+            forecaster, past.hours, past.kwh, first_day, DETECTOR_DAYS, workday=past.workday
         )
         recent = past.hours >= first_day
         verdict = detector.check(

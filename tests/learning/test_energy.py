@@ -122,6 +122,62 @@ def test_public_holiday_is_forecast_like_a_weekend() -> None:
     assert np.mean(holiday.kwh[9:17] - ordinary.kwh[9:17]) > 0.4  # most of the 0.8 kWh
 
 
+def test_same_weekday_habit_skips_a_bank_holiday_on_that_weekday() -> None:
+    """A Monday's weekly habit comes from ordinary Mondays; a holiday's from the days off."""
+    rng = np.random.default_rng(21)
+    days = 70
+    first_day = START - int(START // DAY + 3) % 7 * DAY  # a Monday
+    weekday = np.arange(days) % 7
+    workday = weekday < 5
+    hour = np.arange(24)
+    at_work = 0.2 + 0.6 * ((hour >= 18) & (hour < 22))
+    at_home = 0.2 + 0.6 * ((hour >= 9) & (hour < 22))
+    values = np.where(workday[:, None], at_work, at_home) + rng.normal(0.0, 0.01, (days, 24))
+    holiday = 63  # the last Monday before the target days: off, used like a Sunday
+    workday[holiday] = False
+    values[holiday] = at_home
+    inputs = energy._Inputs(values, first_day, workday=workday)
+    names = ("same_weekday", "day_type_14d")
+    target = days  # the Monday after the data, a week after the holiday
+    inputs.energy = np.vstack([values, np.full((1, 24), np.nan)])
+    inputs.workday = np.append(workday, True)
+    monday = energy._features(inputs, np.array([target]), names)[0]
+    assert np.max(np.abs(monday[:, 0] - energy._smooth_hours(at_work[None, :])[0])) < 0.03
+    inputs.workday = np.append(workday, False)  # the target Monday is a bank holiday too
+    off_monday = energy._features(inputs, np.array([target]), names)[0]
+    # Only one earlier holiday on a Monday: the habit of that one day off.
+    assert np.max(np.abs(off_monday[:, 0] - energy._smooth_hours(at_home[None, :])[0])) < 0.03
+    inputs.energy[holiday] = np.nan  # no earlier holiday Monday known: the days-off profile
+    off_monday = energy._features(inputs, np.array([target]), names)[0]
+    assert np.allclose(off_monday[:, 0], off_monday[:, 1])
+
+
+def test_day_ahead_expectations_read_the_workday_flags() -> None:
+    """The detector expects a bank holiday like one when given the flags the model learned."""
+    times, kwh, _ = _home(120, seed=17, noise=0.1)
+    day = (times // DAY).astype(np.int64)
+    hour = (times % DAY) / HOUR
+    first = int(START // DAY)
+    holiday = next(d for d in range(first + 115, first + 119) if (d + 3) % 7 < 5)  # a weekday
+    holidays = [date(1970, 1, 1) + timedelta(days=int(holiday))]
+    flags = energy.workday_flags(times, holidays)
+    kwh = kwh + np.where((flags == 0.0) & (hour >= 9) & (hour < 17), 0.8, 0.0)
+    midnight = float(holiday * DAY)
+    past = times < midnight
+    model = energy.EnergyForecaster.train(times[past], kwh[past], workday=flags[past], now=midnight)
+    with_flags = energy.day_ahead_expectations(model, times, kwh, midnight, 1, workday=flags)
+    ahead = times < midnight + DAY
+    direct = model.forecast(times[ahead], kwh[ahead], midnight, 24, workday=flags[ahead])
+    assert np.allclose(with_flags.kwh, direct.kwh)
+    plain = energy.day_ahead_expectations(model, times, kwh, midnight, 1)
+    assert np.mean(with_flags.kwh[9:17] - plain.kwh[9:17]) > 0.4  # the day off, not a workday
+    assert np.all(day[ahead & ~past] == holiday)
+    detector = energy.UnusualUseDetector.train(
+        model, times[past], kwh[past], now=midnight, workday=flags[past]
+    )
+    assert detector.calibrated_days > 0
+
+
 def test_learning_status_with_too_little_data() -> None:
     times, kwh, _ = _home(2)
     model = energy.EnergyForecaster.train(times, kwh)

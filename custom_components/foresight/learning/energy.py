@@ -395,8 +395,14 @@ def _features(inputs: _Inputs, targets: IntArray, names: tuple[str, ...]) -> Flo
     # Weekly habits (laundry on Saturdays): the same weekday over the profile window.
     same_weekday = np.zeros(earlier.shape[:2], dtype=bool)
     same_weekday[:, 6::7] = True
-    weekly = _weighted_profile(earlier, np.inf, same_weekday)
+    # A bank holiday is no guide to the weekday it fell on, nor an ordinary one to a holiday.
+    weekly = _weighted_profile(earlier, np.inf, same_weekday & same_type)
     columns["same_weekday"] = _smooth_hours(np.where(np.isfinite(weekly), weekly, mean_7))
+    # A holiday with no earlier one on its weekday: the profile of days off instead.
+    weekday_known = (same_weekday & np.isfinite(earlier).any(axis=2)).any(axis=1)
+    no_such_day = weekday_known & ~np.isfinite(weekly).any(axis=1)
+    fallback = columns[_day_type_name(DAY_TYPE_HALF_LIVES[-1])]
+    columns["same_weekday"][no_such_day] = fallback[no_such_day]
     similar = _similar_days(energy, targets, inputs.workday)
     columns["similar_days"] = _smooth_hours(np.where(np.isfinite(similar), similar, mean_7))
     if TEMPERATURE_FEATURES[0] in names and inputs.outdoor_temperature is not None:
@@ -898,20 +904,33 @@ def rest_of_today_kwh(forecast: EnergyForecast, now: float) -> float:
 
 
 def day_ahead_expectations(
-    forecaster: EnergyForecaster, hour_starts: Any, kwh: Any, first_day: float, days: int
+    forecaster: EnergyForecaster,
+    hour_starts: Any,
+    kwh: Any,
+    first_day: float,
+    days: int,
+    *,
+    workday: Any = None,
 ) -> EnergyForecast:
     """The forecasts made at each local midnight for ``days`` days from ``first_day``.
 
     This is what the unusual-use detector compares the consumption against; each day's forecast
-    only uses the history before that day.
+    only uses the history before that day. ``workday``: optional per-hour flags aligned with
+    ``hour_starts`` (as :meth:`EnergyForecaster.train` takes them), read for the days before
+    each forecast day and for that day itself (so a bank holiday is expected like one).
     """
     times = _as_float_array(hour_starts, "hour_starts")
     energy = _as_float_array(kwh, "kwh")
+    flags = None if workday is None else _as_float_array(workday, "workday")
     parts = []
     for day in range(days):
         midnight = first_day + day * DAY
-        before = (times < midnight) & (times >= midnight - (LOOKBACK_DAYS + 1) * DAY)
-        parts.append(forecaster.forecast(times[before], energy[before], midnight, 24))
+        # The forecast day's own hours carry its flag; forecast() never reads their energy.
+        span = (times < midnight + DAY) & (times >= midnight - (LOOKBACK_DAYS + 1) * DAY)
+        day_flags = None if flags is None else flags[span]
+        parts.append(
+            forecaster.forecast(times[span], energy[span], midnight, 24, workday=day_flags)
+        )
     if not parts:
         empty = np.empty(0)
         return EnergyForecast(empty, empty, empty, empty, forecaster.model, forecaster.status)
@@ -1238,9 +1257,19 @@ class UnusualUseDetector:
 
     @classmethod
     def train(
-        cls, forecaster: EnergyForecaster, hour_starts: Any, kwh: Any, *, now: float | None = None
+        cls,
+        forecaster: EnergyForecaster,
+        hour_starts: Any,
+        kwh: Any,
+        *,
+        now: float | None = None,
+        workday: Any = None,
     ) -> UnusualUseDetector:
-        """Calibrate on the last ``DETECTOR_CALIBRATION_DAYS`` whole days before ``now``."""
+        """Calibrate on the last ``DETECTOR_CALIBRATION_DAYS`` whole days before ``now``.
+
+        ``workday``: optional per-hour flags aligned with ``hour_starts``, the same the
+        forecaster was trained with (see :func:`day_ahead_expectations`).
+        """
         times = _as_float_array(hour_starts, "hour_starts")
         energy = _as_float_array(kwh, "kwh")
         if now is None:
@@ -1260,7 +1289,7 @@ class UnusualUseDetector:
         if known_days < MIN_DAYS:
             return detector
         expected = day_ahead_expectations(
-            forecaster, times, energy, first, DETECTOR_CALIBRATION_DAYS
+            forecaster, times, energy, first, DETECTOR_CALIBRATION_DAYS, workday=workday
         )
         scale = np.tile(np.asarray(detector.scale_kwh), DETECTOR_CALIBRATION_DAYS)
         score, length = _excess_runs(seen, expected.upper, scale)
