@@ -280,23 +280,6 @@ def test_hourly_from_power() -> None:
     assert empty_hours.size == 0 and empty_kwh.size == 0
 
 
-def test_hourly_from_counter_with_reset_jitter_and_replacement() -> None:
-    times = START + np.arange(0.0, 6 * HOUR + 1, 900.0)  # every 15 min, 1 kWh per hour
-    readings = 100.0 + (times - START) / HOUR
-    readings[8:] -= 102.0  # reset after two hours: the meter restarts from 0
-    readings[12] = readings[11] - 0.01  # a little jitter (not a reset)
-    readings[16:] += 5000.0  # meter replaced by one reading 5000 kWh more
-    hours, kwh = energy.hourly_from_counter(times, readings)
-    assert hours[0] == START
-    # As in Home Assistant, the quarter-hour before a reset is lost (the reading after the reset
-    # counts from zero), a small drop adds nothing (its energy comes back with the next
-    # reading), and neither does the quarter-hour of the meter replacement.
-    np.testing.assert_allclose(kwh[:6], [1.0, 0.75, 0.75, 1.01, 1.0, 1.0], atol=1e-9)
-    sparse_hours, sparse = energy.hourly_from_counter([START, START + 10 * HOUR], [0.0, 10.0])
-    assert np.all(np.isnan(sparse))
-    assert sparse_hours.size == 10
-
-
 def test_unusual_use_heater_detected_and_ordinary_day_quiet() -> None:
     times, kwh, _ = _home(90, seed=9)
     midnight = START + 89 * DAY

@@ -9,9 +9,9 @@ time needs no care here: a 23-hour day simply has one missing hour, a 25-hour da
 counted twice (the caller sums it).
 
 Energy is hourly kWh: ``hour_starts`` (float64, multiples of 3600, ascending) with ``kwh`` (float64,
-the energy used during that hour, NaN where unknown). :func:`hourly_from_power` and
-:func:`hourly_from_counter` turn a power sensor (W) or a cumulative meter (kWh, with resets and
-meter replacements) into that form.
+the energy used during that hour, NaN where unknown). :func:`hourly_from_power` turns a power
+sensor (W) into that form; a meter's hourly use comes from Foresight's history, where
+``aggregate.py`` applies Home Assistant's rule for resets.
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ BAND_HOUR_SPREAD = 2  # residuals of hours within ±2 h of the target hour shape
 BASE_LOAD_QUANTILE = 0.1  # base load: this quantile of night-time hourly power
 BASE_LOAD_DAYS = 21
 NIGHT_HOURS = (0, 1, 2, 3, 4, 5)
-COUNTER_RESET_DROP = 0.1  # Home Assistant: a drop of more than 10 % is a meter reset
 
 PROFILE_HALF_LIVES = (1.5, 3.5, 7.0, 14.0, 28.0)  # days; recent habits weigh more
 DAY_TYPE_HALF_LIVES = (3.5, 14.0)  # the same, over days of the same type (workday or not)
@@ -153,53 +152,6 @@ def hourly_from_power(
     known = np.diff(known_at)
     with np.errstate(invalid="ignore", divide="ignore"):
         kwh = np.where(known >= min_coverage * HOUR, energy / known * HOUR / 3.6e6, np.nan)
-    return edges[:-1], kwh
-
-
-def hourly_from_counter(
-    timestamps: Any,
-    readings: Any,
-    *,
-    max_gap_s: float = 3 * HOUR,
-    reset_drop: float = COUNTER_RESET_DROP,
-    max_power_w: float = 60_000.0,
-) -> tuple[FloatArray, FloatArray]:
-    """Turn a cumulative energy meter (kWh) into hourly energy (kWh per hour).
-
-    A drop of more than ``reset_drop`` (10 %, Home Assistant's rule) is a reset: the new reading
-    counts from zero. A smaller drop is meter jitter and adds nothing. A jump that would need
-    more than ``max_power_w`` is a meter replacement (or a unit change) and adds nothing either.
-    Energy between two readings is spread evenly over the time between them; hours lying in a
-    gap longer than ``max_gap_s`` are NaN. Returns ``(hour_starts, kwh)``.
-    """
-    times = _as_float_array(timestamps, "timestamps")
-    values = _as_float_array(readings, "readings")
-    if times.shape != values.shape:
-        raise ValueError("timestamps and readings must have the same length")
-    times, values = known_in_time_order(times, values)
-    if times.size < 2:
-        return np.empty(0), np.empty(0)
-    delta = np.diff(values)
-    previous = values[:-1]
-    reset = delta < -reset_drop * np.abs(previous)
-    increase = np.where(reset, np.maximum(values[1:], 0.0), np.maximum(delta, 0.0))
-    elapsed = np.diff(times)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        implied_w = increase * 3.6e6 / np.maximum(elapsed, 1.0)
-    increase = np.where(implied_w > max_power_w, 0.0, increase)
-    consumed = np.concatenate([[0.0], np.cumsum(increase)])
-    edges = _hour_grid(times[0], times[-1])
-    consumed_at = np.interp(edges, times, consumed)
-    kwh = np.diff(consumed_at)
-    # An hour is unknown when the readings around either of its edges are too far apart.
-    gap_after = np.searchsorted(times, edges, side="right")
-    inside = (gap_after > 0) & (gap_after < times.size)
-    span = np.full(edges.shape, np.inf)
-    span[inside] = times[gap_after[inside]] - times[gap_after[inside] - 1]
-    exact = np.isin(edges, times)
-    span[exact] = 0.0
-    bad_edge = span > max_gap_s
-    kwh[bad_edge[:-1] | bad_edge[1:]] = np.nan
     return edges[:-1], kwh
 
 
