@@ -121,6 +121,7 @@ async def test_entities_show_the_engine_result(
     assert accuracy is not None
     assert float(accuracy.state) == pytest.approx(offline.skill * 100, abs=0.1)
     assert accuracy.attributes["model"] == offline.model
+    assert accuracy.attributes["model_share"] == pytest.approx(offline.model_share, abs=1e-4)
     base_load = hass.states.get("sensor.foresight_base_load")
     assert base_load is not None
     assert float(base_load.state) == pytest.approx(offline.base_load_w, abs=0.01)

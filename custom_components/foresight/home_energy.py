@@ -53,6 +53,7 @@ class EnergyOutlook:
 
     status: str
     model: str
+    model_share: float | None  # the model's share of the forecast; the rest: the steadier mix
     skill: float | None
     nrmse: float | None
     nrmse_baseline: float | None
@@ -283,6 +284,7 @@ class HomeEnergy:
         summary: dict[str, Any] = {
             "status": forecaster.status,
             "model": forecaster.model,
+            "model_share": _number(forecaster.model_share),
             "skill": _number(forecaster.skill),
             "nrmse": _number(forecaster.nrmse),
             "nrmse_baseline": _number(forecaster.nrmse_baseline),

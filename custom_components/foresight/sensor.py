@@ -228,6 +228,8 @@ def _energy_accuracy_attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[st
         return {}
     return {
         "model": energy.model,
+        # A narrow winner is published mixed with the steadier half blend, half smoothed profile.
+        "model_share": energy.model_share,
         "nrmse": energy.nrmse,
         "nrmse_baseline": energy.nrmse_baseline,
         "baseline": "mean of the same hour over the last 7 days",

@@ -213,7 +213,13 @@ def test_round_trip_and_bad_data() -> None:
     second = restored.forecast(times, kwh, times[-1] + HOUR, 24)
     np.testing.assert_allclose(first.kwh, second.kwh)
     old_version = {**model.to_dict(), "version": 1}
-    bad_inputs: list[object] = [None, [], {"version": 999}, {**model.to_dict(), "weights": [1.0]}]
+    bad_inputs: list[object] = [
+        None,
+        [],
+        {"version": 999},
+        {**model.to_dict(), "weights": [1.0]},
+        {**model.to_dict(), "model_share": 1.5},
+    ]
     for bad in [*bad_inputs, old_version]:
         with pytest.raises(ValueError):
             energy.EnergyForecaster.from_dict(bad)
@@ -495,6 +501,7 @@ def test_published_forecast_is_the_trusted_mix_and_scores_no_worse() -> None:
     # Published: a mix of the two, so between them (RMSE is convex), not the winner alone.
     assert model.nrmse <= max(winner, steadier) + 1e-12
     assert model.nrmse != pytest.approx(winner, abs=1e-9)
+    assert 0.0 < model.model_share < 1.0  # and it says how much of the winner is in it
     assert model.skill == pytest.approx(1 - model.nrmse / model.nrmse_baseline)
     forecast = model.forecast(times, kwh, times[-1] + HOUR)
     assert np.all(np.isfinite(forecast.kwh))

@@ -33,7 +33,7 @@ Status = Literal["learning", "ready", "degraded"]
 
 HOUR = 3600.0
 DAY = 86400.0
-MODEL_VERSION = 4  # 4: mixes of the blend with the smoothed profile may be published
+MODEL_VERSION = 5  # 5: the held-out winner's share of what is published is kept
 DETECTOR_VERSION = 4  # 4: limits of the raised floor and the shift evidence rebalanced
 
 MIN_DAYS = 3  # fewer days of data than this: status "learning", no forecast
@@ -532,6 +532,8 @@ class EnergyForecaster:
     base_load_w: float = float("nan")
     trained_days: int = 0
     scores: dict[str, float] = field(default_factory=dict)
+    # The winner's share of the published forecast; the rest is the SHRINK_TOWARDS mix.
+    model_share: float = 1.0
 
     @classmethod
     def train(
@@ -644,6 +646,7 @@ class EnergyForecaster:
             published = trust * published + (1 - trust) * candidates[SHRINK_TOWARDS]
             weights = trust * weights + (1 - trust) * deployed(SHRINK_TOWARDS)
         self.weights = weights.tolist()
+        self.model_share = trust
         self.nrmse = _nrmse(held_out, published)
         self.skill = 1.0 - self.nrmse / self.nrmse_baseline if self.nrmse_baseline > 0 else 0.0
         self.band = _band_offsets(held_out - published).tolist()
@@ -735,6 +738,7 @@ class EnergyForecaster:
             "base_load_w": _json_float(self.base_load_w),
             "trained_days": self.trained_days,
             "scores": {k: _json_float(v) for k, v in self.scores.items()},
+            "model_share": float(self.model_share),
         }
 
     @classmethod
@@ -749,6 +753,7 @@ class EnergyForecaster:
             band = [[float(v) for v in row] for row in data["band"]]
             status = str(data["status"])
             model = str(data["model"])
+            model_share = float(data["model_share"])
             if (
                 not set(features) <= known
                 or len(weights) != len(features)
@@ -757,6 +762,7 @@ class EnergyForecaster:
                 or status not in ("learning", "ready", "degraded")
                 or model not in (BASELINE, PREVIOUS_DAY, SMOOTHED, BLEND, *MIXES)
                 or not all(np.isfinite(weights))
+                or not 0.0 <= model_share <= 1.0
             ):
                 raise ValueError("inconsistent energy model")
             return cls(
@@ -772,6 +778,7 @@ class EnergyForecaster:
                 base_load_w=_float_or_nan(data["base_load_w"]),
                 trained_days=int(data["trained_days"]),
                 scores={str(k): _float_or_nan(v) for k, v in dict(data["scores"]).items()},
+                model_share=model_share,
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"bad energy model data: {err}") from err
