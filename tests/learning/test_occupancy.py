@@ -779,6 +779,28 @@ def test_home_forecast_reads_the_rooms_only_where_they_help() -> None:
     assert rooms_ridge == 10.0 and np.all(row[7:] != 0.0)
 
 
+def test_home_forecast_may_read_the_rooms_more_weakly_penalised_than_its_own_inputs() -> None:
+    """Rooms that clearly foretell a departure get a pull weaker than the correction's grid."""
+    rng = np.random.default_rng(3)
+    size = 1200
+    routine = rng.uniform(0.2, 0.9, size)
+    now = np.where(rng.random(size) < 0.7, 0.95, 0.05)
+    lasting = rng.uniform(0.05, 0.95, size)
+    rooms = (rng.random((size, 3)) < 0.2) * now[:, None]  # three precursors of leaving
+    outcome = (rng.random(size) < sigmoid(2.0 * logit(lasting) - 4.0 * rooms.sum(axis=1))) * 1.0
+    extra = (rooms - rooms.mean(axis=0)) / rooms.std(axis=0)
+    row, ridge, rooms_ridge = fit_forecast(routine, now, lasting, outcome, 5 * MINUTE, extra=extra)
+    assert ridge in occupancy.FORECAST_RIDGE_CHOICES
+    assert rooms_ridge in occupancy.FORECAST_EXTRA_RIDGE_CHOICES
+    assert rooms_ridge < min(occupancy.FORECAST_RIDGE_CHOICES)
+    # The weaker pull keeps more of each room's weight than the correction's weakest would.
+    weakest = min(occupancy.FORECAST_RIDGE_CHOICES)
+    forced, *_ = fit_forecast(
+        routine, now, lasting, outcome, 5 * MINUTE, None, ridge, extra, weakest
+    )
+    assert np.all(row[7:] < forced[7:]) and np.all(row[7:] < -0.5)
+
+
 def _home_with_outings(seed: int = 5, days: int = 14):
     """A home left through its front door once or twice a day, the bathroom used just before."""
     rng = np.random.default_rng(seed)

@@ -150,6 +150,9 @@ LOSS_BLOCK = 6 * HOUR  # forecasts within this share their errors
 LOSS_SIGNIFICANCE = 2.0  # standard errors a held-out loss must exceed to fall back
 FORECAST_RIDGE_PER_HOUR = 1.0  # pull of the forecast towards the baselines' blend, per hour
 FORECAST_RIDGE_CHOICES = (1.0, 10.0, 100.0)  # the pulls tried (per hour), by cross-validation
+# The extra inputs' (the rooms') pulls tried: finer and weaker, since a room's precursor of a
+# departure may deserve a weight the correction's own inputs would overfit with.
+FORECAST_EXTRA_RIDGE_CHOICES = (0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 100.0)
 
 
 def unit_feature_specs(
@@ -703,7 +706,8 @@ def _choose_forecast_ridge(
     """The correction's penalty per hour (inf: none, the blend alone) best on held-out blocks.
 
     Then, with that penalty on the first ``base_width`` inputs, the penalty of the rest (the
-    extra inputs; inf: left out) best on the same blocks.
+    extra inputs, from :data:`FORECAST_EXTRA_RIDGE_CHOICES`; inf: left out) best on the same
+    blocks.
     """
     base_width = inputs.shape[1] if base_width is None else base_width
     # Chosen on at most CV_SAMPLES rows, thinned evenly: bounded time.
@@ -758,11 +762,15 @@ def _choose_forecast_ridge(
     if inputs.shape[1] == base_width:
         return ridge, math.inf
     # The extra inputs, on top of the correction as chosen: their own penalty, or none.
-    penalties = [np.where(is_base, choices[order[best]], choices[index]) for index in order]
+    extra_order = sorted(FORECAST_EXTRA_RIDGE_CHOICES, reverse=True)  # strongest first
+    penalties = [
+        np.where(is_base, choices[order[best]], choice * rows_per_hour / thin)
+        for choice in extra_order
+    ]
     extra_table = held_errors(penalties, np.ones(inputs.shape[1], dtype=bool))
     extra_best = int(np.argmin(extra_table.mean(axis=0)))
     if float(extra_table[:, extra_best].mean()) < float(base_table[:, best].mean()):
-        return ridge, FORECAST_RIDGE_CHOICES[order[extra_best]]
+        return ridge, extra_order[extra_best]
     return ridge, math.inf
 
 
