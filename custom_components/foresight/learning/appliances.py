@@ -33,6 +33,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .series import nan_statistic
+
 FloatArray = NDArray[np.float64]
 ApplianceStatus = Literal["learning", "ok", "drifted"]
 
@@ -399,7 +401,7 @@ def _window_temperature(
     sampled = np.interp(grid, times, values)
     # Outside the known temperatures: unknown, not the nearest value held for ever.
     sampled[(grid < times[0] - 3 * HOUR) | (grid > times[-1] + 3 * HOUR)] = np.nan
-    return np.asarray(np.nanmean(sampled, axis=1) if np.isfinite(sampled).any() else sampled[:, 0])
+    return nan_statistic(np.nanmean, sampled, axis=1)
 
 
 def _clean_temperature(times: ArrayLike, values: ArrayLike) -> tuple[FloatArray, FloatArray]:

@@ -20,12 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
-import warnings
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .series import known_in_time_order
+from .series import known_in_time_order, nan_statistic
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -207,7 +206,8 @@ def _nan_window_mean(values: FloatArray, targets: IntArray, length: int) -> Floa
 
 def _smooth_hours(profile: FloatArray) -> FloatArray:
     """Spread each hour over its neighbours (1/4, 1/2, 1/4): a load's timing wanders."""
-    filled = np.where(np.isfinite(profile), profile, np.nanmean(profile, axis=1, keepdims=True))
+    level = nan_statistic(np.nanmean, profile, axis=1)[:, None]
+    filled = np.where(np.isfinite(profile), profile, level)
     return 0.25 * np.roll(filled, 1, axis=1) + 0.5 * filled + 0.25 * np.roll(filled, -1, axis=1)
 
 
@@ -276,9 +276,7 @@ def _similar_days(energy: FloatArray, targets: IntArray, day_type: NDArray[np.bo
     penalty for the other day type) are averaged. NaN where too few days are known.
     """
     days = energy.shape[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        blocks = np.nanmean(energy.reshape(days, SIMILAR_DAY_BLOCKS, -1), axis=2)
+    blocks = nan_statistic(np.nanmean, energy.reshape(days, SIMILAR_DAY_BLOCKS, -1), axis=2)
     candidates = targets[:, None] - np.arange(1, PROFILE_WINDOW_DAYS + 1)[None, :]
     valid = candidates >= 1
     safe = np.maximum(candidates, 1)
@@ -286,9 +284,7 @@ def _similar_days(energy: FloatArray, targets: IntArray, day_type: NDArray[np.bo
     query = blocks[np.maximum(targets - 1, 0)][:, None, :]
     known_day = np.isfinite(energy).sum(axis=1) >= 12
     valid &= np.isfinite(eve).all(axis=2) & known_day[safe]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        spread = np.nanstd(np.where(valid[..., None], eve, np.nan), axis=1, keepdims=True)
+    spread = nan_statistic(np.nanstd, np.where(valid[..., None], eve, np.nan), axis=1)[:, None]
     spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
     distance = np.sqrt(np.sum(((eve - query) / spread) ** 2, axis=2))
     distance = distance + SIMILAR_DAY_TYPE_PENALTY * (day_type[safe] != day_type[targets][:, None])
@@ -311,9 +307,7 @@ def _features(inputs: _Inputs, targets: IntArray, names: tuple[str, ...]) -> Flo
     energy = inputs.energy
     mean_7 = _nan_window_mean(energy, targets, 7)
     mean_28 = _nan_window_mean(energy, targets, 28)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        level_28 = np.nanmean(mean_28, axis=1, keepdims=True)
+    level_28 = nan_statistic(np.nanmean, mean_28, axis=1)[:, None]
     # A missing profile hour falls back to the longer profile, then to the overall level.
     mean_28 = np.where(np.isfinite(mean_28), mean_28, level_28)
     mean_7 = np.where(np.isfinite(mean_7), mean_7, mean_28)
@@ -322,9 +316,11 @@ def _features(inputs: _Inputs, targets: IntArray, names: tuple[str, ...]) -> Flo
     previous[targets < 1] = np.nan
     columns["previous_day"] = np.where(np.isfinite(previous), previous, mean_7)
     columns["smoothed_7day"] = _smooth_hours(mean_7)
-    columns["level_7day"] = np.repeat(np.nanmean(mean_7, axis=1, keepdims=True), 24, axis=1)
+    columns["level_7day"] = np.repeat(
+        nan_statistic(np.nanmean, mean_7, axis=1)[:, None], 24, axis=1
+    )
     columns["level_previous_day"] = np.repeat(
-        np.nanmean(columns["previous_day"], axis=1, keepdims=True), 24, axis=1
+        nan_statistic(np.nanmean, columns["previous_day"], axis=1)[:, None], 24, axis=1
     )
     columns["smoothed_previous_day"] = _smooth_hours(columns["previous_day"])
     earlier, earlier_rows = _earlier_days(energy, targets, PROFILE_WINDOW_DAYS)
@@ -818,9 +814,8 @@ def _build_inputs(
     default = _default_workday(first_day, days)
     if workday is not None:
         flags = to_day_matrix(times, workday, first_day=first_day, days=days).values
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a day without any flag: NaN
-            daily = np.nanmean(np.where(np.isfinite(flags), flags, np.nan), axis=1)
+        # A day without any flag: NaN.
+        daily = nan_statistic(np.nanmean, np.where(np.isfinite(flags), flags, np.nan), axis=1)
         inputs.workday = np.where(np.isfinite(daily), daily >= 0.5, default)
     else:
         inputs.workday = default
@@ -1005,18 +1000,17 @@ def _day_floor_limits(
     span = DETECTOR_CALIBRATION_DAYS + FLOOR_REFERENCE_DAYS
     matrix = to_day_matrix(times, energy, first_day=today - span * DAY, days=span)
     floors = _day_floors(matrix.values.reshape(-1)).reshape(span, 24)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with np.errstate(invalid="ignore"):
         usual_then = np.array(
             [
-                np.nanmedian(floors[day - FLOOR_REFERENCE_DAYS : day])
+                nan_statistic(np.nanmedian, floors[day - FLOOR_REFERENCE_DAYS : day])
                 for day in range(FLOOR_REFERENCE_DAYS, span)
             ]
         )
         shifts = floors[FLOOR_REFERENCE_DAYS:] - usual_then[:, None]
         largest_drop = float(np.nanmax(-shifts)) if np.isfinite(shifts).any() else float("nan")
         largest_rise = float(np.nanmax(shifts)) if np.isfinite(shifts).any() else float("nan")
-        usual = float(np.nanmedian(floors[-FLOOR_REFERENCE_DAYS:]))
+        usual = float(nan_statistic(np.nanmedian, floors[-FLOOR_REFERENCE_DAYS:]))
     base = max(base_load_kwh, 0.0) if np.isfinite(base_load_kwh) else float("nan")
     drop = max(DAY_FLOOR_MIN_DROP_KWH, DAY_FLOOR_FACTOR * largest_drop)
     rise = max(DAY_FLOOR_MIN_RISE * base, DAY_FLOOR_FACTOR * largest_rise)
@@ -1044,16 +1038,16 @@ def _raised_floor_ceiling(
     floors = _window_floor(
         matrix.values.reshape(-1), RAISED_FLOOR_HOURS, RAISED_FLOOR_LOWEST
     ).reshape(span, 24)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with np.errstate(invalid="ignore"):
         rises = np.stack(
             [
-                floors[day] - np.nanmedian(floors[day - FLOOR_REFERENCE_DAYS : day], axis=0)
+                floors[day]
+                - nan_statistic(np.nanmedian, floors[day - FLOOR_REFERENCE_DAYS : day], axis=0)
                 for day in range(FLOOR_REFERENCE_DAYS, span)
             ]
         )
-        largest_rise = np.nanmax(rises, axis=0)
-        usual = np.nanmedian(floors[-FLOOR_REFERENCE_DAYS:], axis=0)
+        largest_rise = nan_statistic(np.nanmax, rises, axis=0)
+        usual = nan_statistic(np.nanmedian, floors[-FLOOR_REFERENCE_DAYS:], axis=0)
         quiet = (usual <= QUIET_FLOOR_FACTOR * base_load_kwh) & (base_load_kwh > 0.0)
     # Busy hours vary more from day to day: only a rise far beyond the ordinary ones counts there.
     rise_factor = np.where(quiet, 1.0, BUSY_RISE_FACTOR)
@@ -1081,10 +1075,8 @@ def _usual_by_hour(reference: FloatArray) -> tuple[FloatArray, FloatArray]:
     columns = np.array([[(hour + shift) % 24 for shift in (-1, 0, 1)] for hour in range(24)])
     usual = reference[:, columns].transpose(1, 0, 2).reshape(24, -1)
     count = np.isfinite(usual).sum(axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low, high = np.nanquantile(usual, [0.25, 0.75], axis=1)
-        spread = np.minimum(np.nanstd(usual, axis=1), (high - low) / 1.349)
+    low, high = nan_statistic(np.nanquantile, usual, axis=1, q=[0.25, 0.75])
+    spread = np.minimum(nan_statistic(np.nanstd, usual, axis=1), (high - low) / 1.349)
     bandwidth = 0.9 * spread * np.maximum(count, 1) ** -0.2
     return usual, np.where(count >= SHIFT_MIN_SAMPLES, bandwidth, np.nan)
 

@@ -52,7 +52,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 import math
-import warnings
 
 import numpy as np
 
@@ -119,6 +118,7 @@ from .occupancy_stats import (
     skill,
     survival_points,
 )
+from .series import nan_statistic
 
 MIN_HISTORY_DAYS = 3.0  # less history than this: status "learning", low confidence
 NOWCAST_STEP = MINUTE  # training grid of the now-cast
@@ -467,10 +467,9 @@ def _grid(
 
 def _standardise(raw: FloatArray) -> tuple[FloatArray, FloatArray]:
     # A source never seen in the window has an all-NaN column: it is standardised as unknown.
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(raw, axis=0) if raw.size else np.zeros(raw.shape[1])
-        scale = np.nanstd(raw, axis=0) if raw.size else np.ones(raw.shape[1])
+    with np.errstate(all="ignore"):
+        mean = nan_statistic(np.nanmean, raw, axis=0) if raw.size else np.zeros(raw.shape[1])
+        scale = nan_statistic(np.nanstd, raw, axis=0) if raw.size else np.ones(raw.shape[1])
     mean = np.where(np.isfinite(mean), mean, 0.0)
     scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1.0)
     return mean, scale
