@@ -22,6 +22,8 @@ from custom_components.foresight.const import (
     DOMAIN,
     SUBENTRY_ROOM,
 )
+from homeassistant.components.recorder.models import StatisticMeanType
+from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 
@@ -177,3 +179,23 @@ async def setup_home(hass: HomeAssistant, home_entry: MockConfigEntry) -> MockCo
     assert await hass.config_entries.async_setup(home_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     return home_entry
+
+
+def import_hourly_statistics(
+    hass: HomeAssistant, statistic_id: str, unit_class: str, unit: str, rows: list[dict[str, Any]]
+) -> None:
+    """Import a sensor's hourly long-term statistics: a meter's (rows with a ``sum``) or a mean's."""
+    has_sum = "sum" in rows[0]
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.NONE if has_sum else StatisticMeanType.ARITHMETIC,
+            "has_sum": has_sum,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": statistic_id,
+            "unit_class": unit_class,
+            "unit_of_measurement": unit,
+        },
+        rows,
+    )

@@ -12,11 +12,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.foresight.history import HistoryStore
-from homeassistant.components.recorder.models import StatisticMeanType
-from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.core import HomeAssistant
 
-from .conftest import set_home_states
+from .conftest import import_hourly_statistics, set_home_states
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SEEDED = NOW - timedelta(days=3)
@@ -64,33 +62,21 @@ def _import_long_term_statistics(hass: HomeAssistant) -> None:
     """Sixty days of hourly statistics, ending before the states above begin."""
     first = SEEDED - timedelta(days=60)
     hours = [first + timedelta(hours=i) for i in range(24 * 57)]
-    async_import_statistics(
+    import_hourly_statistics(
         hass,
-        {
-            "mean_type": StatisticMeanType.NONE,
-            "has_sum": True,
-            "name": None,
-            "source": "recorder",
-            "statistic_id": "sensor.house_energy",
-            "unit_class": "energy",
-            "unit_of_measurement": "Wh",
-        },
+        "sensor.house_energy",
+        "energy",
+        "Wh",
         [
             {"start": hour, "state": 500.0 * i, "sum": 500.0 * (i + 1)}
             for i, hour in enumerate(hours)
         ],
     )
-    async_import_statistics(
+    import_hourly_statistics(
         hass,
-        {
-            "mean_type": StatisticMeanType.ARITHMETIC,
-            "has_sum": False,
-            "name": None,
-            "source": "recorder",
-            "statistic_id": "sensor.outdoor_temperature",
-            "unit_class": "temperature",
-            "unit_of_measurement": "°F",
-        },
+        "sensor.outdoor_temperature",
+        "temperature",
+        "°F",
         [{"start": hour, "mean": 50.0, "min": 41.0, "max": 59.0} for hour in hours],
     )
 

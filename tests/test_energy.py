@@ -30,11 +30,9 @@ from custom_components.foresight.learning.energy import (
 from custom_components.foresight.learning.presence import expected_presence
 from custom_components.foresight.sources import Kind
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
-from homeassistant.components.recorder.models import StatisticMeanType
-from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.core import Event, HomeAssistant
 
-from .conftest import set_home_states
+from .conftest import import_hourly_statistics, set_home_states
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 DAYS = 60
@@ -60,17 +58,11 @@ async def energy_home(
     total = np.cumsum(kwh_utc)
     reading = total.copy()
     reading[len(reading) // 2 :] -= total[len(reading) // 2 - 1]  # the meter was replaced
-    async_import_statistics(
+    import_hourly_statistics(
         hass,
-        {
-            "mean_type": StatisticMeanType.NONE,
-            "has_sum": True,
-            "name": None,
-            "source": "recorder",
-            "statistic_id": "sensor.house_energy",
-            "unit_class": "energy",
-            "unit_of_measurement": "Wh",
-        },
+        "sensor.house_energy",
+        "energy",
+        "Wh",
         [
             {
                 "start": datetime.fromtimestamp(hour, UTC),
