@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 import json
 import math
 import statistics
@@ -49,11 +49,7 @@ def public_holidays(country: str | None, hour_starts: FloatArray) -> list[date] 
         return None
     import holidays  # only needed with a country
 
-    finite = hour_starts[np.isfinite(hour_starts)]
-    if finite.size == 0:
-        return []
-    first, last = (datetime.fromtimestamp(float(t), UTC).year for t in (finite.min(), finite.max()))
-    return sorted(holidays.country_holidays(country, years=range(first, last + 1)))
+    return sorted(holidays.country_holidays(country, years=energy.calendar_years(hour_starts)))
 
 
 def _workday(holidays: list[date] | None, hour_starts: FloatArray) -> FloatArray | None:

@@ -8,7 +8,7 @@ into what the energy entities show.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 import logging
 import math
 from typing import Any
@@ -29,6 +29,7 @@ from .learning.energy import (
     EnergyForecast,
     EnergyForecaster,
     UnusualUseDetector,
+    calendar_years,
     day_ahead_expectations,
     expected_power_w,
     rest_of_today_kwh,
@@ -178,15 +179,12 @@ class HomeEnergy:
 
     def _calendar_workdays(self, hours: FloatArray) -> FloatArray | None:
         """Monday to Friday but the country's public holidays (None: no country known)."""
-        finite = hours[np.isfinite(hours)]
-        if self._country is None or not finite.size:
-            return None
         # The hours are on the local wall clock, read as UTC: their UTC date is the local one.
-        first, last = (
-            datetime.fromtimestamp(float(t), UTC).year for t in (finite.min(), finite.max())
-        )
+        years = calendar_years(hours)
+        if self._country is None or not years:
+            return None
         days_off: list[date] = []
-        for year in range(first, last + 1):
+        for year in years:
             if year not in self._days_off_by_year:
                 self._days_off_by_year[year] = self._public_holidays(year)
             days_off.extend(self._days_off_by_year[year])

@@ -100,6 +100,8 @@ def test_public_holiday_is_forecast_like_a_weekend() -> None:
     hour = (times % DAY) / HOUR
     holidays = [date(1970, 1, 1) + timedelta(days=int(d)) for d in day[::24][20::14]]
     holidays = [h for h in holidays if h.weekday() < 5]
+    assert list(energy.calendar_years([START, START + 400 * DAY])) == [2023, 2024]
+    assert not energy.calendar_years([np.nan])
     flags = energy.workday_flags(times, holidays)
     assert set(np.unique(flags)) == {0.0, 1.0}
     assert np.all(flags[(day + 3) % 7 >= 5] == 0.0)  # weekends

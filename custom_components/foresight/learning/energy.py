@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -222,10 +222,23 @@ class _Inputs:
     workday: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
+def _monday_to_friday(day: FloatArray) -> NDArray[np.bool_]:
+    """Whether each day (counted from 1970-01-01, a Thursday) is Monday to Friday."""
+    return np.asarray((day + 3) % 7 < 5)
+
+
 def _default_workday(first_day: float, days: int) -> NDArray[np.bool_]:
-    # 1970-01-01 was a Thursday: weekday 0 = Monday.
-    weekday = (np.floor(first_day / DAY).astype(np.int64) + np.arange(days) + 3) % 7
-    return np.asarray(weekday < 5)
+    return _monday_to_friday(np.floor(first_day / DAY) + np.arange(days))
+
+
+def calendar_years(hour_starts: Any) -> range:
+    """The calendar years ``hour_starts`` span (empty without a known hour)."""
+    times = _as_float_array(hour_starts, "hour_starts")
+    finite = times[np.isfinite(times)]
+    if not finite.size:
+        return range(0)
+    first, last = (datetime.fromtimestamp(float(t), UTC).year for t in (finite.min(), finite.max()))
+    return range(first, last + 1)
 
 
 def workday_flags(hour_starts: Any, holidays: Iterable[date]) -> FloatArray:
@@ -238,8 +251,7 @@ def workday_flags(hour_starts: Any, holidays: Iterable[date]) -> FloatArray:
     day = np.floor(times / DAY)
     epoch = date(1970, 1, 1).toordinal()
     days_off = np.array([d.toordinal() - epoch for d in holidays], dtype=np.float64)
-    # 1970-01-01 was a Thursday: weekday 0 = Monday.
-    working = ((day + 3) % 7 < 5) & ~np.isin(day, days_off)
+    working = _monday_to_friday(day) & ~np.isin(day, days_off)
     return np.where(np.isfinite(times), working.astype(np.float64), np.nan)
 
 
