@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -23,6 +24,7 @@ from custom_components.foresight.const import EVENT_UNUSUAL_ENERGY
 from custom_components.foresight.history import HistoryStore, HourlyRow
 from custom_components.foresight.home_energy import HomeEnergy
 from custom_components.foresight.learning.energy import (
+    EnergyForecast,
     EnergyForecaster,
     UnusualUseDetector,
     workday_flags,
@@ -218,6 +220,24 @@ async def test_away_hours_and_workdays_reach_the_models(
     assert past.workday[last].tolist() == [1.0, 0.0, 0.0]
 
 
+def _with_next_day(hours: np.ndarray) -> np.ndarray:
+    """The hours of a history and the 24 after it."""
+    return np.concatenate([hours, hours[-1] + 3600.0 * np.arange(1, 25)])
+
+
+def _next_day_forecast(
+    model: EnergyForecaster, hours: np.ndarray, kwh: np.ndarray, **inputs: Any
+) -> EnergyForecast:
+    """What ``model`` forecasts, offline, for the 24 hours after the history (inputs over both)."""
+    return model.forecast(
+        _with_next_day(hours),
+        np.concatenate([kwh, np.full(24, np.nan)]),
+        hours[-1] + 3600.0,
+        24,
+        **inputs,
+    )
+
+
 def test_expected_occupancy_is_an_input_where_it_helps(tmp_path: Path) -> None:
     """With people, a second forecaster reads the expected occupancy; the better one is kept."""
     rng = np.random.default_rng(11)
@@ -263,12 +283,11 @@ def test_expected_occupancy_is_an_input_where_it_helps(tmp_path: Path) -> None:
     assert outlook.occupancy_input == (chosen is with_occupancy)
     assert outlook.skill_with_occupancy == pytest.approx(with_occupancy.skill, abs=1e-4)
     assert outlook.skill_without_occupancy == pytest.approx(without.skill, abs=1e-4)
-    ahead = np.concatenate([hours, hours[-1] + 3600.0 * np.arange(1, 25)])
-    offline = chosen.forecast(
-        ahead,
-        np.concatenate([kwh, np.full(24, np.nan)]),
-        now.timestamp(),
-        24,
+    ahead = _with_next_day(hours)
+    offline = _next_day_forecast(
+        chosen,
+        hours,
+        kwh,
         occupancy_probability=(
             expected_presence(ahead, hours, (~away).astype(float))
             if outlook.occupancy_input
@@ -327,14 +346,8 @@ def test_public_holidays_of_the_home_country_are_days_off(tmp_path: Path) -> Non
     assert as_workday.to_dict() != detector.to_dict()
     outlook = energy.outlook(now)
     assert outlook is not None
-    ahead = np.concatenate([hours, hours[-1] + 3600.0 * np.arange(1, 25)])
-    bank_holiday = offline.forecast(
-        ahead,
-        np.concatenate([kwh, np.full(24, np.nan)]),
-        now.timestamp(),
-        24,
-        workday=workday_flags(ahead, days_off),
-    )
+    ahead = _with_next_day(hours)
+    bank_holiday = _next_day_forecast(offline, hours, kwh, workday=workday_flags(ahead, days_off))
     forecast = np.array([hour["kwh"] for hour in outlook.forecast])
     assert forecast == pytest.approx(bank_holiday.kwh, abs=1e-3)
 

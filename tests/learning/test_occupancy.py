@@ -495,13 +495,21 @@ def test_conditional_routine_learns_the_state_and_is_safe_without_history() -> N
     assert np.all(short < 1.0 - 1e-3) and np.all(short > prior - 1e-9)
 
 
+def _forecast_inputs(
+    rng: np.random.Generator, size: int, routine_low: float, home_share: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A forecast's inputs: the routine, the state now (mostly sure) and how long it lasted."""
+    routine = rng.uniform(routine_low, 0.9, size)
+    now = np.where(rng.random(size) < home_share, 0.95, 0.05)
+    lasting = rng.uniform(0.05, 0.95, size)
+    return routine, now, lasting
+
+
 def test_forecast_correction_kept_only_where_it_helps() -> None:
     """Cross-validation keeps the logistic correction when it adds what the blend lacks."""
     rng = np.random.default_rng(8)
     size = 4000
-    routine = rng.uniform(0.1, 0.9, size)
-    now = np.where(rng.random(size) < 0.5, 0.95, 0.05)
-    lasting = rng.uniform(0.05, 0.95, size)
+    routine, now, lasting = _forecast_inputs(rng, size, 0.1, 0.5)
     # Use depends strongly on how long the state has lasted: only the correction sees that.
     outcome = (rng.random(size) < sigmoid(3.0 * logit(lasting))) * 1.0
     row, ridge, _ = fit_forecast(routine, now, lasting, outcome, 5 * MINUTE)
@@ -755,9 +763,7 @@ def test_home_forecast_reads_the_rooms_only_where_they_help() -> None:
     """A room used just before leaving foretells the home's next hour; a noise room does not."""
     rng = np.random.default_rng(11)
     size = 4000
-    routine = rng.uniform(0.2, 0.9, size)
-    now = np.where(rng.random(size) < 0.7, 0.95, 0.05)
-    lasting = rng.uniform(0.05, 0.95, size)
+    routine, now, lasting = _forecast_inputs(rng, size, 0.2, 0.7)
     precursor = (rng.random(size) < 0.2) * now  # e.g. the bathroom used in the last minutes
     outcome = (rng.random(size) < sigmoid(2.0 * logit(lasting) - 3.0 * precursor)) * 1.0
     extra = np.column_stack((precursor - precursor.mean(), rng.normal(size=size)))
@@ -783,9 +789,7 @@ def test_home_forecast_may_read_the_rooms_more_weakly_penalised_than_its_own_inp
     """Rooms that clearly foretell a departure get a pull weaker than the correction's grid."""
     rng = np.random.default_rng(3)
     size = 1200
-    routine = rng.uniform(0.2, 0.9, size)
-    now = np.where(rng.random(size) < 0.7, 0.95, 0.05)
-    lasting = rng.uniform(0.05, 0.95, size)
+    routine, now, lasting = _forecast_inputs(rng, size, 0.2, 0.7)
     rooms = (rng.random((size, 3)) < 0.2) * now[:, None]  # three precursors of leaving
     outcome = (rng.random(size) < sigmoid(2.0 * logit(lasting) - 4.0 * rooms.sum(axis=1))) * 1.0
     extra = (rooms - rooms.mean(axis=0)) / rooms.std(axis=0)
