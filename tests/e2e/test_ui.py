@@ -246,6 +246,70 @@ def test_set_up_foresight_in_the_browser(
                 raise
         finally:
             browser.close()
+    # Home Assistant said nothing bad about Foresight while it ran: where a release deprecates or
+    # breaks what Foresight uses, its log says so first.
+    complaints = foresight_complaints((ARTIFACTS / "home-assistant.log").read_text())
+    assert not complaints, "\n\n".join(complaints)
+
+
+# A log record's first line: time, level, thread, logger, message.
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \S+ (?P<level>[A-Z]+) \([^)]*\) \[(?P<logger>[^\]]+)\]")
+# Foresight named in a record: its loggers, its files in a traceback, the integration by its domain.
+NAMES_FORESIGHT = re.compile(
+    r"custom_components[./]foresight[./]|integration '?foresight\b(?!_)|domain '?foresight\b(?!_)"
+)
+UNTESTED_CUSTOM_INTEGRATION = "which has not been tested by Home Assistant"
+
+
+def foresight_complaints(log: str) -> list[str]:
+    """The warnings and errors of a Home Assistant log that come from or name Foresight.
+
+    A record runs from its first line to the next record (a traceback included); the warning
+    Home Assistant gives every custom integration at start is not a complaint.
+    """
+    records: list[tuple[str, list[str]]] = []
+    for line in log.splitlines():
+        if match := LOG_RECORD.match(line):
+            records.append((match["level"], [line]))
+        elif records:
+            records[-1][1].append(line)
+    complaints = []
+    for level, lines in records:
+        record = "\n".join(lines)
+        if level not in ("WARNING", "ERROR", "CRITICAL") or UNTESTED_CUSTOM_INTEGRATION in record:
+            continue
+        if NAMES_FORESIGHT.search(record):
+            complaints.append(record)
+    return complaints
+
+
+def test_complaints_about_foresight_are_found_in_a_log() -> None:
+    """Foresight's warnings and errors, and tracebacks through its code, are found; not others."""
+    log = """\
+2026-11-27 13:38:36.020 WARNING (SyncWorker_0) [homeassistant.loader] We found a custom \
+integration foresight which has not been tested by Home Assistant.
+2026-11-27 13:38:36.100 ERROR (MainThread) [haffmpeg.core] FFmpeg fails
+Traceback (most recent call last):
+  File "/home/ci/.cache/foresight/python/lib/python3.14/subprocess.py", line 1039, in __init__
+2026-11-27 13:38:37.000 WARNING (ImportExecutor_0) [custom_components.foresight_simulation.climate] \
+SimulatedThermostat provides the deprecated current_temperature
+2026-11-27 13:38:45.505 DEBUG (MainThread) [custom_components.foresight.observe] Kept 4 samples
+2026-11-27 13:38:46.000 WARNING (MainThread) [custom_components.foresight.coordinator] Slow
+2026-11-27 13:38:47.000 ERROR (MainThread) [homeassistant.setup] Error setting up entry
+Traceback (most recent call last):
+  File "/config/custom_components/foresight/__init__.py", line 10, in async_setup_entry
+2026-11-27 13:38:48.000 WARNING (MainThread) [homeassistant.helpers.frame] Detected that custom \
+integration 'foresight' calls a deprecated helper
+"""
+    complaints = foresight_complaints(log)
+    assert [complaint.splitlines()[0][24:] for complaint in complaints] == [
+        "WARNING (MainThread) [custom_components.foresight.coordinator] Slow",
+        "ERROR (MainThread) [homeassistant.setup] Error setting up entry",
+        (
+            "WARNING (MainThread) [homeassistant.helpers.frame] Detected that custom integration "
+            "'foresight' calls a deprecated helper"
+        ),
+    ]
 
 
 def _walk_through(steps: Steps) -> None:
