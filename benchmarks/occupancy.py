@@ -317,6 +317,11 @@ def run_adl(sensors_path: str, activities_path: str) -> dict[str, Any]:
         result[f"forecast_skill_{name}_vs_learned_routine"] = _round(
             1.0 - model_brier / own_routine
         )
+        # For reference, the half-and-half blend of the two baselines (both from the labels).
+        half_blend = 0.5 * true_routine.at(target[usable]) + 0.5 * now_label[usable]
+        result[f"forecast_skill_{name}_half_blend"] = _round(
+            1.0 - brier(half_blend, outcome) / best
+        )
         # The model's own forecast, before any fallback to a baseline (diagnostic).
         result[f"forecast_skill_{name}_model_only"] = _round(
             1.0 - brier(model_only[usable, step], outcome) / best
