@@ -288,12 +288,37 @@ def test_hourly_from_power() -> None:
     assert empty_hours.size == 0 and empty_kwh.size == 0
 
 
+# Each rule of the unusual-use detector by the limits a stored detector keeps for it.
+RULE_LIMITS: dict[str, dict[str, object]] = {
+    "excess": {"excess_threshold": 1e9, "ceiling_kwh": [None] * 24},
+    "day_floor": {"day_floor_drop_kwh": None, "day_floor_rise_kwh": None},
+    "evidence": {"rise_evidence_limit": None, "drop_evidence_limit": None},
+    "floors": {"floors_rise_kwh": None},
+}
+
+
+def _trained(
+    times: np.ndarray, kwh: np.ndarray, midnight: float
+) -> tuple[energy.EnergyForecaster, energy.UnusualUseDetector]:
+    """The forecaster and the unusual-use detector trained at ``midnight`` on the days before."""
+    past = times < midnight
+    model = energy.EnergyForecaster.train(times[past], kwh[past], now=midnight)
+    return model, energy.UnusualUseDetector.train(model, times[past], kwh[past], now=midnight)
+
+
+def _keeping(detector: energy.UnusualUseDetector, *rules: str) -> energy.UnusualUseDetector:
+    """The detector with only ``rules`` and the four-hour shortfall left to judge."""
+    switched_off: dict[str, object] = {}
+    for rule, limits in RULE_LIMITS.items():
+        if rule not in rules:
+            switched_off |= limits
+    return energy.UnusualUseDetector.from_dict(detector.to_dict() | switched_off)
+
+
 def test_unusual_use_heater_detected_and_ordinary_day_quiet() -> None:
     times, kwh, _ = _home(90, seed=9)
     midnight = START + 89 * DAY
-    past = times < midnight
-    model = energy.EnergyForecaster.train(times[past], kwh[past], now=midnight)
-    detector = energy.UnusualUseDetector.train(model, times[past], kwh[past], now=midnight)
+    model, detector = _trained(times, kwh, midnight)
     expected = energy.day_ahead_expectations(model, times, kwh, midnight - DAY, 2)
 
     def alarms(seen: np.ndarray) -> list[str]:
@@ -369,9 +394,7 @@ def test_forecast_without_an_input_the_model_was_trained_with() -> None:
 def test_small_stop_is_found_by_the_day_floor_within_two_days() -> None:
     times, kwh, _ = _home(92, seed=9)
     midnight = START + 89 * DAY
-    past = times < midnight
-    model = energy.EnergyForecaster.train(times[past], kwh[past], now=midnight)
-    detector = energy.UnusualUseDetector.train(model, times[past], kwh[past], now=midnight)
+    model, detector = _trained(times, kwh, midnight)
     start = 89 * 24 + 14  # a 40 W fridge stops at 14:00; too small for any single hour to tell
     stopped = kwh.copy()
     stopped[start:] = np.maximum(stopped[start:] - 0.04, 0.0)
@@ -413,21 +436,10 @@ def _dishwasher_home(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def test_slow_shifts_gather_evidence_but_the_usual_night_and_away_days_stay_quiet() -> None:
     times, kwh = _dishwasher_home(93, seed=13)
     midnight = START + 90 * DAY
-    past = times < midnight
-    model = energy.EnergyForecaster.train(times[past], kwh[past], now=midnight)
-    detector = energy.UnusualUseDetector.train(model, times[past], kwh[past], now=midnight)
+    model, detector = _trained(times, kwh, midnight)
     assert np.isfinite(detector.drop_evidence_limit) and np.isfinite(detector.rise_evidence_limit)
     # Only the evidence rules judge: the single-hour and day-floor rules are switched off.
-    evidence_only = energy.UnusualUseDetector.from_dict(
-        detector.to_dict()
-        | {
-            "excess_threshold": 1e9,
-            "floor_kwh": None,
-            "ceiling_kwh": [None] * 24,
-            "day_floor_drop_kwh": None,
-            "day_floor_rise_kwh": None,
-        }
-    )
+    evidence_only = _keeping(detector, "evidence")
 
     def kinds(seen: np.ndarray, away: np.ndarray | None = None) -> list[str]:
         expected = energy.day_ahead_expectations(model, times, seen, midnight - DAY, 4)
@@ -527,3 +539,74 @@ def test_evidence_limit_is_a_share_of_the_largest_ordinary_evidence(
     largest = limits()
     for limit, ordinary in zip(default, largest, strict=True):
         assert limit == pytest.approx(max(energy.SHIFT_MIN_EVIDENCE, factor * ordinary))
+
+
+def test_a_new_always_on_load_lifts_the_night_and_the_daytime_floor_together() -> None:
+    times, kwh, _ = _home(92, seed=17, noise=0.04)
+    midnight = START + 90 * DAY
+    model, detector = _trained(times, kwh, midnight)
+    base = model.base_load_w / 1000.0
+    assert detector.floors_rise_kwh >= energy.FLOORS_RISE * base
+    # Only the two floors judge: every other rule is switched off.
+    floors_only = _keeping(detector, "floors")
+    hour = ((times % DAY) // HOUR).astype(int)
+    today = slice(90 * 24, 91 * 24)
+
+    def verdicts(seen: np.ndarray) -> list[energy.UnusualUse]:
+        expected = energy.day_ahead_expectations(model, times, seen, midnight - DAY, 2)
+        return [
+            floors_only.check(times[index - 47 : index + 1], seen[index - 47 : index + 1], expected)
+            for index in range(90 * 24, 91 * 24)
+        ]
+
+    assert not any(v.active for v in verdicts(kwh))  # an ordinary day
+    doubled = kwh.copy()
+    doubled[today] += base  # a second always-on load as large as the first, from midnight
+    found = [v for v in verdicts(doubled) if v.active]
+    assert found and {v.kind for v in found} == {"raised_floor"}
+    assert found[0].since == midnight  # the night is part of the evidence
+    first = energy.DAYTIME_FIRST_HOUR + energy.DAYTIME_MIN_HOURS - 1
+    assert not any(v.active for v in verdicts(doubled)[:first])  # judged once the day has spoken
+    heated_night = kwh.copy()
+    heated_night[today] += np.where(np.isin(hour[today], energy.NIGHT_HOURS), 3 * base, 0.0)
+    assert not any(v.active for v in verdicts(heated_night))  # the night alone: not a new load
+    home_all_day = kwh.copy()
+    home_all_day[today] += np.where(np.isin(hour[today], energy.NIGHT_HOURS), 0.0, 3 * base)
+    assert not any(v.active for v in verdicts(home_all_day))  # the daytime alone: not either
+
+
+def test_floors_limit_rises_above_a_home_whose_floors_often_rise_together() -> None:
+    times, kwh, _ = _home(92, seed=17, noise=0.04)
+    often = kwh.copy()
+    weekly = ((times // DAY).astype(int) % 7) == 0
+    often[weekly] += 0.3  # one day a week every hour runs 300 W higher, as this home does
+    midnight = START + 90 * DAY
+    past = times < midnight
+    for seen, busier in ((kwh, False), (often, True)):
+        model = energy.EnergyForecaster.train(times[past], seen[past], now=midnight)
+        detector = energy.UnusualUseDetector.train(model, times[past], seen[past], now=midnight)
+        base = model.base_load_w / 1000.0
+        if busier:  # more than two ordinary days rose that far: the limit follows them
+            assert detector.floors_rise_kwh > 0.25
+        else:
+            assert detector.floors_rise_kwh == pytest.approx(energy.FLOORS_RISE * base)
+
+
+def test_a_shortfall_must_fall_clearly_below_the_lowest_ordinary_level() -> None:
+    times, kwh, _ = _home(92, seed=17, noise=0.04)
+    midnight = START + 90 * DAY
+    model, detector = _trained(times, kwh, midnight)
+    # Only the four-hour shortfall judges: every other rule is switched off.
+    shortfall_only = _keeping(detector)
+    expected = energy.day_ahead_expectations(model, times, kwh, midnight, 1)
+    hours = slice(90 * 24, 90 * 24 + energy.SHORTFALL_HOURS)
+
+    def verdict(level: float) -> energy.UnusualUse:
+        seen = kwh.copy()
+        seen[hours] = level * detector.floor_kwh
+        return shortfall_only.check(times[hours], seen[hours], expected)
+
+    assert not verdict(0.95).active  # a little below the lowest ordinary level: still ordinary
+    found = verdict(0.8)  # a fifth below it for four hours: something stopped
+    assert found.active and found.kind == "shortfall"
+    assert found.since == midnight

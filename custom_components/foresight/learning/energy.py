@@ -33,7 +33,7 @@ Status = Literal["learning", "ready", "degraded"]
 HOUR = 3600.0
 DAY = 86400.0
 MODEL_VERSION = 5  # 5: the held-out winner's share of what is published is kept
-DETECTOR_VERSION = 4  # 4: limits of the raised floor and the shift evidence rebalanced
+DETECTOR_VERSION = 5  # 5: the night and daytime floors rising together; a shortfall margin
 
 MIN_DAYS = 3  # fewer days of data than this: status "learning", no forecast
 PROFILE_WINDOW_DAYS = 56  # the weighted profiles and the similar-day search look this far back
@@ -919,6 +919,7 @@ EXCESS_MIN_HOURS = 2  # an excess must last at least this many hours to matter
 EXCESS_MIN_SCORE = 3.0  # ... and add up to at least this many band-scales
 EXCESS_THRESHOLD_FACTOR = 1.1  # above the largest ordinary run seen in the calibration days
 SHORTFALL_HOURS = 4  # consumption below the always-on floor for this long: something stopped
+SHORTFALL_FACTOR = 1.1  # ... a tenth below it, as the other rules keep beyond their ordinary worst
 RAISED_FLOOR_HOURS = 6  # the floor of the last 6 hours rising above its usual level: a new load
 RAISED_FLOOR_LOWEST = 2  # that floor is the mean of the window's two lowest hours
 FLOOR_REFERENCE_DAYS = 14  # the usual floor for each hour of day: median over this many days
@@ -942,6 +943,13 @@ SHIFT_FACTOR = 0.9
 SHIFT_MIN_SAMPLES = 10  # an hour with fewer usual values than this adds no evidence
 SHIFT_MIN_BANDWIDTH_KWH = 0.002  # meters count in Wh: never resolve finer than 2 Wh
 SHIFT_WINDOW_HOURS = 48  # evidence of a shift is gathered over at most the last two days
+# A new always-on load raises the night's floor and the floor of the day after it together; a
+# night of heating or a day at home raises only one of them.
+DAYTIME_FIRST_HOUR = max(NIGHT_HOURS) + 1  # the day's hours start where the night's end
+DAYTIME_MIN_HOURS = 6  # the daytime floor is judged once this many of the day's hours are seen
+FLOORS_LOWEST = 2  # each floor is the mean of its two lowest hours
+FLOORS_RISE = 0.7  # both floors above their usual level by this many base loads: a new load
+FLOORS_ORDINARY_EXCEEDING = 2  # ... and above all but the 2 highest of the 56 ordinary days
 
 
 @dataclass(frozen=True, slots=True)
@@ -1077,6 +1085,63 @@ def _rolling_max(values: FloatArray, width: int) -> FloatArray:
     return np.asarray(windows.max(axis=1), dtype=np.float64)
 
 
+def _night_and_daytime_floors(days: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each day's night floor and, per hour of day, the floor of its daytime hours so far.
+
+    ``days`` is days × 24 (kWh). The night floor is the mean of the ``FLOORS_LOWEST`` lowest of
+    the ``NIGHT_HOURS``; the daytime floor at hour h the same over ``DAYTIME_FIRST_HOUR`` … h,
+    NaN before ``DAYTIME_MIN_HOURS`` of them or where fewer than ``FLOORS_LOWEST`` are known.
+    """
+    night = np.sort(days[:, list(NIGHT_HOURS)], axis=1)[:, :FLOORS_LOWEST].mean(axis=1)
+    daytime = np.full(days.shape, np.nan)
+    for hour in range(DAYTIME_FIRST_HOUR + DAYTIME_MIN_HOURS - 1, 24):
+        so_far = np.sort(days[:, DAYTIME_FIRST_HOUR : hour + 1], axis=1)  # NaN sorts last
+        daytime[:, hour] = so_far[:, :FLOORS_LOWEST].mean(axis=1)
+    return night, daytime
+
+
+def _floors_rise(
+    night: FloatArray, daytime: FloatArray, usual_night: float, usual_daytime: FloatArray
+) -> FloatArray:
+    """How far both floors rose above their usual levels: the smaller of the two rises."""
+    return np.asarray(np.minimum(night - usual_night, daytime - usual_daytime), dtype=np.float64)
+
+
+def _floors_limits(
+    times: FloatArray, energy: FloatArray, today: float, base_load_kwh: float
+) -> tuple[float, FloatArray, float]:
+    """The usual night floor, the usual daytime floor per hour and the limit of their rise.
+
+    Each calibration day is compared with the median of the ``FLOOR_REFERENCE_DAYS`` before it,
+    as :meth:`UnusualUseDetector.check` compares today; the limit is ``FLOORS_RISE`` base loads
+    or, where more ordinary days rose that far, what all but ``FLOORS_ORDINARY_EXCEEDING`` of
+    them stayed below.
+    """
+    span = DETECTOR_CALIBRATION_DAYS + FLOOR_REFERENCE_DAYS
+    matrix = to_day_matrix(times, energy, first_day=today - span * DAY, days=span).values
+    night, daytime = _night_and_daytime_floors(matrix)
+    usual_night = float(nan_statistic(np.nanmedian, night[-FLOOR_REFERENCE_DAYS:]))
+    usual_daytime = nan_statistic(np.nanmedian, daytime[-FLOOR_REFERENCE_DAYS:], axis=0)
+    if not (np.isfinite(base_load_kwh) and base_load_kwh > 0.0):
+        return usual_night, usual_daytime, float("nan")  # no always-on load to compare with
+    ordinary = []
+    for day in range(FLOOR_REFERENCE_DAYS, span):
+        then = slice(day - FLOOR_REFERENCE_DAYS, day)
+        rise = _floors_rise(
+            night[day],
+            daytime[day],
+            float(nan_statistic(np.nanmedian, night[then])),
+            nan_statistic(np.nanmedian, daytime[then], axis=0),
+        )
+        if np.isfinite(rise).any():
+            ordinary.append(float(np.nanmax(rise)))
+    limit = FLOORS_RISE * base_load_kwh
+    if ordinary:
+        highest = sorted(ordinary, reverse=True)
+        limit = max(limit, highest[min(FLOORS_ORDINARY_EXCEEDING, len(highest) - 1)])
+    return usual_night, usual_daytime, limit
+
+
 def _usual_by_hour(reference: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Each hour of day's usual values and their kernel bandwidth (kWh).
 
@@ -1182,7 +1247,8 @@ class UnusualUseDetector:
     * excess: consecutive hours above the 80 % band whose summed excess (in band scales) is
       larger than any ordinary run seen in the calibration days;
     * shortfall: ``SHORTFALL_HOURS`` consecutive hours below the always-on floor (the lowest
-      level the home ever stays at for that long), e.g. a fridge or freezer that stopped;
+      level the home ever stays at for that long) by more than a ``SHORTFALL_FACTOR`` margin,
+      e.g. a fridge or freezer that stopped;
     * raised floor: the floor of the last ``RAISED_FLOOR_HOURS`` (mean of its two lowest hours)
       above its usual level for that hour of day by more than any ordinary rise in calibration
       plus ``RAISED_FLOOR_MARGIN`` base loads (``BUSY_RISE_FACTOR`` times that rise at hours
@@ -1192,6 +1258,11 @@ class UnusualUseDetector:
       rising (``raised_floor``) from its usual level over the last ``FLOOR_REFERENCE_DAYS``
       by more than it ever did in calibration: a fridge that stopped shows at the next night
       even when a single hour cannot tell; so does a base load that doubled;
+    * the night's floor and the floor of today's daytime hours so far (``raised_floor``) both
+      above their usual levels over the last ``FLOOR_REFERENCE_DAYS`` by ``FLOORS_RISE`` base
+      loads, and by more than all but ``FLOORS_ORDINARY_EXCEEDING`` ordinary calibration days
+      rose: a new always-on load lifts every hour, while a night of heating or a day at home
+      lifts only one of the two floors;
     * evidence of a shift (``shortfall`` / ``raised_floor``): over the last
       ``SHIFT_WINDOW_HOURS``, a CUSUM of each hour's log-likelihood ratio of "usual use minus a
       fridge" (or "plus a second base load") to "usual use", the usual use of that hour of day
@@ -1215,6 +1286,10 @@ class UnusualUseDetector:
     shift_drop_kwh: float = float("nan")  # the stopped load the drop evidence looks for
     rise_evidence_limit: float = float("nan")  # evidence of a rise beyond this: a new load
     drop_evidence_limit: float = float("nan")  # evidence of a drop beyond this: a load stopped
+    night_floor_kwh: float = float("nan")  # the usual night floor (kWh per hour)
+    # The usual floor of the daytime hours up to each hour of day (NaN: not judged yet).
+    daytime_floor_kwh: list[float] = field(default_factory=lambda: [float("nan")] * 24)
+    floors_rise_kwh: float = float("nan")  # both floors rising by more: a new always-on load
     calibrated_days: int = 0
     _usual: tuple[FloatArray, FloatArray] | None = field(default=None, repr=False, compare=False)
 
@@ -1276,6 +1351,9 @@ class UnusualUseDetector:
         detector.usual_days_kwh = usual_days.tolist()
         detector.shift_rise_kwh, detector.shift_drop_kwh = _shift_sizes(base_load_kwh)
         detector.rise_evidence_limit, detector.drop_evidence_limit = rise_limit, drop_limit
+        night, daytime, floors_rise = _floors_limits(times, energy, today, base_load_kwh)
+        detector.night_floor_kwh, detector.floors_rise_kwh = night, floors_rise
+        detector.daytime_floor_kwh = daytime.tolist()
         return detector
 
     def check(
@@ -1328,7 +1406,8 @@ class UnusualUseDetector:
             )
         if np.isfinite(self.floor_kwh) and last + 1 >= SHORTFALL_HOURS:
             recent = seen[last + 1 - SHORTFALL_HOURS : last + 1]
-            if np.all(np.isfinite(recent)) and float(recent.max()) < self.floor_kwh:
+            lowered = SHORTFALL_FACTOR * float(recent.max()) < self.floor_kwh
+            if np.all(np.isfinite(recent)) and lowered:
                 return UnusualUse(
                     True,
                     "shortfall",
@@ -1378,6 +1457,18 @@ class UnusualUseDetector:
                 self.day_floor_kwh * DAY_FLOOR_HOURS,
                 day_floor * DAY_FLOOR_HOURS,
             )
+        floors_rise = self._floors_rise(times, seen, last)
+        if floors_rise > self.floors_rise_kwh:  # False when either is NaN
+            # Reported over today's hours so far: the night is part of the evidence.
+            midnight = float(np.floor(times[last] / DAY) * DAY)
+            today = (times >= midnight) & (np.arange(times.size) <= last)
+            return UnusualUse(
+                True,
+                "raised_floor",
+                float(times[today][0]),
+                float(np.nansum(expected_now[today])),
+                float(np.nansum(seen[today])),
+            )
         rise = self._shift_evidence(seen[window], hour_of_day[window], self.shift_rise_kwh)
         if rise is not None:
             gathered = _windowed_cusum(rise)
@@ -1386,6 +1477,19 @@ class UnusualUseDetector:
                     "raised_floor", gathered, window, times, seen, expected_now
                 )
         return UnusualUse(False, "none", None, float(expected_now[last]), float(seen[last]))
+
+    def _floors_rise(self, times: FloatArray, seen: FloatArray, last: int) -> float:
+        """How far today's night and daytime floors both rose (NaN before they can be judged)."""
+        midnight = float(np.floor(times[last] / DAY) * DAY)
+        today = np.isfinite(times) & (times >= midnight) & (times <= times[last])
+        hours = np.full(24, np.nan)
+        hours[((times[today] - midnight) // HOUR).astype(np.int64)] = seen[today]
+        night, daytime = _night_and_daytime_floors(hours[None, :])
+        hour = int((times[last] - midnight) // HOUR)
+        usual_daytime = np.asarray(self.daytime_floor_kwh, dtype=np.float64)
+        return float(
+            _floors_rise(night, daytime[:, hour], self.night_floor_kwh, usual_daytime[hour])[0]
+        )
 
     def _shift_evidence(
         self, seen: FloatArray, hour_of_day: IntArray, shift_kwh: float
@@ -1434,6 +1538,9 @@ class UnusualUseDetector:
             "shift_drop_kwh": _json_float(self.shift_drop_kwh),
             "rise_evidence_limit": _json_float(self.rise_evidence_limit),
             "drop_evidence_limit": _json_float(self.drop_evidence_limit),
+            "night_floor_kwh": _json_float(self.night_floor_kwh),
+            "daytime_floor_kwh": [_json_float(v) for v in self.daytime_floor_kwh],
+            "floors_rise_kwh": _json_float(self.floors_rise_kwh),
             "calibrated_days": self.calibrated_days,
         }
 
@@ -1447,9 +1554,11 @@ class UnusualUseDetector:
             ceiling = [_float_or_nan(v) for v in data["ceiling_kwh"]]
             threshold = float(data["excess_threshold"])
             usual_days = [[_float_or_nan(v) for v in row] for row in data["usual_days_kwh"]]
+            daytime = [_float_or_nan(v) for v in data["daytime_floor_kwh"]]
             if (
                 len(scale) != 24
                 or len(ceiling) != 24
+                or len(daytime) != 24
                 or any(len(row) != 24 for row in usual_days)
                 or not np.isfinite(threshold)
                 or min(scale) <= 0
@@ -1468,6 +1577,9 @@ class UnusualUseDetector:
                 shift_drop_kwh=_float_or_nan(data["shift_drop_kwh"]),
                 rise_evidence_limit=_float_or_nan(data["rise_evidence_limit"]),
                 drop_evidence_limit=_float_or_nan(data["drop_evidence_limit"]),
+                night_floor_kwh=_float_or_nan(data["night_floor_kwh"]),
+                daytime_floor_kwh=daytime,
+                floors_rise_kwh=_float_or_nan(data["floors_rise_kwh"]),
                 calibrated_days=int(data["calibrated_days"]),
             )
         except (KeyError, TypeError) as err:
