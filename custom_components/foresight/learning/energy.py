@@ -32,7 +32,7 @@ Status = Literal["learning", "ready", "degraded"]
 
 HOUR = 3600.0
 DAY = 86400.0
-MODEL_VERSION = 5  # 5: the held-out winner's share of what is published is kept
+MODEL_VERSION = 6  # 6: the recent-level member, in the blend and in the smoothed profile
 DETECTOR_VERSION = 5  # 5: the night and daytime floors rising together; a shortfall margin
 
 MIN_DAYS = 3  # fewer days of data than this: status "learning", no forecast
@@ -57,6 +57,10 @@ SIMILAR_DAYS = 10  # days whose eve looked most like yesterday, averaged
 SIMILAR_DAY_BLOCKS = 6  # a day is compared as six 4-hour means
 SIMILAR_DAY_TYPE_PENALTY = 1.0  # distance added when a candidate is not of the target's type
 FIT_HALF_LIFE_DAYS = 14.0  # the blend's fit weighs recent days more: habits drift with the season
+RECENT_LEVEL_DAYS = 3  # the last days whose use, against what was expected of them, sets the level
+RECENT_LEVEL_HALF_LIFE = DAY_TYPE_HALF_LIVES[-1]  # the profile that is scaled: a settled shape
+RECENT_LEVEL_PRIOR_DAYS = 1.0  # pseudo-days that ran exactly as expected: shrink towards 1
+RECENT_LEVEL_LIMITS = (0.5, 2.0)  # a household rarely halves or doubles its use for long
 
 BASELINE = "mean_7day"
 PREVIOUS_DAY = "previous_day"
@@ -91,12 +95,15 @@ BASE_FEATURES = (
     "evening_carryover",
     "similar_days",
     "same_weekday",
+    "recent_level",
 )
 SMOOTHED_PARTS = (  # equal shares, no fitting
     _profile_name(3.5),
-    _day_type_name(3.5),
     "evening_carryover",
     "similar_days",
+    # The settled day-type shape at the last days' level, rather than the 3.5-day day-type
+    # profile: it follows the recent level too, with a shape a few odd days cannot bend.
+    "recent_level",
 )
 TEMPERATURE_FEATURES = ("colder_than_usual", "warmer_than_usual")
 OCCUPANCY_FEATURES = ("occupied_profile", "occupied_level")
@@ -314,6 +321,34 @@ def _similar_days(energy: FloatArray, targets: IntArray, day_type: NDArray[np.bo
     return np.where(enough[:, None], mean, np.nan)
 
 
+def _recent_level(inputs: _Inputs, targets: IntArray, settled_profile: FloatArray) -> FloatArray:
+    """The settled day-type profile scaled by how the last days ran against what it expected.
+
+    Households drift in level (guests, season, heating) faster than a 14-day half-life follows:
+    each of the last ``RECENT_LEVEL_DAYS`` is compared with the profile of its own type as it
+    stood before that day, and the ratio of their sums, shrunk towards 1 by
+    ``RECENT_LEVEL_PRIOR_DAYS`` of the target's profile, scales ``settled_profile``.
+    """
+    energy = inputs.energy
+    seen = np.zeros(targets.size)
+    expected = np.zeros(targets.size)
+    for back in range(1, RECENT_LEVEL_DAYS + 1):
+        days = np.maximum(targets - back, 0)
+        earlier, rows = _earlier_days(energy, days, PROFILE_WINDOW_DAYS)
+        same_type = inputs.workday[np.maximum(rows, 0)] == inputs.workday[days][:, None]
+        profile = _weighted_profile(earlier, RECENT_LEVEL_HALF_LIFE, same_type)
+        actual = energy[days]
+        known = np.isfinite(actual) & np.isfinite(profile) & (targets - back >= 0)[:, None]
+        seen += np.where(known, actual, 0.0).sum(axis=1)
+        expected += np.where(known, profile, 0.0).sum(axis=1)
+    prior_day = 24 * np.nan_to_num(nan_statistic(np.nanmean, settled_profile, axis=1))
+    prior = RECENT_LEVEL_PRIOR_DAYS * prior_day
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(expected > 0, (seen + prior) / (expected + prior), 1.0)
+    ratio = np.clip(ratio, *RECENT_LEVEL_LIMITS)
+    return np.asarray(settled_profile * ratio[:, None], dtype=np.float64)
+
+
 def _features(inputs: _Inputs, targets: IntArray, names: tuple[str, ...]) -> FloatArray:
     """Base forecasts for each target day, from the days before it: shape (targets, 24, names)."""
     energy = inputs.energy
@@ -363,6 +398,9 @@ def _features(inputs: _Inputs, targets: IntArray, names: tuple[str, ...]) -> Flo
     no_such_day = weekday_known & ~np.isfinite(weekly).any(axis=1)
     fallback = columns[_day_type_name(DAY_TYPE_HALF_LIVES[-1])]
     columns["same_weekday"][no_such_day] = fallback[no_such_day]
+    columns["recent_level"] = _recent_level(
+        inputs, targets, columns[_day_type_name(RECENT_LEVEL_HALF_LIFE)]
+    )
     similar = _similar_days(energy, targets, inputs.workday)
     columns["similar_days"] = _smooth_hours(np.where(np.isfinite(similar), similar, mean_7))
     if TEMPERATURE_FEATURES[0] in names and inputs.outdoor_temperature is not None:
@@ -510,19 +548,19 @@ class EnergyForecast:
 class EnergyForecaster:
     """Day-ahead hourly energy forecaster, chosen on held-out recent days.
 
-    Candidates: the 7-day same-hour mean (the baseline), the previous day, an equal-share
-    average of four smoothed profiles, and a non-negative least-squares blend of all base
-    forecasts (exponentially weighted same-hour profiles over 56 days, the same by day type,
-    last evening's carry-over, the mean of similar past days, the same weekday, levels). The
-    blend is fitted with recent days weighing more, scored on the last ``VALIDATION_DAYS`` with
-    weights refitted weekly on the days before each week. Mixes of the blend with the smoothed
-    profile (``MIXES``) are candidates too: averaging forecasts whose errors differ cancels part
-    of each one's noise, and a mix is itself linear in the base forecasts, so it deploys as
-    weights. The best-scoring candidate is published, and the 7-day mean whenever nothing beats
-    it or fewer than ``MIN_VALIDATION_DAYS`` days could be held out. A winner that beat the
-    steadier ``SHRINK_TOWARDS`` mix only narrowly is published mixed with it, in proportion to
-    how surely it won day by day (``_paired_trust``); ``nrmse`` and ``skill`` are the held-out
-    scores of what is published.
+    Candidates: the 7-day same-hour mean (the baseline), the previous day, an equal-share average of
+    four smoothed profiles, and a non-negative least-squares blend of all base forecasts
+    (exponentially weighted same-hour profiles over 56 days, the same by day type, last evening's
+    carry-over, the mean of similar past days, the same weekday, levels, the settled profile scaled
+    to the last days' level). The blend is fitted with recent days weighing more, scored on the last
+    ``VALIDATION_DAYS`` with weights refitted weekly on the days before each week. Mixes of the
+    blend with the smoothed profile (``MIXES``) are candidates too: averaging forecasts whose errors
+    differ cancels part of each one's noise, and a mix is itself linear in the base forecasts, so it
+    deploys as weights. The best-scoring candidate is published, and the 7-day mean whenever nothing
+    beats it or fewer than ``MIN_VALIDATION_DAYS`` days could be held out. A winner that beat the
+    steadier ``SHRINK_TOWARDS`` mix only narrowly is published mixed with it, in proportion to how
+    surely it won day by day (``_paired_trust``); ``nrmse`` and ``skill`` are the held-out scores of
+    what is published.
 
     Train with :meth:`train` (off the event loop, once a day is plenty), persist with
     :meth:`to_dict`, and ask :meth:`forecast` with the recent hourly history whenever needed.
