@@ -985,7 +985,7 @@ SHIFT_WINDOW_HOURS = 48  # evidence of a shift is gathered over at most the last
 # night of heating or a day at home raises only one of them.
 DAYTIME_FIRST_HOUR = max(NIGHT_HOURS) + 1  # the day's hours start where the night's end
 DAYTIME_MIN_HOURS = 6  # the daytime floor is judged once this many of the day's hours are seen
-FLOORS_LOWEST = 2  # each floor is the mean of its two lowest hours
+FLOORS_LOWEST = RAISED_FLOOR_LOWEST  # each floor is the mean of its lowest hours, as the raised one
 FLOORS_RISE = 0.7  # both floors above their usual level by this many base loads: a new load
 FLOORS_ORDINARY_EXCEEDING = 2  # ... and above all but the 2 highest of the 56 ordinary days
 
