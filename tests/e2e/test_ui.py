@@ -253,7 +253,7 @@ def test_set_up_foresight_in_the_browser(
 
 
 # A log record's first line: time, level, thread, logger, message.
-LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \S+ (?P<level>[A-Z]+) \([^)]*\) \[(?P<logger>[^\]]+)\]")
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \S+ (?P<level>[A-Z]+) \([^)]*\) \[[^\]]+\]")
 # Foresight named in a record: its loggers, its files in a traceback, the integration by its domain.
 NAMES_FORESIGHT = re.compile(
     r"custom_components[./]foresight[./]|integration '?foresight\b(?!_)|domain '?foresight\b(?!_)"
