@@ -1495,10 +1495,10 @@ class UnusualUseDetector:
                 self.day_floor_kwh * DAY_FLOOR_HOURS,
                 day_floor * DAY_FLOOR_HOURS,
             )
-        floors_rise = self._floors_rise(times, seen, last)
+        midnight = float(np.floor(times[last] / DAY) * DAY)
+        floors_rise = self._floors_rise(times[: last + 1], seen[: last + 1], midnight)
         if floors_rise > self.floors_rise_kwh:  # False when either is NaN
             # Reported over today's hours so far: the night is part of the evidence.
-            midnight = float(np.floor(times[last] / DAY) * DAY)
             today = (times >= midnight) & (np.arange(times.size) <= last)
             return UnusualUse(
                 True,
@@ -1516,14 +1516,15 @@ class UnusualUseDetector:
                 )
         return UnusualUse(False, "none", None, float(expected_now[last]), float(seen[last]))
 
-    def _floors_rise(self, times: FloatArray, seen: FloatArray, last: int) -> float:
-        """How far today's night and daytime floors both rose (NaN before they can be judged)."""
-        midnight = float(np.floor(times[last] / DAY) * DAY)
-        today = np.isfinite(times) & (times >= midnight) & (times <= times[last])
-        hours = np.full(24, np.nan)
-        hours[((times[today] - midnight) // HOUR).astype(np.int64)] = seen[today]
-        night, daytime = _night_and_daytime_floors(hours[None, :])
-        hour = int((times[last] - midnight) // HOUR)
+    def _floors_rise(self, times: FloatArray, seen: FloatArray, midnight: float) -> float:
+        """How far today's night and daytime floors both rose by the last of ``times``.
+
+        Today's hours are laid out as calibration lays out its days; NaN before the floors can
+        be judged.
+        """
+        today = to_day_matrix(times, seen, first_day=midnight, days=1).values
+        night, daytime = _night_and_daytime_floors(today)
+        hour = int((times[-1] - midnight) // HOUR)
         usual_daytime = np.asarray(self.daytime_floor_kwh, dtype=np.float64)
         return float(
             _floors_rise(night, daytime[:, hour], self.night_floor_kwh, usual_daytime[hour])[0]
