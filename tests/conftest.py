@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import importlib.abc
 import logging
 import os
@@ -10,6 +11,9 @@ from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 
 from custom_components.foresight.const import (
     CONF_AREA,
@@ -22,10 +26,13 @@ from custom_components.foresight.const import (
     DOMAIN,
     SUBENTRY_ROOM,
 )
+from homeassistant.components.recorder import get_instance
+from homeassistant.components.recorder.history import state_changes_during_period
 from homeassistant.components.recorder.models import StatisticMeanType
 from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 
 class _NoScikitLearn(importlib.abc.MetaPathFinder):
@@ -199,3 +206,13 @@ def import_hourly_statistics(
         },
         rows,
     )
+
+
+async def recorded_attributes(hass: HomeAssistant, entity_id: str) -> dict[str, Any]:
+    """The attributes of ``entity_id``'s latest state as the recorder stored it."""
+    await async_wait_recording_done(hass)
+    states = await get_instance(hass).async_add_executor_job(
+        state_changes_during_period, hass, dt_util.utcnow() - timedelta(days=1), None, entity_id
+    )
+    recorded = states[entity_id][-1]
+    return dict(recorded.attributes)

@@ -34,7 +34,7 @@ from custom_components.foresight.sources import Kind
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
 from homeassistant.core import Event, HomeAssistant
 
-from .conftest import import_hourly_statistics, set_home_states
+from .conftest import import_hourly_statistics, recorded_attributes, set_home_states
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 DAYS = 60
@@ -111,6 +111,8 @@ async def test_entities_show_the_engine_result(
     assert len(forecast) == 24
     assert [hour["kwh"] for hour in forecast] == pytest.approx(expected.kwh.tolist(), abs=1e-3)
     assert [hour["upper"] for hour in forecast] == pytest.approx(expected.upper.tolist(), abs=1e-3)
+    # The hourly values are for dashboards and automations; the database keeps the state only.
+    assert "forecast" not in await recorded_attributes(hass, next_hour.entity_id)
     accuracy = hass.states.get("sensor.foresight_energy_forecast_accuracy")
     assert accuracy is not None
     assert float(accuracy.state) == pytest.approx(offline.skill * 100, abs=0.1)

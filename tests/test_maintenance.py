@@ -24,6 +24,8 @@ from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
+from .conftest import recorded_attributes
+
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 BATTERY = {"device_class": "battery", "unit_of_measurement": "%", "state_class": "measurement"}
 FRIDGE = {"device_class": "power", "unit_of_measurement": "W", "state_class": "measurement"}
@@ -94,6 +96,8 @@ async def test_battery_date_calendar_and_replacement(
     assert sensor.attributes["entity_id"] == "sensor.door_battery"
     assert sensor.attributes["level"] == pytest.approx(forecast.level)
     assert 10 < (expected - now).days < 20  # 28 % left at 1.2 points a day
+    assert sensor.attributes["upcoming"]
+    assert "upcoming" not in await recorded_attributes(hass, sensor.entity_id)
 
     calendar_events = await hass.services.async_call(
         "calendar",

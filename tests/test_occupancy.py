@@ -26,6 +26,8 @@ from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 
+from .conftest import recorded_attributes
+
 NOW = datetime(2026, 10, 20, 18, 50, tzinfo=UTC)  # a Tuesday, 11:50 in the test's time zone
 DAYS = 14
 MOTION = {"device_class": "motion"}
@@ -147,6 +149,7 @@ async def test_entities_show_what_the_engine_computes(
         assert [h["probability"] for h in forecast.attributes["forecast"]] == pytest.approx(
             expected.hourly.tolist(), abs=1e-3
         )
+        assert "forecast" not in await recorded_attributes(hass, forecast.entity_id)
         status = hass.states.get(f"sensor.{slug}_model_status")
         assert status is not None
         assert status.state == expected.status

@@ -43,7 +43,6 @@ class ForesightSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Snapshot, Scope], Any]
     attributes_fn: Callable[[Snapshot, Scope], Mapping[str, Any]] = lambda _s, _scope: {}
     available_fn: Callable[[Snapshot], bool] = lambda _s: True
-    unrecorded: frozenset[str] = frozenset()
 
 
 def _history_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
@@ -139,7 +138,6 @@ MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
         suggested_display_precision=0,
         value_fn=_next_hour,
         attributes_fn=_forecast_attributes,
-        unrecorded=frozenset({"forecast"}),
     ),
     ForesightSensorDescription(
         key="next_use",
@@ -262,7 +260,6 @@ ENERGY_SENSORS: tuple[ForesightSensorDescription, ...] = (
         suggested_display_precision=2,
         value_fn=lambda snapshot, _scope: _energy(snapshot, "next_hour_kwh"),
         attributes_fn=_energy_forecast_attributes,
-        unrecorded=frozenset({"forecast"}),
     ),
     ForesightSensorDescription(
         key="energy_rest_of_today",
@@ -353,7 +350,6 @@ MAINTENANCE_SENSORS: tuple[ForesightSensorDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=_next_battery,
         attributes_fn=_next_battery_attributes,
-        unrecorded=frozenset({"upcoming"}),
     ),
 )
 
@@ -416,6 +412,9 @@ class ForesightSensor(ForesightEntity, SensorEntity):
     """A sensor described by a :class:`ForesightSensorDescription`."""
 
     entity_description: ForesightSensorDescription
+    # Home Assistant reads this per class: the hourly forecasts and the list of the next
+    # batteries are for dashboards and automations, not for the recorder's database.
+    _unrecorded_attributes = frozenset({"forecast", "upcoming"})
 
     def __init__(
         self,
@@ -428,7 +427,6 @@ class ForesightSensor(ForesightEntity, SensorEntity):
         super().__init__(coordinator, description.key, scope.room, room_name)
         self.entity_description = description
         self._scope = scope
-        self._unrecorded_attributes = self._unrecorded_attributes | description.unrecorded
 
     @property
     def available(self) -> bool:
