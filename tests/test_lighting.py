@@ -15,8 +15,9 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.foresight.const import DOMAIN, SUBENTRY_ROOM
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_CALL_SERVICE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers.sun import get_astral_event_next
+from homeassistant.util import dt as dt_util
 
 from .conftest import HOME_DATA, LIVING_ROOM, set_home_states
 from .controllers_helpers import Predicted, async_setup_lamp, predict
@@ -101,6 +102,18 @@ async def test_lights_follow_the_room_in_the_dark(
     calls.clear()
     await _tick(hass, freezer, low_from + timedelta(minutes=50))
     assert not calls
+
+    # One of the home's automations (a context with a parent) switches the lamp on.
+    automation = Context(parent_id=Context().id)
+    await hass.services.async_call(
+        "light", "turn_on", {"entity_id": LAMP}, blocking=True, context=automation
+    )
+
+    # What the room's occupancy learns from the lamp: a person's switching only.
+    runtime = home_entry.runtime_data
+    await runtime.observer.async_flush(dt_util.utcnow().timestamp())
+    kept = await hass.async_add_executor_job(runtime.store.samples, LAMP)
+    assert [value for _, value in kept] == [0.0, None, 1.0, 0.0, None]
 
 
 async def test_an_illuminance_sensor_says_when_it_is_dark(

@@ -6,11 +6,11 @@ buffer is written to Foresight's history from the executor every few minutes and
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 import logging
 
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.helpers.event import async_track_state_change_event
 
 from .aggregate import HourlyAggregator
@@ -19,6 +19,12 @@ from .history import HistoryStore, HourlyRow, Sample
 from .sources import BINARY_KINDS, Kind, Rejected, Source, read_state
 
 _LOGGER = logging.getLogger(__name__)
+
+# Lights and media say someone is there only when a person switched them: switched by an
+# automation (a context with a parent) or by Foresight itself, they are kept as unknown, so
+# smart lighting and presence simulation never read their own actions as people.
+BY_HAND_KINDS = frozenset({Kind.LIGHT, Kind.MEDIA})
+OWN_ACTIONS_KEPT = 1024  # Foresight's recent service calls, recognised in the changes they cause
 
 
 class SeriesBuilder:
@@ -103,7 +109,22 @@ class Observer:
             self._kinds[source.key] = source.kind
         self._unsubscribe: Callable[[], None] | None = None
         self._listeners: list[Callable[[Sample], None]] = []
+        self._own_actions: deque[str] = deque(maxlen=OWN_ACTIONS_KEPT)
         self.started_at: float | None = None
+
+    def note_own_action(self, context: Context) -> None:
+        """Remember a service call of Foresight's, so the changes it causes are not people's."""
+        self._own_actions.append(context.id)
+
+    def _read(self, builder: SeriesBuilder, state: State, t: float | None = None) -> None:
+        context = state.context
+        if builder.source.kind in BY_HAND_KINDS and (
+            context.parent_id is not None or context.id in self._own_actions
+        ):
+            when = state.last_updated_timestamp if t is None else t
+            self._tell(builder.add(when, None))
+        else:
+            self._tell(builder.add_state(state, t))
 
     def add_listener(self, listener: Callable[[Sample], None]) -> None:
         """Be told of each new reading as it is observed (a callback on the event loop)."""
@@ -128,7 +149,7 @@ class Observer:
             if (state := self._hass.states.get(builder.source.entity_id)) is not None:
                 # The reading holds since the state was last updated (as the backfill sees it).
                 since = state.last_updated_timestamp
-                self._tell(builder.add_state(state, max(since, stored[0]) if stored else since))
+                self._read(builder, state, max(since, stored[0]) if stored else since)
         self.started_at = now
         self._unsubscribe = async_track_state_change_event(
             self._hass, list(self._builders), self._on_state_change
@@ -145,7 +166,7 @@ class Observer:
             if new_state is None:  # removed: from now on a gap
                 self._tell(builder.add(event.time_fired_timestamp, None))
             else:
-                self._tell(builder.add_state(new_state))
+                self._read(builder, new_state)
 
     async def async_flush(self, now: float) -> None:
         """Write what was observed, including the hours that closed by ``now``."""

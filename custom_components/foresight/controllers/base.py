@@ -198,6 +198,7 @@ class Controller:
         """Call a service as Foresight: logged, in the logbook, with a context of its own."""
         context = Context()
         self._own.append(context.id)
+        self.coordinator.observer.note_own_action(context)
         entity_id = data.get(ATTR_ENTITY_ID)
         _LOGGER.debug("%s: %s.%s %s (%s)", self.key, domain, service, dict(data), message)
         entry: dict[str, Any] = {ATTR_NAME: "Foresight", "message": message, ATTR_DOMAIN: DOMAIN}
