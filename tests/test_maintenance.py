@@ -175,6 +175,40 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
     )
 
 
+async def test_a_source_reporting_a_value_that_holds_is_not_silent(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    # A month of a battery's level changing about every 20 hours: its rhythm is learned.
+    moment, level = START, 100
+    while moment < START + timedelta(days=30):
+        moment += timedelta(hours=20 + moment.day % 5)
+        level -= 1
+        freezer.move_to(moment)
+        hass.states.async_set("sensor.door_battery", str(level), BATTERY)
+    await coordinator.async_refresh()
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None and problem.state == "off"
+
+    # Then its level holds for five days, but the device still reports it every six hours.
+    last_change = moment
+    while moment < last_change + timedelta(days=5):
+        moment += timedelta(hours=6)
+        freezer.move_to(moment)
+        hass.states.async_set("sensor.door_battery", str(level), BATTERY)
+        await coordinator.async_refresh()
+        problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+        assert problem is not None and problem.state == "off", moment
+
+    # Then the device stops reporting at all.
+    freezer.move_to(moment + timedelta(days=3))
+    await coordinator.async_refresh()
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None and problem.state == "on"
+    assert [s["entity_id"] for s in problem.attributes["sources"]] == ["sensor.door_battery"]
+
+
 def _fridge_day(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, day_start: datetime, run_minutes: float
 ) -> None:

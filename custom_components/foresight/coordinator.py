@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import logging
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_time_interval
@@ -166,6 +167,15 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self.data = replace(snapshot, occupancy=outlook)
         self.async_update_listeners()
 
+    def _last_reports(self) -> dict[str, float]:
+        """When each watched source last reported, an unchanged value too (UTC seconds)."""
+        reports: dict[str, float] = {}
+        for key in self.maintenance.keys:
+            state = self.hass.states.get(key.split("#", 1)[0])
+            if state is not None and state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+                reports[key] = state.last_reported_timestamp
+        return reports
+
     async def _async_update_data(self) -> Snapshot:
         now = dt_util.utcnow()
         await self.observer.async_flush(now.timestamp())
@@ -181,7 +191,9 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             history = history.with_dropped(
                 await self.hass.async_add_executor_job(self.store.dropped)
             )
-        maintenance = await self.hass.async_add_executor_job(self.maintenance.report, now)
+        maintenance = await self.hass.async_add_executor_job(
+            self.maintenance.report, now, self._last_reports()
+        )
         warm_up = await self.hass.async_add_executor_job(self.thermal.outlook)
         energy = None
         if self.energy is not None:

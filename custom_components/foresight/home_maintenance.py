@@ -7,6 +7,7 @@ the whole history at start and every night. The history is their persistence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 import logging
@@ -106,6 +107,11 @@ class HomeMaintenance:
         self.appliances: dict[str, ApplianceModel] = {}
         self._seen_until = 0.0  # UTC seconds: samples up to here were fed to the models
 
+    @property
+    def keys(self) -> list[str]:
+        """Every watched series."""
+        return list(self._kinds)
+
     def _local(self, utc: list[float]) -> np.ndarray:
         return to_wall_clock(np.asarray(utc, dtype=np.float64), self._zone)
 
@@ -142,8 +148,15 @@ class HomeMaintenance:
         times = self._local([row.hour + HOUR / 2 for row in rows])
         return times, np.array([math.nan if r.mean is None else r.mean for r in rows])
 
-    def report(self, now: datetime) -> MaintenanceReport:
-        """Feed what is new, then judge every battery, source and appliance at ``now``."""
+    def report(
+        self, now: datetime, last_reports: Mapping[str, float] | None = None
+    ) -> MaintenanceReport:
+        """Feed what is new, then judge every battery, source and appliance at ``now``.
+
+        ``last_reports``: when each source last reported (UTC seconds), a value that held too.
+        History keeps only changes; a battery at 100 % or a plug at 0 W for a week that still
+        reports is not silent.
+        """
         end = now.timestamp()
         if not self.rhythms:
             self.rebuild(now)
@@ -152,6 +165,7 @@ class HomeMaintenance:
             self._feed(self._seen_until, math.nextafter(end, math.inf))
         self._seen_until = math.nextafter(end, math.inf)
         local_now = wall_clock_now(now, self._zone)
+        self._heard(last_reports or {}, local_now)
         return MaintenanceReport(
             batteries=[self._battery(key, local_now) for key in sorted(self.batteries)],
             problems=[
@@ -174,6 +188,16 @@ class HomeMaintenance:
                     battery.record(float(t), value)
                 if (rhythm := self.rhythms.get(key)) is not None:
                     rhythm.record(float(t), value >= 0.5 if _is_binary(kind) else None)
+
+    def _heard(self, last_reports: Mapping[str, float], local_now: float) -> None:
+        """Count each source's latest report, even of a value that held, in its rhythm."""
+        for key, utc in last_reports.items():
+            rhythm = self.rhythms.get(key)
+            if rhythm is None or rhythm.last_report is None:
+                continue
+            local = float(self._local([utc])[0])
+            if rhythm.last_report < local <= local_now:
+                rhythm.record(local, rhythm.is_on if _is_binary(self._kinds[key]) else None)
 
     def _when(self, local: float | None) -> datetime | None:
         return from_wall_clock(local, self._zone) if local is not None else None
