@@ -32,3 +32,14 @@ async def test_diagnostics(
     assert sources["sensor.living_co2"]["samples"] == 1
     assert sources["binary_sensor.living_motion"]["kind"] == "motion"
     assert any(key.startswith("**REDACTED") for key in sources)
+    # How each model stands, as its diagnostic entities show it.
+    models = diagnostics["models"]
+    snapshot = setup_home.runtime_data.coordinator.data
+    assert set(models["trained_at"]) == set(snapshot.trained_at)
+    assert models["occupancy"]["home"]["status"] == snapshot.occupancy.rooms[None].status
+    assert "Living room" in models["occupancy"]
+    assert models["energy"]["status"] == snapshot.energy.status
+    assert models["energy"]["model"] == snapshot.energy.model
+    assert models["maintenance"]["batteries"] == sorted(
+        battery.status for battery in snapshot.maintenance.batteries
+    )
