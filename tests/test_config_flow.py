@@ -19,6 +19,7 @@ from custom_components.foresight.const import (
     CONF_RETENTION_DAYS,
     CONF_SIMULATION_LIGHTS,
     CONF_SIMULATION_MEDIA,
+    CONF_TRUSTED_PRESENCE,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
     DOMAIN,
@@ -297,6 +298,7 @@ async def test_add_room_from_an_area(hass: HomeAssistant, setup_home: MockConfig
         "co2": [],
         "illuminance": [],
         CONF_CLIMATE: kitchen_ids["climate"],
+        CONF_TRUSTED_PRESENCE: [],
     }
     # The new room has its own device, reloaded into place.
     device = dr.async_get(hass).async_get_device_by_identifier(
@@ -356,13 +358,25 @@ async def test_reconfigure_room(hass: HomeAssistant, setup_home: MockConfigEntry
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
     assert result["errors"] == {"base": "no_sources"}
 
+    # A presence sensor to trust must be one of the room's own.
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"motion": ["binary_sensor.living_motion"]}
+        result["flow_id"],
+        {"light": ["light.living_lamp"], CONF_TRUSTED_PRESENCE: ["binary_sensor.living_motion"]},
+    )
+    assert result["errors"] == {CONF_TRUSTED_PRESENCE: "trusted_not_a_room_sensor"}
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            "motion": ["binary_sensor.living_motion"],
+            CONF_TRUSTED_PRESENCE: ["binary_sensor.living_motion"],
+        },
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     room = setup_home.subentries[room.subentry_id]
     assert room.data["motion"] == ["binary_sensor.living_motion"]
+    assert room.data[CONF_TRUSTED_PRESENCE] == ["binary_sensor.living_motion"]
     assert room.data["light"] == []
     assert room.data[CONF_NAME] == "Living room"
     assert room.data[CONF_AREA] == "living_room"

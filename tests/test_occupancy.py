@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.foresight.const import (
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
+    CONF_TRUSTED_PRESENCE,
     DOMAIN,
     SUBENTRY_ROOM,
 )
@@ -212,3 +213,38 @@ async def test_entities_show_what_the_engine_computes(
     assert result is not None
     assert result["room"] == "Lounge"
     assert len(result["forecast"]) == 48
+
+
+async def test_a_trusted_presence_sensor_teaches_its_room(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(NOW)
+    hass.states.async_set("binary_sensor.study_motion", "off", MOTION)
+    hass.states.async_set("binary_sensor.study_radar", "off", {"device_class": "occupancy"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Foresight",
+        data={CONF_PEOPLE: []},
+        options={CONF_RETENTION_DAYS: 400},
+        subentries_data=[
+            ConfigSubentryData(
+                data={
+                    "name": "Study",
+                    "motion": ["binary_sensor.study_motion", "binary_sensor.study_radar"],
+                    CONF_TRUSTED_PRESENCE: ["binary_sensor.study_radar"],
+                },
+                subentry_type=SUBENTRY_ROOM,
+                title="Study",
+                unique_id=None,
+            )
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    (room_id,) = entry.subentries
+    model = entry.runtime_data.coordinator.occupancy.model
+    assert model is not None
+    assert model.rooms[room_id].teachers == ["binary_sensor.study_radar"]
+    assert [s.source_id for s in model.sources if s.reliable] == ["binary_sensor.study_radar"]

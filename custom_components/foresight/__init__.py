@@ -28,6 +28,7 @@ from .const import (
     CONF_RETENTION_DAYS,
     CONF_SIMULATION_LIGHTS,
     CONF_SIMULATION_MEDIA,
+    CONF_TRUSTED_PRESENCE,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
     DEFAULT_BATTERY_LOW_LEVEL,
@@ -178,7 +179,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         entry.data.get(CONF_OUTDOOR_TEMPERATURE),
     )
     occupancy = HomeOccupancy(
-        store, zone, occupancy_sources(sources.values(), watched_appliances(entry))
+        store,
+        zone,
+        occupancy_sources(sources.values(), watched_appliances(entry)),
+        trusted={
+            entity_id
+            for subentry in entry.subentries.values()
+            for entity_id in subentry.data.get(CONF_TRUSTED_PRESENCE, [])
+        },
     )
     await hass.async_add_executor_job(occupancy.restore, models.get("occupancy"), dt_util.utcnow())
     thermal = HomeThermal(

@@ -34,6 +34,7 @@ from .const import (
     CONF_RETENTION_DAYS,
     CONF_SIMULATION_LIGHTS,
     CONF_SIMULATION_MEDIA,
+    CONF_TRUSTED_PRESENCE,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
     DEFAULT_BATTERY_LOW_LEVEL,
@@ -168,6 +169,9 @@ ROOM_SOURCES_SCHEMA = vol.Schema(
         vol.Optional(CONF_CLIMATE): selector.EntitySelector(
             selector.EntitySelectorConfig(domain="climate")
         ),
+        vol.Optional(CONF_TRUSTED_PRESENCE, default=[]): selector.EntitySelector(
+            _ROOM_FILTERS[Kind.MOTION]
+        ),
     }
 )
 
@@ -210,6 +214,10 @@ def _validate_room_sources(hass: HomeAssistant, user_input: Mapping[str, Any]) -
             errors[key] = "entity_not_found"
     if not chosen:
         errors["base"] = "no_sources"
+    elif not set(user_input.get(CONF_TRUSTED_PRESENCE) or []) <= set(
+        user_input.get(Kind.MOTION) or []
+    ):
+        errors[CONF_TRUSTED_PRESENCE] = "trusted_not_a_room_sensor"
     return errors
 
 

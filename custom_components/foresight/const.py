@@ -25,6 +25,8 @@ MAX_RETENTION_DAYS: Final = 1500
 CONF_AREA: Final = "area"
 CONF_NAME: Final = "name"
 CONF_CLIMATE: Final = "climate"
+# A room's presence sensors trusted to say when it is in use: they teach its other sensors.
+CONF_TRUSTED_PRESENCE: Final = "trusted_presence"
 
 # How often buffered samples are written to Foresight's own history and the models asked.
 FLUSH_INTERVAL: Final = timedelta(minutes=5)

@@ -122,12 +122,21 @@ def _round(value: float) -> float | None:
 class HomeOccupancy:
     """The occupancy model and its live tracker for one home."""
 
-    def __init__(self, store: HistoryStore, zone: tzinfo, sources: list[Source]) -> None:
-        """Learn from ``sources`` (see :func:`occupancy_sources`)."""
+    def __init__(
+        self,
+        store: HistoryStore,
+        zone: tzinfo,
+        sources: list[Source],
+        trusted: Collection[str] = (),
+    ) -> None:
+        """Learn from ``sources`` (see :func:`occupancy_sources`), taught by ``trusted`` ones."""
         self._store = store
         self._zone = zone
         self._sources = [
-            OccupancySource(source.key, str(source.kind), source.room) for source in sources
+            OccupancySource(
+                source.key, str(source.kind), source.room, reliable=source.entity_id in trusted
+            )
+            for source in sources
         ]
         self.keys = {source.key for source in sources}
         self.model: OccupancyModel | None = None
@@ -156,7 +165,7 @@ class HomeOccupancy:
         except ValueError as err:
             _LOGGER.warning("Saved occupancy model could not be read, learning afresh: %s", err)
             return
-        if {s.source_id for s in model.sources} != {s.source_id for s in self._sources}:
+        if set(model.sources) != set(self._sources):
             _LOGGER.info("The rooms changed since the occupancy model was trained: retraining")
             return
         tracker = OccupancyTracker(model)
