@@ -404,6 +404,38 @@ def test_new_model_replaces_only_when_not_worse(trained) -> None:
     assert not should_replace(worse, model, history, start, end)
 
 
+def test_nightly_model_replaces_one_that_fits_only_the_days_it_trained_on() -> None:
+    """Last night's model learned a passing week of late evenings; the home is back to mornings.
+
+    On the days it trained on it fits that week better than any model can out of sample, so
+    it is compared with the new one only on the day since it was trained.
+    """
+    parts = [(5, 28, [8.0]), (6, 6, [20.0]), (7, 1, [8.0])]
+    homes = [_home(seed=seed, days=days, hours=hours) for seed, days, hours in parts]
+    sources = homes[0][0]
+    offsets = np.cumsum([0, *[days * DAY for _, days, _ in parts[:-1]]])
+    history = {
+        key: SourceSeries(
+            np.concatenate(
+                [home[1][key].times + offset for home, offset in zip(homes, offsets, strict=True)]
+            ),
+            np.concatenate([home[1][key].values for home in homes]),
+        )
+        for key in homes[0][1]
+    }
+    end = START + 35 * DAY
+    last_night = train_occupancy(sources, history, START, end - DAY)
+    tonight = train_occupancy(sources, history, START, end)
+    assert tonight.home.scores["holdout_start"] < last_night.trained_until
+    assert should_replace(tonight, last_night, history, START, end)
+    # Saved and read back, the held-out fits are gone: each is judged on its own held-out days.
+    saved = OccupancyModel.from_dict(json.loads(json.dumps(tonight.to_dict())))
+    assert not saved.held_out
+    assert should_replace(saved, last_night, history, START, end) == (
+        occupancy._total_brier(saved) <= occupancy._total_brier(last_night)
+    )
+
+
 def test_penalty_is_chosen_by_blocked_cross_validation_and_recalibrated() -> None:
     """A strong penalty shrinks the log-odds; the held-out blocks' recalibration undoes it."""
     rng = np.random.default_rng(4)

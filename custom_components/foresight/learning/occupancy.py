@@ -131,6 +131,9 @@ HOLDOUT_FRACTION = 0.2
 HOLDOUT_DAYS = (1.0, 7.0)  # held-out days, at least and at most
 SCORED_HORIZON = HOUR  # the forecast's accuracy is its one-hour Brier skill
 MIN_SCORED_POINTS = DAY / FORECAST_STEP  # a horizon is judged on at least a day of forecasts
+# A new model is compared with the one in use on the hours neither was trained on: at least
+# this many (a nightly retrain has a day of them).
+MIN_COMPARED_HOURS = 12.0
 NUMERIC_LEVELS = ("level", "excess")  # a number's raw level, and its level over the day's low
 # Numbers whose recent change is a sign of people: CO2 rises while someone breathes in the room,
 # and illuminance steps when someone switches a light (daylight only drifts, so a step over
@@ -959,6 +962,7 @@ def train_occupancy(
     cut = holdout_start(start, end)
     rooms = sorted({s.room for s in sources if s.room is not None})
     units: dict[str | None, UnitModel] = {}
+    held_out_units: dict[str | None, UnitModel] = {}
     for room in [*rooms, None]:
         data = prepare_unit(room, sources, history, start, end)
         if history_days >= HOLDOUT_DAYS[0] * 2:
@@ -967,6 +971,7 @@ def train_occupancy(
             assert held_out is not None
             scores = score_unit(held_out, data, cut, end)
             scores["holdout_start"] = cut
+            held_out_units[room] = held_out
         else:
             held_out, scores = None, {}
         unit = _fit_unit(data, room, start, end, warm=held_out)
@@ -979,6 +984,7 @@ def train_occupancy(
         home=home,
         trained_until=end,
         history_days=history_days,
+        held_out=held_out_units,
     )
 
 
@@ -991,26 +997,36 @@ def should_replace(
 ) -> bool:
     """Whether a newly trained model should replace the current one.
 
-    Both are scored on the same recent held-out days (the candidate's own holdout) and the
-    candidate wins if its mean Brier score over the home and rooms (now-cast and one-hour
-    forecast) is at least as good.
+    Both are scored out of sample on the same hours: the candidate's held-out days after the
+    current model was trained, the candidate by its fit without those days. The candidate
+    wins if its mean Brier score over the home and rooms (now-cast and one-hour forecast) is
+    at least as good.
     """
     if current is None:
         return True
     cut = candidate.home.scores.get("holdout_start", math.nan)
     if not math.isfinite(cut):
         return current.home.status == "learning"
-    candidate_total = _total_brier(candidate)
+    compared_from = max(cut, current.trained_until)
+    candidate_scores: list[float] = []
     current_scores: list[float] = []
-    for room in [*candidate.rooms, None]:
-        if room is not None and room not in current.rooms:
+    enough = end - compared_from >= MIN_COMPARED_HOURS * HOUR
+    for room in [*candidate.rooms, None] if enough else []:
+        held_out = candidate.held_out.get(room)
+        if held_out is None or (room is not None and room not in current.rooms):
             continue
         data = prepare_unit(room, candidate.sources, history, start, end)
-        scores = score_unit(current.unit(room), data, cut, end)
-        current_scores.extend((scores["nowcast_brier"], scores["forecast_brier"]))
-    finite = [value for value in current_scores if math.isfinite(value)]
-    current_total = float(np.mean(finite)) if finite else math.inf
-    return candidate_total <= current_total + 1e-12
+        new = score_unit(held_out, data, compared_from, end)
+        old = score_unit(current.unit(room), data, compared_from, end)
+        for key in ("nowcast_brier", "forecast_brier"):
+            if math.isfinite(new[key]) and math.isfinite(old[key]):
+                candidate_scores.append(new[key])
+                current_scores.append(old[key])
+    if not candidate_scores:
+        # Too few hours unseen by both (or no held-out fits, as when read back from a save):
+        # each model is judged on its own held-out days.
+        candidate_scores, current_scores = [_total_brier(candidate)], [_total_brier(current)]
+    return float(np.mean(candidate_scores)) <= float(np.mean(current_scores)) + 1e-12
 
 
 def _total_brier(model: OccupancyModel) -> float:

@@ -426,6 +426,8 @@ class OccupancyModel:
     home: UnitModel
     trained_until: float
     history_days: float
+    # Each unit fitted without the held-out days, to compare with a newer model; not saved.
+    held_out: dict[str | None, UnitModel] = field(default_factory=dict)
 
     @property
     def status(self) -> Status:
