@@ -11,6 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.foresight import history_path
 from custom_components.foresight.const import DOMAIN
 from custom_components.foresight.history import HistoryStore
+from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
@@ -93,7 +94,7 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
     assert status is not None
     assert status.state == "learning"
     assert status.attributes["usable_days"] == 1
-    assert status.attributes["days_needed"] == 7
+    assert status.attributes["days_needed"] == MIN_HISTORY_DAYS
     history = hass.states.get("sensor.living_room_history")
     assert history is not None
     assert history.state == "1"

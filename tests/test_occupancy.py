@@ -20,7 +20,7 @@ from custom_components.foresight.const import (
     DOMAIN,
     SUBENTRY_ROOM,
 )
-from custom_components.foresight.learning.occupancy import train_occupancy
+from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS, train_occupancy
 from custom_components.foresight.learning.occupancy_live import OccupancyTracker
 from custom_components.foresight.learning.occupancy_signals import OccupancySource, SourceSeries
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
@@ -31,6 +31,7 @@ from .conftest import recorded_attributes
 
 NOW = datetime(2026, 10, 20, 18, 50, tzinfo=UTC)  # a Tuesday, 11:50 in the test's time zone
 DAYS = 14
+DAY = timedelta(days=1)
 MOTION = {"device_class": "motion"}
 
 
@@ -92,11 +93,13 @@ def entry() -> MockConfigEntry:
     )
 
 
-async def test_entities_show_what_the_engine_computes(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
-) -> None:
-    zone = ZoneInfo(hass.config.time_zone)
-    events = _routine(zone)
+async def _record_then_set_up(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    events: list[tuple[datetime, str, str]],
+) -> list[tuple[datetime, str, str]]:
+    """Record the events, then set Foresight up at NOW; returns the states the home began in."""
     freezer.move_to(events[0][0] - timedelta(minutes=1))
     hass.states.async_set("person.alice", "home")
     hass.states.async_set("binary_sensor.kitchen_motion", "off", MOTION)
@@ -117,6 +120,15 @@ async def test_entities_show_what_the_engine_computes(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+    return start_states
+
+
+async def test_entities_show_what_the_engine_computes(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    zone = ZoneInfo(hass.config.time_zone)
+    events = _routine(zone)
+    start_states = await _record_then_set_up(hass, freezer, entry, events)
 
     # The same history through the learning engine, offline.
     rooms = {subentry.title: room_id for room_id, subentry in entry.subentries.items()}
@@ -132,7 +144,9 @@ async def test_entities_show_what_the_engine_computes(
         values = [1.0 if s in ("on", "home") else 0.0 for _, s in rows]
         history[source.source_id] = SourceSeries.of(times.tolist(), values)
     end = wall_clock_now(NOW, zone)
-    model = train_occupancy(sources, history, end - 84 * 86400, end)
+    # Foresight's history begins with the first reading it holds.
+    start = min(float(series.times[0]) for series in history.values())
+    model = train_occupancy(sources, history, start, end)
     tracker = OccupancyTracker(model)
     tracker.replay(history, since=end - 86400)
 
@@ -248,3 +262,17 @@ async def test_a_trusted_presence_sensor_teaches_its_room(
     assert model is not None
     assert model.rooms[room_id].teachers == ["binary_sensor.study_radar"]
     assert [s.source_id for s in model.sources if s.reliable] == ["binary_sensor.study_radar"]
+
+
+async def test_two_days_of_history_are_still_learning(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """A home Foresight has watched for two days says it is learning, with a low confidence."""
+    events = [e for e in _routine(ZoneInfo(hass.config.time_zone)) if e[0] >= NOW - 2 * DAY]
+    await _record_then_set_up(hass, freezer, entry, events)
+    for name in ("kitchen", "lounge", "foresight"):
+        status = hass.states.get(f"sensor.{name}_model_status")
+        assert status is not None
+        assert status.state == "learning"
+        assert status.attributes["confidence"] <= 0.2
+        assert status.attributes["days_needed"] == MIN_HISTORY_DAYS

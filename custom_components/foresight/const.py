@@ -40,8 +40,6 @@ OCCUPANCY_INTERVAL: Final = timedelta(minutes=1)
 NUMERIC_RESOLUTION_S: Final = 60
 # Raw numeric samples are kept this long; older ones live on as hourly summaries.
 RAW_NUMERIC_DAYS: Final = 14
-# Days of usable history before a model may leave the `learning` status.
-MIN_LEARNING_DAYS: Final = 7
 
 HISTORY_DIR: Final = "foresight"
 

@@ -176,7 +176,9 @@ class HomeOccupancy:
         """Train a candidate from the history up to ``now`` and score it against the current."""
         history = self.history(now, TRAIN_DAYS)
         end = wall_clock_now(now, self._zone)
-        start = end - TRAIN_DAYS * DAY
+        # The history begins at the first reading Foresight holds: a short one is "learning".
+        first = min((float(s.times[0]) for s in history.values() if s.times.size), default=end)
+        start = min(first, end - HOUR)
         candidate = train_occupancy(self._sources, history, start, end)
         replaces = should_replace(candidate, self.model, history, start, end)
         parameters = candidate.to_dict() if replaces else {}

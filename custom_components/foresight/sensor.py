@@ -18,10 +18,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ForesightConfigEntry
-from .const import MIN_LEARNING_DAYS
 from .coordinator import ForesightCoordinator, Snapshot
 from .entity import ForesightEntity
 from .home_occupancy import Expected, RoomOutlook
+from .learning.occupancy import MIN_HISTORY_DAYS
 
 PARALLEL_UPDATES = 0
 
@@ -70,7 +70,7 @@ def _status_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
     room = _room(snapshot, scope)
     return {
         "usable_days": snapshot.history.usable_days.get(scope.room, 0),
-        "days_needed": MIN_LEARNING_DAYS,
+        "days_needed": MIN_HISTORY_DAYS,
         "confidence": round(room.confidence, 3) if room is not None else 0.0,
     }
 

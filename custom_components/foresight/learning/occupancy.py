@@ -120,7 +120,7 @@ from .occupancy_stats import (
 )
 from .series import nan_statistic
 
-MIN_HISTORY_DAYS = 3.0  # less history than this: status "learning", low confidence
+MIN_HISTORY_DAYS = 3  # days: less history than this, status "learning" and a low confidence
 NOWCAST_STEP = MINUTE  # training grid of the now-cast
 NOWCAST_SAMPLES = 10_080  # a week of minutes: the most rows a now-cast is fitted on
 NOWCAST_DAYS = 14.0  # the now-cast learns from at most this many recent days
