@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import threading
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -276,3 +278,27 @@ async def test_two_days_of_history_are_still_learning(
         assert status.state == "learning"
         assert status.attributes["confidence"] <= 0.2
         assert status.attributes["days_needed"] == MIN_HISTORY_DAYS
+
+
+async def test_a_new_tracker_catches_up_off_the_event_loop(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no saved model, the day of readings the live tracker catches up on is replayed in
+    the executor, not on the event loop."""
+    replayed_on: list[int] = []
+    replay = OccupancyTracker.replay
+
+    def _replay(tracker: OccupancyTracker, *args: Any, **kwargs: Any) -> None:
+        replayed_on.append(threading.get_ident())
+        replay(tracker, *args, **kwargs)
+
+    monkeypatch.setattr(OccupancyTracker, "replay", _replay)
+    await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
+    assert replayed_on
+    assert hass.loop_thread_id not in replayed_on
+    probability = hass.states.get("sensor.lounge_occupancy_probability")
+    assert probability is not None
+    assert probability.state not in ("unknown", "unavailable")

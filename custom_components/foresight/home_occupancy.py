@@ -95,13 +95,12 @@ class OccupancyOutlook:
 
 @dataclass(slots=True)
 class Candidate:
-    """A newly trained model, whether it should replace the current one, and its history."""
+    """A newly trained model, whether it should replace the current one, and its tracker."""
 
     model: OccupancyModel
     replaces: bool
-    history: dict[str, SourceSeries]
-    since: float
     parameters: dict[str, Any]  # the model as saved (made off the event loop)
+    tracker: OccupancyTracker | None = None  # caught up off the event loop, if none followed yet
 
 
 def occupancy_sources(sources: Iterable[Source], appliances: Collection[str]) -> list[Source]:
@@ -180,9 +179,13 @@ class HomeOccupancy:
         first = min((float(s.times[0]) for s in history.values() if s.times.size), default=end)
         start = min(first, end - HOUR)
         candidate = train_occupancy(self._sources, history, start, end)
-        replaces = should_replace(candidate, self.model, history, start, end)
-        parameters = candidate.to_dict() if replaces else {}
-        return Candidate(candidate, replaces, history, end - REPLAY_DAYS * DAY, parameters)
+        if not should_replace(candidate, self.model, history, start, end):
+            return Candidate(candidate, False, {})
+        tracker = None
+        if self.tracker is None:
+            tracker = OccupancyTracker(candidate)
+            tracker.replay(history, since=end - REPLAY_DAYS * DAY)
+        return Candidate(candidate, True, candidate.to_dict(), tracker)
 
     def adopt(self, candidate: Candidate) -> bool:
         """Use a candidate that scored at least as well (on the event loop: a few ms)."""
@@ -190,8 +193,7 @@ class HomeOccupancy:
             return False
         self.model = candidate.model
         if self.tracker is None:
-            self.tracker = OccupancyTracker(candidate.model)
-            self.tracker.replay(candidate.history, since=candidate.since)
+            self.tracker = candidate.tracker
         else:
             self.tracker.set_model(candidate.model)
         return True
