@@ -15,19 +15,23 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
+from custom_components.foresight import home_occupancy
 from custom_components.foresight.const import (
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
     CONF_TRUSTED_PRESENCE,
     DOMAIN,
     SUBENTRY_ROOM,
+    TRAIN_AT,
 )
 from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS, train_occupancy
 from custom_components.foresight.learning.occupancy_live import OccupancyTracker
+from custom_components.foresight.learning.occupancy_model import OccupancyModel
 from custom_components.foresight.learning.occupancy_signals import OccupancySource, SourceSeries
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from .conftest import recorded_attributes
 
@@ -302,3 +306,76 @@ async def test_a_new_tracker_catches_up_off_the_event_loop(
     probability = hass.states.get("sensor.lounge_occupancy_probability")
     assert probability is not None
     assert probability.state not in ("unknown", "unavailable")
+
+
+def _occupancy_entities(hass: HomeAssistant) -> dict[str, str]:
+    return {
+        state.entity_id: state.state
+        for state in hass.states.async_all()
+        if "occupancy" in state.entity_id or state.entity_id.endswith("_last_trained")
+    }
+
+
+async def _nightly(hass: HomeAssistant, freezer: FrozenDateTimeFactory, night: int) -> None:
+    """The nightly training, ``night`` nights after NOW."""
+    local = NOW.astimezone(ZoneInfo(hass.config.time_zone)) + timedelta(days=night)
+    freezer.move_to(local.replace(hour=TRAIN_AT[0], minute=TRAIN_AT[1], second=TRAIN_AT[2]))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_a_failed_training_keeps_the_model_and_the_schedule(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
+    model = entry.runtime_data.coordinator.occupancy.model
+    assert model is not None
+    before = _occupancy_entities(hass)
+    assert "unknown" not in before.values()
+    trainings: list[float] = []
+
+    def _train_fails_once(*args: Any) -> OccupancyModel:
+        trainings.append(args[-1])
+        if len(trainings) == 1:
+            raise RuntimeError("the training broke")
+        return train_occupancy(*args)
+
+    monkeypatch.setattr(home_occupancy, "train_occupancy", _train_fails_once)
+    await _nightly(hass, freezer, 1)
+    assert len(trainings) == 1
+    failures = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert len(failures) == 1  # logged once, with the exception
+    assert entry.runtime_data.coordinator.occupancy.model is model
+    after = _occupancy_entities(hass)
+    assert after.keys() == before.keys()
+    assert "unknown" not in after.values()
+    assert after["sensor.foresight_last_trained"] == before["sensor.foresight_last_trained"]
+
+    await _nightly(hass, freezer, 2)  # the next night trains again
+    assert len(trainings) == 2
+
+
+async def test_last_trained_is_the_model_in_use_and_a_rejection_is_shown(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
+    model = entry.runtime_data.coordinator.occupancy.model
+    before = hass.states.get("sensor.foresight_last_trained")
+    assert before is not None
+    assert before.attributes["last_rejected"] is None
+
+    # Tonight's model scores worse than the one in use.
+    monkeypatch.setattr(home_occupancy, "should_replace", lambda *_args: False)
+    await _nightly(hass, freezer, 1)
+    assert entry.runtime_data.coordinator.occupancy.model is model
+    after = hass.states.get("sensor.foresight_last_trained")
+    assert after is not None
+    assert after.state == before.state
+    assert after.attributes["last_rejected"] == dt_util.utcnow()

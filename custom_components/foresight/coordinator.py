@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import logging
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
@@ -67,6 +70,25 @@ class Snapshot:
     occupancy: OccupancyOutlook | None = None
     warm_up: dict[str, WarmUp] = field(default_factory=dict)
     trained_at: dict[str, datetime] = field(default_factory=dict)
+    rejected_at: dict[str, datetime] = field(default_factory=dict)  # newer models kept out
+
+
+def _times(saved: Any) -> dict[str, datetime]:
+    """The named times saved by :meth:`ForesightCoordinator.async_train` (ISO strings)."""
+    return {
+        name: parsed
+        for name, when in (saved or {}).items()
+        if isinstance(when, str) and (parsed := dt_util.parse_datetime(when)) is not None
+    }
+
+
+@contextmanager
+def _keeping_the_previous_model(name: str) -> Iterator[None]:
+    """Log a model's failed training; the model in use and the schedule stay."""
+    try:
+        yield
+    except Exception:
+        _LOGGER.exception("Training the %s model failed; the previous one is kept", name)
 
 
 class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
@@ -118,11 +140,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self._training = asyncio.Lock()
         self._summarised_at: datetime | None = None  # when the history was last summarised
         self._retention_days = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
-        self.trained_at: dict[str, datetime] = {
-            name: parsed
-            for name, when in (models.get("trained_at") or {}).items()
-            if isinstance(when, str) and (parsed := dt_util.parse_datetime(when)) is not None
-        }
+        self.trained_at = _times(models.get("trained_at"))
+        self.rejected_at = _times(models.get("rejected_at"))
         if energy is not None:
             energy.restore(models.get("energy"))
 
@@ -213,6 +232,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             occupancy=self.data.occupancy if self.data is not None else None,
             warm_up=warm_up,
             trained_at=dict(self.trained_at),
+            rejected_at=dict(self.rejected_at),
         )
 
     def _announce(
@@ -293,22 +313,27 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             await self.observer.async_flush(dt_util.utcnow().timestamp())
             now = dt_util.utcnow()
             if self.energy is not None:
-                parameters = await self.hass.async_add_executor_job(self.energy.train, now)
-                self.models.put("energy", parameters)
-                self.trained_at["energy"] = now
-            await self.hass.async_add_executor_job(self.maintenance.rebuild, now)
-            self.trained_at["maintenance"] = now
+                with _keeping_the_previous_model("energy"):
+                    parameters = await self.hass.async_add_executor_job(self.energy.train, now)
+                    self.models.put("energy", parameters)
+                    self.trained_at["energy"] = now
+            with _keeping_the_previous_model("maintenance"):
+                await self.hass.async_add_executor_job(self.maintenance.rebuild, now)
+                self.trained_at["maintenance"] = now
             if self.thermal.rooms:
-                parameters = await self.hass.async_add_executor_job(self.thermal.train, now)
-                self.models.put("thermal", parameters)
-                self.trained_at["thermal"] = now
-            candidate = await self.hass.async_add_executor_job(self.occupancy.train, now)
-            if self.occupancy.adopt(candidate):
-                self.models.put("occupancy", candidate.parameters)
-            self.trained_at["occupancy"] = now
-            self.models.put(
-                "trained_at", {name: when.isoformat() for name, when in self.trained_at.items()}
-            )
+                with _keeping_the_previous_model("thermal"):
+                    parameters = await self.hass.async_add_executor_job(self.thermal.train, now)
+                    self.models.put("thermal", parameters)
+                    self.trained_at["thermal"] = now
+            with _keeping_the_previous_model("occupancy"):
+                candidate = await self.hass.async_add_executor_job(self.occupancy.train, now)
+                if self.occupancy.adopt(candidate):
+                    self.models.put("occupancy", candidate.parameters)
+                    self.trained_at["occupancy"] = now  # when the model in use was trained
+                else:
+                    self.rejected_at["occupancy"] = now
+            for name, times in (("trained_at", self.trained_at), ("rejected_at", self.rejected_at)):
+                self.models.put(name, {key: when.isoformat() for key, when in times.items()})
             self._summarised_at = None  # a backfill or a day's history came before: count anew
         await self.async_refresh()
         self.publish_occupancy()

@@ -169,6 +169,9 @@ MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda snapshot, _scope: snapshot.trained_at.get("occupancy"),
+        attributes_fn=lambda snapshot, _scope: {
+            "last_rejected": snapshot.rejected_at.get("occupancy")
+        },
     ),
     ForesightSensorDescription(
         key="history",
