@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import threading
 from typing import Any
@@ -24,6 +25,7 @@ from custom_components.foresight.const import (
     SUBENTRY_ROOM,
     TRAIN_AT,
 )
+from custom_components.foresight.home_maintenance import MaintenanceReport, SourceProblem
 from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS, train_occupancy
 from custom_components.foresight.learning.occupancy_live import OccupancyTracker
 from custom_components.foresight.learning.occupancy_model import OccupancyModel
@@ -222,7 +224,14 @@ async def test_entities_show_what_the_engine_computes(
     ]
     assert "Lounge in use" in summaries
 
-    # And the action gives the hourly probabilities.
+    # The action gives the hourly probabilities, as the forecast sensor does; a silent motion
+    # sensor is not trusted by either.
+    coordinator = entry.runtime_data.coordinator
+    silent = SourceProblem("binary_sensor.lounge_motion", "silent", NOW, 1.0, False)
+    coordinator.data = replace(coordinator.data, maintenance=MaintenanceReport(problems=[silent]))
+    coordinator.publish_occupancy()
+    forecast = hass.states.get("sensor.lounge_occupancy_forecast")
+    assert forecast is not None
     result = await hass.services.async_call(
         DOMAIN,
         "get_forecast",
@@ -233,6 +242,9 @@ async def test_entities_show_what_the_engine_computes(
     assert result is not None
     assert result["room"] == "Lounge"
     assert len(result["forecast"]) == 48
+    assert [hour["probability"] for hour in result["forecast"][:24]] == pytest.approx(
+        [hour["probability"] for hour in forecast.attributes["forecast"]], abs=1e-3
+    )
 
 
 async def test_a_trusted_presence_sensor_teaches_its_room(

@@ -179,12 +179,17 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         snapshot: Snapshot | None = self.data  # None until the first refresh
         if snapshot is None:
             return
-        silent = {problem.entity_id for problem in snapshot.maintenance.problems}
-        # A silent source is not read as "empty": the model treats it as unknown.
-        untrusted = {key for key in self.occupancy.keys if key.split("#", 1)[0] in silent}
-        outlook = self.occupancy.outlook(dt_util.utcnow(), untrusted)
+        outlook = self.occupancy.outlook(dt_util.utcnow(), self.untrusted_sources())
         self.data = replace(snapshot, occupancy=outlook)
         self.async_update_listeners()
+
+    def untrusted_sources(self) -> set[str]:
+        """The occupancy sources found silent: not read as "empty", the model treats them as unknown."""
+        snapshot: Snapshot | None = self.data  # None until the first refresh
+        if snapshot is None:
+            return set()
+        silent = {problem.entity_id for problem in snapshot.maintenance.problems}
+        return {key for key in self.occupancy.keys if key.split("#", 1)[0] in silent}
 
     def _last_reports(self) -> dict[str, float]:
         """When each watched source last reported, an unchanged value too (UTC seconds)."""

@@ -269,13 +269,15 @@ class HomeOccupancy:
             scores={k: v for k, v in unit.scores.items() if math.isfinite(v)},
         )
 
-    def hourly(self, room: str | None, now: datetime, hours: int) -> list[JsonValueType]:
+    def hourly(
+        self, room: str | None, now: datetime, hours: int, untrusted: Collection[str] = ()
+    ) -> list[JsonValueType]:
         """Probability of use for each hour ahead: the forecast, then the learned routine."""
         tracker, model = self.tracker, self.model
         if tracker is None or model is None:
             return []
         local = wall_clock_now(now, self._zone)
-        forecast = tracker.forecast(room, local)
+        forecast = tracker.forecast(room, local, untrusted)
         first = math.floor(local / HOUR) * HOUR
         starts = first + HOUR * np.arange(hours, dtype=np.float64)
         probabilities = model.unit(room).routine.at(starts + HOUR / 2)

@@ -124,7 +124,9 @@ def _occupancy_forecast(
         "status": unit.status,
         "skill": unit.skill,
         "occupancy_probability": round(unit.occupancy_probability, 4),
-        "forecast": coordinator.occupancy.hourly(room_id, dt_util.utcnow(), hours),
+        "forecast": coordinator.occupancy.hourly(
+            room_id, dt_util.utcnow(), hours, coordinator.untrusted_sources()
+        ),
     }
 
 
