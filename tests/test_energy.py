@@ -369,3 +369,40 @@ def test_public_holidays_of_the_home_country_are_days_off(tmp_path: Path) -> Non
         at_work = np.array([hour["kwh"] for hour in monday.forecast])
         assert np.mean(forecast[9:17] - at_work[9:17]) > 0.4  # most of the 0.8 kWh at home
     store.close()
+
+
+def test_outdoor_temperature_forecast_is_the_engine_result(tmp_path: Path) -> None:
+    """The published forecast reads the temperatures measured so far, as training scored it."""
+    rng = np.random.default_rng(17)
+    days = 120
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    hours = now.timestamp() - days * 86400 + 3600.0 * np.arange(days * 24)
+    weather = np.repeat(np.cumsum(rng.normal(0.0, 2.0, days)) * 0.3 + 6.0, 24)
+    outdoor = weather + 3.0 * np.sin((hours % 86400) / 86400 * 2 * np.pi)
+    kwh = _usual_day(hours, rng) + 0.1 * np.maximum(16.0 - outdoor, 0.0)
+    store = _energy_only_store(tmp_path / "history.db", hours, kwh)
+    store.write(
+        {"sensor.outdoor": "temperature"},
+        hourly=[
+            HourlyRow("sensor.outdoor", int(h), float(t), None, None)
+            for h, t in zip(hours, outdoor, strict=True)
+        ],
+    )
+    home = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, "sensor.outdoor", UTC)
+    home.train(now)
+
+    offline = EnergyForecaster.train(hours, kwh, outdoor_temperature=outdoor, now=now.timestamp())
+    assert home.forecaster is not None
+    assert home.forecaster.to_dict() == offline.to_dict()
+    assert "colder_than_usual" in offline.features
+    outlook = home.outlook(now)
+    assert outlook is not None
+    # Offline the next day's measured temperatures are given too: the engine must not read them.
+    tomorrow = -5.0 + rng.normal(0.0, 3.0, 24)  # a cold snap nobody measured yet
+    expected = _next_day_forecast(
+        offline, hours, kwh, outdoor_temperature=np.concatenate([outdoor, tomorrow])
+    )
+    assert [hour["kwh"] for hour in outlook.forecast] == pytest.approx(
+        expected.kwh.tolist(), abs=1e-3
+    )
+    store.close()

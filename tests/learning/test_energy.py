@@ -648,3 +648,57 @@ def test_a_shortfall_must_fall_clearly_below_the_lowest_ordinary_level() -> None
     found = verdict(0.8)  # a fifth below it for four hours: something stopped
     assert found.active and found.kind == "shortfall"
     assert found.since == midnight
+
+
+def _heated_home(days: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A home heated by a heat pump: use grows as the day's weather turns cold (times, kWh, °C)."""
+    rng = np.random.default_rng(seed)
+    times, kwh, _ = _home(days, seed=seed)
+    weather = np.zeros(days)
+    for day in range(1, days):  # the weather persists for a few days
+        weather[day] = 0.7 * weather[day - 1] + rng.normal(0.0, 3.0)
+    hour = (times % DAY) / HOUR
+    outdoor = 8.0 + np.repeat(weather, 24) + 3.0 * np.sin((hour - 9.0) / 24.0 * 2 * np.pi)
+    return times, kwh + 0.08 * np.maximum(16.0 - outdoor, 0.0), outdoor
+
+
+def test_temperature_of_the_day_forecast_is_never_read() -> None:
+    """A day-ahead forecast knows only the temperatures measured before it is made."""
+    times, kwh, outdoor = _heated_home(200, seed=21)
+    midnight = START + 190 * DAY
+    past = times < midnight
+    model = energy.EnergyForecaster.train(
+        times[past], kwh[past], outdoor_temperature=outdoor[past], now=midnight
+    )
+    assert "colder_than_usual" in model.features
+    span = times < midnight + DAY
+    unknown_ahead = np.where(times[span] < midnight, outdoor[span], np.nan)
+    measured = model.forecast(
+        times[span], kwh[span], midnight, 24, outdoor_temperature=outdoor[span]
+    )
+    as_live = model.forecast(
+        times[span], kwh[span], midnight, 24, outdoor_temperature=unknown_ahead
+    )
+    assert measured.kwh.tolist() == as_live.kwh.tolist()
+
+
+def test_held_out_score_with_temperature_is_what_the_forecast_then_achieves() -> None:
+    """The skill reported for a temperature-driven home holds on the days after training."""
+    days, trained = 260, 200
+    times, kwh, outdoor = _heated_home(days, seed=22)
+    now = START + trained * DAY
+    past = times < now
+    model = energy.EnergyForecaster.train(
+        times[past], kwh[past], outdoor_temperature=outdoor[past], now=now
+    )
+    actual, forecast = [], []
+    for day in range(trained, days):
+        midnight = START + day * DAY
+        span = times < midnight + DAY
+        # As live: the day's own temperatures are not known yet.
+        known = np.where(times[span] < midnight, outdoor[span], np.nan)
+        result = model.forecast(times[span], kwh[span], midnight, 24, outdoor_temperature=known)
+        forecast.append(result.kwh)
+        actual.append(kwh[(times >= midnight) & (times < midnight + DAY)])
+    achieved = energy._nrmse(np.array(actual), np.array(forecast))
+    assert achieved == pytest.approx(model.nrmse, rel=0.2)

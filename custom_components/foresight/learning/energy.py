@@ -32,7 +32,7 @@ Status = Literal["learning", "ready", "degraded"]
 
 HOUR = 3600.0
 DAY = 86400.0
-MODEL_VERSION = 6  # 6: the recent-level member, in the blend and in the smoothed profile
+MODEL_VERSION = 7  # 7: the temperature inputs read the temperatures measured before the day
 DETECTOR_VERSION = 5  # 5: the night and daytime floors rising together; a shortfall margin
 
 MIN_DAYS = 3  # fewer days of data than this: status "learning", no forecast
@@ -406,7 +406,9 @@ def _features(inputs: _Inputs, targets: IntArray, names: tuple[str, ...]) -> Flo
     if TEMPERATURE_FEATURES[0] in names and inputs.outdoor_temperature is not None:
         temperature = inputs.outdoor_temperature
         recent = _nan_window_mean(temperature, targets, 7)
-        deviation_c = np.nan_to_num(temperature[targets] - recent)
+        # The day's own weather is not known when it is forecast: yesterday's, hour by hour.
+        yesterday = temperature[np.maximum(targets - 1, 0)]
+        deviation_c = np.nan_to_num(np.where((targets >= 1)[:, None], yesterday, np.nan) - recent)
         # Heating grows when colder than the last week, cooling when warmer: one sign each,
         # so the non-negative blend can weigh either.
         columns["colder_than_usual"] = columns["level_7day"] * np.maximum(-deviation_c, 0) / 10
@@ -730,7 +732,8 @@ class EnergyForecaster:
 
         ``hour_starts``/``kwh`` are the recent history (the last ``LOOKBACK_DAYS`` is best), with
         optional per-hour inputs aligned to them; for the horizon, extend ``hour_starts`` and
-        the optional arrays with future hours whose ``kwh`` is NaN (e.g. a weather forecast).
+        the optional arrays with future hours whose ``kwh`` is NaN. Outdoor temperatures from
+        ``start`` on are never read: as in training, only what was measured before is known.
         Hours of today not yet seen are filled with their forecast before tomorrow's is made.
         """
         start = float(np.floor(start / HOUR) * HOUR)
@@ -741,6 +744,9 @@ class EnergyForecaster:
         times = _as_float_array(hour_starts, "hour_starts")
         energy = _as_float_array(kwh, "kwh").copy()
         energy[times >= start] = np.nan  # never peek at the hours being forecast
+        if outdoor_temperature is not None:
+            outdoor_temperature = _as_float_array(outdoor_temperature, "outdoor_temperature")
+            outdoor_temperature = np.where(times >= start, np.nan, outdoor_temperature)
         inputs = _build_inputs(
             times,
             energy,
@@ -750,6 +756,11 @@ class EnergyForecaster:
             occupancy_probability=occupancy_probability,
             workday=workday,
         )
+        if inputs.outdoor_temperature is not None:
+            _hold_weather(
+                inputs.outdoor_temperature,
+                LOOKBACK_DAYS * 24 + round((start - first_target) / HOUR),
+            )
         weights = np.asarray(self.weights, dtype=np.float64)
         band = np.asarray(self.band, dtype=np.float64)
         values = np.full((target_days, 24), np.nan)
@@ -828,6 +839,19 @@ class EnergyForecaster:
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"bad energy model data: {err}") from err
+
+
+def _hold_weather(temperature: FloatArray, first_unseen: int) -> None:
+    """Fill the hours from ``first_unseen`` on with the same hour a day earlier, in place.
+
+    Hours not measured yet are forecast as the day before was (persistence): a day-ahead
+    forecast made at midnight reads yesterday's temperatures, and one made later today the
+    latest 24 measured hours, never an hour it could not have known.
+    """
+    flat = temperature.reshape(-1)
+    for slot in range(max(first_unseen, 24), flat.size):
+        if not np.isfinite(flat[slot]):
+            flat[slot] = flat[slot - 24]
 
 
 def _json_float(value: float) -> float | None:
