@@ -58,6 +58,13 @@ async def _seed_states(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> N
     await async_wait_recording_done(hass)
 
 
+SWAPPED_HOUR = 24 * 30  # a new meter, already at 4 900 kWh, that the recorder read as use
+
+
+def _swap(hour: int) -> float:
+    return 4.9e6 if hour >= SWAPPED_HOUR else 0.0
+
+
 def _import_long_term_statistics(hass: HomeAssistant) -> None:
     """Sixty days of hourly statistics, ending before the states above begin."""
     first = SEEDED - timedelta(days=60)
@@ -68,7 +75,7 @@ def _import_long_term_statistics(hass: HomeAssistant) -> None:
         "energy",
         "Wh",
         [
-            {"start": hour, "state": 500.0 * i, "sum": 500.0 * (i + 1)}
+            {"start": hour, "state": 500.0 * i, "sum": 500.0 * (i + 1) + _swap(i)}
             for i, hour in enumerate(hours)
         ],
     )
@@ -122,13 +129,17 @@ async def test_meter_hours_from_states_and_statistics(
     store: HistoryStore = backfilled.runtime_data.store
     hours = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
     from_statistics = [row for row in hours if row.hour < SEEDED.timestamp()]
-    assert len(from_statistics) == 24 * 57
+    # The swapped meter's hour is no use at all: left out, and counted as dropped.
+    assert len(from_statistics) == 24 * 57 - 1
     assert [row.consumption for row in from_statistics] == pytest.approx(
-        [0.5] * 24 * 57
+        [0.5] * (24 * 57 - 1)
     )  # Wh → kWh
+    coverage = backfilled.runtime_data.coordinator.data.history.coverage
+    assert coverage["sensor.house_energy"].dropped == {"implausible": 1}
     from_states = [row for row in hours if row.hour >= SEEDED.timestamp()]
-    # 1 kWh in the first hour; the new meter's 0.5 kWh and then 1 kWh in the second.
-    assert [row.consumption for row in from_states[:2]] == [pytest.approx(1.0), pytest.approx(1.5)]
+    # The first hour was read from its second minute only: unknown. The new meter's 0.5 kWh
+    # and then 1 kWh in the second.
+    assert [row.consumption for row in from_states[:2]] == [None, pytest.approx(1.5)]
 
     outdoor = await hass.async_add_executor_job(store.hours, "sensor.outdoor_temperature")
     from_statistics = [row for row in outdoor if row.hour < SEEDED.timestamp()]

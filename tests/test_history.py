@@ -152,3 +152,59 @@ def test_meter_resets_and_noise() -> None:
     (row,) = agg.advance(3600.0)
     assert row.consumption is not None
     assert abs(row.consumption - 2.2) < 1e-9
+
+
+def _use(rows: list[HourlyRow]) -> list[float | None]:
+    return [None if row.consumption is None else round(row.consumption, 6) for row in rows]
+
+
+def test_a_meter_glitch_to_zero_is_no_use() -> None:
+    """1000 → 0 → 1000.3 is a glitch, not 1000 kWh in an hour: that hour is unknown, and dropped."""
+    agg = HourlyAggregator("sensor.meter", counter=True)
+    rows = agg.add(0.0, 1000.0)
+    rows += agg.add(1200.0, 0.0)
+    rows += agg.add(1300.0, 1000.3)
+    rows += agg.add(4000.0, 1000.7)
+    assert _use(rows + agg.advance(7200.0)) == [None, 0.4]
+    assert agg.take_implausible() == 1
+    assert agg.take_implausible() == 0
+
+
+def test_a_new_meter_starting_higher_is_no_use() -> None:
+    agg = HourlyAggregator("sensor.meter", counter=True)
+    rows = agg.add(0.0, 100.0)
+    rows += agg.add(1800.0, 5000.0)  # a replacement meter that already counted elsewhere
+    rows += agg.add(5400.0, 5001.0)
+    assert _use(rows + agg.advance(7200.0)) == [None, 1.0]
+    assert agg.take_implausible() == 1
+
+
+def test_use_over_a_meter_gap_is_unknown_not_put_in_one_hour() -> None:
+    """A meter unavailable for five hours: its hours are unknown, none gets the five hours' use."""
+    agg = HourlyAggregator("sensor.meter", counter=True)
+    rows = agg.add(0.0, 100.0)
+    rows += agg.add(600.0, 100.2)
+    rows += agg.add(1200.0, None)  # unavailable until 05:20
+    rows += agg.add(5 * 3600 + 1200.0, 105.2)
+    rows += agg.add(6 * 3600 + 1800.0, 105.6)
+    rows += agg.advance(7 * 3600.0)
+    assert [row.hour // 3600 for row in rows] == [0, 5, 6]
+    assert _use(rows) == [None, None, 0.4]
+    assert agg.take_implausible() == 0
+
+
+def test_a_steady_meter_uses_nothing() -> None:
+    agg = HourlyAggregator("sensor.meter", counter=True)
+    agg.add(0.0, 100.0)
+    agg.add(600.0, 100.5)
+    assert _use(agg.advance(3 * 3600.0)) == [0.5, 0.0, 0.0]
+
+
+def test_use_while_foresight_was_stopped_is_unknown() -> None:
+    """After a restart the reading covers the downtime: no hour of it is counted."""
+    agg = HourlyAggregator("sensor.meter", counter=True)
+    agg.resume(600.0, 100.0)
+    rows = agg.add(4 * 3600 + 600.0, 104.0)
+    rows += agg.add(5 * 3600 + 600.0, 104.3)
+    rows += agg.advance(6 * 3600.0)
+    assert [row.consumption for row in rows if row.consumption is not None] == [pytest.approx(0.3)]

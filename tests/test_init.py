@@ -262,6 +262,36 @@ async def test_meter_hours_across_a_reset(
     assert [row.consumption for row in hours] == [pytest.approx(1.5), pytest.approx(1.3)]
 
 
+async def test_meter_glitch_is_dropped_and_a_steady_meter_uses_nothing(
+    hass: HomeAssistant, home_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    start = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    freezer.move_to(start)
+    set_home_states(hass)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    meter = {
+        "unit_of_measurement": "kWh",
+        "device_class": "energy",
+        "state_class": "total_increasing",
+    }
+    # A glitch to 0 and back in the first hour; then the meter holds for an hour.
+    for minute, reading in [(0, "1000.0"), (20, "0"), (21, "1000.3"), (50, "1000.5")]:
+        freezer.move_to(start + timedelta(minutes=minute))
+        hass.states.async_set("sensor.house_energy", reading, meter)
+    freezer.move_to(start + timedelta(hours=2, minutes=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    coordinator = home_entry.runtime_data.coordinator
+    await coordinator.async_refresh()
+    store: HistoryStore = home_entry.runtime_data.store
+    hours = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
+    assert [(row.hour - start.timestamp()) / 3600 for row in hours] == [0, 1]
+    assert [row.consumption for row in hours] == [None, 0.0]
+    assert coordinator.data.history.coverage["sensor.house_energy"].dropped == {"implausible": 1}
+
+
 async def test_home_assistant_stopping_writes_what_was_observed(
     hass: HomeAssistant, setup_home: MockConfigEntry
 ) -> None:

@@ -13,6 +13,8 @@ from .history import HourlyRow
 HOUR = 3600
 # Home Assistant's rule for meters: a drop of more than 10 % is a reset (or a new meter).
 RESET_DROP = 0.9
+# More than a three-phase 63 A main fuse (43 kW) can pass in an hour: a glitch or a new meter.
+MAX_HOURLY_KWH = 50.0
 
 
 @dataclass(slots=True)
@@ -23,16 +25,29 @@ class _Hour:
     low: float | None = None
     high: float | None = None
     consumption: float | None = None
+    metered: bool = False  # the meter was read at the hour's start: its use can be known
 
 
 class HourlyAggregator:
     """Folds one source's readings into closed hours: time-weighted mean, min, max, consumption.
 
     A value holds until the next reading; a gap (None) holds nothing. For a meter (``counter``)
-    the consumption of an hour is the sum of the increases read in it, resets handled.
+    the consumption of an hour is the sum of the increases read in it, resets handled, 0 while
+    it holds steady. It is unknown when the meter was not read across the whole hour (a gap
+    over an hour's edge, or a restart: what it counted meanwhile can't be placed in time) or
+    when it is implausible (``MAX_HOURLY_KWH``), which is counted in :meth:`take_implausible`.
     """
 
-    __slots__ = ("_counter", "_hour", "_last_counter", "_last_t", "_last_value", "key")
+    __slots__ = (
+        "_counter",
+        "_counting",
+        "_hour",
+        "_implausible",
+        "_last_counter",
+        "_last_t",
+        "_last_value",
+        "key",
+    )
 
     def __init__(self, key: str, *, counter: bool = False) -> None:
         """Start an empty summary for the series ``key``."""
@@ -42,11 +57,14 @@ class HourlyAggregator:
         self._last_t: float | None = None
         self._last_value: float | None = None
         self._last_counter: float | None = None
+        self._counting = False  # the meter has been read without a gap since its last reading
+        self._implausible = 0
 
     def resume(self, t: float, value: float | None) -> None:
         """Continue from a reading stored before a restart (it is not counted again)."""
         self._last_t = t
         self._last_value = value
+        self._counting = False  # what the meter counted while Foresight was stopped is unplaced
         if self._counter and value is not None:
             self._last_counter = value
 
@@ -60,14 +78,26 @@ class HourlyAggregator:
             hour.low = value if hour.low is None else min(hour.low, value)
             hour.high = value if hour.high is None else max(hour.high, value)
             if self._counter:
-                self._count(hour, value)
+                self._count(hour, value, read_at_start=t == hour.start)
+        elif self._counter:
+            self._counting = False
         self._last_t, self._last_value = t, value
         return closed
 
-    def _count(self, hour: _Hour, value: float) -> None:
+    def take_implausible(self) -> int:
+        """How many hours were dropped as implausible since the last call."""
+        count, self._implausible = self._implausible, 0
+        return count
+
+    def _count(self, hour: _Hour, value: float, *, read_at_start: bool) -> None:
         previous = self._last_counter
         self._last_counter = value
-        if previous is None:
+        # A meter back from a gap that began in an earlier hour: its increase has no hour.
+        placed = self._counting or hour.metered
+        self._counting = True
+        if read_at_start:
+            hour.metered = True
+        if previous is None or not placed:
             return
         if value >= previous:
             used = value - previous
@@ -103,11 +133,17 @@ class HourlyAggregator:
     def _current(self, t: float) -> _Hour:
         start = int(t // HOUR) * HOUR
         if self._hour is None or self._hour.start != start:
-            self._hour = _Hour(start)
+            self._hour = _Hour(start, metered=self._counter and self._counting)
         return self._hour
 
     def _close(self, hour: _Hour) -> HourlyRow | None:
         mean = hour.weighted / hour.covered if hour.covered > 0 else None
-        if mean is None and hour.consumption is None:
+        consumption = None
+        if hour.metered and self._counting:  # read at both of the hour's edges
+            consumption = hour.consumption or 0.0
+            if consumption > MAX_HOURLY_KWH:
+                self._implausible += 1
+                consumption = None
+        if mean is None and consumption is None:
             return None  # nothing was known in this hour
-        return HourlyRow(self.key, hour.start, mean, hour.low, hour.high, hour.consumption)
+        return HourlyRow(self.key, hour.start, mean, hour.low, hour.high, consumption)

@@ -18,9 +18,10 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter, PowerConverter, TemperatureConverter
 
+from .aggregate import MAX_HOURLY_KWH
 from .history import HistoryStore, HourlyRow, Sample
 from .observe import SeriesBuilder
-from .sources import BINARY_KINDS, CANONICAL_UNIT, Kind, Source
+from .sources import BINARY_KINDS, CANONICAL_UNIT, Kind, Rejected, Source
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -100,8 +101,12 @@ def _backfill(
         # Long-term statistics are the recorder's own summary of the hour: they win.
         for row in hourly_stats.get(source.entity_id, ()):
             hour = _statistics_row(source, row)
-            if hour is not None and hour.hour + 3600 <= end:
-                by_hour[hour.hour] = hour
+            if hour is None or hour.hour + 3600 > end:
+                continue
+            if hour.consumption is not None and hour.consumption > MAX_HOURLY_KWH:
+                new_dropped[Rejected.IMPLAUSIBLE] = new_dropped.get(Rejected.IMPLAUSIBLE, 0) + 1
+                continue
+            by_hour[hour.hour] = hour
         hourly += by_hour.values()
         if new_dropped:
             dropped[source.key] = new_dropped

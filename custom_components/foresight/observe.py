@@ -66,7 +66,7 @@ class SeriesBuilder:
                 return None
             if value == last.value or (value is None and last.value is None):
                 return None  # nothing changed (attribute-only updates)
-        self.hourly.extend(self._aggregator.add(t, value))
+        self._hours(self._aggregator.add(t, value))
         sample = Sample(self.source.key, t, value)
         if (
             not self._binary
@@ -85,7 +85,12 @@ class SeriesBuilder:
 
     def advance(self, t: float) -> None:
         """Let time pass to ``t``, closing the hours before it."""
-        self.hourly.extend(self._aggregator.advance(t))
+        self._hours(self._aggregator.advance(t))
+
+    def _hours(self, closed: list[HourlyRow]) -> None:
+        self.hourly.extend(closed)
+        if implausible := self._aggregator.take_implausible():
+            self.dropped[Rejected.IMPLAUSIBLE] += implausible
 
     def take(self) -> tuple[list[Sample], list[HourlyRow], dict[str, int]]:
         """Hand over what was built since the last call, and start afresh."""

@@ -147,6 +147,7 @@ class Rejected(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     UNIT = "unit"
     UNEXPECTED_STATE = "unexpected_state"
+    IMPLAUSIBLE = "implausible"  # an hour's metered use beyond what a home can draw
 
 
 # A reading: a value in the canonical unit, None for a gap (unavailable / unknown), or a rejection.
