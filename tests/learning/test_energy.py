@@ -702,3 +702,23 @@ def test_held_out_score_with_temperature_is_what_the_forecast_then_achieves() ->
         actual.append(kwh[(times >= midnight) & (times < midnight + DAY)])
     achieved = energy._nrmse(np.array(actual), np.array(forecast))
     assert achieved == pytest.approx(model.nrmse, rel=0.2)
+
+
+def test_use_ordinary_at_home_is_unusual_while_away() -> None:
+    """Nobody home: less is expected, so the use of a usual evening at home stands out."""
+    times, kwh, _ = _home(90, seed=9)
+    midnight = START + 89 * DAY
+    model, detector = _trained(times, kwh, midnight)
+    expected = energy.day_ahead_expectations(model, times, kwh, midnight - DAY, 2)
+    excess_only = _keeping(detector, "excess")
+    evening = slice(89 * 24 + 17, 89 * 24 + 22)
+    # Just inside the band, every hour of the evening: ordinary at home.
+    seen = kwh.copy()
+    seen[evening] = expected.upper[24 + 17 : 24 + 22] - 0.01
+    window = slice(89 * 24, 89 * 24 + 22)
+    at_home = excess_only.check(times[window], seen[window], expected, away=np.zeros(22))
+    assert not at_home.active
+    away = excess_only.check(times[window], seen[window], expected, away=np.ones(22))
+    assert away.active
+    assert away.kind == "excess"
+    assert away.seen_kwh > away.expected_kwh

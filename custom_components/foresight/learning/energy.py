@@ -1431,7 +1431,8 @@ class UnusualUseDetector:
         ``hour_starts``/``kwh``: the last day or two of hourly energy; ``expected``: the
         day-ahead forecasts covering them (see :func:`day_ahead_expectations`); ``away``: an
         optional per-hour flag aligned with ``hour_starts`` (1 = nobody home), during which
-        less use is expected (the band's lower edge) and a shortfall above the floor is normal.
+        less use is expected (the band's lower edge, the band above it lowered by as much) and
+        a shortfall above the floor is normal.
         """
         times = _as_float_array(hour_starts, "hour_starts")
         seen = _as_float_array(kwh, "kwh")
@@ -1450,9 +1451,9 @@ class UnusualUseDetector:
             away_flags = _as_float_array(away, "away") >= 0.5
             lower = np.full(times.size, np.nan)
             lower[matched] = expected.lower[index[matched]]
-            # Nobody home: expect the band's low edge, and alarm on less excess.
+            # Nobody home: the band moves down so that its low edge is what is expected.
+            upper = np.where(away_flags, np.maximum(upper - (expected_now - lower), lower), upper)
             expected_now = np.where(away_flags, lower, expected_now)
-            upper = np.where(away_flags, np.minimum(upper, expected_now + (upper - lower)), upper)
         hour_of_day = ((times % DAY) // HOUR).astype(np.int64)
         scale = np.asarray(self.scale_kwh, dtype=np.float64)[hour_of_day]
         score, length = _excess_runs(seen, upper, scale)
