@@ -174,8 +174,35 @@ async def test_a_heater_left_on_is_unusual(
     assert unusual.state == "on"
     assert unusual.attributes["kind"] in ("excess", "raised_floor")
     assert unusual.attributes["seen_kwh"] > unusual.attributes["expected_kwh"]
+    # What was expected is shown as a band over the same hours, with what was seen.
+    lower, upper = (
+        unusual.attributes["expected_lower_kwh"],
+        unusual.attributes["expected_upper_kwh"],
+    )
+    assert lower <= unusual.attributes["expected_kwh"] <= upper
     assert len(events) == 1
     assert events[0].data["kind"] == unusual.attributes["kind"]
+    assert events[0].data["expected_upper_kwh"] == upper
+
+    # A restart with the use still unusual: the sensor stays on, nothing is announced again.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
+    assert unusual is not None
+    assert unusual.state == "on"
+    assert len(events) == 1
+
+
+async def test_unusual_use_is_unknown_while_learning(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    """With no history there is nothing to compare with: neither usual nor unusual."""
+    energy = setup_home.runtime_data.coordinator.data.energy
+    assert energy is not None
+    assert energy.status == "learning"
+    unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
+    assert unusual is not None
+    assert unusual.state == "unknown"
 
 
 async def test_retrain_action(

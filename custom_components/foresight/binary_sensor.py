@@ -130,13 +130,15 @@ class UnusualEnergySensor(ForesightEntity, BinarySensorEntity):
 
     @property
     def is_on(self) -> bool | None:
-        """Whether the home's use is unusual now."""
+        """Whether the home's use is unusual now (unknown while nothing is expected yet)."""
         energy = self.coordinator.data.energy
-        return energy.unusual if energy is not None else None
+        if energy is None or energy.status == "learning":
+            return None
+        return energy.unusual
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
-        """What was expected, what was seen, and since when."""
+        """What was expected (and its band), what was seen, and since when."""
         energy = self.coordinator.data.energy
         if energy is None or not energy.unusual:
             return {}
@@ -144,6 +146,8 @@ class UnusualEnergySensor(ForesightEntity, BinarySensorEntity):
             "kind": energy.unusual_kind,
             "since": energy.unusual_since.isoformat() if energy.unusual_since else None,
             "expected_kwh": energy.unusual_expected_kwh,
+            "expected_lower_kwh": energy.unusual_lower_kwh,
+            "expected_upper_kwh": energy.unusual_upper_kwh,
             "seen_kwh": energy.unusual_seen_kwh,
         }
 

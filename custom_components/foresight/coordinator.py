@@ -43,6 +43,7 @@ from .repairs import async_update_silent_sources
 from .sources import KEEP_EVERY_READING, Source
 
 _LOGGER = logging.getLogger(__name__)
+UNUSUAL_ANNOUNCED = "unusual_energy_announced"  # kept with the models: on while announced
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             function=self._async_publish_occupancy,
         )
         self._announced: set[tuple[str, str]] = set()  # what foresight_maintenance already said
+        # Whether unusual energy use was last announced, kept so a restart does not repeat it.
+        self._unusual_announced = models.get(UNUSUAL_ANNOUNCED) is True
         self._training = asyncio.Lock()
         self._summarised_at: datetime | None = None  # when the history was last summarised
         self._retention_days = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
@@ -244,17 +247,22 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self, energy: EnergyOutlook | None, maintenance: MaintenanceReport, now: datetime
     ) -> None:
         """Fire the events for what became unusual, or newly needs maintenance."""
-        previous = self.data.energy if self.data is not None else None
-        if energy is not None and energy.unusual and not (previous and previous.unusual):
+        unusual = energy is not None and energy.unusual
+        if energy is not None and unusual and not self._unusual_announced:
             self.hass.bus.async_fire(
                 EVENT_UNUSUAL_ENERGY,
                 {
                     "kind": energy.unusual_kind,
                     "since": energy.unusual_since.isoformat() if energy.unusual_since else None,
                     "expected_kwh": energy.unusual_expected_kwh,
+                    "expected_lower_kwh": energy.unusual_lower_kwh,
+                    "expected_upper_kwh": energy.unusual_upper_kwh,
                     "seen_kwh": energy.unusual_seen_kwh,
                 },
             )
+        if unusual != self._unusual_announced:
+            self._unusual_announced = unusual
+            self.models.put(UNUSUAL_ANNOUNCED, unusual)
         # Each battery date, problem and drift is announced once, when it first appears.
         due: dict[tuple[str, str], dict[str, object]] = {}
         soon = now + timedelta(days=ANNOUNCE_DAYS)

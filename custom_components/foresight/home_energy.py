@@ -69,6 +69,8 @@ class EnergyOutlook:
     unusual_since: datetime | None = None
     unusual_expected_kwh: float | None = None
     unusual_seen_kwh: float | None = None
+    unusual_lower_kwh: float | None = None  # the expected band over the same hours
+    unusual_upper_kwh: float | None = None
     # Whether the expected occupancy is an input (None: no people, or too little of their
     # history to try), and the held-out skill with and without it.
     occupancy_input: bool | None = None
@@ -325,6 +327,8 @@ class HomeEnergy:
             unusual_since=from_wall_clock(since, self._zone) if since is not None else None,
             unusual_expected_kwh=_number(verdict.expected_kwh),
             unusual_seen_kwh=_number(verdict.seen_kwh),
+            unusual_lower_kwh=_number(verdict.lower_kwh),
+            unusual_upper_kwh=_number(verdict.upper_kwh),
         )
 
     def forecast(self, now: datetime, hours: int) -> list[JsonValueType]:

@@ -721,4 +721,6 @@ def test_use_ordinary_at_home_is_unusual_while_away() -> None:
     away = excess_only.check(times[window], seen[window], expected, away=np.ones(22))
     assert away.active
     assert away.kind == "excess"
-    assert away.seen_kwh > away.expected_kwh
+    # What was expected while away is the band's low edge, and the band above it is lowered.
+    assert away.lower_kwh == pytest.approx(away.expected_kwh)
+    assert away.expected_kwh < away.upper_kwh < away.seen_kwh

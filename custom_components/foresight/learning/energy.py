@@ -17,7 +17,7 @@ sensor (W) into that form; a meter's hourly use comes from Foresight's history, 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -1023,6 +1023,9 @@ class UnusualUse:
     since: float | None  # hour start where the unusual run began (local wall clock)
     expected_kwh: float  # what was expected over the run (or the latest hour)
     seen_kwh: float  # what was used over the run (or the latest hour)
+    # The forecasts' 80 % band summed over the run's hours (NaN when not active).
+    lower_kwh: float = float("nan")
+    upper_kwh: float = float("nan")
 
 
 def _excess_runs(
@@ -1446,14 +1449,35 @@ class UnusualUseDetector:
         upper = np.full(times.size, np.nan)
         expected_now[matched] = expected.kwh[index[matched]]
         upper[matched] = expected.upper[index[matched]]
+        lower = np.full(times.size, np.nan)
+        lower[matched] = expected.lower[index[matched]]
         away_flags = np.zeros(times.size, dtype=bool)
         if away is not None:
             away_flags = _as_float_array(away, "away") >= 0.5
-            lower = np.full(times.size, np.nan)
-            lower[matched] = expected.lower[index[matched]]
             # Nobody home: the band moves down so that its low edge is what is expected.
             upper = np.where(away_flags, np.maximum(upper - (expected_now - lower), lower), upper)
             expected_now = np.where(away_flags, lower, expected_now)
+        verdict = self._judge(times, seen, known, expected_now, upper, away_flags)
+        if not verdict.active or verdict.since is None:
+            return verdict
+        last = int(np.flatnonzero(known)[-1])
+        run = (times >= verdict.since) & (np.arange(times.size) <= last)
+        return replace(
+            verdict,
+            lower_kwh=float(np.nansum(lower[run])),
+            upper_kwh=float(np.nansum(upper[run])),
+        )
+
+    def _judge(
+        self,
+        times: FloatArray,
+        seen: FloatArray,
+        known: NDArray[np.bool_],
+        expected_now: FloatArray,
+        upper: FloatArray,
+        away_flags: NDArray[np.bool_],
+    ) -> UnusualUse:
+        """Apply the rules in turn to the latest known hour; the first that holds is the verdict."""
         hour_of_day = ((times % DAY) // HOUR).astype(np.int64)
         scale = np.asarray(self.scale_kwh, dtype=np.float64)[hour_of_day]
         score, length = _excess_runs(seen, upper, scale)
