@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import math
 from zoneinfo import ZoneInfo
 
@@ -14,21 +14,30 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.foresight.home_thermal import hold_readings
 from homeassistant.core import HomeAssistant
 
-from .conftest import set_home_states
-from .controllers_helpers import simulate_heated_room
+from .controllers_helpers import TEMPERATURE, simulate_heated_room
 
 START = datetime(2026, 10, 5, 0, 0, tzinfo=UTC)
 GAIN, LOSS, OUTDOOR = 2.0, 0.1, 5.0  # °C/h at full heating, 1/h, °C
 
 
-async def test_warm_up_is_learned_from_the_thermostat(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
-) -> None:
+@pytest.fixture
+def at_start(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """The clock at START."""
     freezer.move_to(START)
-    set_home_states(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    return freezer
+
+
+@pytest.fixture
+async def home_at_start(
+    at_start: FrozenDateTimeFactory, setup_home: MockConfigEntry
+) -> MockConfigEntry:
+    """The test home loaded at START."""
+    return setup_home
+
+
+async def test_warm_up_is_learned_from_the_thermostat(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_at_start: MockConfigEntry
+) -> None:
     zone = ZoneInfo(hass.config.time_zone)
 
     temperatures = simulate_heated_room(
@@ -50,12 +59,41 @@ async def test_warm_up_is_learned_from_the_thermostat(
     assert rate.attributes["heating_gain"] == pytest.approx(GAIN, rel=0.15)
     assert rate.attributes["heat_loss"] == pytest.approx(LOSS, rel=0.3)
     assert float(rate.state) == pytest.approx(GAIN - LOSS * (temperatures[-1] - OUTDOOR), abs=0.4)
-    coordinator = home_entry.runtime_data.coordinator
-    room = next(iter(home_entry.subentries))
+    coordinator = home_at_start.runtime_data.coordinator
+    room = next(iter(home_at_start.subentries))
     minutes = coordinator.thermal.minutes_to_reach(room, 18.0, 20.0)
     equilibrium = OUTDOOR + GAIN / LOSS
     true_minutes = 60 * math.log((equilibrium - 18.0) / (equilibrium - 20.0)) / LOSS
     assert minutes == pytest.approx(true_minutes, abs=10)
+
+
+async def test_warm_up_is_learned_from_the_set_point_without_hvac_action(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_at_start: MockConfigEntry
+) -> None:
+    """A thermostat that reports only its mode and set point: it heats while below the set point."""
+    zone = ZoneInfo(hass.config.time_zone)
+    temperature, heating, setpoint = 16.0, False, None
+    for step in range(3 * 24 * 12):
+        moment = START + timedelta(minutes=5 * step)
+        freezer.move_to(moment)
+        # 21 °C mornings and evenings, 12 °C otherwise; the mode is "heat" all along.
+        wanted = 21.0 if moment.astimezone(zone).hour in (6, 7, 17, 18, 19, 20) else 12.0
+        if wanted != setpoint:
+            setpoint = wanted
+            hass.states.async_set(
+                "climate.living",
+                "heat",
+                {"temperature": setpoint, "current_temperature": temperature},
+            )
+        heating = temperature < setpoint - (0.0 if heating else 0.3)  # a thermostat's hysteresis
+        hass.states.async_set("sensor.living_temperature", str(round(temperature, 1)), TEMPERATURE)
+        temperature += (GAIN * heating - LOSS * (temperature - OUTDOOR)) * 5 / 60
+    await hass.services.async_call("foresight", "retrain", {}, blocking=True)
+
+    rate = hass.states.get("sensor.living_room_warm_up_rate")
+    assert rate is not None
+    assert rate.attributes["heating_gain"] == pytest.approx(GAIN, rel=0.25)
+    assert rate.attributes["heat_loss"] == pytest.approx(LOSS, rel=0.4)
 
 
 def test_hold_readings() -> None:

@@ -103,11 +103,16 @@ class HomeThermal:
             heat_times, heating = self._series(series.heating, start, end)
             if times.size < 4:
                 continue
+            # A thermostat that never said it heats (no hvac_action): its set point tells when.
+            reported = bool(np.any(heating > 0))
+            set_times, setpoint = self._series(series.setpoint, start, end, held=True)
             self.models[room] = RoomThermalModel.train(
                 times,
                 temperature,
-                heating=heating if heat_times.size else None,
-                heating_timestamps=heat_times if heat_times.size else None,
+                heating=heating if reported else None,
+                heating_timestamps=heat_times if reported else None,
+                setpoint=setpoint if set_times.size else None,
+                setpoint_timestamps=set_times if set_times.size else None,
                 outdoor_timestamps=outdoor_times,
                 outdoor_temperature=outdoor,
             )

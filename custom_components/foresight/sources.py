@@ -164,7 +164,8 @@ def read_state(kind: Kind, state: State) -> Reading:
         action = state.attributes.get("hvac_action")
         if action is not None:
             return 1.0 if action in ("heating", "preheating") else 0.0
-        return 1.0 if state.state in ("heat", "heat_cool", "auto") else 0.0
+        # Without hvac_action a heating mode does not say whether it heats now: the set point will.
+        return None if state.state in ("heat", "heat_cool", "auto") else 0.0
     if kind in BINARY_KINDS:
         return _read_binary(kind, state)
     return _read_number(kind, state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))

@@ -126,6 +126,7 @@ class RoomThermalModel:
         heating: Any = None,
         heating_timestamps: Any = None,
         setpoint: Any = None,
+        setpoint_timestamps: Any = None,
         outdoor_timestamps: Any = None,
         outdoor_temperature: Any = None,
     ) -> RoomThermalModel:
@@ -133,7 +134,8 @@ class RoomThermalModel:
 
         ``heating`` (0..1 or on/off) is sampled at ``heating_timestamps`` (default: the
         temperature's) and holds between samples, as Home Assistant states do; without it the
-        heating is taken as on while the temperature is below ``setpoint``. Outdoor temperature
+        heating is taken as on while the temperature is below ``setpoint`` (sampled at
+        ``setpoint_timestamps``, default: the temperature's, and held). Outdoor temperature
         is optional: without it a constant outdoor level is learned.
         """
         times = _as_float_array(timestamps, "timestamps")
@@ -154,7 +156,12 @@ class RoomThermalModel:
             )
             heat_grid = _interval_share(heat_times, _as_float_array(heating, "heating"), grid)
         elif setpoint is not None:
-            target = _resample(times, _as_float_array(setpoint, "setpoint"), grid, hold=True)
+            set_times = (
+                times
+                if setpoint_timestamps is None
+                else _as_float_array(setpoint_timestamps, "setpoint_timestamps")
+            )
+            target = _resample(set_times, _as_float_array(setpoint, "setpoint"), grid, hold=True)
             # Heating while below the set point, or while still warming just above it (the
             # thermostat's hysteresis keeps the heating on past the set point).
             rising = np.full(room_grid.shape, np.nan)
