@@ -19,6 +19,7 @@ async def test_diagnostics(
     hass.states.async_set("sensor.living_co2", "lots", {"unit_of_measurement": "ppm"})
     await hass.async_block_till_done()
     await setup_home.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)  # the first training too
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_home)
     text = str(diagnostics)
