@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.datasets import read_adl_intervals
-from custom_components.foresight.learning.appliances import ApplianceModel
+from custom_components.foresight.learning.appliances import ApplianceModel, add_flagged
 from custom_components.foresight.learning.batteries import DEFAULT_LOW_LEVEL, BatteryDischarge
 from custom_components.foresight.learning.rhythm import SourceRhythm
 
@@ -514,7 +514,7 @@ def run_appliances(per_kind: int, seed: int) -> dict[str, Any]:
                 verdict = model.check(times[low:high], power[low:high], moment, *outdoor)
                 now_alarm = verdict.status == "drifted"
                 if now_alarm:
-                    flagged.append((moment - HOUR, moment))
+                    flagged = add_flagged(flagged, moment - HOUR, moment)
                     if not alarm:
                         if moment < fault_at:
                             false_alarms += 1

@@ -18,6 +18,8 @@ from custom_components.foresight.const import (
     EVENT_MAINTENANCE,
     SUBENTRY_ROOM,
 )
+from custom_components.foresight.coordinator import ForesightCoordinator
+from custom_components.foresight.learning.appliances import TRAIN_DAYS
 from custom_components.foresight.learning.batteries import BatteryDischarge
 from custom_components.foresight.timebase import from_wall_clock, to_wall_clock, wall_clock_now
 from homeassistant.config_entries import ConfigSubentryData
@@ -209,13 +211,24 @@ async def test_a_source_reporting_a_value_that_holds_is_not_silent(
     assert [s["entity_id"] for s in problem.attributes["sources"]] == ["sensor.door_battery"]
 
 
-def _fridge_day(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, day_start: datetime, run_minutes: float
+async def _fridge_day(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    day_start: datetime,
+    run_minutes: float,
+    coordinator: ForesightCoordinator | None = None,
 ) -> None:
-    """A day of a fridge compressor: 90 W for ``run_minutes`` in every 40-minute cycle."""
+    """A day of a fridge compressor: 90 W for ``run_minutes`` in every 40-minute cycle.
+
+    With a ``coordinator``, Foresight looks at it every three hours, as its refresh would.
+    """
     rng = np.random.default_rng(int(day_start.timestamp()))
     moment = day_start
+    looked_at = day_start
     while moment < day_start + timedelta(days=1):
+        if coordinator is not None and moment >= looked_at + timedelta(hours=3):
+            await coordinator.async_refresh()
+            looked_at = moment
         on = run_minutes * rng.uniform(0.9, 1.1)
         freezer.move_to(moment)
         hass.states.async_set("sensor.fridge_power", f"{rng.uniform(85, 95):.1f}", FRIDGE)
@@ -231,21 +244,21 @@ async def test_fridge_drift_is_flagged_and_ordinary_days_are_not(
     events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
     coordinator = maintenance_entry.runtime_data.coordinator
     for day in range(10):
-        _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=15)
+        await _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=15)
     await hass.services.async_call(DOMAIN, "retrain", {}, blocking=True)
     fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
     assert fridge is not None
     assert fridge.state == "off"
 
     for day in range(10, 12):  # ordinary days stay quiet
-        _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=15)
+        await _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=15)
         await coordinator.async_refresh()
         fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
         assert fridge is not None
         assert fridge.state == "off"
 
     for day in range(12, 14):  # the door seal fails: the compressor runs three times longer
-        _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=45)
+        await _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=45)
     await coordinator.async_refresh()
     fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
     assert fridge is not None
@@ -255,6 +268,35 @@ async def test_fridge_drift_is_flagged_and_ordinary_days_are_not(
     assert measures["run_minutes"]["seen"] > measures["run_minutes"]["high"]
     assert [e.data["type"] for e in events] == ["appliance"], [e.data for e in events]
     assert events[0].data["entity_id"] == "sensor.fridge_power"
+
+
+async def test_a_drift_longer_than_the_training_days_is_never_learned_as_normal(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    for day in range(10):
+        await _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=15)
+    await coordinator.async_train()
+
+    # The door seal fails for good; Foresight retrains every night as it always does.
+    for day in range(10, 12 + TRAIN_DAYS):
+        await _fridge_day(hass, freezer, START + timedelta(days=day), 45, coordinator)
+        await coordinator.async_train()
+        fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
+        assert fridge is not None
+        if day >= 12:  # two days in, and from then on
+            assert fridge.state == "on", day
+
+    assert await hass.config_entries.async_reload(maintenance_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    await _fridge_day(hass, freezer, START + timedelta(days=12 + TRAIN_DAYS), 45, coordinator)
+    await coordinator.async_train()
+    fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
+    assert fridge is not None
+    assert fridge.state == "on"
+    assert "run_minutes" in fridge.attributes["drifted"] or "duty" in fridge.attributes["drifted"]
 
 
 async def test_get_forecast_lists_battery_dates(

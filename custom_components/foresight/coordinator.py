@@ -128,6 +128,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self.occupancy = occupancy
         self.thermal = thermal
         thermal.restore(models.get("thermal"))
+        maintenance.restore(models.get("maintenance"))
+        self._maintenance_kept = maintenance.parameters()  # as last put in the model store
         # Occupancy is published on its own beat: within a second of a state change, and
         # every minute, without moving the schedule of the refresh.
         self._publisher = Debouncer(
@@ -221,6 +223,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         maintenance = await self.hass.async_add_executor_job(
             self.maintenance.report, now, self._last_reports()
         )
+        await self._async_keep_maintenance()
         warm_up = await self.hass.async_add_executor_job(self.thermal.outlook)
         energy = None
         if self.energy is not None:
@@ -242,6 +245,13 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             trained_at=dict(self.trained_at),
             rejected_at=dict(self.rejected_at),
         )
+
+    async def _async_keep_maintenance(self) -> None:
+        """Keep the appliances' flagged periods and models when they changed."""
+        parameters = await self.hass.async_add_executor_job(self.maintenance.parameters)
+        if parameters != self._maintenance_kept:
+            self.models.put("maintenance", parameters)
+            self._maintenance_kept = parameters
 
     def _announce(
         self, energy: EnergyOutlook | None, maintenance: MaintenanceReport, now: datetime
@@ -332,6 +342,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
                     self.trained_at["energy"] = now
             with _keeping_the_previous_model("maintenance"):
                 await self.hass.async_add_executor_job(self.maintenance.rebuild, now)
+                await self._async_keep_maintenance()
                 self.trained_at["maintenance"] = now
             if self.thermal.rooms:
                 with _keeping_the_previous_model("thermal"):

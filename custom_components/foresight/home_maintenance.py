@@ -2,7 +2,9 @@
 
 Runs in the executor at each refresh of the coordinator: new samples since the last refresh
 are read from Foresight's history and fed to the ``learning`` models, which are rebuilt from
-the whole history at start and every night. The history is their persistence.
+the whole history at start and every night. The history is their persistence, except for the
+appliances: the periods each was flagged and its last model learned from normal days are kept
+with Foresight's models, so a drift that outlasts the history is never learned as normal.
 """
 
 from __future__ import annotations
@@ -12,11 +14,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 import logging
 import math
+from typing import Any
 
 import numpy as np
 
 from .history import HistoryStore
-from .learning.appliances import PERSIST_HOURS, TRAIN_DAYS, WINDOW, ApplianceModel, MeasureCheck
+from .learning.appliances import (
+    PERSIST_HOURS,
+    TRAIN_DAYS,
+    WINDOW,
+    ApplianceModel,
+    MeasureCheck,
+    add_flagged,
+)
 from .learning.batteries import BatteryDischarge
 from .learning.rhythm import SourceRhythm
 from .sources import BINARY_KINDS
@@ -105,6 +115,8 @@ class HomeMaintenance:
         self.batteries: dict[str, BatteryDischarge] = {}
         self.rhythms: dict[str, SourceRhythm] = {}
         self.appliances: dict[str, ApplianceModel] = {}
+        # Local wall-clock periods each appliance was flagged: never learned from.
+        self.flagged: dict[str, list[tuple[float, float]]] = {}
         self._seen_until = 0.0  # UTC seconds: samples up to here were fed to the models
 
     @property
@@ -131,8 +143,42 @@ class HomeMaintenance:
         for key in self.appliance_keys:
             times, power = self._power(key, end - TRAIN_DAYS * DAY, end)
             outdoor_times, outdoor = self._outdoor(end - TRAIN_DAYS * DAY, end)
-            self.appliances[key] = ApplianceModel.fit(times, power, outdoor_times, outdoor)
+            fitted = ApplianceModel.fit(
+                times, power, outdoor_times, outdoor, exclude=self.flagged.get(key)
+            )
+            previous = self.appliances.get(key)
+            # Every day left to learn from was flagged: what was normal before still is.
+            if fitted.ready or previous is None or not previous.ready:
+                self.appliances[key] = fitted
         self._seen_until = end
+
+    def parameters(self) -> dict[str, Any]:
+        """What the history cannot give back: each appliance's flagged periods and model."""
+        return {
+            "flagged": {
+                key: [list(period) for period in self.flagged[key]] for key in self.flagged
+            },
+            "appliances": {
+                key: model.to_dict() for key, model in self.appliances.items() if model.ready
+            },
+        }
+
+    def restore(self, parameters: Any) -> None:
+        """Take back what :meth:`parameters` gave; anything unreadable is learned afresh."""
+        if not isinstance(parameters, dict):
+            return
+        for key in self.appliance_keys:
+            try:
+                periods = parameters.get("flagged", {}).get(key, [])
+                self.flagged[key] = [(float(start), float(end)) for start, end in periods]
+            except AttributeError, TypeError, ValueError:
+                _LOGGER.warning("Flagged periods of %s could not be read", key)
+            try:
+                saved = (parameters.get("appliances") or {}).get(key)
+                if saved is not None:
+                    self.appliances[key] = ApplianceModel.from_dict(saved)
+            except (AttributeError, ValueError) as err:
+                _LOGGER.warning("Saved model of %s could not be read: %s", key, err)
 
     def _power(self, key: str, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
         rows = self._store.samples(key, start, end)
@@ -232,4 +278,8 @@ class HomeMaintenance:
         times, power = self._power(key, end - CHECK_SPAN, end)
         outdoor_times, outdoor = self._outdoor(end - CHECK_SPAN, end)
         check = self.appliances[key].check(times, power, local_now, outdoor_times, outdoor)
+        if check.status == "drifted":
+            # Whole hours, so the kept periods change (and are saved) once an hour at most.
+            hour = math.floor(local_now / HOUR) * HOUR
+            self.flagged[key] = add_flagged(self.flagged.get(key, []), hour - HOUR, hour + HOUR)
         return ApplianceOutlook(key, check.status, check.drifted_measures, check.measures)

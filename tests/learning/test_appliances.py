@@ -8,7 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from custom_components.foresight.learning.appliances import ApplianceModel
+from custom_components.foresight.learning.appliances import (
+    MAX_FLAGGED,
+    TRAIN_DAYS,
+    ApplianceModel,
+    add_flagged,
+)
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -92,6 +97,22 @@ def test_drift_detected(fault: dict[str, float], measure: str) -> None:
     assert measure in verdict.drifted_measures
     seen = {check.name: check for check in verdict.measures}
     assert seen[measure].drifted
+
+
+def test_flagged_periods_merge_stay_bounded_and_forget_what_training_no_longer_reads() -> None:
+    """Hours flagged one after another are one period; old ones go; many never pile up."""
+    periods: list[tuple[float, float]] = []
+    for hour in range(5):
+        periods = add_flagged(periods, START + hour * HOUR, START + (hour + 1) * HOUR)
+    assert periods == [(START, START + 5 * HOUR)]
+    later = START + (TRAIN_DAYS + 2) * DAY
+    periods = add_flagged(periods, later, later + HOUR)
+    assert periods == [(later, later + HOUR)]
+    for hour in range(3 * MAX_FLAGGED):  # every other hour, with a short gap
+        periods = add_flagged(periods, later + 2 * hour * HOUR, later + (2 * hour + 1) * HOUR)
+    assert len(periods) <= MAX_FLAGGED
+    assert periods[0][0] == later
+    assert periods[-1][1] == later + (6 * MAX_FLAGGED - 1) * HOUR
 
 
 def test_short_drift_is_not_flagged() -> None:

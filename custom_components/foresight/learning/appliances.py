@@ -59,6 +59,7 @@ MAX_GAP = 6 * HOUR  # a reading held longer than this is unknown time, not on or
 MEASURES = ("duty", "cycles_per_day", "run_minutes", "on_power")
 # Least spread accepted for each measure, so a perfectly regular appliance is not a hair trigger.
 MIN_SPREAD = {"duty": 0.02, "cycles_per_day": 0.05, "run_minutes": 0.05, "on_power": 3.0}
+MAX_FLAGGED = 64  # flagged periods kept per appliance; beyond that the closest ones merge
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +283,30 @@ class ApplianceModel:
         model.normal = normal
         model.duty_by_hour = duty
         return model
+
+
+def add_flagged(
+    periods: list[tuple[float, float]], start: float, end: float
+) -> list[tuple[float, float]]:
+    """The flagged periods with ``start``-``end`` added: merged, bounded, oldest forgotten.
+
+    Only periods a training from ``end`` could still read are kept; past :data:`MAX_FLAGGED`
+    the two closest merge, so the gap between them is left out of training too.
+    """
+    forget_before = end - (TRAIN_DAYS + 1) * DAY
+    merged: list[tuple[float, float]] = []
+    for first, last in sorted([*periods, (start, end)]):
+        if last < forget_before:
+            continue
+        if merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    while len(merged) > MAX_FLAGGED:
+        gaps = [merged[i + 1][0] - merged[i][1] for i in range(len(merged) - 1)]
+        closest = gaps.index(min(gaps))
+        merged[closest : closest + 2] = [(merged[closest][0], merged[closest + 1][1])]
+    return merged
 
 
 def _clean(timestamps: ArrayLike, power: ArrayLike) -> tuple[FloatArray, FloatArray]:
