@@ -122,6 +122,37 @@ async def test_battery_date_calendar_and_replacement(
     assert sensor.state == "unknown"  # a new discharge: too little history to say when
 
 
+async def test_a_battery_coming_due_is_announced_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
+    rng = np.random.default_rng(5)
+    level = 100.0
+    dates_announced: set[str] = set()
+    for day in range(1, 28):  # about 3.3 points a day, faster on some days than others
+        level -= float(rng.uniform(2.3, 4.3))
+        freezer.move_to(START + timedelta(days=day))
+        hass.states.async_set("sensor.door_battery", str(round(level)), BATTERY)
+        await maintenance_entry.runtime_data.coordinator.async_refresh()
+        sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
+        assert sensor is not None
+        batteries = [e for e in events if e.data["type"] == "battery"]
+        if sensor.state == "unknown" or datetime.fromisoformat(sensor.state) > (
+            START + timedelta(days=day + 7)
+        ):
+            assert not batteries, day
+            continue
+        assert len(batteries) == 1, day  # as soon as it is due within a week, and only once
+        assert batteries[0].data["entity_id"] == "sensor.door_battery"
+        dates_announced.add(sensor.state)
+        if day == 22:  # Home Assistant restarts, or the home's options change
+            assert await hass.config_entries.async_reload(maintenance_entry.entry_id)
+            await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(dates_announced) > 1  # the date moved while it was due, yet no news
+    assert len([e for e in events if e.data["type"] == "battery"]) == 1
+
+
 async def test_silent_sensor_is_flagged_repaired_and_cleared(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
 ) -> None:
@@ -164,6 +195,10 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
     assert issue is not None
     assert issue.translation_placeholders == {"entity_id": "binary_sensor.hall_motion"}
     assert len(events) == 1  # announced once
+    assert await hass.config_entries.async_reload(maintenance_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    assert len(events) == 1  # a restart is no news
 
     freezer.move_to(silent_since + timedelta(hours=40, minutes=1))
     hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
@@ -175,6 +210,12 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
         ir.async_get(hass).async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion")
         is None
     )
+
+    freezer.move_to(silent_since + timedelta(hours=40, minutes=3))
+    hass.states.async_set("binary_sensor.hall_motion", "off", {"device_class": "motion"})
+    freezer.move_to(silent_since + timedelta(hours=56))  # silent again
+    await coordinator.async_refresh()
+    assert [e.data["type"] for e in events] == ["silent", "silent"]
 
 
 async def test_a_source_reporting_a_value_that_holds_is_not_silent(

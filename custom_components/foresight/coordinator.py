@@ -139,7 +139,12 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             immediate=True,
             function=self._async_publish_occupancy,
         )
-        self._announced: set[tuple[str, str]] = set()  # what foresight_maintenance already said
+        # What foresight_maintenance already said and still holds, kept across restarts.
+        self._announced: set[tuple[str, str]] = {
+            (str(tag[0]), str(tag[1]))
+            for tag in models.get("announced") or []
+            if isinstance(tag, list) and len(tag) == 2
+        }
         # Whether unusual energy use was last announced, kept so a restart does not repeat it.
         self._unusual_announced = models.get(UNUSUAL_ANNOUNCED) is True
         self._training = asyncio.Lock()
@@ -273,12 +278,13 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         if unusual != self._unusual_announced:
             self._unusual_announced = unusual
             self.models.put(UNUSUAL_ANNOUNCED, unusual)
-        # Each battery date, problem and drift is announced once, when it first appears.
+        # Each battery coming due, problem and drift is announced once, when it first appears:
+        # a battery whose date moves while still due soon, or a restart, is no news.
         due: dict[tuple[str, str], dict[str, object]] = {}
         soon = now + timedelta(days=ANNOUNCE_DAYS)
         for battery in maintenance.batteries:
             if battery.low_at is not None and battery.low_at <= soon:
-                due[(battery.entity_id, f"battery {battery.low_at.date()}")] = {
+                due[(battery.entity_id, "battery")] = {
                     "type": "battery",
                     "entity_id": battery.entity_id,
                     "level": battery.level,
@@ -300,7 +306,9 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         for tag, message in due.items():
             if tag not in self._announced:
                 self.hass.bus.async_fire(EVENT_MAINTENANCE, message)
-        self._announced = set(due)
+        if set(due) != self._announced:  # what no longer holds is forgotten: it may come back
+            self._announced = set(due)
+            self.models.put("announced", sorted(list(tag) for tag in self._announced))
 
     def _summarise(self, now: float) -> HistorySummary:
         self.store.prune(
