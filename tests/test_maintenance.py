@@ -153,6 +153,41 @@ async def test_a_battery_coming_due_is_announced_once(
     assert len([e for e in events if e.data["type"] == "battery"]) == 1
 
 
+async def test_a_battery_already_low_is_due_today(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    for day in range(1, 31):  # 3 points a day: below its 10 % since day 30
+        freezer.move_to(START + timedelta(days=day))
+        hass.states.async_set("sensor.door_battery", str(100 - 3 * day), BATTERY)
+    now = START + timedelta(days=33)
+    freezer.move_to(now)
+    await maintenance_entry.runtime_data.coordinator.async_refresh()
+
+    sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
+    assert sensor is not None
+    crossed = datetime.fromisoformat(sensor.state)
+    assert START + timedelta(days=29) <= crossed <= START + timedelta(days=30)  # overdue since
+    calendar_events = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {"entity_id": "calendar.foresight_maintenance", "duration": {"days": 1}},
+        blocking=True,
+        return_response=True,
+    )
+    assert calendar_events is not None
+    (event,) = calendar_events["calendar.foresight_maintenance"]["events"]
+    today = now.astimezone(ZoneInfo(hass.config.time_zone)).date()
+    assert event["start"] == today.isoformat()
+    assert (
+        f"reached 10 % on {crossed.astimezone(ZoneInfo(hass.config.time_zone)).date()}"
+        in (event["description"])
+    )
+    calendar = hass.states.get("calendar.foresight_maintenance")
+    assert calendar is not None
+    assert calendar.state == "on"
+
+
 async def test_silent_sensor_is_flagged_repaired_and_cleared(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
 ) -> None:

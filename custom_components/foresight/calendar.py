@@ -82,12 +82,15 @@ class MaintenanceCalendar(ForesightEntity, CalendarEntity):
     """An all-day event for each battery predicted to run out in the next 60 days."""
 
     def _events(self) -> list[CalendarEvent]:
-        horizon = dt_util.now() + timedelta(days=CALENDAR_DAYS)
+        now = dt_util.now()
+        horizon = now + timedelta(days=CALENDAR_DAYS)
         events = []
         for battery in self.coordinator.data.maintenance.predicted():
             if battery.low_at is None or battery.low_at > horizon:
                 continue
-            day = dt_util.as_local(battery.low_at).date()
+            # A battery already low is due now: shown today, not on the past day it crossed.
+            reached = dt_util.as_local(battery.low_at).date()
+            day = max(reached, now.date())
             state = self.hass.states.get(battery.entity_id)
             name = state.name if state is not None else battery.entity_id
             likely = ""
@@ -102,7 +105,9 @@ class MaintenanceCalendar(ForesightEntity, CalendarEntity):
                     end=day + timedelta(days=1),
                     summary=f"Replace battery: {name}",
                     description=(
-                        f"{battery.entity_id} is expected to reach {battery.low_level:g} %"
+                        f"{battery.entity_id} reached {battery.low_level:g} % on {reached}."
+                        if reached < day
+                        else f"{battery.entity_id} is expected to reach {battery.low_level:g} %"
                         f" (now {battery.level:g} %).{likely}"
                         if battery.level is not None
                         else f"{battery.entity_id} is expected to reach {battery.low_level:g} %."
