@@ -188,21 +188,52 @@ async def test_a_battery_already_low_is_due_today(
     assert calendar.state == "on"
 
 
-async def test_silent_sensor_is_flagged_repaired_and_cleared(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
-) -> None:
-    await _start(hass, maintenance_entry, freezer)
-    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
-    coordinator = maintenance_entry.runtime_data.coordinator
+def _hall_days(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> datetime:
+    """Four days of a hall sensor firing every 20 to 60 minutes; returns its last turn on."""
     rng = np.random.default_rng(3)
     moment = START
-    # Four days of a hall sensor firing every 20 to 60 minutes.
     while moment < START + timedelta(days=4):
         moment += timedelta(minutes=float(rng.uniform(20, 60)))
         freezer.move_to(moment)
         hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
         freezer.move_to(moment + timedelta(minutes=2))
         hass.states.async_set("binary_sensor.hall_motion", "off", {"device_class": "motion"})
+    return moment
+
+
+async def test_a_stuck_sensor_gets_its_own_repair_issue(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    stuck_since = _hall_days(hass, freezer) + timedelta(minutes=10)
+    freezer.move_to(stuck_since)
+    hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
+    freezer.move_to(stuck_since + timedelta(days=2))
+    await coordinator.async_refresh()
+
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None
+    assert [source["problem"] for source in problem.attributes["sources"]] == ["stuck"]
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion") is None
+    issue = issues.async_get_issue(DOMAIN, "source_stuck_binary_sensor.hall_motion")
+    assert issue is not None
+    assert issue.translation_key == "source_stuck"
+
+    freezer.move_to(stuck_since + timedelta(days=2, minutes=1))
+    hass.states.async_set("binary_sensor.hall_motion", "off", {"device_class": "motion"})
+    await coordinator.async_refresh()
+    assert issues.async_get_issue(DOMAIN, "source_stuck_binary_sensor.hall_motion") is None
+
+
+async def test_silent_sensor_is_flagged_repaired_and_cleared(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    moment = _hall_days(hass, freezer)
     await coordinator.async_refresh()
     problem = hass.states.get("binary_sensor.foresight_sensor_problem")
     assert problem is not None

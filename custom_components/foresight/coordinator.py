@@ -39,7 +39,7 @@ from .home_occupancy import HomeOccupancy, OccupancyOutlook
 from .home_thermal import HomeThermal, WarmUp
 from .models import ModelStore
 from .observe import Observer
-from .repairs import async_update_silent_sources
+from .repairs import async_update_source_problems
 from .sources import KEEP_EVERY_READING, Source
 
 _LOGGER = logging.getLogger(__name__)
@@ -238,8 +238,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             # A silent meter reads as no use at all: that is not unusual use, it is no data.
             energy = replace(energy, unusual=False, unusual_kind="none")
         self._announce(energy, maintenance, now)
-        async_update_silent_sources(
-            self.hass, [p.entity_id for p in maintenance.problems if p.needs_repair]
+        async_update_source_problems(
+            self.hass, [(p.entity_id, p.status) for p in maintenance.problems if p.needs_repair]
         )
         return Snapshot(
             history=history,

@@ -11,6 +11,7 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from .const import DOMAIN
 
 _SOURCE_ISSUES = ("source_missing", "source_not_recorded")
+_PROBLEM_ISSUES = ("source_silent_", "source_stuck_")
 
 
 def _issue_id(kind: str, entity_id: str) -> str:
@@ -34,14 +35,17 @@ def async_check_sources(hass: HomeAssistant, entity_ids: Iterable[str]) -> None:
             ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
-def async_update_silent_sources(hass: HomeAssistant, entity_ids: Iterable[str]) -> None:
-    """One issue per source silent for more than a day beyond its rhythm; clear the others."""
-    silent = set(entity_ids)
-    wanted = {_issue_id("source_silent", entity_id) for entity_id in silent}
-    for entity_id in silent:
-        _create(hass, "source_silent", entity_id)
+def async_update_source_problems(hass: HomeAssistant, problems: Iterable[tuple[str, str]]) -> None:
+    """One issue per source silent, or stuck, more than a day beyond its rhythm; clear the others.
+
+    ``problems``: (entity_id, status) pairs, the status ``silent`` or ``stuck``.
+    """
+    wanted: set[str] = set()
+    for entity_id, status in problems:
+        wanted.add(_issue_id(f"source_{status}", entity_id))
+        _create(hass, f"source_{status}", entity_id)
     for domain, issue_id in list(ir.async_get(hass).issues):
-        if domain == DOMAIN and issue_id.startswith("source_silent_") and issue_id not in wanted:
+        if domain == DOMAIN and issue_id.startswith(_PROBLEM_ISSUES) and issue_id not in wanted:
             ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
