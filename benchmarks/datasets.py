@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 import re
 
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,38 +38,47 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("T", " "))
 
 
+def _decoded_lines(path: str | Path) -> io.StringIO:
+    """The file's lines: UTF-8 (with or without a BOM), else Latin-1, which reads any byte."""
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return io.StringIO(text, newline="")
+
+
 def read_adl_intervals(path: str | Path) -> ParseResult:
     """Read a UCI ADL (Ordóñez) sensors or activities file into intervals, sorted by start."""
     rows: list[Interval] = []
     skipped = 0
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        for raw in handle:
-            line = raw.strip("\r\n\ufeff")
-            if not line.strip():
-                continue
-            stamps = _TIMESTAMP.findall(line)
-            if len(stamps) < 2:
-                # Header, separator line, or a row without its two timestamps.
-                if any(ch.isdigit() for ch in line) and not set(line.strip()) <= set("-\t "):
-                    skipped += 1
-                continue
-            rest = line
-            for stamp in stamps[:2]:
-                rest = rest.replace(stamp, "\t", 1)
-            fields = tuple(
-                field.strip().strip('"').strip("'")
-                for field in re.split(r"[\t ]{1,}|,", rest)
-                if field.strip().strip('"').strip("'")
-            )
-            try:
-                start, end = _parse_time(stamps[0]), _parse_time(stamps[1])
-            except ValueError:
+    for raw in _decoded_lines(path):
+        line = raw.strip("\r\n\ufeff")
+        if not line.strip():
+            continue
+        stamps = _TIMESTAMP.findall(line)
+        if len(stamps) < 2:
+            # Header, separator line, or a row without its two timestamps.
+            if any(ch.isdigit() for ch in line) and not set(line.strip()) <= set("-\t "):
                 skipped += 1
-                continue
-            if end < start or not fields:
-                skipped += 1
-                continue
-            rows.append(Interval(start, end, fields))
+            continue
+        rest = line
+        for stamp in stamps[:2]:
+            rest = rest.replace(stamp, "\t", 1)
+        fields = tuple(
+            field.strip().strip('"').strip("'")
+            for field in re.split(r"[\t ]{1,}|,", rest)
+            if field.strip().strip('"').strip("'")
+        )
+        try:
+            start, end = _parse_time(stamps[0]), _parse_time(stamps[1])
+        except ValueError:
+            skipped += 1
+            continue
+        if end < start or not fields:
+            skipped += 1
+            continue
+        rows.append(Interval(start, end, fields))
     rows.sort(key=lambda row: row.start)
     return ParseResult(rows, skipped)
 
