@@ -8,7 +8,11 @@ from zoneinfo import ZoneInfo
 from freezegun.api import FrozenDateTimeFactory
 import numpy as np
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.foresight.const import (
     CONF_PEOPLE,
@@ -404,6 +408,24 @@ async def test_a_drift_longer_than_the_training_days_is_never_learned_as_normal(
     assert fridge is not None
     assert fridge.state == "on"
     assert "run_minutes" in fridge.attributes["drifted"] or "duty" in fridge.attributes["drifted"]
+
+
+async def test_a_battery_added_later_is_watched_without_a_reload(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    hass.states.async_set("sensor.window_battery", "90", BATTERY)  # a new device is paired
+    freezer.tick(timedelta(minutes=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    for day in range(1, 28):  # 3 points a day
+        freezer.move_to(START + timedelta(days=day))
+        hass.states.async_set("sensor.window_battery", str(90 - 3 * day), BATTERY)
+    await maintenance_entry.runtime_data.coordinator.async_refresh()
+    sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
+    assert sensor is not None
+    assert sensor.attributes["entity_id"] == "sensor.window_battery"
 
 
 async def test_get_forecast_lists_battery_dates(

@@ -46,7 +46,7 @@ from .home_occupancy import HomeOccupancy, occupancy_sources
 from .home_thermal import HeatedRoom, HomeThermal
 from .models import ModelStore
 from .observe import Observer
-from .renames import async_follow_renames
+from .renames import async_follow_new_batteries, async_follow_renames
 from .repairs import async_check_sources, async_clear_all, async_history_rebuilt
 from .services import async_setup_services
 from .sources import Kind, Source, battery_sensors, energy_kind_of, room_sources, unique_sources
@@ -241,6 +241,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         async_track_time_change(hass, _nightly, hour=hour, minute=minute, second=second)
     )
     entry.async_on_unload(async_follow_renames(hass, entry, sources))
+    entry.async_on_unload(async_follow_new_batteries(hass, entry, sources))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
 
     async def _flush_on_stop(_event: Event) -> None:

@@ -1,22 +1,36 @@
-"""Following the home's entities: a renamed source keeps its history, a removed one is reported."""
+"""Following the home's entities: renamed, removed, and new batteries to watch."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import logging
 from typing import Any
 
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.const import ATTR_DEVICE_CLASS, EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.debounce import Debouncer
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_CLIMATE, CONF_ENERGY_SENSOR, CONF_OUTDOOR_TEMPERATURE, CONF_PEOPLE
+from .const import (
+    CONF_CLIMATE,
+    CONF_ENERGY_SENSOR,
+    CONF_EXCLUDED_BATTERIES,
+    CONF_OUTDOOR_TEMPERATURE,
+    CONF_PEOPLE,
+)
 from .history import HistoryStore
 from .repairs import async_source_removed
-from .sources import ROOM_KINDS, Source
+from .sources import ROOM_KINDS, Kind, Source, battery_sensors
+
+_LOGGER = logging.getLogger(__name__)
 
 _LIST_KEYS = (CONF_PEOPLE, *ROOM_KINDS)
 _SINGLE_KEYS = (CONF_ENERGY_SENSOR, CONF_OUTDOOR_TEMPERATURE, CONF_CLIMATE)
+# New batteries are looked for this long after an entity appears: a new device brings several.
+NEW_BATTERY_COOLDOWN_S = 60.0
 
 
 def replace_entity(data: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
@@ -67,3 +81,54 @@ async def _async_rename(hass: HomeAssistant, entry: ConfigEntry, old: str, new: 
     updated = replace_entity(entry.data, old, new)
     if updated != dict(entry.data):
         hass.config_entries.async_update_entry(entry, data=updated)
+
+
+def async_follow_new_batteries(
+    hass: HomeAssistant, entry: ConfigEntry, sources: Mapping[str, Source]
+) -> Callable[[], None]:
+    """Reload the home when a battery sensor it does not watch yet appears; returns the stop."""
+    watched = {source.entity_id for source in sources.values() if source.kind is Kind.BATTERY}
+    excluded = list(entry.options.get(CONF_EXCLUDED_BATTERIES, []))
+
+    async def _reload_if_new() -> None:
+        if set(battery_sensors(hass, excluded)) - watched:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    debouncer = Debouncer(
+        hass, _LOGGER, cooldown=NEW_BATTERY_COOLDOWN_S, immediate=False, function=_reload_if_new
+    )
+
+    @callback
+    def _is_new_battery(data: EventStateChangedData) -> bool:
+        new, old = data["new_state"], data["old_state"]
+        battery = SensorDeviceClass.BATTERY
+        return (
+            new is not None
+            and new.domain == "sensor"
+            and new.entity_id not in watched
+            and new.attributes.get(ATTR_DEVICE_CLASS) == battery
+            and (old is None or old.attributes.get(ATTR_DEVICE_CLASS) != battery)
+        )
+
+    @callback
+    def _look_again(_event: Event[Any]) -> None:
+        debouncer.async_schedule_call()
+
+    @callback
+    def _is_created(data: er.EventEntityRegistryUpdatedData) -> bool:
+        return data["action"] == "create" and data["entity_id"] not in watched
+
+    stops = [
+        hass.bus.async_listen(EVENT_STATE_CHANGED, _look_again, event_filter=_is_new_battery),
+        hass.bus.async_listen(
+            er.EVENT_ENTITY_REGISTRY_UPDATED, _look_again, event_filter=_is_created
+        ),
+    ]
+
+    @callback
+    def _stop() -> None:
+        for stop in stops:
+            stop()
+        debouncer.async_shutdown()
+
+    return _stop
