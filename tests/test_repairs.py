@@ -9,9 +9,17 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.foresight import history_path
-from custom_components.foresight.const import DOMAIN
+from custom_components.foresight.const import (
+    CONF_BATTERY_LOW_LEVELS,
+    CONF_EXCLUDED_BATTERIES,
+    CONF_TRUSTED_PRESENCE,
+    CONF_WATCHED_APPLIANCES,
+    CONF_WORKDAY_SENSOR,
+    DOMAIN,
+    SUBENTRY_ROOM,
+)
 from custom_components.foresight.history import HistoryStore
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
@@ -127,3 +135,64 @@ async def test_renamed_source_keeps_its_history(
     assert old == []
     assert [value for _, value in new][:2] == [0.0, 1.0]
     assert [value for _, value in new][-1] == 0.0
+
+
+async def test_a_rename_follows_every_setting_that_names_the_entity(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    registry = er.async_get(hass)
+    renamed = {
+        "binary_sensor.living_motion": "binary_sensor.lounge_motion",
+        "sensor.fridge_power": "sensor.kitchen_fridge_power",
+        "binary_sensor.workday": "binary_sensor.working_day",
+        "sensor.door_battery": "sensor.front_door_battery",
+        "sensor.remote_battery": "sensor.tv_remote_battery",
+    }
+    for entity_id in renamed:
+        domain, object_id = entity_id.split(".")
+        registry.async_get_or_create(domain, "test", object_id, suggested_object_id=object_id)
+    set_home_states(hass)
+    hass.states.async_set("sensor.fridge_power", "80", {"unit_of_measurement": "W"})
+    hass.states.async_set("binary_sensor.workday", "on")
+    battery = {"device_class": "battery", "unit_of_measurement": "%"}
+    hass.states.async_set("sensor.door_battery", "80", battery)
+    hass.states.async_set("sensor.remote_battery", "60", battery)
+    room = next(iter(home_entry.subentries.values()))
+    home_entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Foresight",
+        data=home_entry.data,
+        options={
+            **home_entry.options,
+            CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"],
+            CONF_WORKDAY_SENSOR: "binary_sensor.workday",
+            CONF_EXCLUDED_BATTERIES: ["sensor.remote_battery"],
+            CONF_BATTERY_LOW_LEVELS: {"sensor.door_battery": 20},
+        },
+        subentries_data=[
+            ConfigSubentryData(
+                data={**room.data, CONF_TRUSTED_PRESENCE: ["binary_sensor.living_motion"]},
+                subentry_type=SUBENTRY_ROOM,
+                title=room.title,
+                unique_id=room.unique_id,
+            )
+        ],
+    )
+    await _setup(hass, home_entry)
+
+    for old, new in renamed.items():
+        registry.async_update_entity(old, new_entity_id=new)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    room = next(iter(home_entry.subentries.values()))
+    assert room.data["motion"] == ["binary_sensor.lounge_motion"]
+    assert room.data[CONF_TRUSTED_PRESENCE] == ["binary_sensor.lounge_motion"]
+    options = home_entry.options
+    assert options[CONF_WATCHED_APPLIANCES] == ["sensor.kitchen_fridge_power"]
+    assert options[CONF_WORKDAY_SENSOR] == "binary_sensor.working_day"
+    assert options[CONF_EXCLUDED_BATTERIES] == ["sensor.tv_remote_battery"]
+    assert options[CONF_BATTERY_LOW_LEVELS] == {"sensor.front_door_battery": 20}
+    # The appliance's history went with it.
+    store: HistoryStore = home_entry.runtime_data.store
+    kept = await hass.async_add_executor_job(store.samples, "sensor.kitchen_fridge_power")
+    assert [value for _, value in kept][:1] == [80.0]

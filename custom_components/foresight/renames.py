@@ -15,11 +15,18 @@ from homeassistant.helpers.debounce import Debouncer
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_BATTERY_LOW_LEVELS,
     CONF_CLIMATE,
     CONF_ENERGY_SENSOR,
     CONF_EXCLUDED_BATTERIES,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
+    CONF_PET_PRONE,
+    CONF_SIMULATION_LIGHTS,
+    CONF_SIMULATION_MEDIA,
+    CONF_TRUSTED_PRESENCE,
+    CONF_WATCHED_APPLIANCES,
+    CONF_WORKDAY_SENSOR,
 )
 from .history import HistoryStore
 from .repairs import async_source_removed
@@ -27,14 +34,25 @@ from .sources import ROOM_KINDS, Kind, Source, battery_sensors
 
 _LOGGER = logging.getLogger(__name__)
 
-_LIST_KEYS = (CONF_PEOPLE, *ROOM_KINDS)
-_SINGLE_KEYS = (CONF_ENERGY_SENSOR, CONF_OUTDOOR_TEMPERATURE, CONF_CLIMATE)
+# Where a home's or room's configuration (data or options) names entities.
+_LIST_KEYS = (
+    CONF_PEOPLE,
+    *ROOM_KINDS,
+    CONF_TRUSTED_PRESENCE,
+    CONF_WATCHED_APPLIANCES,
+    CONF_SIMULATION_LIGHTS,
+    CONF_SIMULATION_MEDIA,
+    CONF_PET_PRONE,
+    CONF_EXCLUDED_BATTERIES,
+)
+_SINGLE_KEYS = (CONF_ENERGY_SENSOR, CONF_OUTDOOR_TEMPERATURE, CONF_CLIMATE, CONF_WORKDAY_SENSOR)
+_BY_ENTITY_KEYS = (CONF_BATTERY_LOW_LEVELS,)  # mappings from an entity id
 # New batteries are looked for this long after an entity appears: a new device brings several.
 NEW_BATTERY_COOLDOWN_S = 60.0
 
 
 def replace_entity(data: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
-    """A copy of a home's or room's configuration with one entity id replaced."""
+    """A copy of a home's or room's configuration (data or options) with one entity replaced."""
     updated = dict(data)
     for key in _LIST_KEYS:
         if key in updated:
@@ -42,6 +60,9 @@ def replace_entity(data: Mapping[str, Any], old: str, new: str) -> dict[str, Any
     for key in _SINGLE_KEYS:
         if updated.get(key) == old:
             updated[key] = new
+    for key in _BY_ENTITY_KEYS:
+        if isinstance(by_entity := updated.get(key), Mapping) and old in by_entity:
+            updated[key] = {new if k == old else k: v for k, v in by_entity.items()}
     return updated
 
 
@@ -60,27 +81,38 @@ def async_follow_renames(
         if data["action"] != "update" or "old_entity_id" not in data:
             return
         old, new = data["old_entity_id"], data["entity_id"]
-        if old not in watched:
-            return
-        hass.async_create_task(_async_rename(hass, entry, old, new), eager_start=False)
+        if old not in watched and not _names(entry, old):
+            return  # neither observed nor named in a setting (an excluded battery is named)
+        # Every series the entity gives (a thermostat gives two) moves with it.
+        keys = [key for key in sources if key == old or key.startswith(f"{old}#")]
+        hass.async_create_task(_async_rename(hass, entry, old, new, keys), eager_start=False)
 
     return hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _on_registry_update)
 
 
-async def _async_rename(hass: HomeAssistant, entry: ConfigEntry, old: str, new: str) -> None:
+def _names(entry: ConfigEntry, entity_id: str) -> bool:
+    """Whether the home's or a room's configuration names ``entity_id``."""
+    configurations = [entry.data, entry.options, *(s.data for s in entry.subentries.values())]
+    return any(replace_entity(c, entity_id, "") != dict(c) for c in configurations)
+
+
+async def _async_rename(
+    hass: HomeAssistant, entry: ConfigEntry, old: str, new: str, keys: list[str]
+) -> None:
     runtime = entry.runtime_data
     store: HistoryStore = runtime.store
     # Write what the old id saw (its last state included) before its history moves.
     await runtime.observer.async_flush(dt_util.utcnow().timestamp())
-    for suffix in ("", "#heating", "#setpoint"):
-        await hass.async_add_executor_job(store.rename, old + suffix, new + suffix)
+    for key in keys:
+        await hass.async_add_executor_job(store.rename, key, new + key[len(old) :])
     for subentry in entry.subentries.values():
         updated = replace_entity(subentry.data, old, new)
         if updated != dict(subentry.data):
             hass.config_entries.async_update_subentry(entry, subentry, data=updated)
-    updated = replace_entity(entry.data, old, new)
-    if updated != dict(entry.data):
-        hass.config_entries.async_update_entry(entry, data=updated)
+    data = replace_entity(entry.data, old, new)
+    options = replace_entity(entry.options, old, new)
+    if data != dict(entry.data) or options != dict(entry.options):
+        hass.config_entries.async_update_entry(entry, data=data, options=options)
 
 
 def async_follow_new_batteries(
