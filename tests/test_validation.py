@@ -7,18 +7,20 @@ from importlib.metadata import distribution, version
 import json
 from pathlib import Path
 import re
-from typing import Any
+from typing import Any, get_args
 
 from awesomeversion import AwesomeVersion
 from packaging.requirements import Requirement
+import probatio as vol
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
-from custom_components.foresight import config_flow
+from custom_components.foresight import config_flow, repairs, services
 from custom_components.foresight.const import DOMAIN
+from custom_components.foresight.learning.rhythm import RhythmCheck, RhythmStatus
 from homeassistant import const as ha_const
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
 ROOT = Path(__file__).resolve().parents[1]
 INTEGRATION = ROOT / "custom_components" / DOMAIN
@@ -97,17 +99,57 @@ def test_every_form_field_is_translated() -> None:
     assert set(options["init"]["menu_options"]) == {"settings", "battery_level"}
 
 
-def test_every_error_and_abort_is_translated() -> None:
-    errors = _string_literals(
-        INTEGRATION / "config_flow.py", r'errors\[[^\]]+\] = "([a-z_]+)"'
-    ) | _string_literals(INTEGRATION / "config_flow.py", r'\] = "([a-z_]+)"')
-    translated = (
-        set(TRANSLATIONS["config"]["error"])
-        | set(TRANSLATIONS["config_subentries"]["room"]["error"])
-        | set(TRANSLATIONS["options"]["error"])
+def _flow_errors() -> dict[str, set[str]]:
+    """Each flow class of config_flow.py and the error keys it can show, helpers included."""
+    tree = ast.parse((INTEGRATION / "config_flow.py").read_text())
+    helpers = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+    def errors_of(function: ast.AST, seen: set[str]) -> set[str]:
+        found: set[str] = set()
+        for node in ast.walk(function):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+                and any(
+                    isinstance(t, ast.Subscript)
+                    and isinstance(t.value, ast.Name)
+                    and t.value.id == "errors"
+                    for t in node.targets
+                )
+            ):
+                found.add(node.value.value)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in helpers
+                and node.func.id not in seen
+            ):
+                seen.add(node.func.id)
+                found |= errors_of(helpers[node.func.id], seen)
+        return found
+
+    return {
+        node.name: errors_of(node, set()) for node in tree.body if isinstance(node, ast.ClassDef)
+    }
+
+
+def test_every_error_is_translated_in_its_own_flow() -> None:
+    subentry_types = config_flow.ForesightConfigFlow.async_get_supported_subentry_types(
+        MockConfigEntry(domain=DOMAIN)
     )
-    assert errors
-    assert errors <= translated
+    sections = {
+        config_flow.ForesightConfigFlow: TRANSLATIONS["config"],
+        config_flow.ForesightOptionsFlow: TRANSLATIONS["options"],
+        **{
+            flow: TRANSLATIONS["config_subentries"][subentry_type]
+            for subentry_type, flow in subentry_types.items()
+        },
+    }
+    errors = _flow_errors()
+    for flow, section in sections.items():
+        assert errors[flow.__name__], flow.__name__
+        assert errors[flow.__name__] <= set(section["error"]), flow.__name__
     assert {"single_instance_allowed", "reconfigure_successful"} <= set(
         TRANSLATIONS["config"]["abort"]
     )
@@ -134,6 +176,41 @@ def test_actions_match_services_yaml_and_translations() -> None:
     assert exceptions <= set(TRANSLATIONS["exceptions"])
 
 
+def _registered_schemas() -> dict[str, vol.Schema]:
+    """Each action services.py registers, with the schema its calls are checked against."""
+    tree = ast.parse((INTEGRATION / "services.py").read_text())
+    schemas: dict[str, vol.Schema] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "async_register":
+            name, handler = node.args[1], node.args[2]
+            # Registered as _validated(SCHEMA, handler).
+            assert isinstance(name, ast.Name) and isinstance(handler, ast.Call)
+            assert isinstance(handler.args[0], ast.Name)
+            schemas[getattr(services, name.id)] = getattr(services, handler.args[0].id)
+    return schemas
+
+
+def test_services_yaml_fields_match_the_schemas() -> None:
+    services_yaml = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    schemas = _registered_schemas()
+    assert set(schemas) == set(services_yaml)
+    for service, schema in schemas.items():
+        fields = services_yaml[service].get("fields", {})
+        assert set(fields) == _fields(schema), service
+        for key, validator in schema.schema.items():
+            field = fields[str(key)]
+            assert field.get("required", False) == isinstance(key, vol.Required), (service, key)
+            default = key.default() if callable(key.default) else key.default
+            if default is not vol.UNDEFINED:
+                assert field["default"] == default, (service, key)
+            for part in (validator, *getattr(validator, "validators", ())):
+                if isinstance(part, vol.In):
+                    assert field["selector"]["select"]["options"] == list(part.container)
+                if isinstance(part, vol.Range):
+                    number = field["selector"]["number"]
+                    assert (number["min"], number["max"]) == (part.min, part.max), (service, key)
+
+
 def test_repair_issues_are_translated() -> None:
     issues = _string_literals(
         INTEGRATION / "repairs.py", r'(?:_create\(hass, |translation_key=)"([a-z_]+)"'
@@ -142,6 +219,26 @@ def test_repair_issues_are_translated() -> None:
     for issue in issues:
         assert TRANSLATIONS["issues"][issue]["title"]
         assert TRANSLATIONS["issues"][issue]["description"]
+
+
+async def test_every_source_problem_issue_is_translated_and_cleared(hass: HomeAssistant) -> None:
+    # The issue ids are built from the problem's status: take every status the code can flag.
+    statuses = [
+        status
+        for status in get_args(RhythmStatus)
+        if RhythmCheck(status, 0.0, None, 0.0, 0.0).problem
+    ]
+    assert statuses
+    problems = [(f"binary_sensor.{status}_sensor", status) for status in statuses]
+    repairs.async_update_source_problems(hass, problems)
+    issues = [issue for key, issue in ir.async_get(hass).issues.items() if key[0] == DOMAIN]
+    assert len(issues) == len(statuses)
+    for issue in issues:
+        assert issue.translation_key is not None
+        assert TRANSLATIONS["issues"][issue.translation_key]["title"], issue.issue_id
+        assert TRANSLATIONS["issues"][issue.translation_key]["description"], issue.issue_id
+    repairs.async_update_source_problems(hass, [])
+    assert not [key for key in ir.async_get(hass).issues if key[0] == DOMAIN]
 
 
 async def test_every_entity_is_translated_and_has_an_icon(
