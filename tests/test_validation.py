@@ -12,7 +12,7 @@ from typing import Any, get_args
 from awesomeversion import AwesomeVersion
 from packaging.requirements import Requirement
 import probatio as vol
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 import yaml
 
 from custom_components.foresight import config_flow, repairs, services
@@ -21,6 +21,7 @@ from custom_components.foresight.learning.rhythm import RhythmCheck, RhythmStatu
 from homeassistant import const as ha_const
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
 
 ROOT = Path(__file__).resolve().parents[1]
 INTEGRATION = ROOT / "custom_components" / DOMAIN
@@ -252,3 +253,57 @@ async def test_every_entity_is_translated_and_has_an_icon(
         assert key is not None, entity.entity_id
         assert TRANSLATIONS["entity"][platform][key]["name"], entity.entity_id
         assert ICONS["entity"][platform][key]["default"].startswith("mdi:"), entity.entity_id
+
+
+async def test_readme_automation_examples_act_only_on_real_changes(hass: HomeAssistant) -> None:
+    readme = (ROOT / "README.md").read_text()
+    examples = [
+        yaml.safe_load(block)["automation"][0]
+        for block in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+    ]
+    assert len(examples) == 3
+    occupancy, forecast = (
+        "binary_sensor.living_room_occupancy",
+        "sensor.bathroom_occupancy_forecast",
+    )
+    hass.states.async_set("sun.sun", "below_horizon")
+    hass.states.async_set("binary_sensor.foresight_someone_home", "on")
+    hass.states.async_set(forecast, "10")
+    hass.states.async_set(occupancy, "unavailable")
+    calls = {
+        service: async_mock_service(hass, *service.split("."))
+        for service in (
+            "light.turn_on",
+            "light.turn_off",
+            "light.turn_unknown",
+            "climate.set_temperature",
+            "persistent_notification.create",
+        )
+    }
+    assert await async_setup_component(hass, "automation", {"automation": examples})
+    # Only off → on and on → off switch: not a restart, attributes moving each minute, unknown.
+    for state, probability in (
+        ("unknown", None),
+        ("on", 0.8),
+        ("on", 0.9),
+        ("off", 0.2),
+        ("off", 0.1),
+        ("on", 0.7),
+        ("unknown", None),
+    ):
+        hass.states.async_set(occupancy, state, {"probability": probability})
+        await hass.async_block_till_done()
+    hass.states.async_set(forecast, "70", {"forecast": []})
+    hass.states.async_set(forecast, "75", {"forecast": []})
+    hass.bus.async_fire(
+        "foresight_unusual_energy",
+        {"kind": "excess", "since": "2026-11-27T10:00:00+00:00", "seen_kwh": 3.4},
+    )
+    await hass.async_block_till_done()
+    assert {service: len(made) for service, made in calls.items()} == {
+        "light.turn_on": 1,
+        "light.turn_off": 1,
+        "light.turn_unknown": 0,
+        "climate.set_temperature": 1,
+        "persistent_notification.create": 1,
+    }
