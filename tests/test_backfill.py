@@ -23,7 +23,8 @@ ENERGY = {"unit_of_measurement": "kWh", "device_class": "energy", "state_class":
 
 
 async def _seed_states(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """Three days ago: motion with an unavailable spell, power whose unit changes, a meter reset."""
+    """Three days ago: motion with an unavailable spell, the lamp on for a quarter hour, power
+    whose unit changes, a meter reset."""
     timeline: list[tuple[timedelta, str, str, dict[str, str]]] = [
         (timedelta(minutes=0), "binary_sensor.living_motion", "off", {"device_class": "motion"}),
         (timedelta(minutes=5), "binary_sensor.living_motion", "on", {"device_class": "motion"}),
@@ -47,6 +48,8 @@ async def _seed_states(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> N
             "garbage",
             {**POWER, "unit_of_measurement": "kW"},
         ),
+        (timedelta(minutes=10), "light.living_lamp", "on", {}),
+        (timedelta(minutes=25), "light.living_lamp", "off", {}),
         (timedelta(minutes=1), "sensor.house_energy", "1000.0", ENERGY),
         (timedelta(minutes=50), "sensor.house_energy", "1001.0", ENERGY),
         (timedelta(minutes=70), "sensor.house_energy", "0.5", ENERGY),  # a new meter
@@ -121,6 +124,18 @@ async def test_states_are_backfilled_with_gaps_units_and_drops(
     assert [(t - seeded, v) for t, v in power[:2]] == [(0.0, 80.0), (1200.0, pytest.approx(50.0))]
     coverage = backfilled.runtime_data.coordinator.data.history.coverage
     assert coverage["sensor.living_tv_power"].dropped == {"not_a_number": 1}
+
+
+async def test_a_lamp_is_backfilled_as_switched_by_hand(
+    hass: HomeAssistant, backfilled: MockConfigEntry
+) -> None:
+    """The recorder does not keep who switched the lamp: its switching tells the room's
+    occupancy (the by-hand series) as it tells presence simulation."""
+    store: HistoryStore = backfilled.runtime_data.store
+    seeded = SEEDED.timestamp()
+    for key in ("light.living_lamp", "light.living_lamp#by_hand"):
+        lamp = await hass.async_add_executor_job(store.samples, key)
+        assert [(t - seeded, v) for t, v in lamp[:2]] == [(600.0, 1.0), (1500.0, 0.0)]
 
 
 async def test_meter_hours_from_states_and_statistics(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+import json
 import threading
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -80,9 +81,14 @@ def _routine(zone: ZoneInfo) -> list[tuple[datetime, str, str]]:
 
 @pytest.fixture
 def entry() -> MockConfigEntry:
+    return _home()
+
+
+def _home(kitchen_lights: list[str] | None = None) -> MockConfigEntry:
+    """Alice's home: a kitchen and a lounge, each with its motion sensor."""
     rooms = [
-        ("Kitchen", "binary_sensor.kitchen_motion"),
-        ("Lounge", "binary_sensor.lounge_motion"),
+        ("Kitchen", {"motion": ["binary_sensor.kitchen_motion"], "light": kitchen_lights or []}),
+        ("Lounge", {"motion": ["binary_sensor.lounge_motion"]}),
     ]
     return MockConfigEntry(
         domain=DOMAIN,
@@ -91,12 +97,12 @@ def entry() -> MockConfigEntry:
         options={CONF_RETENTION_DAYS: 400},
         subentries_data=[
             ConfigSubentryData(
-                data={"name": name, "motion": [motion]},
+                data={"name": name, **sources},
                 subentry_type=SUBENTRY_ROOM,
                 title=name,
                 unique_id=None,
             )
-            for name, motion in rooms
+            for name, sources in rooms
         ],
     )
 
@@ -391,3 +397,27 @@ async def test_last_trained_is_the_model_in_use_and_a_rejection_is_shown(
     assert after is not None
     assert after.state == before.state
     assert after.attributes["last_rejected"] == dt_util.utcnow()
+
+
+async def test_a_model_learned_from_a_lamps_own_series_is_learned_afresh(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model saved while the kitchen lamp's occupancy was read from its own series (switched
+    by anyone), not from its by-hand one, is not taken back after a restart: it is retrained."""
+    lamp = "light.kitchen_lamp"
+    entry = _home(kitchen_lights=[lamp])
+    hass.states.async_set(lamp, "off")
+    await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
+    model = entry.runtime_data.coordinator.occupancy.model
+    assert model is not None
+    assert f"{lamp}#by_hand" in {source.source_id for source in model.sources}
+    saved = json.dumps(model.to_dict()).replace(f"{lamp}#by_hand", lamp)
+    entry.runtime_data.models.put("occupancy", json.loads(saved))
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert "The rooms changed since the occupancy model was trained" in caplog.text
+    model = entry.runtime_data.coordinator.occupancy.model
+    assert model is not None
+    assert f"{lamp}#by_hand" in {source.source_id for source in model.sources}
+    assert lamp not in {source.source_id for source in model.sources}

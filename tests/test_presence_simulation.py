@@ -15,14 +15,16 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.foresight.controllers import Controller
 from custom_components.foresight.controllers.presence_simulation import (
     SLOT,
     EveningPattern,
+    PresenceSimulationController,
     plan_evening,
 )
 from custom_components.foresight.sources import Kind, Source, unique_sources
 from homeassistant.const import EVENT_CALL_SERVICE
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Context, Event, HomeAssistant
 from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.setup import async_setup_component
 
@@ -48,8 +50,36 @@ def _fixed(entry: MockConfigEntry, **options: Any) -> MockConfigEntry:
     return entry_like(entry, entry_id="01KFORESIGHTSIMULATION00", options=options)
 
 
+def _controller(entry: MockConfigEntry, key: str) -> Controller:
+    (controller,) = [c for c in entry.runtime_data.controllers if c.key == key]
+    return controller
+
+
+def _simulation(entry: MockConfigEntry) -> PresenceSimulationController:
+    controller = _controller(entry, "presence_simulation")
+    assert isinstance(controller, PresenceSimulationController)
+    return controller
+
+
+async def _switch_lamp(
+    hass: HomeAssistant, entry: MockConfigEntry, service: str, switched_by: str
+) -> None:
+    """Switch the lamp as a person, one of the home's automations, or one of Foresight's."""
+    data = {"entity_id": LAMP}
+    if switched_by == "hand":
+        await hass.services.async_call("light", service, data, blocking=True)
+    elif switched_by == "automation":  # a context with a parent
+        automation = Context(parent_id=Context().id)
+        await hass.services.async_call("light", service, data, blocking=True, context=automation)
+    else:
+        await _controller(entry, switched_by).async_call("light", service, data, "as asked")
+
+
 async def _home_with_evenings(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    switched_by: str = "hand",
 ) -> ZoneInfo:
     """Three weeks of evenings: the lamp on from 18:30, 19:00 or 19:30 until 22:00 or 22:30;
     the kitchen radio playing from 20:00 to 21:00."""
@@ -59,13 +89,14 @@ async def _home_with_evenings(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+    await async_setup_lamp(hass)
     for k in range(HISTORY_DAYS):
         day = DAY - timedelta(days=HISTORY_DAYS - k)
         on = datetime.combine(day, time(18, 30), zone) + timedelta(minutes=30 * (k % 3))
         off = datetime.combine(day, time(22, 0), zone) + timedelta(minutes=30 * (k % 2))
-        for moment, state in ((on, "on"), (off, "off")):
+        for moment, service in ((on, "turn_on"), (off, "turn_off")):
             freezer.move_to(moment)
-            hass.states.async_set(LAMP, state)
+            await _switch_lamp(hass, entry, service, switched_by)
         for hour, state in ((20, "playing"), (21, "off")):
             freezer.move_to(datetime.combine(day, time(hour), zone))
             hass.states.async_set(RADIO, state)
@@ -73,7 +104,6 @@ async def _home_with_evenings(
     freezer.move_to(start)
     await entry.runtime_data.observer.async_flush(start.timestamp())
     hass.states.async_set("person.alice", "not_home")
-    await async_setup_lamp(hass)
     await _async_setup_radio(hass)
     return zone
 
@@ -144,10 +174,8 @@ async def test_simulation_follows_the_learned_evening_while_away(
         moment += timedelta(minutes=5)
         await _tick(hass, freezer, moment)
     # Tonight's plan is a draw from the learned evening: on within 18:15 and 19:45, off by 22:00.
-    (controller,) = [
-        c for c in home_entry.runtime_data.controllers if c.key == "presence_simulation"
-    ]
-    pattern = controller.pattern  # type: ignore[attr-defined]
+    pattern = _simulation(home_entry).pattern
+    assert pattern is not None
     plan = plan_evening(pattern, LAMP, DAY, zone, home_entry.entry_id)
     assert plan
     lamp = _calls(calls)
@@ -251,3 +279,43 @@ def test_a_simulated_light_still_tells_its_room() -> None:
     home, room = Source(LAMP, Kind.LIGHT), Source(LAMP, Kind.LIGHT, "living")
     assert unique_sources([home, room]) == {LAMP: room}
     assert unique_sources([room, home]) == {LAMP: room}
+
+
+@pytest.mark.parametrize("switched_by", ["automation", "smart_lighting"])
+async def test_evenings_switched_for_the_home_are_learned(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    switched_by: str,
+) -> None:
+    """A lamp one of the home's automations, or smart lighting, switches every evening: those
+    are the home's evenings, to simulate, though no person's switching (occupancy)."""
+    home_entry = _fixed(home_entry)
+    zone = await _home_with_evenings(hass, freezer, home_entry, switched_by)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    pattern = _simulation(home_entry).pattern
+    assert pattern is not None
+    at_nine = timedelta(hours=6) // SLOT  # the evening begins at 15:00
+    # On at nine on every evening but the one Foresight was set up on.
+    assert pattern.on_share[LAMP][at_nine] == HISTORY_DAYS / (HISTORY_DAYS + 1)
+    assert plan_evening(pattern, LAMP, DAY, zone, home_entry.entry_id)
+    store = home_entry.runtime_data.store
+    by_hand = await hass.async_add_executor_job(store.samples, f"{LAMP}#by_hand")
+    assert 1.0 not in [value for _, value in by_hand]
+
+
+async def test_its_own_simulated_evenings_are_not_learned(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Evenings presence simulation itself switched the lamp through teach it nothing."""
+    home_entry = _fixed(home_entry)
+    zone = await _home_with_evenings(hass, freezer, home_entry, "presence_simulation")
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    pattern = _simulation(home_entry).pattern
+    assert pattern is not None
+    assert max(pattern.on_share[LAMP]) == 0.0
+    assert not plan_evening(pattern, LAMP, DAY, zone, home_entry.entry_id)

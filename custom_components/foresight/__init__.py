@@ -49,7 +49,15 @@ from .observe import Observer
 from .renames import async_follow_new_batteries, async_follow_renames
 from .repairs import async_check_sources, async_clear_all, async_history_rebuilt
 from .services import async_setup_services
-from .sources import Kind, Source, battery_sensors, energy_kind_of, room_sources, unique_sources
+from .sources import (
+    Kind,
+    Source,
+    battery_sensors,
+    energy_kind_of,
+    kept_series,
+    room_sources,
+    unique_sources,
+)
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -145,7 +153,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     if opened.set_aside is not None:
         async_history_rebuilt(hass, opened.set_aside.name)
 
-    observer = Observer(hass, store, sources.values())
+    series = kept_series(sources.values())
+    observer = Observer(hass, store, series)
     models = ModelStore(hass, entry.entry_id)
     await models.async_load()
     entry.async_on_unload(models.async_save)
@@ -223,7 +232,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         until = dt_util.utc_from_timestamp(started_at)
 
         async def _backfill_then_train() -> None:
-            filled = await async_backfill(hass, store, sources.values(), until, retention)
+            filled = await async_backfill(hass, store, series, until, retention)
             if filled or coordinator.needs_training:
                 await coordinator.async_train()
 

@@ -23,7 +23,7 @@ from .learning.occupancy import should_replace, train_occupancy
 from .learning.occupancy_live import ExpectedTime, OccupancyForecast, OccupancyTracker
 from .learning.occupancy_model import OccupancyModel
 from .learning.occupancy_signals import OccupancySource, SourceSeries
-from .sources import Kind, Source
+from .sources import Kind, Source, by_hand_series
 from .timebase import from_wall_clock, to_wall_clock, wall_clock_now
 
 _LOGGER = logging.getLogger(__name__)
@@ -104,9 +104,12 @@ class Candidate:
 
 
 def occupancy_sources(sources: Iterable[Source], appliances: Collection[str]) -> list[Source]:
-    """The sources that tell whether rooms are used: rooms' sources and the people."""
+    """The series that tell whether rooms are used: rooms' sources and the people.
+
+    Lights and media tell by the changes a person made only (their by-hand series).
+    """
     return [
-        source
+        by_hand_series(source)
         for source in sources
         if source.kind in OCCUPANCY_KINDS
         and (source.room is not None or source.kind is Kind.PERSON)

@@ -16,14 +16,10 @@ from homeassistant.helpers.event import async_track_state_change_event
 from .aggregate import HourlyAggregator
 from .const import NUMERIC_RESOLUTION_S
 from .history import HistoryStore, HourlyRow, Sample
-from .sources import BINARY_KINDS, Kind, Rejected, Source, read_state
+from .sources import BINARY_KINDS, BY_HAND_KINDS, Kind, Rejected, Source, read_state
 
 _LOGGER = logging.getLogger(__name__)
 
-# Lights and media say someone is there only when a person switched them: switched by an
-# automation (a context with a parent) or by Foresight itself, they are kept as unknown, so
-# smart lighting and presence simulation never read their own actions as people.
-BY_HAND_KINDS = frozenset({Kind.LIGHT, Kind.MEDIA})
 OWN_ACTIONS_KEPT = 1024  # Foresight's recent service calls, recognised in the changes they cause
 
 
@@ -115,21 +111,36 @@ class Observer:
         self._unsubscribe: Callable[[], None] | None = None
         self._listeners: list[Callable[[Sample], None]] = []
         self._own_actions: deque[str] = deque(maxlen=OWN_ACTIONS_KEPT)
+        self._imitations: deque[str] = deque(maxlen=OWN_ACTIONS_KEPT)
         self.started_at: float | None = None
 
-    def note_own_action(self, context: Context) -> None:
-        """Remember a service call of Foresight's, so the changes it causes are not people's."""
+    def note_own_action(self, context: Context, *, imitation: bool) -> None:
+        """Remember a service call of Foresight's: the changes it causes are not a person's.
+
+        An ``imitation`` (presence simulation's) is not even the home's own doing: its lights'
+        series keeps it as unknown, so their evenings are never learned from simulated ones.
+        """
         self._own_actions.append(context.id)
+        if imitation:
+            self._imitations.append(context.id)
+
+    def _as_known(self, source: Source, context: Context) -> bool:
+        """Whether this series keeps the change a context made (else it keeps it as unknown)."""
+        if source.by_hand:
+            return context.parent_id is None and context.id not in self._own_actions
+        if source.kind not in BY_HAND_KINDS:
+            return True
+        # An automation that follows a simulated light is still part of the imitation.
+        return context.id not in self._imitations and (
+            context.parent_id is None or context.parent_id not in self._imitations
+        )
 
     def _read(self, builder: SeriesBuilder, state: State, t: float | None = None) -> None:
-        context = state.context
-        if builder.source.kind in BY_HAND_KINDS and (
-            context.parent_id is not None or context.id in self._own_actions
-        ):
+        if self._as_known(builder.source, state.context):
+            self._tell(builder.add_state(state, t))
+        else:
             when = state.last_updated_timestamp if t is None else t
             self._tell(builder.add(when, None))
-        else:
-            self._tell(builder.add_state(state, t))
 
     def add_listener(self, listener: Callable[[Sample], None]) -> None:
         """Be told of each new reading as it is observed (a callback on the event loop)."""

@@ -8,7 +8,7 @@ stays cheap: no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 import math
 from typing import Any
@@ -57,6 +57,10 @@ class Kind(StrEnum):
 BINARY_KINDS = frozenset(
     {Kind.MOTION, Kind.DOOR, Kind.MEDIA, Kind.LIGHT, Kind.PERSON, Kind.HEATING, Kind.WORKDAY}
 )
+# A person switching them says someone is there; an automation or Foresight switching them
+# does not: beside their series, a second one keeps only the changes a person made.
+BY_HAND_KINDS = frozenset({Kind.LIGHT, Kind.MEDIA})
+BY_HAND = "by_hand"
 # Series whose every reading is kept for the whole retention (they change rarely).
 KEEP_EVERY_READING = BINARY_KINDS | {Kind.BATTERY}
 
@@ -130,13 +134,35 @@ class Source:
     entity_id: str
     kind: Kind
     room: str | None = None
+    by_hand: bool = False  # only the changes a person made; an automation's or Foresight's unknown
 
     @property
     def key(self) -> str:
-        """The series' name in the history: the entity id, with the kind where one entity gives two."""
+        """The series' name in the history: the entity id, with a suffix where one entity gives two."""
+        if self.by_hand:
+            return f"{self.entity_id}#{BY_HAND}"
         if self.kind in (Kind.HEATING, Kind.SETPOINT):
             return f"{self.entity_id}#{self.kind}"
         return self.entity_id
+
+
+# What follows an entity id in the keys of its series (see Source.key).
+KEY_SUFFIXES = ("", f"#{Kind.HEATING}", f"#{Kind.SETPOINT}", f"#{BY_HAND}")
+
+
+def by_hand_series(source: Source) -> Source:
+    """The series of a light or media player that keeps a person's switching only; else itself."""
+    return replace(source, by_hand=True) if source.kind in BY_HAND_KINDS else source
+
+
+def kept_series(sources: Iterable[Source]) -> list[Source]:
+    """Every series Foresight keeps for ``sources``: each, and a light's or media's by-hand one."""
+    kept: list[Source] = []
+    for source in sources:
+        kept.append(source)
+        if source.kind in BY_HAND_KINDS:
+            kept.append(by_hand_series(source))
+    return kept
 
 
 class Rejected(StrEnum):

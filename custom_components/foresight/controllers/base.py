@@ -67,6 +67,8 @@ class Controller:
     # Without people, the home counts as empty when it is predicted so, with at most this
     # probability of someone home.
     empty_probability: float = 1.0
+    # What it switches only imitates the home's habits: never learned as the home's evenings.
+    imitates_the_home: bool = False
 
     def __init__(
         self,
@@ -198,7 +200,7 @@ class Controller:
         """Call a service as Foresight: logged, in the logbook, with a context of its own."""
         context = Context()
         self._own.append(context.id)
-        self.coordinator.observer.note_own_action(context)
+        self.coordinator.observer.note_own_action(context, imitation=self.imitates_the_home)
         entity_id = data.get(ATTR_ENTITY_ID)
         _LOGGER.debug("%s: %s.%s %s (%s)", self.key, domain, service, dict(data), message)
         entry: dict[str, Any] = {ATTR_NAME: "Foresight", "message": message, ATTR_DOMAIN: DOMAIN}

@@ -156,6 +156,7 @@ class PresenceSimulationController(Controller):
 
     key = "presence_simulation"
     choices_spec = (Choice(MODE, (MODE_LIVE, MODE_DRY_RUN), MODE_LIVE),)
+    imitates_the_home = True
 
     def __init__(
         self,
