@@ -32,6 +32,21 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def _setup_registered(
+    hass: HomeAssistant, entry: MockConfigEntry, entity_id: str
+) -> er.EntityRegistry:
+    """The home set up with ``entity_id`` in the entity registry (so it can be renamed)."""
+    registry = er.async_get(hass)
+    domain, object_id = entity_id.split(".")
+    registered = registry.async_get_or_create(
+        domain, "test", object_id, suggested_object_id=object_id
+    )
+    assert registered.entity_id == entity_id
+    set_home_states(hass)
+    await _setup(hass, entry)
+    return registry
+
+
 async def test_damaged_history_is_set_aside_and_rebuilt(
     hass: HomeAssistant, home_entry: MockConfigEntry
 ) -> None:
@@ -76,11 +91,7 @@ async def test_missing_source_raises_an_issue_that_clears(
 async def test_removed_source_raises_an_issue(
     hass: HomeAssistant, home_entry: MockConfigEntry
 ) -> None:
-    registry = er.async_get(hass)
-    co2 = registry.async_get_or_create("sensor", "test", "co2", suggested_object_id="living_co2")
-    assert co2.entity_id == "sensor.living_co2"
-    set_home_states(hass)
-    await _setup(hass, home_entry)
+    registry = await _setup_registered(hass, home_entry, "sensor.living_co2")
     assert ir.async_get(hass).async_get_issue(DOMAIN, "source_missing_sensor.living_co2") is None
 
     registry.async_remove("sensor.living_co2")
@@ -108,13 +119,7 @@ async def test_source_not_recorded_raises_an_issue(
 async def test_renamed_source_keeps_its_history(
     hass: HomeAssistant, home_entry: MockConfigEntry
 ) -> None:
-    registry = er.async_get(hass)
-    motion = registry.async_get_or_create(
-        "binary_sensor", "test", "motion", suggested_object_id="living_motion"
-    )
-    assert motion.entity_id == "binary_sensor.living_motion"
-    set_home_states(hass)
-    await _setup(hass, home_entry)
+    registry = await _setup_registered(hass, home_entry, "binary_sensor.living_motion")
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
     await hass.async_block_till_done()
 
@@ -196,3 +201,22 @@ async def test_a_rename_follows_every_setting_that_names_the_entity(
     store: HistoryStore = home_entry.runtime_data.store
     kept = await hass.async_add_executor_job(store.samples, "sensor.kitchen_fridge_power")
     assert [value for _, value in kept][:1] == [80.0]
+
+
+async def test_a_renamed_lamp_keeps_both_its_series(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """The lamp's own series and its by-hand one (the room's occupancy) both follow a rename."""
+    registry = await _setup_registered(hass, home_entry, "light.living_lamp")
+    hass.states.async_set("light.living_lamp", "on")
+    await hass.async_block_till_done()
+
+    registry.async_update_entity("light.living_lamp", new_entity_id="light.lounge_lamp")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await home_entry.runtime_data.coordinator.async_refresh()
+    store: HistoryStore = home_entry.runtime_data.store
+    for suffix in ("", "#by_hand"):
+        old = await hass.async_add_executor_job(store.samples, f"light.living_lamp{suffix}")
+        new = await hass.async_add_executor_job(store.samples, f"light.lounge_lamp{suffix}")
+        assert old == []
+        assert [value for _, value in new][:2] == [0.0, 1.0]

@@ -30,7 +30,7 @@ from .const import (
 )
 from .history import HistoryStore
 from .repairs import async_source_removed
-from .sources import ROOM_KINDS, Kind, Source, battery_sensors
+from .sources import KEY_SUFFIXES, ROOM_KINDS, Kind, Source, battery_sensors
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,9 +83,7 @@ def async_follow_renames(
         old, new = data["old_entity_id"], data["entity_id"]
         if old not in watched and not _names(entry, old):
             return  # neither observed nor named in a setting (an excluded battery is named)
-        # Every series the entity gives (a thermostat gives two) moves with it.
-        keys = [key for key in sources if key == old or key.startswith(f"{old}#")]
-        hass.async_create_task(_async_rename(hass, entry, old, new, keys), eager_start=False)
+        hass.async_create_task(_async_rename(hass, entry, old, new), eager_start=False)
 
     return hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _on_registry_update)
 
@@ -96,15 +94,13 @@ def _names(entry: ConfigEntry, entity_id: str) -> bool:
     return any(replace_entity(c, entity_id, "") != dict(c) for c in configurations)
 
 
-async def _async_rename(
-    hass: HomeAssistant, entry: ConfigEntry, old: str, new: str, keys: list[str]
-) -> None:
+async def _async_rename(hass: HomeAssistant, entry: ConfigEntry, old: str, new: str) -> None:
     runtime = entry.runtime_data
     store: HistoryStore = runtime.store
     # Write what the old id saw (its last state included) before its history moves.
     await runtime.observer.async_flush(dt_util.utcnow().timestamp())
-    for key in keys:
-        await hass.async_add_executor_job(store.rename, key, new + key[len(old) :])
+    for suffix in KEY_SUFFIXES:
+        await hass.async_add_executor_job(store.rename, old + suffix, new + suffix)
     for subentry in entry.subentries.values():
         updated = replace_entity(subentry.data, old, new)
         if updated != dict(subentry.data):
