@@ -178,6 +178,35 @@ async def test_options_settings(hass: HomeAssistant, setup_home: MockConfigEntry
     assert hass.states.get("binary_sensor.foresight_fridge_power_problem") is not None
 
 
+async def test_clearing_an_optional_setting_removes_it(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    """The workday sensor, once chosen, can be taken away again; other options stay."""
+    hass.config_entries.async_update_entry(
+        setup_home,
+        options={
+            **setup_home.options,
+            CONF_WORKDAY_SENSOR: "binary_sensor.workday",
+            CONF_SIMULATION_LIGHTS: ["light.living_lamp"],
+            CONF_BATTERY_LOW_LEVELS: {"sensor.lock_battery": 30},
+        },
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    result = await hass.config_entries.options.async_init(setup_home.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+    # The form sends only what is filled in: a cleared entity field is absent.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_RETENTION_DAYS: 400, CONF_BATTERY_LOW_LEVEL: 20}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_WORKDAY_SENSOR not in setup_home.options
+    assert setup_home.options[CONF_SIMULATION_LIGHTS] == []
+    assert setup_home.options[CONF_BATTERY_LOW_LEVELS] == {"sensor.lock_battery": 30}
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
 async def test_options_battery_level(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
     hass.states.async_set(
         "sensor.lock_battery", "80", {"device_class": "battery", "unit_of_measurement": "%"}

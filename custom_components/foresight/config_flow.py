@@ -302,7 +302,13 @@ class ForesightOptionsFlow(OptionsFlow):
                 if any(not _exists(self.hass, entity_id) for entity_id in entity_ids):
                     errors[key] = "entity_not_found"
             if not errors:
-                return self.async_create_entry(data={**self.config_entry.options, **user_input})
+                # The form's fields come from the form alone: a cleared optional field is gone.
+                kept = {
+                    key: value
+                    for key, value in self.config_entry.options.items()
+                    if key not in OPTIONS_SCHEMA.schema
+                }
+                return self.async_create_entry(data={**kept, **user_input})
         return self.async_show_form(
             step_id="settings",
             data_schema=self.add_suggested_values_to_schema(
