@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from custom_components.foresight.aggregate import HourlyAggregator
-from custom_components.foresight.history import HistoryStore, HourlyRow, Sample
+from custom_components.foresight.history import HistoryStore, HistoryTooNewError, HourlyRow, Sample
 
 KINDS = {"binary_sensor.hall": "motion", "sensor.power": "power"}
 
@@ -101,6 +101,29 @@ def test_damaged_file_is_set_aside(tmp_path: Path) -> None:
     store.write(KINDS, [Sample("binary_sensor.hall", 1.0, 1.0)])
     assert store.samples("binary_sensor.hall") == [(1.0, 1.0)]
     store.close()
+
+
+def test_a_file_out_of_reach_for_now_is_not_set_aside(tmp_path: Path) -> None:
+    """ "Unable to open" is no damage: the error is raised and nothing is moved."""
+    path = tmp_path / "history.db"
+    path.mkdir()  # stands for a file SQLite cannot open at the moment
+    with pytest.raises(sqlite3.OperationalError):
+        HistoryStore(path).open()
+    assert path.is_dir()
+    assert [p.name for p in tmp_path.iterdir()] == ["history.db"]
+
+
+def test_a_newer_history_is_kept_not_set_aside(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.write(KINDS, [Sample("binary_sensor.hall", 1.0, 1.0)])
+    store.close()
+    with closing(sqlite3.connect(tmp_path / "history.db")) as db, db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    with pytest.raises(HistoryTooNewError):
+        HistoryStore(tmp_path / "history.db").open()
+    assert sorted(p.name for p in tmp_path.iterdir() if ".damaged" in p.name) == []
+    with closing(sqlite3.connect(tmp_path / "history.db")) as db:
+        assert db.execute("SELECT COUNT(*) FROM samples").fetchone() == (1,)
 
 
 def test_interrupted_write_leaves_a_readable_file(tmp_path: Path) -> None:

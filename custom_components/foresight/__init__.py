@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+import sqlite3
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.start import async_at_started
@@ -39,7 +41,7 @@ from .const import (
 )
 from .controllers import Controller, build_controllers
 from .coordinator import ForesightCoordinator
-from .history import HistoryStore
+from .history import HistoryStore, HistoryTooNewError
 from .home_energy import HomeEnergy
 from .home_maintenance import HomeMaintenance
 from .home_occupancy import HomeOccupancy, occupancy_sources
@@ -144,7 +146,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     room_keys[None] = list(sources)
 
     store = HistoryStore(history_path(hass, entry))
-    opened = await hass.async_add_executor_job(store.open)
+    try:
+        opened = await hass.async_add_executor_job(store.open)
+    except HistoryTooNewError as error:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="history_too_new",
+            translation_placeholders={"path": str(store.path)},
+        ) from error
+    except (sqlite3.Error, OSError) as error:  # locked or out of reach for now: try again later
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="history_unavailable",
+            translation_placeholders={"path": str(store.path), "error": str(error)},
+        ) from error
 
     async def _close_store() -> None:
         await hass.async_add_executor_job(store.close)

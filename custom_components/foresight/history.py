@@ -108,6 +108,19 @@ class HistoryDamagedError(Exception):
     """The history file cannot be read."""
 
 
+class HistoryTooNewError(Exception):
+    """The history file was written by a newer Foresight (a downgrade): it is left as it is."""
+
+
+# What SQLite says of a file that is damaged, not merely busy or out of reach for now.
+_DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def _is_damage(error: sqlite3.DatabaseError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _DAMAGE_CODES
+
+
 class HistoryStore:
     """Foresight's history file. Thread-safe; every method blocks (use an executor)."""
 
@@ -119,13 +132,18 @@ class HistoryStore:
         self._ids: dict[str, int] = {}
 
     def open(self) -> OpenResult:
-        """Open (or create) the file; a damaged file is set aside and a new one started."""
+        """Open (or create) the file; a damaged file is set aside and a new one started.
+
+        Any other error (locked, unreachable, a newer schema) is raised: the file is kept.
+        """
         result = OpenResult()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             try:
                 self._db = self._connect()
-            except sqlite3.DatabaseError, HistoryDamagedError:
+            except (sqlite3.DatabaseError, HistoryDamagedError) as error:
+                if isinstance(error, sqlite3.DatabaseError) and not _is_damage(error):
+                    raise
                 stamp = time.strftime("%Y%m%d%H%M%S")
                 result.set_aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
                 self.path.replace(result.set_aside)
@@ -155,7 +173,7 @@ class HistoryStore:
         if row is None:
             db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) > SCHEMA_VERSION:
-            raise HistoryDamagedError(f"{self.path}: schema {row[0]} is newer than this Foresight")
+            raise HistoryTooNewError(f"{self.path}: schema {row[0]} is newer than this Foresight")
 
     def close(self) -> None:
         """Close the file."""
