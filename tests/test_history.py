@@ -10,6 +10,8 @@ import pytest
 
 from custom_components.foresight.aggregate import HourlyAggregator
 from custom_components.foresight.history import HistoryStore, HistoryTooNewError, HourlyRow, Sample
+from custom_components.foresight.observe import SeriesBuilder
+from custom_components.foresight.sources import Kind, Source
 
 KINDS = {"binary_sensor.hall": "motion", "sensor.power": "power"}
 
@@ -225,9 +227,29 @@ def test_a_steady_meter_uses_nothing() -> None:
 
 def test_use_while_foresight_was_stopped_is_unknown() -> None:
     """After a restart the reading covers the downtime: no hour of it is counted."""
-    agg = HourlyAggregator("sensor.meter", counter=True)
-    agg.resume(600.0, 100.0)
-    rows = agg.add(4 * 3600 + 600.0, 104.0)
-    rows += agg.add(5 * 3600 + 600.0, 104.3)
-    rows += agg.advance(6 * 3600.0)
-    assert [row.consumption for row in rows if row.consumption is not None] == [pytest.approx(0.3)]
+    builder = SeriesBuilder(Source("sensor.meter", Kind.ENERGY))
+    builder.resume(600.0, [(0.0, 100.0)])
+    assert builder.add(600.0, None) == Sample("sensor.meter", 600.0, None)  # not watched since
+    builder.add(4 * 3600 + 600.0, 104.0)
+    builder.add(5 * 3600 + 600.0, 104.3)
+    builder.advance(6 * 3600.0)
+    _, rows, _ = builder.take()
+    assert [row.hour // 3600 for row in rows] == [0, 4, 5]  # nothing while it was stopped
+    assert _use(rows) == [None, None, 0.3]
+
+
+def test_a_resumed_hour_closes_whole_and_earlier_hours_are_not_made_again() -> None:
+    """Observed until 11:10: the 11 o'clock hour is rebuilt from its start, hour 10 is left alone."""
+    builder = SeriesBuilder(Source("sensor.outdoor", Kind.TEMPERATURE))
+    # Stored: 0 °C from 10:00, 10 °C from 10:30; the hour from 11:00 was still open.
+    builder.resume(11 * 3600 + 600.0, [(10 * 3600 + 1800.0, 10.0)])
+    builder.add(11 * 3600 + 600.0, None)
+    builder.add(11 * 3600 + 1200.0, 4.0)  # a reading after the restart at 11:20
+    builder.advance(12 * 3600.0)
+    samples, rows, _ = builder.take()
+    assert samples == [
+        Sample("sensor.outdoor", 11 * 3600 + 600.0, None),
+        Sample("sensor.outdoor", 11 * 3600 + 1200.0, 4.0),
+    ]
+    # 10 °C for the 10 minutes seen, then a gap, then 4 °C for 40 minutes.
+    assert rows == [HourlyRow("sensor.outdoor", 11 * 3600, pytest.approx(5.2), 4.0, 10.0)]

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 import sqlite3
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_test_home_assistant
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 
 from custom_components.foresight import history_path
-from custom_components.foresight.history import HistoryStore
+from custom_components.foresight.backfill import async_backfill
+from custom_components.foresight.history import HistoryStore, HourlyRow, Sample
+from custom_components.foresight.sources import Kind, Source
 from homeassistant import loader
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -17,6 +26,13 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 
 from .conftest import entry_like, set_home_states
+
+_OUTDOOR = {
+    "unit_of_measurement": "°C",
+    "device_class": "temperature",
+    "state_class": "measurement",
+}
+_METER = {"unit_of_measurement": "kWh", "device_class": "energy", "state_class": "total_increasing"}
 
 
 async def test_history_survives_a_restart(
@@ -43,7 +59,8 @@ async def test_history_survives_a_restart(
             motion = await restarted.async_add_executor_job(
                 store.samples, "binary_sensor.living_motion"
             )
-            assert [value for _, value in motion] == [0.0, 1.0, 0.0]
+            # The time Home Assistant was down is a gap, not "no motion".
+            assert [value for _, value in motion] == [0.0, 1.0, 0.0, None, 0.0]
             history = restarted.states.get("sensor.living_room_history")
             assert history is not None
             assert history.attributes["samples_kept"] >= 3
@@ -84,3 +101,90 @@ async def test_a_history_from_a_newer_foresight_fails_setup_and_is_kept(
     assert "newer version of Foresight" in str(home_entry.reason)
     assert not list(path.parent.glob("*.damaged-*"))
     assert not ir.async_get(hass).issues
+
+
+async def test_a_restart_keeps_saved_hours_and_the_downtime_is_a_gap(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Hours written before a stop stay as written; the hours Home Assistant was down are unknown."""
+    ten = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    freezer.move_to(ten)
+    set_home_states(hass)
+    hass.states.async_set("sensor.outdoor_temperature", "0.0", _OUTDOOR)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    freezer.move_to(ten + timedelta(minutes=30))
+    hass.states.async_set("sensor.outdoor_temperature", "10.0", _OUTDOOR)
+    hass.states.async_set("sensor.house_energy", "1001.0", _METER)
+    freezer.move_to(ten + timedelta(hours=1, minutes=5))
+    await home_entry.runtime_data.coordinator.async_refresh()
+    store: HistoryStore = home_entry.runtime_data.store
+    outdoor = await hass.async_add_executor_job(store.hours, "sensor.outdoor_temperature")
+    assert [(row.mean, row.min, row.max) for row in outdoor] == [(5.0, 0.0, 10.0)]
+    meter = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
+    assert [row.consumption for row in meter] == [1.0]
+
+    freezer.move_to(ten + timedelta(hours=1, minutes=10))
+    assert await hass.config_entries.async_unload(home_entry.entry_id)  # what stopping does
+    await hass.async_block_till_done()
+    # Home Assistant is down until 17:10; its states come back with the restart.
+    freezer.move_to(ten + timedelta(hours=7, minutes=10))
+    hass.states.async_set("sensor.outdoor_temperature", "3.0", _OUTDOOR)
+    hass.states.async_set("sensor.house_energy", "1004.0", _METER)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    freezer.move_to(ten + timedelta(hours=8, minutes=5))
+    await home_entry.runtime_data.coordinator.async_refresh()
+
+    store = home_entry.runtime_data.store
+    outdoor = await hass.async_add_executor_job(store.hours, "sensor.outdoor_temperature")
+    # 10 and 11 o'clock as seen (11 only until the stop), nothing for 12–16, 17 from 17:10.
+    assert [(row.hour - ten.timestamp()) / 3600 for row in outdoor] == [0, 1, 7]
+    assert [(row.mean, row.min, row.max) for row in outdoor] == [
+        (5.0, 0.0, 10.0),
+        (10.0, 10.0, 10.0),
+        (3.0, 3.0, 3.0),
+    ]
+    meter = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
+    # The 3 kWh counted while down belong to no known hour.
+    assert [row.consumption for row in meter if row.consumption is not None] == [1.0]
+    samples = await hass.async_add_executor_job(store.samples, "sensor.outdoor_temperature")
+    stop = (ten + timedelta(hours=1, minutes=10)).timestamp()
+    assert [(t - stop, v) for t, v in samples if t >= stop] == [(0.0, None), (6 * 3600.0, 3.0)]
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_a_late_backfill_leaves_the_downtime_a_gap(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, tmp_path: Path
+) -> None:
+    """Stopped before its first backfill: the recorder fills only what came before Foresight."""
+    ten = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    freezer.move_to(ten - timedelta(hours=2))
+    hass.states.async_set("sensor.outdoor_temperature", "5.0", _OUTDOOR)
+    # Foresight watched from 10:00 to 11:10; Home Assistant was down until 17:10.
+    freezer.move_to(ten + timedelta(hours=7, minutes=10))
+    hass.states.async_set("sensor.outdoor_temperature", "3.0", _OUTDOOR)
+    await async_wait_recording_done(hass)
+    key = "sensor.outdoor_temperature"
+    store = HistoryStore(tmp_path / "history.db")
+    await hass.async_add_executor_job(store.open)
+    stop = (ten + timedelta(hours=1, minutes=10)).timestamp()
+    await hass.async_add_executor_job(
+        partial(
+            store.write,
+            {key: "temperature"},
+            [Sample(key, ten.timestamp(), 5.0), Sample(key, stop, None)],
+            [HourlyRow(key, int(ten.timestamp()), 5.0, 5.0, 5.0)],
+            observed={key: (ten.timestamp(), stop)},
+        )
+    )
+    restarted = ten + timedelta(hours=7, minutes=10)
+    assert await async_backfill(hass, store, [Source(key, Kind.TEMPERATURE)], restarted, 10) == 1
+
+    hours = await hass.async_add_executor_job(store.hours, key)
+    assert [(row.hour - ten.timestamp()) / 3600 for row in hours] == [-2, -1, 0]
+    samples = await hass.async_add_executor_job(store.samples, key)
+    assert [v for t, v in samples if t >= ten.timestamp()] == [5.0, None]
+    await hass.async_add_executor_job(store.close)

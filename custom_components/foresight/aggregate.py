@@ -34,7 +34,7 @@ class HourlyAggregator:
     A value holds until the next reading; a gap (None) holds nothing. For a meter (``counter``)
     the consumption of an hour is the sum of the increases read in it, resets handled, 0 while
     it holds steady. It is unknown when the meter was not read across the whole hour (a gap
-    over an hour's edge, or a restart: what it counted meanwhile can't be placed in time) or
+    over an hour's edge, such as a restart: what it counted meanwhile can't be placed) or
     when it is implausible (``MAX_HOURLY_KWH``), which is counted in :meth:`take_implausible`.
     """
 
@@ -59,14 +59,6 @@ class HourlyAggregator:
         self._last_counter: float | None = None
         self._counting = False  # the meter has been read without a gap since its last reading
         self._implausible = 0
-
-    def resume(self, t: float, value: float | None) -> None:
-        """Continue from a reading stored before a restart (it is not counted again)."""
-        self._last_t = t
-        self._last_value = value
-        self._counting = False  # what the meter counted while Foresight was stopped is unplaced
-        if self._counter and value is not None:
-            self._last_counter = value
 
     def add(self, t: float, value: float | None) -> list[HourlyRow]:
         """Take a reading at UTC seconds ``t``; returns the hours it closed."""

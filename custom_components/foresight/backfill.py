@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 import logging
+import math
 from typing import Any
 
 from homeassistant.components.recorder import history, statistics
@@ -84,12 +85,14 @@ def _backfill(
         if numeric_ids
         else {}
     )
-    end = until.timestamp()
     kinds = {source.key: str(source.kind) for source in sources}
+    # What Foresight observed itself (its gaps included) is not filled again from the recorder.
+    observed_since = store.observed_since()
     samples: list[Sample] = []
     hourly: list[HourlyRow] = []
     dropped: dict[str, dict[str, int]] = {}
     for source in sources:
+        end = min(until.timestamp(), observed_since.get(source.key, math.inf))
         builder = SeriesBuilder(source)
         for state in states.get(source.entity_id, ()):
             if isinstance(state, State) and state.last_updated_timestamp < end:

@@ -6,6 +6,8 @@ that. This module keeps, per source (a series key such as ``binary_sensor.hall_m
 - ``samples``: raw readings in the source's canonical unit, with ``NULL`` for a gap
   (unavailable / unknown). Binary sources keep every change, numeric ones at most one reading a
   minute, and only for the last ``raw_numeric_days``.
+- ``observed``: when Foresight began watching each source live, and until when it wrote what it
+  saw; a restart resumes from there, and the time it was not watching is a gap.
 - ``hourly``: one row per source and hour (UTC hour start): time-weighted mean, min, max, and for
   energy meters the consumption in that hour. Kept for ``retention_days``.
 
@@ -51,6 +53,11 @@ CREATE TABLE IF NOT EXISTS samples (
     value REAL,
     PRIMARY KEY (source, t)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS observed (
+    source INTEGER PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+    since REAL NOT NULL,
+    until REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS hourly (
     source INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
     hour INTEGER NOT NULL,
@@ -204,12 +211,14 @@ class HistoryStore:
         dropped: dict[str, dict[str, int]] | None = None,
         *,
         replace_hours: bool = True,
+        observed: dict[str, tuple[float, float]] | None = None,
     ) -> None:
         """Add samples, hourly rows and dropped counts in one transaction.
 
         ``kinds`` maps each key to its kind (used when a key is new). Samples at a time already
         stored replace it; hourly rows replace stored hours unless ``replace_hours`` is False
-        (a backfill never overwrites what was observed live).
+        (a backfill never overwrites what was observed live). ``observed`` gives, per key, when
+        live observation began and until when it is written (its first ``since`` is kept).
         """
         hour_verb = "REPLACE" if replace_hours else "IGNORE"
         with self._lock:
@@ -241,6 +250,14 @@ class HistoryStore:
                         " DO UPDATE SET count = count + excluded.count",
                         [(source_id, reason, count) for reason, count in reasons.items()],
                     )
+                db.executemany(
+                    "INSERT INTO observed VALUES (?, ?, ?) ON CONFLICT (source)"
+                    " DO UPDATE SET until = max(until, excluded.until)",
+                    [
+                        (self._source_id(key, kinds[key]), since, until)
+                        for key, (since, until) in (observed or {}).items()
+                    ],
+                )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -349,6 +366,41 @@ class HistoryStore:
                 " WHERE x.t = (SELECT MAX(t) FROM samples WHERE source = s.id)"
             ).fetchall()
         return {key: (t, value) for key, t, value in rows}
+
+    def resume_points(self) -> dict[str, tuple[float, list[tuple[float, float | None]]]]:
+        """Per source, until when it was observed and the samples of the hour then still open.
+
+        The samples start with the last one at or before that hour's start (the value it began
+        with). A file written before observation was recorded counts as observed until its
+        newest sample or hour, whichever is later.
+        """
+        with self._lock:
+            db = self._conn
+            rows = db.execute(
+                "SELECT s.id, s.key, COALESCE(o.until, MAX("
+                " COALESCE((SELECT MAX(t) FROM samples WHERE source = s.id), 0),"
+                " COALESCE((SELECT MAX(hour) + 3600 FROM hourly WHERE source = s.id), 0)))"
+                " FROM sources s LEFT JOIN observed o ON o.source = s.id"
+            ).fetchall()
+            points = {}
+            for source_id, key, until in rows:
+                hour_start = until // 3600 * 3600
+                stored = db.execute(
+                    "SELECT t, value FROM samples WHERE source = ?1 AND t <= ?3 AND t >="
+                    " COALESCE((SELECT MAX(t) FROM samples WHERE source = ?1 AND t <= ?2), ?2)"
+                    " ORDER BY t",
+                    (source_id, hour_start, until),
+                ).fetchall()
+                points[key] = (float(until), stored)
+        return points
+
+    def observed_since(self) -> dict[str, float]:
+        """When live observation of each source began (the recorder fills only what came before)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT s.key, o.since FROM observed o JOIN sources s ON s.id = o.source"
+            ).fetchall()
+        return dict(rows)
 
     def dropped(self) -> dict[str, dict[str, int]]:
         """The readings dropped from each source so far, by reason (a small table: cheap)."""

@@ -7,13 +7,14 @@ buffer is written to Foresight's history from the executor every few minutes and
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 import logging
 
 from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.helpers.event import async_track_state_change_event
 
-from .aggregate import HourlyAggregator
+from .aggregate import HOUR, HourlyAggregator
 from .const import NUMERIC_RESOLUTION_S
 from .history import HistoryStore, HourlyRow, Sample
 from .sources import BINARY_KINDS, BY_HAND_KINDS, Kind, Rejected, Source, read_state
@@ -41,10 +42,18 @@ class SeriesBuilder:
         self.hourly: list[HourlyRow] = []
         self.dropped: dict[str, int] = defaultdict(int)
 
-    def resume(self, t: float, value: float | None) -> None:
-        """Continue after the newest stored sample (a restart)."""
-        self._aggregator.resume(t, value)
-        self._last = Sample(self.source.key, t, value)
+    def resume(self, until: float, stored: Sequence[tuple[float, float | None]]) -> None:
+        """Continue a series observed until ``until`` (a restart).
+
+        ``stored`` holds the samples of the hour open at ``until``, from the value it began
+        with: that hour is rebuilt so it closes whole, and no hour before it is made again.
+        """
+        hour_start = until // HOUR * HOUR
+        for t, value in stored:
+            self._aggregator.add(max(t, hour_start), value)
+        self._aggregator.advance(until)
+        if stored:
+            self._last = Sample(self.source.key, *stored[-1])
 
     def add_state(self, state: State, t: float | None = None) -> Sample | None:
         """Read a Home Assistant state (at ``t``, default its last update); the sample kept."""
@@ -158,15 +167,21 @@ class Observer:
 
     async def async_start(self, now: float) -> None:
         """Resume from the stored history, take every source's current state, and listen."""
-        last = await self._hass.async_add_executor_job(self._store.last_values)
+        self.started_at = now
+        points = await self._hass.async_add_executor_job(self._store.resume_points)
         for builder in self._all():
-            if (stored := last.get(builder.source.key)) is not None:
-                builder.resume(*stored)
-            if (state := self._hass.states.get(builder.source.entity_id)) is not None:
+            until = None
+            state = self._hass.states.get(builder.source.entity_id)
+            if (point := points.get(builder.source.key)) is not None:
+                until, stored = point
+                builder.resume(until, stored)
+                if state is None or state.last_updated_timestamp > until:
+                    # Not watched since: a gap until the state read now (it held otherwise).
+                    self._tell(builder.add(until, None))
+            if state is not None:
                 # The reading holds since the state was last updated (as the backfill sees it).
                 since = state.last_updated_timestamp
-                self._read(builder, state, max(since, stored[0]) if stored else since)
-        self.started_at = now
+                self._read(builder, state, since if until is None else max(since, until))
         self._unsubscribe = async_track_state_change_event(
             self._hass, list(self._builders), self._on_state_change
         )
@@ -196,11 +211,12 @@ class Observer:
             hourly += new_hours
             if new_dropped:
                 dropped[builder.source.key] = new_dropped
-        if samples or hourly or dropped:
-            await self._hass.async_add_executor_job(
-                self._store.write, self._kinds, samples, hourly, dropped
-            )
-            _LOGGER.debug("Kept %d samples and %d hours", len(samples), len(hourly))
+        # Observed until now: a restart resumes from here, and what follows it is a gap.
+        observed = dict.fromkeys(self._kinds, (self.started_at or now, now))
+        await self._hass.async_add_executor_job(
+            partial(self._store.write, observed=observed), self._kinds, samples, hourly, dropped
+        )
+        _LOGGER.debug("Kept %d samples and %d hours", len(samples), len(hourly))
 
     async def async_stop(self, now: float) -> None:
         """Stop listening and write what is still buffered."""
