@@ -5,13 +5,16 @@ from __future__ import annotations
 from contextlib import closing
 from pathlib import Path
 import sqlite3
+from typing import Any
 
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.foresight.aggregate import HourlyAggregator
 from custom_components.foresight.history import HistoryStore, HistoryTooNewError, HourlyRow, Sample
 from custom_components.foresight.observe import SeriesBuilder
 from custom_components.foresight.sources import Kind, Source
+from homeassistant.core import HomeAssistant
 
 KINDS = {"binary_sensor.hall": "motion", "sensor.power": "power"}
 
@@ -253,3 +256,29 @@ def test_a_resumed_hour_closes_whole_and_earlier_hours_are_not_made_again() -> N
     ]
     # 10 °C for the 10 minutes seen, then a gap, then 4 °C for 40 minutes.
     assert rows == [HourlyRow("sensor.outdoor", 11 * 3600, pytest.approx(5.2), 4.0, 10.0)]
+
+
+async def test_a_failed_write_keeps_the_batch_for_the_next(
+    hass: HomeAssistant,
+    setup_home: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A full disk loses nothing: what could not be written is written at the next flush."""
+    store: HistoryStore = setup_home.runtime_data.store
+    coordinator = setup_home.runtime_data.coordinator
+    write = store.write
+
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store, "write", full_disk)
+    for state in ("on", "off"):
+        hass.states.async_set("binary_sensor.living_motion", state, {"device_class": "motion"})
+        await coordinator.async_refresh()
+    assert caplog.text.count("Cannot write Foresight's history") == 1
+
+    monkeypatch.setattr(store, "write", write)
+    await coordinator.async_refresh()
+    motion = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
+    assert [value for _, value in motion] == [0.0, 1.0, 0.0]

@@ -10,6 +10,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 import logging
+import sqlite3
 
 from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.helpers.event import async_track_state_change_event
@@ -104,6 +105,15 @@ class SeriesBuilder:
         self.dropped = defaultdict(int)
         return taken
 
+    def put_back(
+        self, samples: list[Sample], hourly: list[HourlyRow], dropped: dict[str, int]
+    ) -> None:
+        """Take back what :meth:`take` handed over and could not be written, ahead of the rest."""
+        self.samples[:0] = samples
+        self.hourly[:0] = hourly
+        for reason, count in dropped.items():
+            self.dropped[reason] += count
+
 
 class Observer:
     """Listens to every source's state changes and writes them to the history store."""
@@ -122,6 +132,7 @@ class Observer:
         self._own_actions: deque[str] = deque(maxlen=OWN_ACTIONS_KEPT)
         self._imitations: deque[str] = deque(maxlen=OWN_ACTIONS_KEPT)
         self.started_at: float | None = None
+        self._write_failing = False
 
     def note_own_action(self, context: Context, *, imitation: bool) -> None:
         """Remember a service call of Foresight's: the changes it causes are not a person's.
@@ -200,22 +211,42 @@ class Observer:
                 self._read(builder, new_state)
 
     async def async_flush(self, now: float) -> None:
-        """Write what was observed, including the hours that closed by ``now``."""
+        """Write what was observed, including the hours that closed by ``now``.
+
+        A batch that cannot be written (a full disk, a busy file) is kept for the next try.
+        """
         samples: list[Sample] = []
         hourly: list[HourlyRow] = []
         dropped: dict[str, dict[str, int]] = {}
+        taken = []
         for builder in self._all():
             builder.advance(now)
-            new_samples, new_hours, new_dropped = builder.take()
-            samples += new_samples
-            hourly += new_hours
-            if new_dropped:
-                dropped[builder.source.key] = new_dropped
+            batch = builder.take()
+            taken.append((builder, batch))
+            samples += batch[0]
+            hourly += batch[1]
+            if batch[2]:
+                dropped[builder.source.key] = batch[2]
         # Observed until now: a restart resumes from here, and what follows it is a gap.
         observed = dict.fromkeys(self._kinds, (self.started_at or now, now))
-        await self._hass.async_add_executor_job(
-            partial(self._store.write, observed=observed), self._kinds, samples, hourly, dropped
-        )
+        try:
+            await self._hass.async_add_executor_job(
+                partial(self._store.write, observed=observed),
+                self._kinds,
+                samples,
+                hourly,
+                dropped,
+            )
+        except (sqlite3.Error, OSError) as error:
+            for builder, batch in taken:
+                builder.put_back(*batch)
+            if not self._write_failing:
+                _LOGGER.warning("Cannot write Foresight's history, keeping it to retry: %s", error)
+            self._write_failing = True
+            return
+        if self._write_failing:
+            _LOGGER.info("Foresight's history is written again")
+            self._write_failing = False
         _LOGGER.debug("Kept %d samples and %d hours", len(samples), len(hourly))
 
     async def async_stop(self, now: float) -> None:
