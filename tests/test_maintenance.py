@@ -68,6 +68,12 @@ async def _start(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def _refresh(hass: HomeAssistant, coordinator: ForesightCoordinator) -> None:
+    """Refresh once a nightly training the frozen clock brought due has finished, as at home."""
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await coordinator.async_refresh()
+
+
 async def test_battery_date_calendar_and_replacement(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
 ) -> None:
@@ -84,10 +90,10 @@ async def test_battery_date_calendar_and_replacement(
         hass.states.async_set("sensor.door_battery", str(level), BATTERY)
         readings.append((when, level))
         if day % 10 == 0:
-            await coordinator.async_refresh()
+            await _refresh(hass, coordinator)
     now = START + timedelta(days=60, hours=6)
     freezer.move_to(now)
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
 
     times = to_wall_clock([when.timestamp() for when, _ in readings], zone)
     offline = BatteryDischarge.from_history(times, [level for _, level in readings], low_level=10)
@@ -120,7 +126,7 @@ async def test_battery_date_calendar_and_replacement(
 
     freezer.move_to(now + timedelta(hours=1))
     hass.states.async_set("sensor.door_battery", "100", BATTERY)  # a new battery
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
     sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
     assert sensor is not None
     assert sensor.state == "unknown"  # a new discharge: too little history to say when
@@ -140,7 +146,7 @@ async def test_a_battery_coming_due_is_announced_once(
         level -= float(rng.uniform(2.8, 3.8))
         freezer.move_to(START + timedelta(days=day))
         hass.states.async_set("sensor.door_battery", str(round(level)), BATTERY)
-        await maintenance_entry.runtime_data.coordinator.async_refresh()
+        await _refresh(hass, maintenance_entry.runtime_data.coordinator)
         sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
         assert sensor is not None
         due = sensor.state != "unknown" and datetime.fromisoformat(sensor.state) <= (
@@ -170,7 +176,7 @@ async def test_a_battery_already_low_is_due_today(
         hass.states.async_set("sensor.door_battery", str(100 - 3 * day), BATTERY)
     now = START + timedelta(days=33)
     freezer.move_to(now)
-    await maintenance_entry.runtime_data.coordinator.async_refresh()
+    await _refresh(hass, maintenance_entry.runtime_data.coordinator)
 
     sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
     assert sensor is not None
@@ -218,7 +224,7 @@ async def test_a_stuck_sensor_gets_its_own_repair_issue(
     freezer.move_to(stuck_since)
     hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
     freezer.move_to(stuck_since + timedelta(days=2))
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
 
     problem = hass.states.get("binary_sensor.foresight_sensor_problem")
     assert problem is not None
@@ -231,7 +237,7 @@ async def test_a_stuck_sensor_gets_its_own_repair_issue(
 
     freezer.move_to(stuck_since + timedelta(days=2, minutes=1))
     hass.states.async_set("binary_sensor.hall_motion", "off", {"device_class": "motion"})
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
     assert issues.async_get_issue(DOMAIN, "source_stuck_binary_sensor.hall_motion") is None
 
 
@@ -242,7 +248,7 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
     events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
     coordinator = maintenance_entry.runtime_data.coordinator
     moment = _hall_days(hass, freezer)
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
     problem = hass.states.get("binary_sensor.foresight_sensor_problem")
     assert problem is not None
     assert problem.state == "off"
@@ -250,7 +256,7 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
     # Then nothing for a day and a half.
     silent_since = moment + timedelta(minutes=2)
     freezer.move_to(silent_since + timedelta(hours=12))
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
     problem = hass.states.get("binary_sensor.foresight_sensor_problem")
     assert problem is not None
     assert problem.state == "on"
@@ -264,7 +270,7 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
     )
 
     freezer.move_to(silent_since + timedelta(hours=40))
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion")
     assert issue is not None
     assert issue.translation_placeholders == {"entity_id": "binary_sensor.hall_motion"}
@@ -276,7 +282,7 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
 
     freezer.move_to(silent_since + timedelta(hours=40, minutes=1))
     hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
     problem = hass.states.get("binary_sensor.foresight_sensor_problem")
     assert problem is not None
     assert problem.state == "off"
@@ -288,7 +294,7 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
     freezer.move_to(silent_since + timedelta(hours=40, minutes=3))
     hass.states.async_set("binary_sensor.hall_motion", "off", {"device_class": "motion"})
     freezer.move_to(silent_since + timedelta(hours=56))  # silent again
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
     assert [e.data["type"] for e in events] == ["silent", "silent"]
 
 
@@ -304,7 +310,7 @@ async def test_a_source_reporting_a_value_that_holds_is_not_silent(
         level -= 1
         freezer.move_to(moment)
         hass.states.async_set("sensor.door_battery", str(level), BATTERY)
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
     problem = hass.states.get("binary_sensor.foresight_sensor_problem")
     assert problem is not None and problem.state == "off"
 
@@ -314,13 +320,13 @@ async def test_a_source_reporting_a_value_that_holds_is_not_silent(
         moment += timedelta(hours=6)
         freezer.move_to(moment)
         hass.states.async_set("sensor.door_battery", str(level), BATTERY)
-        await coordinator.async_refresh()
+        await _refresh(hass, coordinator)
         problem = hass.states.get("binary_sensor.foresight_sensor_problem")
         assert problem is not None and problem.state == "off", moment
 
     # Then the device stops reporting at all.
     freezer.move_to(moment + timedelta(days=3))
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
     problem = hass.states.get("binary_sensor.foresight_sensor_problem")
     assert problem is not None and problem.state == "on"
     assert [s["entity_id"] for s in problem.attributes["sources"]] == ["sensor.door_battery"]
@@ -342,7 +348,7 @@ async def _fridge_day(
     looked_at = day_start
     while moment < day_start + timedelta(days=1):
         if coordinator is not None and moment >= looked_at + timedelta(hours=3):
-            await coordinator.async_refresh()
+            await _refresh(hass, coordinator)
             looked_at = moment
         on = run_minutes * rng.uniform(0.9, 1.1)
         freezer.move_to(moment)
@@ -367,14 +373,14 @@ async def test_fridge_drift_is_flagged_and_ordinary_days_are_not(
 
     for day in range(10, 12):  # ordinary days stay quiet
         await _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=15)
-        await coordinator.async_refresh()
+        await _refresh(hass, coordinator)
         fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
         assert fridge is not None
         assert fridge.state == "off"
 
     for day in range(12, 14):  # the door seal fails: the compressor runs three times longer
         await _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=45)
-    await coordinator.async_refresh()
+    await _refresh(hass, coordinator)
     fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
     assert fridge is not None
     assert fridge.state == "on"
@@ -418,15 +424,18 @@ async def test_a_battery_added_later_is_watched_without_a_reload(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
 ) -> None:
     await _start(hass, maintenance_entry, freezer)
+    first = maintenance_entry.runtime_data.coordinator
     hass.states.async_set("sensor.window_battery", "90", BATTERY)  # a new device is paired
+    await hass.async_block_till_done()  # noticed
     freezer.tick(timedelta(minutes=2))
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
+    assert maintenance_entry.runtime_data.coordinator is not first  # reloaded, watching it
 
     for day in range(1, 28):  # 3 points a day
         freezer.move_to(START + timedelta(days=day))
         hass.states.async_set("sensor.window_battery", str(90 - 3 * day), BATTERY)
-    await maintenance_entry.runtime_data.coordinator.async_refresh()
+    await _refresh(hass, maintenance_entry.runtime_data.coordinator)
     sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
     assert sensor is not None
     assert sensor.attributes["entity_id"] == "sensor.window_battery"
@@ -439,7 +448,7 @@ async def test_get_forecast_lists_battery_dates(
     for day in range(1, 28):  # 19 % left at 3 points a day
         freezer.move_to(START + timedelta(days=day))
         hass.states.async_set("sensor.door_battery", str(100 - 3 * day), BATTERY)
-    await maintenance_entry.runtime_data.coordinator.async_refresh()
+    await _refresh(hass, maintenance_entry.runtime_data.coordinator)
     response = await hass.services.async_call(
         DOMAIN,
         "get_forecast",
