@@ -83,9 +83,14 @@ async def async_setup_thermostat(hass: HomeAssistant, **config: Any) -> None:
 
 
 async def async_setup_lamp(hass: HomeAssistant) -> None:
-    """A real dimmable lamp, light.living_lamp (a template light over helpers)."""
+    """A real dimmable lamp, light.living_lamp (a template light over helpers).
+
+    It drops off the network while ``input_boolean.lamp_offline`` is on.
+    """
     hass.states.async_remove("light.living_lamp")
-    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"lamp": {}}})
+    assert await async_setup_component(
+        hass, "input_boolean", {"input_boolean": {"lamp": {}, "lamp_offline": {}}}
+    )
     assert await async_setup_component(
         hass,
         "input_number",
@@ -101,6 +106,7 @@ async def async_setup_lamp(hass: HomeAssistant) -> None:
                     "light": [
                         {
                             "name": "Living lamp",
+                            "availability": "{{ is_state('input_boolean.lamp_offline', 'off') }}",
                             "state": "{{ is_state('input_boolean.lamp', 'on') }}",
                             "level": "{{ states('input_number.lamp_level') | int }}",
                             "turn_on": [on],

@@ -10,12 +10,13 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
     async_fire_time_changed,
+    mock_restore_cache_with_extra_data,
 )
 
 from custom_components.foresight.const import DOMAIN, SUBENTRY_ROOM
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_CALL_SERVICE
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.helpers.sun import get_astral_event_next
 from homeassistant.util import dt as dt_util
 
@@ -152,3 +153,93 @@ async def test_an_illuminance_sensor_says_when_it_is_dark(
     hass.states.async_set("sensor.living_lux", "20", {"unit_of_measurement": "lx"})
     await _tick(hass, freezer, noon + timedelta(minutes=2))
     assert _lamp(hass) == "on"
+
+
+async def _lamp_on_at_dusk(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[datetime, Predicted]:
+    """The room used at dusk: Foresight switches the lamp on. Returns the time and the model."""
+    sunset = get_astral_event_next(hass, "sunset", datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
+    freezer.move_to(sunset - timedelta(minutes=30))
+    set_home_states(hass)
+    await async_setup_lamp(hass)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    predicted = Predicted(probability=0.8, in_use=True)
+    predict(monkeypatch, home_entry, predicted)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await _tick(hass, freezer, sunset + timedelta(minutes=1))
+    assert _lamp(hass) == "on"
+    return sunset, predicted
+
+
+async def test_a_lamp_back_from_unavailable_is_still_foresights(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sunset, predicted = await _lamp_on_at_dusk(hass, freezer, home_entry, monkeypatch)
+    for offline in ("turn_on", "turn_off"):
+        await hass.services.async_call(
+            "input_boolean", offline, {"entity_id": "input_boolean.lamp_offline"}, blocking=True
+        )
+        await hass.async_block_till_done()
+    assert _lamp(hass) == "on"
+    switch = hass.states.get(SWITCH)
+    assert switch is not None
+    assert switch.attributes["manual_lights"] == []
+    assert switch.attributes["switched_on"] == [LAMP]
+
+    predicted.probability, predicted.in_use = 0.1, False
+    await _tick(hass, freezer, sunset + timedelta(minutes=2))
+    await _tick(hass, freezer, sunset + timedelta(minutes=13))
+    assert _lamp(hass) == "off"
+
+
+async def test_a_lamp_switched_on_is_switched_off_after_a_reload(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sunset, predicted = await _lamp_on_at_dusk(hass, freezer, home_entry, monkeypatch)
+    # Any change of the options reloads the entry.
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    predict(monkeypatch, home_entry, predicted)
+    switch = hass.states.get(SWITCH)
+    assert switch is not None and switch.state == "on"
+    assert switch.attributes["switched_on"] == [LAMP]
+
+    predicted.probability, predicted.in_use = 0.1, False
+    await _tick(hass, freezer, sunset + timedelta(minutes=2))
+    await _tick(hass, freezer, sunset + timedelta(minutes=13))
+    assert _lamp(hass) == "off"
+
+
+async def test_a_lamp_switched_on_is_remembered_across_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mock_restore_cache_with_extra_data(
+        hass, [(State(SWITCH, "on"), {"switched_on": [LAMP], "manual": []})]
+    )
+    start = datetime(2026, 11, 2, 23, 0, tzinfo=UTC)  # night
+    freezer.move_to(start)
+    set_home_states(hass)
+    await async_setup_lamp(hass)
+    await hass.services.async_call("light", "turn_on", {"entity_id": LAMP}, blocking=True)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    predict(monkeypatch, home_entry, Predicted(probability=0.1))
+    await _tick(hass, freezer, start + timedelta(minutes=1))
+    await _tick(hass, freezer, start + timedelta(minutes=12))
+    assert _lamp(hass) == "off"

@@ -274,6 +274,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _flush_on_stop))
     await async_install_blueprints(hass)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Only now are the controllers' settings restored: a first look before would use defaults.
+    for controller in controllers:
+        controller.async_ready()
     return True
 
 

@@ -9,7 +9,7 @@ from homeassistant.components.switch import SwitchEntity
 from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoreEntity
+from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
 
 from . import ForesightConfigEntry
 from .controllers import Controller
@@ -45,6 +45,8 @@ class ControllerSwitch(ForesightEntity, SwitchEntity, RestoreEntity):
         await super().async_added_to_hass()
         self.async_on_remove(self.controller.add_change_listener(self.async_write_ha_state))
         self.async_on_remove(self.controller.async_disable)
+        if (memory := await self.async_get_last_extra_data()) is not None:
+            self.controller.remember(memory.as_dict())
         last = await self.async_get_last_state()
         if last is not None and last.state == STATE_ON:
             self.controller.async_enable()
@@ -59,6 +61,11 @@ class ControllerSwitch(ForesightEntity, SwitchEntity, RestoreEntity):
         """What the controller decided and why."""
         return self.controller.attributes()
 
+    @property
+    def extra_restore_state_data(self) -> RestoredExtraData:
+        """What the controller remembers: the lights it switched on, a set point kept."""
+        return RestoredExtraData(self.controller.memory())
+
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Let the controller act."""
         self.controller.async_enable()
@@ -66,3 +73,4 @@ class ControllerSwitch(ForesightEntity, SwitchEntity, RestoreEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop the controller; what it set stays as it is."""
         self.controller.async_disable()
+        self.controller.async_forget()

@@ -21,6 +21,7 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_interval
 
 from ..const import DOMAIN
@@ -85,6 +86,8 @@ class Controller:
         self.room = room
         self.room_name = room_name
         self.enabled = False
+        # Until the entry's settings are restored, an enabled controller waits to act.
+        self.ready = False
         self.settings: dict[str, float] = {s.key: s.default for s in self.settings_spec}
         self.choices: dict[str, str] = {c.key: c.default for c in self.choices_spec}
         self._stop: list[CALLBACK_TYPE] = []
@@ -92,6 +95,7 @@ class Controller:
         self._lock = asyncio.Lock()
         self._changed: list[Callable[[], None]] = []
         self.people: list[str] = []  # whose zones say whether anybody is home
+        self._failing = False  # the last action failed: said once, tried again
 
     @property
     def unique_prefix(self) -> str:
@@ -150,8 +154,14 @@ class Controller:
         self.notify()
 
     @callback
+    def async_ready(self) -> None:
+        """The settings are restored: act from now on."""
+        self.ready = True
+        self.async_schedule()
+
+    @callback
     def async_disable(self) -> None:
-        """Stop at once: no listener, no timer stays behind."""
+        """Stop at once: no listener, no timer stays behind; what it remembers stays."""
         while self._stop:
             self._stop.pop()()
         was = self.enabled
@@ -164,6 +174,17 @@ class Controller:
     def async_listen(self) -> list[CALLBACK_TYPE]:
         """Subscribe to what the controller follows; the callbacks stop it."""
         return []
+
+    @callback
+    def async_forget(self) -> None:
+        """Switched off by the user: forget what belongs to the time it was on."""
+
+    def memory(self) -> dict[str, Any]:
+        """What the controller must remember across a restart or a reload (JSON)."""
+        return {}
+
+    def remember(self, memory: Mapping[str, Any]) -> None:
+        """Take back what :meth:`memory` returned before a restart or a reload."""
 
     @callback
     def async_started(self) -> None:
@@ -180,7 +201,7 @@ class Controller:
     @callback
     def async_schedule(self) -> None:
         """Look again soon (in a task the entry cancels on unload)."""
-        if not self.enabled:
+        if not self.enabled or not self.ready:
             return
         self.entry.async_create_background_task(
             self.hass, self._async_run(), f"foresight {self.key} {self.room_name or 'home'}"
@@ -196,8 +217,11 @@ class Controller:
 
     async def async_call(
         self, domain: str, service: str, data: Mapping[str, Any], message: str
-    ) -> None:
-        """Call a service as Foresight: logged, in the logbook, with a context of its own."""
+    ) -> bool:
+        """Call a service as Foresight: logged, in the logbook, with a context of its own.
+
+        Returns whether it worked; a failure is logged once and tried again at the next look.
+        """
         context = Context()
         self._own.append(context.id)
         self.coordinator.observer.note_own_action(context, imitation=self.imitates_the_home)
@@ -208,9 +232,24 @@ class Controller:
             entry[ATTR_ENTITY_ID] = entity_id
         # The logbook shows this entry, and the state changes it caused under it.
         self.hass.bus.async_fire(EVENT_LOGBOOK_ENTRY, entry, context=context)
-        await self.hass.services.async_call(
-            domain, service, dict(data), blocking=True, context=context
-        )
+        try:
+            await self.hass.services.async_call(
+                domain, service, dict(data), blocking=True, context=context
+            )
+        except HomeAssistantError as err:
+            if not self._failing:
+                _LOGGER.warning(
+                    "%s: %s.%s for %s failed, trying again later: %s",
+                    self.key,
+                    domain,
+                    service,
+                    entity_id,
+                    err,
+                )
+            self._failing = True
+            return False
+        self._failing = False
+        return True
 
     def attributes(self) -> dict[str, Any]:
         """What the controller's switch shows."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 import logging
 from typing import Any
@@ -87,17 +88,29 @@ class LightingController(Controller):
         self._below_since = None
 
     @callback
-    def async_stopped(self) -> None:
-        """Forget what was switched while on."""
+    def async_forget(self) -> None:
+        """Switched off: forget what was switched while on."""
         self.manual.clear()
         self.switched_on.clear()
+
+    def memory(self) -> dict[str, Any]:
+        """The lights Foresight switched on, and those a person switched."""
+        return {"switched_on": sorted(self.switched_on), "manual": sorted(self.manual)}
+
+    def remember(self, memory: Mapping[str, Any]) -> None:
+        """Take back the lights switched before a restart or a reload (still the room's)."""
+        for key, lights in (("switched_on", self.switched_on), ("manual", self.manual)):
+            lights.update(set(memory.get(key) or ()) & set(self.lights))
 
     @callback
     def _on_light(self, event: Event[EventStateChangedData]) -> None:
         old, new = event.data["old_state"], event.data["new_state"]
         if old is None or new is None or old.state == new.state:
             return
-        if new.state not in (STATE_ON, STATE_OFF) or self.is_own(new.context):
+        # A lamp dropping off the network and coming back was not switched by anybody.
+        if old.state not in (STATE_ON, STATE_OFF) or new.state not in (STATE_ON, STATE_OFF):
+            return
+        if self.is_own(new.context):
             return
         entity_id = event.data["entity_id"]
         self.manual.add(entity_id)
@@ -142,17 +155,16 @@ class LightingController(Controller):
                 and (state := self.hass.states.get(entity_id)) is not None
                 and state.state == STATE_OFF
             ]
-            if to_switch:
+            if to_switch and await self.async_call(
+                LIGHT_DOMAIN,
+                SERVICE_TURN_ON,
+                {
+                    ATTR_ENTITY_ID: to_switch,
+                    ATTR_BRIGHTNESS_PCT: round(self.settings[BRIGHTNESS]),
+                },
+                f"{self.room_name} in use ({probability:.0f} %) and dark: lights on",
+            ):
                 self.switched_on.update(to_switch)
-                await self.async_call(
-                    LIGHT_DOMAIN,
-                    SERVICE_TURN_ON,
-                    {
-                        ATTR_ENTITY_ID: to_switch,
-                        ATTR_BRIGHTNESS_PCT: round(self.settings[BRIGHTNESS]),
-                    },
-                    f"{self.room_name} in use ({probability:.0f} %) and dark: lights on",
-                )
         hold = timedelta(minutes=self.settings[HOLD_TIME])
         if self._below_since is not None and now - self._below_since >= hold:
             # The room has been empty: lights switched by hand are Foresight's again.
@@ -163,14 +175,14 @@ class LightingController(Controller):
                 if (state := self.hass.states.get(entity_id)) is not None
                 and state.state == STATE_ON
             ]
-            self.switched_on.clear()
-            if to_switch:
-                await self.async_call(
-                    LIGHT_DOMAIN,
-                    SERVICE_TURN_OFF,
-                    {ATTR_ENTITY_ID: sorted(to_switch)},
-                    f"{self.room_name} empty for {hold}: lights off",
-                )
+            # Kept if switching off failed: tried again at the next look.
+            if not to_switch or await self.async_call(
+                LIGHT_DOMAIN,
+                SERVICE_TURN_OFF,
+                {ATTR_ENTITY_ID: sorted(to_switch)},
+                f"{self.room_name} empty for {hold}: lights off",
+            ):
+                self.switched_on.clear()
         self.notify()
 
     def attributes(self) -> dict[str, Any]:
