@@ -25,11 +25,15 @@ class Predicted:
     next_use: datetime | None = None
     someone_home: bool = True
     expected_arrival: datetime | None = None
+    status: str = "ready"
+    trained: bool = True  # False: no model yet, no outlook at all
 
-    def outlook(self, room: str) -> OccupancyOutlook:
+    def outlook(self, room: str) -> OccupancyOutlook | None:
         """The outlook the coordinator publishes."""
+        if not self.trained:
+            return None
         outlook = RoomOutlook(
-            status="ready",
+            status=self.status,
             occupancy_probability=self.probability,
             in_use=self.in_use,
             next_hour=self.probability,
@@ -77,6 +81,125 @@ async def async_setup_thermostat(hass: HomeAssistant, **config: Any) -> None:
                 "initial_hvac_mode": "heat",
                 **config,
             }
+        },
+    )
+    await hass.async_block_till_done()
+
+
+async def async_setup_template_thermostat(
+    hass: HomeAssistant,
+    *,
+    ranged: bool = False,
+    step: float = 0.5,
+    unit: str = "°C",
+    **limits: float,
+) -> None:
+    """A real thermostat, climate.living, whose every part a test can move.
+
+    Its mode is ``input_select.living_mode``; it drops off the network while
+    ``input_boolean.living_offline`` is on, and refuses set points while
+    ``input_boolean.living_broken`` is on; while ``input_boolean.living_cloud`` is on it only
+    shows a set point once a test copies ``input_number.living_requested``. ``ranged``: it keeps a low and a high set point
+    (``input_number.living_low`` and ``living_high``) instead of one (``living_setpoint``).
+    """
+    hass.states.async_remove("climate.living")
+    assert await async_setup_component(hass, "homeassistant", {})
+    low, high = limits.get("min_temperature", 5.0), limits.get("max_temperature", 30.0)
+    number = {"min": low, "max": high, "step": 0.1}
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {
+            "input_number": {
+                "living_setpoint": {**number, "initial": limits.get("setpoint", 19.0)},
+                "living_low": {**number, "initial": limits.get("setpoint", 19.0)},
+                "living_high": {**number, "initial": high},
+                "living_requested": number,
+            }
+        },
+    )
+    assert await async_setup_component(
+        hass,
+        "input_boolean",
+        {"input_boolean": {"living_offline": {}, "living_broken": {}, "living_cloud": {}}},
+    )
+    modes = ["heat_cool", "cool", "off"] if ranged else ["heat", "cool", "off"]
+    assert await async_setup_component(
+        hass, "input_select", {"input_select": {"living_mode": {"options": modes}}}
+    )
+
+    # A cloud thermostat takes the set point, and shows it only at its next poll.
+    target = (
+        "{{ 'input_number.living_requested' if is_state('input_boolean.living_cloud', 'on')"
+        " else 'input_number.living_NAME' }}"
+    )
+
+    def store(name: str, variable: str) -> dict[str, Any]:
+        return {
+            "if": [
+                {"condition": "template", "value_template": f"{{{{ {variable} is not none }}}}"}
+            ],
+            "then": [
+                {
+                    "action": "input_number.set_value",
+                    "target": {"entity_id": target.replace("NAME", name)},
+                    "data": {"value": f"{{{{ {variable} }}}}"},
+                }
+            ],
+        }
+
+    targets: dict[str, Any] = (
+        {
+            "target_temperature_low": "{{ states('input_number.living_low') }}",
+            "target_temperature_high": "{{ states('input_number.living_high') }}",
+        }
+        if ranged
+        else {"target_temperature": "{{ states('input_number.living_setpoint') }}"}
+    )
+    assert await async_setup_component(
+        hass,
+        "template",
+        {
+            "template": [
+                {
+                    "climate": [
+                        {
+                            "name": "living",
+                            "availability": "{{ is_state('input_boolean.living_offline', 'off') }}",
+                            "hvac_modes": f"{{{{ {modes} }}}}",
+                            "hvac_mode": "{{ states('input_select.living_mode') }}",
+                            "set_hvac_mode": [
+                                {
+                                    "action": "input_select.select_option",
+                                    "target": {"entity_id": "input_select.living_mode"},
+                                    "data": {"option": "{{ hvac_mode }}"},
+                                }
+                            ],
+                            "current_temperature": "{{ states('sensor.living_temperature') }}",
+                            **targets,
+                            "min_temperature": low,
+                            "max_temperature": high,
+                            "target_temperature_step": step,
+                            "temperature_unit": unit,
+                            "set_temperature": [
+                                {
+                                    "if": [
+                                        {
+                                            "condition": "state",
+                                            "entity_id": "input_boolean.living_broken",
+                                            "state": "on",
+                                        }
+                                    ],
+                                    "then": [{"action": "thermostat_cloud.unreachable"}],
+                                },
+                                store("setpoint", "temperature"),
+                                store("low", "target_temp_low"),
+                                store("high", "target_temp_high"),
+                            ],
+                        }
+                    ]
+                }
+            ]
         },
     )
     await hass.async_block_till_done()

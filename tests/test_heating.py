@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import logging
 import math
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -12,16 +14,20 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
     mock_restore_cache,
+    mock_restore_cache_with_extra_data,
 )
 
+from custom_components.foresight.home_occupancy import HomeOccupancy
 from homeassistant.components.logbook import EVENT_LOGBOOK_ENTRY
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant, State
+from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 
 from .conftest import set_home_states
 from .controllers_helpers import (
     TEMPERATURE,
     Predicted,
+    async_setup_template_thermostat,
     async_setup_thermostat,
     predict,
     simulate_heated_room,
@@ -29,6 +35,7 @@ from .controllers_helpers import (
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 SWITCH = "switch.living_room_smart_heating"
+MODE = "input_select.living_mode"
 # The simulated room: it gains 4 °C/h at full heating and loses 10 % of its lead over 5 °C
 # outside each hour.
 GAIN, LOSS, OUTDOOR = 4.0, 0.1, 5.0
@@ -56,7 +63,9 @@ async def _setup(
     entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
     predicted: Predicted,
+    **template: Any,
 ) -> str:
+    """The home with a learned warm-up; ``template``: a template thermostat built so."""
     freezer.move_to(START - timedelta(days=3))
     set_home_states(hass)
     entry.add_to_hass(hass)
@@ -64,8 +73,21 @@ async def _setup(
     await hass.async_block_till_done(wait_background_tasks=True)
     await _learn_warm_up(hass, freezer)
     hass.states.async_set("sensor.living_temperature", "18.0", TEMPERATURE)
-    await async_setup_thermostat(hass, min_temp=7, max_temp=25, target_temp=19)
+    if template:
+        mode = template.pop("mode", "heat_cool" if template.get("ranged") else "heat")
+        limits = {"min_temperature": 7, "max_temperature": 25}
+        await async_setup_template_thermostat(hass, **{**limits, **template})
+        await _turn(hass, "input_select", "select_option", MODE, option=mode)
+    else:
+        await async_setup_thermostat(hass, min_temp=7, max_temp=25, target_temp=19)
     return predict(monkeypatch, entry, predicted)
+
+
+async def _turn(
+    hass: HomeAssistant, domain: str, service: str, entity_id: str, **data: Any
+) -> None:
+    await hass.services.async_call(domain, service, {"entity_id": entity_id, **data}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
@@ -215,3 +237,272 @@ async def test_heating_is_restored_after_a_restart(
     await _tick(hass, freezer, START + timedelta(minutes=1))
     assert hass.states.get(SWITCH).state == "on"  # type: ignore[union-attr]
     assert _setpoint(hass) == 16.5
+
+
+def _setpoints(calls: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {k: v for k, v in call.data["service_data"].items() if k != "entity_id"}
+        for call in calls
+        if call.data["domain"] == "climate"
+    ]
+
+
+async def _switch_on(hass: HomeAssistant) -> None:
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _by_hand(hass: HomeAssistant, setpoint: float) -> None:
+    await _turn(hass, "climate", "set_temperature", "climate.living", temperature=setpoint)
+
+
+def _attributes(hass: HomeAssistant) -> Any:
+    switch = hass.states.get(SWITCH)
+    assert switch is not None
+    return switch.attributes
+
+
+async def test_a_thermostat_reconnecting_has_not_been_set_by_hand(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    next_use = START + timedelta(hours=3)
+    room = await _setup(
+        hass, freezer, home_entry, monkeypatch, Predicted(next_use=next_use), ranged=False
+    )
+    await _switch_on(hass)
+    assert _setpoint(hass) == 17.0
+    await _turn(hass, "input_boolean", "turn_on", "input_boolean.living_offline")
+    assert hass.states.get("climate.living").state == "unavailable"  # type: ignore[union-attr]
+    await _turn(hass, "input_boolean", "turn_off", "input_boolean.living_offline")
+    assert _attributes(hass)["manual_override"] is False
+
+    # So pre-heating starts on time.
+    minutes = home_entry.runtime_data.coordinator.thermal.minutes_to_reach(room, 18.0, 21.0)
+    assert minutes is not None
+    await _tick(hass, freezer, next_use - timedelta(minutes=minutes + 4))
+    assert _setpoint(hass) == 21.0
+    assert _attributes(hass)["reason"] == "pre_heat"
+
+
+async def test_a_thermostat_showing_foresights_set_point_late_has_not_been_set_by_hand(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    predicted = Predicted()
+    await _setup(hass, freezer, home_entry, monkeypatch, predicted, ranged=False)
+    await _turn(hass, "input_boolean", "turn_on", "input_boolean.living_cloud")
+    await _switch_on(hass)
+    assert _setpoint(hass) == 19.0
+    # The thermostat's next poll, under a context of its own.
+    requested = hass.states.get("input_number.living_requested")
+    assert requested is not None and float(requested.state) == 17.0
+    await _turn(hass, "input_number", "set_value", "input_number.living_setpoint", value=17.0)
+    assert _setpoint(hass) == 17.0
+    assert _attributes(hass)["manual_override"] is False
+    predicted.in_use = True
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    assert hass.states.get("input_number.living_requested").state == "21.0"  # type: ignore[union-attr]
+
+
+async def test_a_set_point_kept_by_hand_survives_a_reload(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    predicted = Predicted(in_use=True)
+    await _setup(hass, freezer, home_entry, monkeypatch, predicted, ranged=False)
+    await _switch_on(hass)
+    assert _setpoint(hass) == 21.0
+    await _by_hand(hass, 23.0)
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    predict(monkeypatch, home_entry, predicted)
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    assert _setpoint(hass) == 23.0
+    assert _attributes(hass)["manual_setpoint"] == 23.0
+
+
+async def test_a_set_point_kept_across_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hold = {"setpoint": 23.0, "in_use": True, "until": None}
+    mock_restore_cache_with_extra_data(
+        hass, [(State(SWITCH, "on"), {"manual": hold, "sent": 21.0})]
+    )
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), setpoint=23)
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    assert _setpoint(hass) == 23.0
+    assert _attributes(hass)["manual_setpoint"] == 23.0
+
+
+async def test_a_set_point_kept_before_the_first_prediction_ends_with_the_next_use(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    predicted = Predicted(trained=False)
+    await _setup(hass, freezer, home_entry, monkeypatch, predicted, ranged=False)
+    await _switch_on(hass)
+    assert _setpoint(hass) == 19.0  # no prediction yet: left as it is
+    await _by_hand(hass, 23.0)
+    predicted.trained, predicted.next_use = True, START + timedelta(minutes=30)
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    assert _setpoint(hass) == 23.0
+    predicted.in_use, predicted.next_use = True, None
+    await _tick(hass, freezer, START + timedelta(minutes=31))
+    assert _setpoint(hass) == 21.0
+    assert _attributes(hass)["manual_override"] is False
+
+
+async def test_a_window_closing_gives_back_the_set_point_kept_by_hand(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), ranged=False)
+    await _switch_on(hass)
+    await _by_hand(hass, 23.0)
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "window"})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _setpoint(hass) == 17.0
+    hass.states.async_set("binary_sensor.living_window", "off", {"device_class": "window"})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _setpoint(hass) == 23.0
+    assert _attributes(hass)["reason"] == "manual"
+
+
+async def test_heating_acts_only_while_the_thermostat_heats(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(), mode="off")
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    await _switch_on(hass)
+    await _turn(hass, "input_select", "select_option", MODE, option="cool")
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    assert _setpoints(calls) == []
+    assert _attributes(hass)["reason"] == "not_heating"
+    # Switching the heating on is not a set point chosen by hand.
+    await _turn(hass, "input_select", "select_option", MODE, option="heat")
+    assert _setpoint(hass) == 17.0
+    assert _attributes(hass)["manual_override"] is False
+
+
+async def test_a_thermostat_keeping_a_range_heats_to_its_low_end(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(), ranged=True)
+    await _switch_on(hass)
+    climate = hass.states.get("climate.living")
+    assert climate is not None
+    assert (climate.attributes["target_temp_low"], climate.attributes["target_temp_high"]) == (
+        17.0,
+        25.0,
+    )
+
+
+async def test_a_failing_thermostat_is_tried_again_quietly(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(), ranged=False)
+    await _turn(hass, "input_boolean", "turn_on", "input_boolean.living_broken")
+    caplog.clear()
+    await _switch_on(hass)
+    for minute in range(1, 4):
+        await _tick(hass, freezer, START + timedelta(minutes=minute))
+    assert _setpoint(hass) == 19.0
+    failures = [
+        record
+        for record in caplog.records
+        if record.name.startswith("custom_components") and record.levelno >= logging.WARNING
+    ]
+    assert [(record.levelno, record.exc_info) for record in failures] == [(logging.WARNING, None)]
+    await _turn(hass, "input_boolean", "turn_off", "input_boolean.living_broken")
+    await _tick(hass, freezer, START + timedelta(minutes=5))
+    assert _setpoint(hass) == 17.0
+
+
+async def test_a_thermostat_that_rounds_is_not_told_again_and_again(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(), ranged=False, step=1.0)
+    await _turn(hass, "number", "set_value", "number.living_room_eco_temperature", value=16.5)
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    await _switch_on(hass)
+    for minute in range(1, 4):
+        await _tick(hass, freezer, START + timedelta(minutes=minute))
+    assert _setpoint(hass) == 17.0  # 16.5 rounded to the thermostat's whole degrees
+    assert _setpoints(calls) == [{"temperature": 16.5}]
+    assert _attributes(hass)["manual_override"] is False
+
+
+async def test_heating_in_a_fahrenheit_home(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hass.config.units = US_CUSTOMARY_SYSTEM
+    await _setup(
+        hass,
+        freezer,
+        home_entry,
+        monkeypatch,
+        Predicted(),
+        unit="°F",
+        min_temperature=45,
+        max_temperature=86,
+        setpoint=66,
+    )
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    await _switch_on(hass)
+    assert _setpoints(calls) == [{"temperature": pytest.approx(62.6)}]  # 17 °C
+
+
+async def test_settings_are_restored_before_heating_first_acts(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mock_restore_cache(
+        hass, [State(SWITCH, "on"), State("number.living_room_eco_temperature", "16.5")]
+    )
+    freezer.move_to(START)
+    set_home_states(hass)
+    hass.states.async_set("sensor.living_temperature", "18.0", TEMPERATURE)
+    await async_setup_thermostat(hass, min_temp=7, max_temp=25, target_temp=19)
+    # The thermostat is there, and a model predicts, from the moment Foresight starts.
+    room = next(iter(home_entry.subentries))
+    monkeypatch.setattr(
+        HomeOccupancy, "outlook", lambda _self, _now, _untrusted: Predicted().outlook(room)
+    )
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _setpoint(hass) == 16.5
+    assert _setpoints(calls) == [{"temperature": 16.5}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
@@ -11,21 +12,35 @@ from homeassistant.components.climate.const import (
     ATTR_CURRENT_TEMPERATURE,
     ATTR_MAX_TEMP,
     ATTR_MIN_TEMP,
+    ATTR_TARGET_TEMP_HIGH,
+    ATTR_TARGET_TEMP_LOW,
+    ATTR_TARGET_TEMP_STEP,
     DOMAIN as CLIMATE_DOMAIN,
     SERVICE_SET_TEMPERATURE,
+    ClimateEntityFeature,
+    HVACMode,
 )
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_ENTITY_ID,
+    ATTR_SUPPORTED_FEATURES,
     ATTR_TEMPERATURE,
     STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
     UnitOfTemperature,
 )
-from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    callback,
+)
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import TemperatureConverter
 
 from ..coordinator import ForesightCoordinator
 from .base import Controller, Setting
@@ -46,6 +61,20 @@ class ManualHold:
     in_use: bool | None  # the room's use when it was set: a change releases the hold
     until: datetime | None  # the room's next expected use, when it was not in use
 
+    def as_dict(self) -> dict[str, Any]:
+        """The hold as restore data."""
+        until = self.until.isoformat() if self.until else None
+        return {"setpoint": self.setpoint, "in_use": self.in_use, "until": until}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ManualHold | None:
+        """The hold kept in restore data (None: none, or unreadable)."""
+        setpoint, in_use = _number(data.get("setpoint")), data.get("in_use")
+        until = dt_util.parse_datetime(str(data.get("until") or ""))
+        if setpoint is None or not isinstance(in_use, bool | None):
+            return None
+        return cls(setpoint, in_use, until)
+
 
 def _number(value: Any) -> float | None:
     try:
@@ -53,6 +82,20 @@ def _number(value: Any) -> float | None:
     except TypeError, ValueError:
         return None
     return number
+
+
+def _setpoint_attribute(state: State) -> str | None:
+    """The attribute Foresight sets on a thermostat in its mode (None: it is not heating)."""
+    features = int(state.attributes.get(ATTR_SUPPORTED_FEATURES) or 0)
+    if state.state == HVACMode.HEAT and features & ClimateEntityFeature.TARGET_TEMPERATURE:
+        return ATTR_TEMPERATURE
+    # A thermostat keeping a range heats to the range's low end.
+    if (
+        state.state in (HVACMode.HEAT, HVACMode.HEAT_COOL)
+        and features & ClimateEntityFeature.TARGET_TEMPERATURE_RANGE
+    ):
+        return ATTR_TARGET_TEMP_LOW
+    return None
 
 
 class HeatingController(Controller):
@@ -83,6 +126,7 @@ class HeatingController(Controller):
         self.reason: str | None = None
         self.preheat_from: datetime | None = None
         self._preheating_for: datetime | None = None  # the use a started pre-heat is for
+        self.sent: float | None = None  # the set point Foresight last set
 
     @callback
     def async_listen(self) -> list[CALLBACK_TYPE]:
@@ -93,9 +137,26 @@ class HeatingController(Controller):
         ]
 
     @callback
-    def async_stopped(self) -> None:
-        """Forget a manual hold: it belongs to the time the controller was on."""
+    def async_forget(self) -> None:
+        """Switched off: forget a manual hold, it belongs to the time the controller was on."""
         self.manual = None
+
+    def memory(self) -> dict[str, Any]:
+        """A set point kept by hand, and the one Foresight last set."""
+        return {"manual": self.manual.as_dict() if self.manual else None, "sent": self.sent}
+
+    def remember(self, memory: Mapping[str, Any]) -> None:
+        """Take back the hold and the last set point from before a restart or a reload."""
+        hold = memory.get("manual")
+        self.manual = ManualHold.from_dict(hold) if isinstance(hold, Mapping) else None
+        self.sent = _number(memory.get("sent"))
+
+    def _step(self, state: State) -> float:
+        """How finely the thermostat sets: closer set points are the same to it."""
+        step = _number(state.attributes.get(ATTR_TARGET_TEMP_STEP))
+        if step:
+            return step
+        return 0.5 if self.hass.config.units.temperature_unit == UnitOfTemperature.CELSIUS else 1.0
 
     @callback
     def _on_opening(self, _event: Event[EventStateChangedData]) -> None:
@@ -104,16 +165,28 @@ class HeatingController(Controller):
     @callback
     def _on_climate(self, event: Event[EventStateChangedData]) -> None:
         old, new = event.data["old_state"], event.data["new_state"]
-        if old is None or new is None or new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        if old is None or new is None:
             return
-        setpoint = _number(new.attributes.get(ATTR_TEMPERATURE))
-        if setpoint is None or setpoint == _number(old.attributes.get(ATTR_TEMPERATURE)):
+        if not self.is_own(new.context):
+            # Back online, or switched to heating: look again (after noting a hand's change).
+            self.async_schedule()
+        # A thermostat reconnecting reports the set point it kept: nobody changed it.
+        if {old.state, new.state} & {STATE_UNAVAILABLE, STATE_UNKNOWN}:
             return
-        if self.is_own(new.context):
+        # Switching the heating on or over is not choosing a set point.
+        if (attribute := _setpoint_attribute(new)) is None or attribute != _setpoint_attribute(old):
+            return
+        setpoint = _number(new.attributes.get(attribute))
+        if setpoint is None or setpoint == _number(old.attributes.get(attribute)):
+            return
+        if self.is_own(new.context) or (
+            self.sent is not None and abs(setpoint - self.sent) < self._step(new)
+        ):
             return
         room = self._outlook()
-        in_use = room.in_use if room is not None else None
-        until = room.next_use if room is not None and not room.in_use else None
+        ready = room is not None and room.status != "learning"
+        in_use = room.in_use if ready else None
+        until = room.next_use if ready and not room.in_use else None
         self.manual = ManualHold(setpoint, in_use, until)
         _LOGGER.debug("%s: %s set by hand to %s, kept", self.key, self.climate, setpoint)
         self.notify()
@@ -127,24 +200,38 @@ class HeatingController(Controller):
         if hold is None:
             return False
         room = self._outlook()
-        if room is not None and hold.in_use is not None and room.in_use != hold.in_use:
+        if room is None or room.status == "learning":
+            return True
+        if hold.in_use is None:
+            # Set before the room's first prediction: kept until its use next changes.
+            until = room.next_use if not room.in_use else None
+            self.manual = hold = ManualHold(hold.setpoint, room.in_use, until)
+        if room.in_use != hold.in_use:
             return False
         return hold.until is None or now < hold.until
+
+    def _temperature(self, key: str) -> float:
+        """A temperature setting (in °C) in the home's unit, which thermostats are set in."""
+        return TemperatureConverter.convert(
+            self.settings[key], UnitOfTemperature.CELSIUS, self.hass.config.units.temperature_unit
+        )
 
     def decide(self, now: datetime) -> tuple[float | None, str]:
         """The set point the room should have now, and why (None: leave it alone)."""
         state = self.hass.states.get(self.climate)
         if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
             return None, "unavailable"
-        comfort, eco = self.settings[COMFORT], self.settings[ECO]
+        if _setpoint_attribute(state) is None:
+            return None, "not_heating"
+        comfort, eco = self._temperature(COMFORT), self._temperature(ECO)
         self.preheat_from = None
         if any(
             (opening := self.hass.states.get(entity_id)) is not None and opening.state == STATE_ON
             for entity_id in self.openings
         ):
             return eco, "window_open"
-        if self._hold_applies(now):
-            return None, "manual"
+        if self._hold_applies(now) and self.manual is not None:
+            return self.manual.setpoint, "manual"
         if self.manual is not None:
             self.manual = None
         room = self._outlook()
@@ -182,7 +269,8 @@ class HeatingController(Controller):
         changed = (target, reason) != (self.target, self.reason)
         self.target, self.reason = target, reason
         state = self.hass.states.get(self.climate)
-        if target is not None and state is not None:
+        attribute = _setpoint_attribute(state) if state is not None else None
+        if target is not None and state is not None and attribute is not None:
             low = _number(state.attributes.get(ATTR_MIN_TEMP))
             high = _number(state.attributes.get(ATTR_MAX_TEMP))
             if low is not None:
@@ -190,13 +278,21 @@ class HeatingController(Controller):
             if high is not None:
                 target = min(target, high)
             self.target = target
-            if _number(state.attributes.get(ATTR_TEMPERATURE)) != target:
-                await self.async_call(
+            current = _number(state.attributes.get(attribute))
+            # A thermostat that rounds to its step is not told the same again every minute.
+            if current is None or abs(current - target) >= self._step(state):
+                data: dict[str, Any] = {ATTR_ENTITY_ID: self.climate, attribute: target}
+                if attribute == ATTR_TARGET_TEMP_LOW:
+                    upper = _number(state.attributes.get(ATTR_TARGET_TEMP_HIGH))
+                    data[ATTR_TARGET_TEMP_HIGH] = max(upper or target, target)
+                unit = self.hass.config.units.temperature_unit
+                if await self.async_call(
                     CLIMATE_DOMAIN,
                     SERVICE_SET_TEMPERATURE,
-                    {ATTR_ENTITY_ID: self.climate, ATTR_TEMPERATURE: target},
-                    f"set {self.room_name} to {target} °C ({reason.replace('_', ' ')})",
-                )
+                    data,
+                    f"set {self.room_name} to {target} {unit} ({reason.replace('_', ' ')})",
+                ):
+                    self.sent = target
                 changed = True
         if changed:
             self.notify()
