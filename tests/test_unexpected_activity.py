@@ -185,3 +185,49 @@ async def test_what_was_seen_survives_a_restart(
     assert sensor is not None and sensor.state == "on"
     assert sensor.attributes["entity_id"] == "binary_sensor.living_window"
     assert datetime.fromisoformat(sensor.attributes["when"]) == START
+
+
+async def test_a_move_between_other_zones_is_no_arrival(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    await _setup(hass, freezer, home_entry)
+    events = async_capture_events(hass, EVENT)
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    hass.states.async_set("person.alice", "work")  # from away to the office
+    hass.states.async_set("device_tracker.alice_phone", "unavailable")
+    hass.states.async_set("device_tracker.alice_phone", "not_home")  # a phone flapping
+    await _tick(hass, freezer, START + timedelta(minutes=5))
+    assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]
+
+
+async def test_a_sensor_back_from_unavailable_has_seen_nobody(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    await _setup(hass, freezer, home_entry)
+    events = async_capture_events(hass, EVENT)
+    hass.states.async_set("binary_sensor.living_motion", "unavailable")
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await _tick(hass, freezer, START + timedelta(minutes=10))
+    assert not events
+
+
+async def test_an_intruder_making_the_home_look_used_is_still_reported(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    no_people = entry_like(home_entry, data={CONF_PEOPLE: []})
+    await _setup(hass, freezer, no_people)
+    predicted = Predicted(someone_home=False)  # predicted empty, 98 % sure
+    predict(monkeypatch, no_people, predicted)
+    events = async_capture_events(hass, EVENT)
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    # The occupancy model follows the motion: the home looks used a moment later.
+    predicted.someone_home = True
+    no_people.runtime_data.coordinator.publish_occupancy()
+    await _tick(hass, freezer, START + timedelta(minutes=5))
+    assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]

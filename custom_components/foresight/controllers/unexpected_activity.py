@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_ON
+from homeassistant.const import STATE_HOME, STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import (
     TrackStates,
@@ -62,8 +62,8 @@ class UnexpectedActivity(Controller):
     ) -> None:
         """``watched``: sensor → its room's name (pet-prone sensors already left out).
 
-        An arrival is a change of one of ``people`` or of any device tracker (one added later
-        too: a guest's phone).
+        An arrival is one of ``people`` or any device tracker (one added later too: a guest's
+        phone) coming home; one leaving home counts too, for the door closing behind them.
         """
         super().__init__(hass, entry, coordinator, None, None)
         self.watched = watched
@@ -94,7 +94,8 @@ class UnexpectedActivity(Controller):
     @callback
     def _on_sensor(self, event: Event[EventStateChangedData]) -> None:
         old, new = event.data["old_state"], event.data["new_state"]
-        if new is None or new.state != STATE_ON or (old is not None and old.state == STATE_ON):
+        # A sensor back from unavailable as on has not seen anybody just now.
+        if old is None or new is None or old.state != STATE_OFF or new.state != STATE_ON:
             return
         now = dt_util.utcnow()
         if not self.everybody_away() or self._near_presence_change(now):
@@ -108,7 +109,10 @@ class UnexpectedActivity(Controller):
     def _confirm(self, _now: datetime) -> None:
         pending, self._pending = self._pending, []
         for activity in pending:
-            if not self.everybody_away() or self._near_presence_change(activity.when):
+            # The home was predicted empty before: the activity itself may make it look used now.
+            if self._near_presence_change(activity.when) or (
+                self.people and not self.everybody_away()
+            ):
                 continue
             self.activity = activity
             data = {
@@ -125,6 +129,11 @@ class UnexpectedActivity(Controller):
     def _on_presence(self, event: Event[EventStateChangedData]) -> None:
         old, new = event.data["old_state"], event.data["new_state"]
         if old is None or new is None or old.state == new.state:
+            return
+        # Only coming or leaving home: a move between other zones, or a tracker dropping out
+        # and back, is nobody at the door.
+        unknown = {STATE_UNAVAILABLE, STATE_UNKNOWN}
+        if STATE_HOME not in (old.state, new.state) or {old.state, new.state} & unknown:
             return
         self._presence_changed = dt_util.utcnow()
         if not self.everybody_away():
