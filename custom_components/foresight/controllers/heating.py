@@ -167,8 +167,8 @@ class HeatingController(Controller):
         old, new = event.data["old_state"], event.data["new_state"]
         if old is None or new is None:
             return
-        if not self.is_own(new.context):
-            # Back online, or switched to heating: look again (after noting a hand's change).
+        if old.state != new.state and not self.is_own(new.context):
+            # Back online, or switched to heating: look again.
             self.async_schedule()
         # A thermostat reconnecting reports the set point it kept: nobody changed it.
         if {old.state, new.state} & {STATE_UNAVAILABLE, STATE_UNKNOWN}:
@@ -212,8 +212,9 @@ class HeatingController(Controller):
 
     def _temperature(self, key: str) -> float:
         """A temperature setting (in °C) in the home's unit, which thermostats are set in."""
-        return TemperatureConverter.convert(
-            self.settings[key], UnitOfTemperature.CELSIUS, self.hass.config.units.temperature_unit
+        unit = self.hass.config.units.temperature_unit
+        return round(
+            TemperatureConverter.convert(self.settings[key], UnitOfTemperature.CELSIUS, unit), 1
         )
 
     def decide(self, now: datetime) -> tuple[float | None, str]:
