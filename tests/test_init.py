@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+import threading
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -314,3 +317,36 @@ async def test_removing_the_entry_deletes_its_history(
     await hass.async_block_till_done()
     assert not path.exists()
     assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+async def test_a_refresh_never_reads_the_models_while_training_rebuilds_them(
+    hass: HomeAssistant, setup_home: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training and the refresh run in executor threads; the models are never used by both."""
+    coordinator = setup_home.runtime_data.coordinator
+    maintenance = coordinator.maintenance
+    rebuilding, go_on = threading.Event(), threading.Event()
+    rebuild, report = maintenance.rebuild, maintenance.report
+    reports_while_rebuilding: list[bool] = []
+
+    def slow_rebuild(now: datetime) -> None:
+        rebuilding.set()
+        go_on.wait(10)
+        rebuild(now)
+        rebuilding.clear()
+
+    def watched_report(*args: Any) -> Any:
+        reports_while_rebuilding.append(rebuilding.is_set())
+        return report(*args)
+
+    monkeypatch.setattr(maintenance, "rebuild", slow_rebuild)
+    monkeypatch.setattr(maintenance, "report", watched_report)
+    training = hass.async_create_task(coordinator.async_train())
+    assert await hass.async_add_executor_job(rebuilding.wait, 10)
+    refresh = hass.async_create_task(coordinator.async_refresh())
+    await asyncio.sleep(0.2)  # the refresh would have read the models by now
+    go_on.set()
+    await training
+    await refresh
+    assert reports_while_rebuilding
+    assert not any(reports_while_rebuilding)

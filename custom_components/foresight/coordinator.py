@@ -225,14 +225,16 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             history = history.with_dropped(
                 await self.hass.async_add_executor_job(self.store.dropped)
             )
-        maintenance = await self.hass.async_add_executor_job(
-            self.maintenance.report, now, self._last_reports()
-        )
-        await self._async_keep_maintenance()
-        warm_up = await self.hass.async_add_executor_job(self.thermal.outlook)
-        energy = None
-        if self.energy is not None:
-            energy = await self.hass.async_add_executor_job(self.energy.outlook, now)
+        # Training rebuilds these models in another executor thread: never both at once.
+        async with self._training:
+            maintenance = await self.hass.async_add_executor_job(
+                self.maintenance.report, now, self._last_reports()
+            )
+            await self._async_keep_maintenance()
+            warm_up = await self.hass.async_add_executor_job(self.thermal.outlook)
+            energy = None
+            if self.energy is not None:
+                energy = await self.hass.async_add_executor_job(self.energy.outlook, now)
         silent = {problem.entity_id for problem in maintenance.problems}
         if energy is not None and self.energy is not None and self.energy.entity_id in silent:
             # A silent meter reads as no use at all: that is not unusual use, it is no data.
