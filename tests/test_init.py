@@ -350,3 +350,26 @@ async def test_a_refresh_never_reads_the_models_while_training_rebuilds_them(
     await refresh
     assert reports_while_rebuilding
     assert not any(reports_while_rebuilding)
+
+
+async def test_history_is_written_with_polling_switched_off(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """The entry's "polling for updates" off stops the refresh, not the history's writing."""
+    start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    freezer.move_to(start)
+    set_home_states(hass)
+    home_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(home_entry, pref_disable_polling=True)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    freezer.move_to(start + timedelta(minutes=1))
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+
+    freezer.move_to(start + timedelta(minutes=7))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    store: HistoryStore = home_entry.runtime_data.store
+    kept = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
+    assert [value for _, value in kept][-1] == 1.0

@@ -6,17 +6,19 @@ buffer is written to Foresight's history from the executor every few minutes and
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from functools import partial
 import logging
 import sqlite3
 
 from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, State, callback
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 
 from .aggregate import HOUR, HourlyAggregator
-from .const import NUMERIC_RESOLUTION_S
+from .const import FLUSH_INTERVAL, NUMERIC_RESOLUTION_S
 from .history import HistoryStore, HourlyRow, Sample
 from .sources import BINARY_KINDS, BY_HAND_KINDS, Kind, Rejected, Source, read_state
 
@@ -133,6 +135,8 @@ class Observer:
         self._imitations: deque[str] = deque(maxlen=OWN_ACTIONS_KEPT)
         self.started_at: float | None = None
         self._write_failing = False
+        self._flushing = asyncio.Lock()  # one batch at a time, in order
+        self._stop_flushing: Callable[[], None] | None = None
 
     def note_own_action(self, context: Context, *, imitation: bool) -> None:
         """Remember a service call of Foresight's: the changes it causes are not a person's.
@@ -196,6 +200,17 @@ class Observer:
         self._unsubscribe = async_track_state_change_event(
             self._hass, list(self._builders), self._on_state_change
         )
+        # Written on its own clock too: the history must not wait for the entities' refresh
+        # (which a user may switch off) nor be lost with memory in a crash.
+        self._stop_flushing = async_track_time_interval(
+            self._hass, self._on_flush_time, FLUSH_INTERVAL, cancel_on_shutdown=True
+        )
+
+    @callback
+    def _on_flush_time(self, now: datetime) -> None:
+        self._hass.async_create_background_task(
+            self.async_flush(now.timestamp()), "foresight history flush"
+        )
 
     def _all(self) -> Iterable[SeriesBuilder]:
         for builders in self._builders.values():
@@ -215,6 +230,10 @@ class Observer:
 
         A batch that cannot be written (a full disk, a busy file) is kept for the next try.
         """
+        async with self._flushing:
+            await self._async_flush(now)
+
+    async def _async_flush(self, now: float) -> None:
         samples: list[Sample] = []
         hourly: list[HourlyRow] = []
         dropped: dict[str, dict[str, int]] = {}
@@ -251,7 +270,8 @@ class Observer:
 
     async def async_stop(self, now: float) -> None:
         """Stop listening and write what is still buffered."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        for stop in (self._unsubscribe, self._stop_flushing):
+            if stop is not None:
+                stop()
+        self._unsubscribe = self._stop_flushing = None
         await self.async_flush(now)
