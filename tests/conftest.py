@@ -178,13 +178,20 @@ def home_entry() -> MockConfigEntry:
     )
 
 
+async def start_home(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> None:
+    """Set the test home's states and load its Foresight ``entry`` (with ``changes`` made)."""
+    set_home_states(hass)
+    entry.add_to_hass(hass)
+    if changes:
+        hass.config_entries.async_update_entry(entry, **changes)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
 @pytest.fixture
 async def setup_home(hass: HomeAssistant, home_entry: MockConfigEntry) -> MockConfigEntry:
     """The test home's states set and its Foresight entry loaded."""
-    set_home_states(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await start_home(hass, home_entry)
     return home_entry
 
 

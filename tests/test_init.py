@@ -20,7 +20,7 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from .conftest import set_home_states
+from .conftest import start_home
 
 
 async def _stored(
@@ -238,10 +238,7 @@ async def test_meter_hours_across_a_reset(
 ) -> None:
     start = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     freezer.move_to(start)
-    set_home_states(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await start_home(hass, home_entry)
 
     readings = [(10, "1000.5"), (30, "1001.5"), (70, "unavailable"), (80, "0.3"), (100, "1.3")]
     for minute, reading in readings:
@@ -270,10 +267,7 @@ async def test_meter_glitch_is_dropped_and_a_steady_meter_uses_nothing(
 ) -> None:
     start = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     freezer.move_to(start)
-    set_home_states(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await start_home(hass, home_entry)
     meter = {
         "unit_of_measurement": "kWh",
         "device_class": "energy",
@@ -358,11 +352,7 @@ async def test_history_is_written_with_polling_switched_off(
     """The entry's "polling for updates" off stops the refresh, not the history's writing."""
     start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     freezer.move_to(start)
-    set_home_states(hass)
-    home_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(home_entry, pref_disable_polling=True)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await start_home(hass, home_entry, pref_disable_polling=True)
     freezer.move_to(start + timedelta(minutes=1))
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
     await hass.async_block_till_done()
