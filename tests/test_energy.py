@@ -27,6 +27,8 @@ from custom_components.foresight.learning.energy import (
     EnergyForecast,
     EnergyForecaster,
     UnusualUseDetector,
+    expected_power_w,
+    rest_of_today_kwh,
     workday_flags,
 )
 from custom_components.foresight.learning.presence import expected_presence
@@ -121,6 +123,14 @@ async def test_entities_show_the_engine_result(
     base_load = hass.states.get("sensor.foresight_base_load")
     assert base_load is not None
     assert float(base_load.state) == pytest.approx(offline.base_load_w, abs=0.01)
+    rest_of_today = hass.states.get("sensor.foresight_energy_forecast_rest_of_today")
+    assert rest_of_today is not None
+    assert float(rest_of_today.state) == pytest.approx(
+        rest_of_today_kwh(expected, local_now), abs=1e-3
+    )
+    power = hass.states.get("sensor.foresight_expected_power")
+    assert power is not None
+    assert float(power.state) == pytest.approx(expected_power_w(expected, local_now), abs=0.1)
     trained = hass.states.get("sensor.foresight_energy_model_last_trained")
     assert trained is not None
     assert trained.state == NOW.isoformat()
