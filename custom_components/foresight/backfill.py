@@ -7,6 +7,7 @@ in the recorder's executor, after Home Assistant has started.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 import logging
@@ -58,43 +59,69 @@ def _backfill(
     start: datetime,
     until: datetime,
 ) -> None:
-    entity_ids = sorted({source.entity_id for source in sources})
+    # What Foresight observed itself (its gaps included) is not filled again from the recorder.
+    observed_since = store.observed_since()
+    by_entity: dict[str, list[Source]] = defaultdict(list)
+    for source in sources:
+        by_entity[source.entity_id].append(source)
+    samples = hours = 0
+    # One entity at a time: a chatty power sensor's days are the most ever held in memory.
+    for entity_id, entity_sources in sorted(by_entity.items()):
+        kept = _backfill_entity(
+            hass, store, entity_id, entity_sources, start, until, observed_since
+        )
+        samples, hours = samples + kept[0], hours + kept[1]
+    _LOGGER.debug(
+        "Filled %d sources from the recorder since %s: %d samples, %d hours",
+        len(sources),
+        dt_util.as_local(start),
+        samples,
+        hours,
+    )
+
+
+def _backfill_entity(
+    hass: HomeAssistant,
+    store: HistoryStore,
+    entity_id: str,
+    sources: list[Source],
+    start: datetime,
+    until: datetime,
+    observed_since: dict[str, float],
+) -> tuple[int, int]:
+    """Fill the series of one entity; returns how many samples and hours were kept."""
     states = history.get_significant_states(
         hass,
         start,
         until,
-        entity_ids,
+        [entity_id],
         include_start_time_state=True,
         significant_changes_only=False,
         minimal_response=False,
         no_attributes=False,
-    )
-    numeric_ids = {
-        s.entity_id for s in sources if s.kind not in BINARY_KINDS and s.kind is not Kind.SETPOINT
-    }
+    ).get(entity_id, [])
+    numeric = any(_has_statistics(source) for source in sources)
     hourly_stats = (
         statistics.statistics_during_period(
             hass,
             start,
             until,
-            numeric_ids,
+            {entity_id},
             "hour",
             _STATISTICS_UNITS,
             {"mean", "min", "max", "change"},
-        )
-        if numeric_ids
-        else {}
+        ).get(entity_id, [])
+        if numeric
+        else []
     )
     kinds = {source.key: str(source.kind) for source in sources}
-    # What Foresight observed itself (its gaps included) is not filled again from the recorder.
-    observed_since = store.observed_since()
     samples: list[Sample] = []
     hourly: list[HourlyRow] = []
     dropped: dict[str, dict[str, int]] = {}
     for source in sources:
         end = min(until.timestamp(), observed_since.get(source.key, math.inf))
         builder = SeriesBuilder(source)
-        for state in states.get(source.entity_id, ()):
+        for state in states:
             if isinstance(state, State) and state.last_updated_timestamp < end:
                 builder.add_state(state, max(state.last_updated_timestamp, start.timestamp()))
         builder.advance(end)
@@ -102,7 +129,7 @@ def _backfill(
         samples += new_samples
         by_hour = {row.hour: row for row in new_hours}
         # Long-term statistics are the recorder's own summary of the hour: they win.
-        for row in hourly_stats.get(source.entity_id, ()):
+        for row in hourly_stats if _has_statistics(source) else ():
             hour = _statistics_row(source, row)
             if hour is None or hour.hour + 3600 > end:
                 continue
@@ -115,13 +142,12 @@ def _backfill(
             dropped[source.key] = new_dropped
     store.write(kinds, samples, hourly, dropped, replace_hours=False)
     store.mark_backfilled(kinds, kinds)
-    _LOGGER.debug(
-        "Filled %d sources from the recorder since %s: %d samples, %d hours",
-        len(sources),
-        dt_util.as_local(start),
-        len(samples),
-        len(hourly),
-    )
+    return len(samples), len(hourly)
+
+
+def _has_statistics(source: Source) -> bool:
+    """Whether the recorder keeps long-term statistics of the series (a number's)."""
+    return source.kind not in BINARY_KINDS and source.kind is not Kind.SETPOINT
 
 
 def _statistics_row(source: Source, row: Any) -> HourlyRow | None:
