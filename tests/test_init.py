@@ -363,3 +363,24 @@ async def test_history_is_written_with_polling_switched_off(
     store: HistoryStore = home_entry.runtime_data.store
     kept = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
     assert [value for _, value in kept][-1] == 1.0
+
+
+async def test_an_energy_meter_loading_after_foresight_keeps_its_kind(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """After a restart the meter may not be there yet: it is still read as a meter, not power."""
+    await start_home(hass, home_entry)
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    hass.states.async_remove("sensor.house_energy")  # its integration has not loaded yet
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    hass.states.async_set(
+        "sensor.house_energy",
+        "1002.5",
+        {"unit_of_measurement": "kWh", "device_class": "energy", "state_class": "total_increasing"},
+    )
+    kept = await _stored(hass, home_entry, "sensor.house_energy")
+    assert [value for _, value in kept][-1] == 1002.5
+    dropped = home_entry.runtime_data.coordinator.data.history.coverage["sensor.house_energy"]
+    assert dropped.dropped == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -92,11 +93,19 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-def home_sources(hass: HomeAssistant, entry: ConfigEntry) -> list[Source]:
-    """The series the home's own configuration and settings ask for."""
+def home_sources(
+    hass: HomeAssistant, entry: ConfigEntry, kept_kinds: Mapping[str, str] | None = None
+) -> list[Source]:
+    """The series the home's own configuration and settings ask for.
+
+    ``kept_kinds``: what the history kept each series as, for an electricity sensor that has
+    no unit yet (it loads after Foresight): its readings are not then dropped as power.
+    """
     sources = [Source(person, Kind.PERSON) for person in entry.data.get(CONF_PEOPLE, [])]
     if energy := entry.data.get(CONF_ENERGY_SENSOR):
-        sources.append(Source(energy, energy_kind_of(hass, energy) or Kind.POWER))
+        kept = (kept_kinds or {}).get(energy)
+        kind = energy_kind_of(hass, energy) or (Kind(kept) if kept else Kind.POWER)
+        sources.append(Source(energy, kind))
     if outdoor := entry.data.get(CONF_OUTDOOR_TEMPERATURE):
         sources.append(Source(outdoor, Kind.TEMPERATURE))
     sources += [Source(appliance, Kind.POWER) for appliance in watched_appliances(entry)]
@@ -136,15 +145,6 @@ def history_path(hass: HomeAssistant, entry: ConfigEntry) -> Path:
 
 async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -> bool:
     """Open the history, start observing, and backfill once Home Assistant has started."""
-    room_keys: dict[str | None, list[str]] = {None: []}
-    all_sources = home_sources(hass, entry)
-    for room_id, subentry in entry.subentries.items():
-        in_room = room_sources(room_id, subentry.data)
-        room_keys[room_id] = [source.key for source in in_room]
-        all_sources += in_room
-    sources = unique_sources(all_sources)
-    room_keys[None] = list(sources)
-
     store = HistoryStore(history_path(hass, entry))
     try:
         opened = await hass.async_add_executor_job(store.open)
@@ -167,6 +167,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     entry.async_on_unload(_close_store)
     if opened.set_aside is not None:
         async_history_rebuilt(hass, opened.set_aside.name)
+
+    room_keys: dict[str | None, list[str]] = {None: []}
+    all_sources = home_sources(hass, entry, await hass.async_add_executor_job(store.kinds))
+    for room_id, subentry in entry.subentries.items():
+        in_room = room_sources(room_id, subentry.data)
+        room_keys[room_id] = [source.key for source in in_room]
+        all_sources += in_room
+    sources = unique_sources(all_sources)
+    room_keys[None] = list(sources)
 
     series = kept_series(sources.values())
     observer = Observer(hass, store, series)

@@ -273,6 +273,11 @@ class HistoryStore:
                     (self._source_id(key, kinds[key]),),
                 )
 
+    def kinds(self) -> dict[str, str]:
+        """The kind each kept series was stored as."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT key, kind FROM sources").fetchall())
+
     def backfilled(self) -> set[str]:
         """Keys already filled from the recorder."""
         with self._lock:
