@@ -86,6 +86,34 @@ def test_prune_keeps_retention_and_recent_raw_numbers(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_failed_prune_leaves_the_history_writable(tmp_path: Path) -> None:
+    """A prune that fails half way (a full disk) is undone; the next write goes through."""
+    store = _store(tmp_path)
+    store.write(KINDS, [Sample("sensor.power", 0.0, 7.0)], [HourlyRow("sensor.power", 0, 7.0, 7.0, 7.0)])
+    with closing(sqlite3.connect(store.path)) as other:
+        other.execute(
+            "CREATE TRIGGER no_room BEFORE DELETE ON hourly BEGIN SELECT RAISE(ABORT, 'full'); END"
+        )
+        other.commit()
+    with pytest.raises(sqlite3.IntegrityError):
+        store.prune(100 * 86400.0, retention_days=30, raw_numeric_days=14)
+    with closing(sqlite3.connect(store.path)) as other:
+        other.execute("DROP TRIGGER no_room")
+        other.commit()
+    store.write(KINDS, [Sample("sensor.power", 60.0, 8.0)], [])
+    assert [value for _, value in store.samples("sensor.power")] == [7.0, 8.0]  # nothing lost
+    store.close()
+
+
+def test_a_source_with_nothing_kept_is_not_resumed(tmp_path: Path) -> None:
+    """A source the recorder had nothing for starts afresh, not from 1970."""
+    store = _store(tmp_path)
+    store.mark_backfilled(["sensor.power"], KINDS)
+    store.write(KINDS, [Sample("binary_sensor.hall", 60.0, 1.0)], [])
+    assert set(store.resume_points()) == {"binary_sensor.hall"}
+    store.close()
+
+
 def test_rename_keeps_the_history(tmp_path: Path) -> None:
     store = _store(tmp_path)
     store.write(KINDS, [Sample("binary_sensor.hall", 1.0, 1.0)])

@@ -325,19 +325,28 @@ class HistoryStore:
         with self._lock:
             db = self._conn
             db.execute("BEGIN")
-            db.execute("DELETE FROM samples WHERE t < ?", (keep_from,))
-            db.execute(
-                "DELETE FROM samples WHERE t < ? AND source IN"
-                " (SELECT id FROM sources WHERE kind NOT IN (SELECT value FROM json_each(?)))"
-                " AND source NOT IN (SELECT value FROM json_each(?))",
-                (keep_raw_from, json.dumps(sorted(keep_every_reading)), json.dumps(list(longer))),
-            )
-            for source_id, keep_source_from in longer.items():
+            try:
+                db.execute("DELETE FROM samples WHERE t < ?", (keep_from,))
                 db.execute(
-                    "DELETE FROM samples WHERE source = ? AND t < ?", (source_id, keep_source_from)
+                    "DELETE FROM samples WHERE t < ? AND source IN"
+                    " (SELECT id FROM sources WHERE kind NOT IN (SELECT value FROM json_each(?)))"
+                    " AND source NOT IN (SELECT value FROM json_each(?))",
+                    (
+                        keep_raw_from,
+                        json.dumps(sorted(keep_every_reading)),
+                        json.dumps(list(longer)),
+                    ),
                 )
-            db.execute("DELETE FROM hourly WHERE hour < ?", (keep_from,))
-            db.execute("COMMIT")
+                for source_id, keep_source_from in longer.items():
+                    db.execute(
+                        "DELETE FROM samples WHERE source = ? AND t < ?",
+                        (source_id, keep_source_from),
+                    )
+                db.execute("DELETE FROM hourly WHERE hour < ?", (keep_from,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")  # a failed prune must not leave later writes stuck
+                raise
 
     def samples(
         self, key: str, start: float = 0.0, end: float = float("inf")
@@ -389,6 +398,8 @@ class HistoryStore:
             ).fetchall()
             points = {}
             for source_id, key, until in rows:
+                if not until:
+                    continue  # nothing was ever kept (a source the recorder had nothing for)
                 hour_start = until // 3600 * 3600
                 stored = db.execute(
                     "SELECT t, value FROM samples WHERE source = ?1 AND t <= ?3 AND t >="
