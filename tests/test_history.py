@@ -89,7 +89,9 @@ def test_prune_keeps_retention_and_recent_raw_numbers(tmp_path: Path) -> None:
 def test_a_failed_prune_leaves_the_history_writable(tmp_path: Path) -> None:
     """A prune that fails half way (a full disk) is undone; the next write goes through."""
     store = _store(tmp_path)
-    store.write(KINDS, [Sample("sensor.power", 0.0, 7.0)], [HourlyRow("sensor.power", 0, 7.0, 7.0, 7.0)])
+    store.write(
+        KINDS, [Sample("sensor.power", 0.0, 7.0)], [HourlyRow("sensor.power", 0, 7.0, 7.0, 7.0)]
+    )
     with closing(sqlite3.connect(store.path)) as other:
         other.execute(
             "CREATE TRIGGER no_room BEFORE DELETE ON hourly BEGIN SELECT RAISE(ABORT, 'full'); END"

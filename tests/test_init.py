@@ -14,13 +14,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.foresight import history_path
 from custom_components.foresight.const import DOMAIN
 from custom_components.foresight.history import HistoryStore
+from custom_components.foresight.home_maintenance import HomeMaintenance
 from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from .conftest import start_home
+from .conftest import set_home_states, start_home
 
 
 async def _stored(
@@ -384,3 +385,35 @@ async def test_an_energy_meter_loading_after_foresight_keeps_its_kind(
     assert [value for _, value in kept][-1] == 1002.5
     dropped = home_entry.runtime_data.coordinator.data.history.coverage["sensor.house_energy"]
     assert dropped.dropped == {}
+
+
+async def test_a_setup_that_fails_leaves_nothing_listening(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A first refresh that fails retries the setup later; the history is not written meanwhile."""
+    start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    freezer.move_to(start)
+
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("a model that cannot be read")
+
+    monkeypatch.setattr(HomeMaintenance, "report", broken)
+    listening = hass.bus.async_listeners().get("state_changed", 0)
+    set_home_states(hass)
+    home_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(home_entry.entry_id)
+    assert home_entry.state is ConfigEntryState.SETUP_RETRY
+    caplog.clear()
+    freezer.move_to(start + timedelta(seconds=5))  # before the setup's retry
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.bus.async_listeners().get("state_changed", 0) <= listening
+    freezer.move_to(start + timedelta(minutes=6))  # the history's flush clock would fire here
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert "not open" not in caplog.text

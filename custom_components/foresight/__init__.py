@@ -244,6 +244,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         entry.async_on_unload(controller.async_disable)
     entry.async_on_unload(coordinator.async_start_occupancy())
     await observer.async_start(dt_util.utcnow().timestamp())
+    # A setup that fails after this point must not leave the listener and the clock behind.
+    entry.async_on_unload(observer.stop_listening)
     await coordinator.async_config_entry_first_refresh()
     coordinator.publish_occupancy()
 

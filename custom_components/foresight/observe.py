@@ -207,6 +207,14 @@ class Observer:
         )
 
     @callback
+    def stop_listening(self) -> None:
+        """Stop following the sources and the flush clock (what is buffered stays)."""
+        for stop in (self._unsubscribe, self._stop_flushing):
+            if stop is not None:
+                stop()
+        self._unsubscribe = self._stop_flushing = None
+
+    @callback
     def _on_flush_time(self, now: datetime) -> None:
         self._hass.async_create_background_task(
             self.async_flush(now.timestamp()), "foresight history flush"
@@ -270,8 +278,5 @@ class Observer:
 
     async def async_stop(self, now: float) -> None:
         """Stop listening and write what is still buffered."""
-        for stop in (self._unsubscribe, self._stop_flushing):
-            if stop is not None:
-                stop()
-        self._unsubscribe = self._stop_flushing = None
+        self.stop_listening()
         await self.async_flush(now)
