@@ -309,6 +309,36 @@ async def test_a_thermostat_showing_foresights_set_point_late_has_not_been_set_b
     assert hass.states.get("input_number.living_requested").state == "21.0"  # type: ignore[union-attr]
 
 
+async def test_a_set_point_changed_by_hand_is_shown_kept_at_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), ranged=False)
+    await _switch_on(hass)
+    await _by_hand(hass, 23.0)
+    assert _attributes(hass)["manual_override"] is True
+    assert _attributes(hass)["reason"] == "manual"
+
+
+async def test_going_back_by_hand_to_foresights_set_point_is_kept(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), ranged=False)
+    await _switch_on(hass)
+    assert _setpoint(hass) == 21.0
+    await _by_hand(hass, 18.0)
+    # The person changes their mind: back to the set point Foresight had chosen.
+    await _by_hand(hass, 21.0)
+    await _tick(hass, freezer, START + timedelta(minutes=1))
+    assert _setpoint(hass) == 21.0
+    assert _attributes(hass)["manual_setpoint"] == 21.0
+
+
 async def test_a_set_point_kept_by_hand_survives_a_reload(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -480,6 +510,38 @@ async def test_heating_in_a_fahrenheit_home(
     calls = async_capture_events(hass, EVENT_CALL_SERVICE)
     await _switch_on(hass)
     assert _setpoints(calls) == [{"temperature": pytest.approx(62.6)}]  # 17 °C
+
+
+async def test_a_fahrenheit_home_pre_heats_as_early_as_a_celsius_one(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hass.config.units = US_CUSTOMARY_SYSTEM
+    next_use = START + timedelta(hours=3)
+    room = await _setup(
+        hass,
+        freezer,
+        home_entry,
+        monkeypatch,
+        Predicted(next_use=next_use),
+        unit="°F",
+        min_temperature=45,
+        max_temperature=86,
+        setpoint=66,
+    )
+    hass.states.async_set(
+        "sensor.living_temperature", "64", {**TEMPERATURE, "unit_of_measurement": "°F"}
+    )
+    await _switch_on(hass)
+    # The warm-up from 64 °F to the comfort temperature of 21 °C (69.8 °F).
+    thermal = home_entry.runtime_data.coordinator.thermal
+    minutes = thermal.minutes_to_reach(room, (64 - 32) / 1.8, 21.0)
+    assert minutes is not None and minutes > 60
+    pre_heat = datetime.fromisoformat(_attributes(hass)["pre_heat_from"])
+    expected = next_use - timedelta(minutes=minutes + 5)
+    assert abs(pre_heat - expected) < timedelta(seconds=1)
 
 
 async def test_settings_are_restored_before_heating_first_acts(

@@ -188,8 +188,11 @@ class HeatingController(Controller):
         in_use = room.in_use if ready else None
         until = room.next_use if ready and not room.in_use else None
         self.manual = ManualHold(setpoint, in_use, until)
+        # Now the person's choice: going back to Foresight's set point is a choice too.
+        self.sent = None
         _LOGGER.debug("%s: %s set by hand to %s, kept", self.key, self.climate, setpoint)
         self.notify()
+        self.async_schedule()
 
     def _outlook(self) -> Any:
         occupancy = self.coordinator.data.occupancy if self.coordinator.data else None
@@ -209,6 +212,11 @@ class HeatingController(Controller):
         if room.in_use != hold.in_use:
             return False
         return hold.until is None or now < hold.until
+
+    def _celsius(self, temperature: float) -> float:
+        """A temperature in the home's unit in °C, the unit the warm-up is learned in."""
+        unit = self.hass.config.units.temperature_unit
+        return TemperatureConverter.convert(temperature, unit, UnitOfTemperature.CELSIUS)
 
     def _temperature(self, key: str) -> float:
         """A temperature setting (in °C) in the home's unit, which thermostats are set in."""
@@ -238,7 +246,9 @@ class HeatingController(Controller):
         room = self._outlook()
         current = _number(state.attributes.get(ATTR_CURRENT_TEMPERATURE))
         minutes = (
-            self.coordinator.thermal.minutes_to_reach(self.room or "", current, comfort)
+            self.coordinator.thermal.minutes_to_reach(
+                self.room or "", self._celsius(current), self.settings[COMFORT]
+            )
             if current is not None
             else None
         )
