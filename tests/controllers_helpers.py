@@ -208,17 +208,24 @@ async def async_setup_template_thermostat(
 async def async_setup_lamp(hass: HomeAssistant) -> None:
     """A real dimmable lamp, light.living_lamp (a template light over helpers).
 
-    It drops off the network while ``input_boolean.lamp_offline`` is on.
+    It drops off the network while ``input_boolean.lamp_offline`` is on, and refuses to
+    switch on while ``input_boolean.lamp_broken`` is on.
     """
     hass.states.async_remove("light.living_lamp")
     assert await async_setup_component(
-        hass, "input_boolean", {"input_boolean": {"lamp": {}, "lamp_offline": {}}}
+        hass,
+        "input_boolean",
+        {"input_boolean": {"lamp": {}, "lamp_offline": {}, "lamp_broken": {}}},
     )
     assert await async_setup_component(
         hass,
         "input_number",
         {"input_number": {"lamp_level": {"min": 0, "max": 255, "step": 1}}},
     )
+    refuse = {
+        "if": [{"condition": "state", "entity_id": "input_boolean.lamp_broken", "state": "on"}],
+        "then": [{"action": "lamp_bridge.unreachable"}],
+    }
     on = {"action": "input_boolean.turn_on", "target": {"entity_id": "input_boolean.lamp"}}
     assert await async_setup_component(
         hass,
@@ -232,7 +239,7 @@ async def async_setup_lamp(hass: HomeAssistant) -> None:
                             "availability": "{{ is_state('input_boolean.lamp_offline', 'off') }}",
                             "state": "{{ is_state('input_boolean.lamp', 'on') }}",
                             "level": "{{ states('input_number.lamp_level') | int }}",
-                            "turn_on": [on],
+                            "turn_on": [refuse, on],
                             "turn_off": [
                                 {
                                     "action": "input_boolean.turn_off",
@@ -240,6 +247,7 @@ async def async_setup_lamp(hass: HomeAssistant) -> None:
                                 }
                             ],
                             "set_level": [
+                                refuse,
                                 {
                                     "action": "input_number.set_value",
                                     "target": {"entity_id": "input_number.lamp_level"},

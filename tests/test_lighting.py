@@ -201,6 +201,59 @@ async def test_a_lamp_back_from_unavailable_is_still_foresights(
     assert _lamp(hass) == "off"
 
 
+async def test_a_lamp_that_failed_to_switch_on_is_tried_again(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sunset = get_astral_event_next(hass, "sunset", datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
+    freezer.move_to(sunset - timedelta(minutes=30))
+    set_home_states(hass)
+    await async_setup_lamp(hass)
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.lamp_broken"}, blocking=True
+    )
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    predict(monkeypatch, home_entry, Predicted(probability=0.8, in_use=True))
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await _tick(hass, freezer, sunset + timedelta(minutes=1))
+    assert _lamp(hass) == "off"
+
+    await hass.services.async_call(
+        "input_boolean", "turn_off", {"entity_id": "input_boolean.lamp_broken"}, blocking=True
+    )
+    await _tick(hass, freezer, sunset + timedelta(minutes=2))
+    assert _lamp(hass) == "on"
+
+
+async def test_a_lamp_unavailable_when_the_room_empties_is_switched_off_once_back(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sunset, predicted = await _lamp_on_at_dusk(hass, freezer, home_entry, monkeypatch)
+    predicted.probability, predicted.in_use = 0.1, False
+    await _tick(hass, freezer, sunset + timedelta(minutes=2))
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.lamp_offline"}, blocking=True
+    )
+    await _tick(hass, freezer, sunset + timedelta(minutes=13))
+    switch = hass.states.get(SWITCH)
+    assert switch is not None
+    assert switch.attributes["switched_on"] == [LAMP]
+
+    # Back on the network, still on: the room is empty, so off it goes.
+    await hass.services.async_call(
+        "input_boolean", "turn_off", {"entity_id": "input_boolean.lamp_offline"}, blocking=True
+    )
+    await _tick(hass, freezer, sunset + timedelta(minutes=14))
+    assert _lamp(hass) == "off"
+
+
 async def test_a_lamp_switched_on_is_switched_off_after_a_reload(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -155,34 +155,40 @@ class LightingController(Controller):
                 and (state := self.hass.states.get(entity_id)) is not None
                 and state.state == STATE_OFF
             ]
-            if to_switch and await self.async_call(
-                LIGHT_DOMAIN,
-                SERVICE_TURN_ON,
-                {
-                    ATTR_ENTITY_ID: to_switch,
-                    ATTR_BRIGHTNESS_PCT: round(self.settings[BRIGHTNESS]),
-                },
-                f"{self.room_name} in use ({probability:.0f} %) and dark: lights on",
-            ):
-                self.switched_on.update(to_switch)
+            if to_switch:
+                if await self.async_call(
+                    LIGHT_DOMAIN,
+                    SERVICE_TURN_ON,
+                    {
+                        ATTR_ENTITY_ID: to_switch,
+                        ATTR_BRIGHTNESS_PCT: round(self.settings[BRIGHTNESS]),
+                    },
+                    f"{self.room_name} in use ({probability:.0f} %) and dark: lights on",
+                ):
+                    self.switched_on.update(to_switch)
+                else:
+                    # Still off: the next look is a rise again, and tries again.
+                    self._above = False
         hold = timedelta(minutes=self.settings[HOLD_TIME])
         if self._below_since is not None and now - self._below_since >= hold:
             # The room has been empty: lights switched by hand are Foresight's again.
             self.manual.clear()
-            to_switch = [
-                entity_id
-                for entity_id in self.switched_on
-                if (state := self.hass.states.get(entity_id)) is not None
-                and state.state == STATE_ON
-            ]
+            states = {entity_id: self.hass.states.get(entity_id) for entity_id in self.switched_on}
+            to_switch = sorted(
+                e for e, state in states.items() if state and state.state == STATE_ON
+            )
+            # A lamp off the network is kept, to be switched off once it is back.
+            self.switched_on.difference_update(
+                e for e, state in states.items() if state is None or state.state == STATE_OFF
+            )
             # Kept if switching off failed: tried again at the next look.
-            if not to_switch or await self.async_call(
+            if to_switch and await self.async_call(
                 LIGHT_DOMAIN,
                 SERVICE_TURN_OFF,
-                {ATTR_ENTITY_ID: sorted(to_switch)},
+                {ATTR_ENTITY_ID: to_switch},
                 f"{self.room_name} empty for {hold}: lights off",
             ):
-                self.switched_on.clear()
+                self.switched_on.difference_update(to_switch)
         self.notify()
 
     def attributes(self) -> dict[str, Any]:
