@@ -206,6 +206,26 @@ async def test_simulation_follows_the_learned_evening_while_away(
     assert not _calls(calls)  # nothing while someone is home
 
 
+async def test_a_light_switched_on_is_switched_off_after_a_reload(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    home_entry = _fixed(home_entry)
+    zone = await _home_with_evenings(hass, freezer, home_entry)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    pattern = _simulation(home_entry).pattern
+    assert pattern is not None
+    plan = plan_evening(pattern, LAMP, DAY, zone, home_entry.entry_id)
+    await _tick(hass, freezer, plan[0][0] + timedelta(minutes=1))
+    assert hass.states.get(LAMP).state == "on"  # type: ignore[union-attr]
+
+    # Any change of the options reloads the entry, mid-evening.
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await _tick(hass, freezer, datetime.combine(DAY, time(23), zone))
+    assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
+
+
 async def test_dry_run_calls_nothing(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -197,9 +197,21 @@ class PresenceSimulationController(Controller):
 
     @callback
     def async_stopped(self) -> None:
-        """Forget tonight's state."""
-        self.switched_on.clear()
+        """Not simulating; the devices it switched on are still its to switch off."""
         self.active = False
+
+    @callback
+    def async_forget(self) -> None:
+        """Switched off: forget what was switched while on."""
+        self.switched_on.clear()
+
+    def memory(self) -> dict[str, Any]:
+        """The lights and media switched on for tonight's simulation."""
+        return {"switched_on": sorted(self.switched_on)}
+
+    def remember(self, memory: Mapping[str, Any]) -> None:
+        """Take back the devices switched on before a restart or a reload (still chosen)."""
+        self.switched_on.update(set(memory.get("switched_on") or ()) & set(self.devices))
 
     def evening_of(self, day: date) -> tuple[datetime, datetime] | None:
         """Sunset of ``day`` to the usual bedtime."""
