@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -296,3 +297,35 @@ async def test_a_lamp_switched_on_is_remembered_across_a_restart(
     await _tick(hass, freezer, start + timedelta(minutes=1))
     await _tick(hass, freezer, start + timedelta(minutes=12))
     assert _lamp(hass) == "off"
+
+
+async def test_a_lamp_found_on_after_a_reload_is_nobodys_doing(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Who switched a lamp is known only from the switching: a restart or a reload loses it."""
+    start = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    freezer.move_to(start)
+    set_home_states(hass)
+    await async_setup_lamp(hass)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    freezer.move_to(start + timedelta(minutes=5))
+    presence_simulation = Context()
+    home_entry.runtime_data.observer.note_own_action(presence_simulation, imitation=True)
+    await hass.services.async_call(
+        "light", "turn_on", {"entity_id": LAMP}, blocking=True, context=presence_simulation
+    )
+    freezer.move_to(start + timedelta(minutes=10))
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    runtime = home_entry.runtime_data
+    await runtime.observer.async_flush(dt_util.utcnow().timestamp())
+    # Presence simulation learns no evening of its own: the lamp is never seen on.
+    kept = await hass.async_add_executor_job(runtime.store.samples, LAMP)
+    assert 1.0 not in [value for _, value in kept]
+    # The room's occupancy sees no switching by a person: no change between two known states.
+    kept = await hass.async_add_executor_job(runtime.store.samples, f"{LAMP}#by_hand")
+    values = [value for _, value in kept]
+    assert not [(a, b) for a, b in pairwise(values) if None not in (a, b) and a != b], values

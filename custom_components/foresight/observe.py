@@ -14,6 +14,7 @@ from functools import partial
 import logging
 import sqlite3
 
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 
@@ -65,6 +66,20 @@ class SeriesBuilder:
             self.dropped[reading] += 1
             return None
         return self.add(state.last_updated_timestamp if t is None else t, reading)
+
+    def may_keep_unsure(self, state: State) -> bool:
+        """Whether a change of unknown origin (at a restart, a device back) is kept as it reads.
+
+        A by-hand series keeps it unless it is a switch between two known states (that switch
+        was not seen being made); a light's own series unless it finds the light on (presence
+        simulation may have switched it). A series' first value is no change.
+        """
+        reading = read_state(self.source.kind, state)
+        if self._last is None or isinstance(reading, Rejected) or reading == self._last.value:
+            return True
+        if self.source.by_hand:
+            return self._last.value is None
+        return not reading
 
     def add(self, t: float, value: float | None) -> Sample | None:
         """Take a reading in the canonical unit (None for a gap); the sample, if it is new."""
@@ -159,8 +174,18 @@ class Observer:
             context.parent_id is None or context.parent_id not in self._imitations
         )
 
-    def _read(self, builder: SeriesBuilder, state: State, t: float | None = None) -> None:
-        if self._as_known(builder.source, state.context):
+    def _read(
+        self, builder: SeriesBuilder, state: State, t: float | None = None, *, unsure: bool = False
+    ) -> None:
+        """Keep a state; ``unsure``: a change nobody may have made (a restart, a device back).
+
+        Who switched a light or media player is known only from the change itself: one seen
+        at a restart or on a return from unavailable is kept as unknown (who did it is lost).
+        """
+        known = self._as_known(builder.source, state.context)
+        if unsure and builder.source.kind in BY_HAND_KINDS:
+            known = known and builder.may_keep_unsure(state)
+        if known:
             self._tell(builder.add_state(state, t))
         else:
             when = state.last_updated_timestamp if t is None else t
@@ -196,7 +221,9 @@ class Observer:
             if state is not None:
                 # The reading holds since the state was last updated (as the backfill sees it).
                 since = state.last_updated_timestamp
-                self._read(builder, state, since if until is None else max(since, until))
+                self._read(
+                    builder, state, since if until is None else max(since, until), unsure=True
+                )
         self._unsubscribe = async_track_state_change_event(
             self._hass, list(self._builders), self._on_state_change
         )
@@ -231,7 +258,9 @@ class Observer:
             if new_state is None:  # removed: from now on a gap
                 self._tell(builder.add(event.time_fired_timestamp, None))
             else:
-                self._read(builder, new_state)
+                old_state = event.data["old_state"]
+                unsure = old_state is None or old_state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+                self._read(builder, new_state, unsure=unsure)
 
     async def async_flush(self, now: float) -> None:
         """Write what was observed, including the hours that closed by ``now``.
