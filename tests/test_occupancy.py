@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
@@ -421,3 +422,38 @@ async def test_a_model_learned_from_a_lamps_own_series_is_learned_afresh(
     assert model is not None
     assert f"{lamp}#by_hand" in {source.source_id for source in model.sources}
     assert lamp not in {source.source_id for source in model.sources}
+
+
+async def test_readings_during_the_first_training_reach_the_new_tracker(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Someone walks in while the first model is still being trained: the room knows it."""
+    trained, go_on = threading.Event(), threading.Event()
+    train = home_occupancy.HomeOccupancy.train
+
+    def slow_train(self: home_occupancy.HomeOccupancy, now: datetime) -> Any:
+        candidate = train(self, now)
+        trained.set()
+        go_on.wait(10)
+        return candidate
+
+    monkeypatch.setattr(home_occupancy.HomeOccupancy, "train", slow_train)
+    setting_up = hass.async_create_task(
+        _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
+    )
+    assert await hass.async_add_executor_job(trained.wait, 10)
+    freezer.move_to(NOW + timedelta(seconds=20))
+    hass.states.async_set("binary_sensor.lounge_motion", "on", MOTION)
+    for _ in range(10):  # the reading is observed (the frozen clock never ends a real sleep)
+        await asyncio.sleep(0)
+    go_on.set()
+    await setting_up
+    freezer.move_to(NOW + timedelta(seconds=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    lounge = hass.states.get("sensor.lounge_occupancy_probability")
+    assert lounge is not None
+    assert float(lounge.state) > 50

@@ -7,6 +7,7 @@ entities follow a state change within a second.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -32,6 +33,7 @@ DAY = 86400.0
 HOUR = 3600.0
 TRAIN_DAYS = 84  # the engine never reads more than twelve weeks
 REPLAY_DAYS = 1  # after a restart the tracker catches up on the last day
+PENDING_READINGS = 10_000  # readings kept for the first tracker while it is trained
 ROUTINE_STEP = 900.0  # the learned-routine calendar's resolution: 15 minutes
 # On the learned-routine calendar a room is expected in use where its routine is at least
 # this share of its weekly peak, and at least MIN_IN_USE likely: its typical times of use.
@@ -143,6 +145,7 @@ class HomeOccupancy:
         self.keys = {source.key for source in sources}
         self.model: OccupancyModel | None = None
         self.tracker: OccupancyTracker | None = None
+        self._pending: deque[tuple[str, float, float | None]] = deque(maxlen=PENDING_READINGS)
         self._offset_hour = math.nan
         self._offset = 0.0
 
@@ -197,13 +200,23 @@ class HomeOccupancy:
         self.model = candidate.model
         if self.tracker is None:
             self.tracker = candidate.tracker
+            if self.tracker is not None:
+                # What was seen while the first tracker was trained and caught up, in order.
+                for key, local, value in self._pending:
+                    if local > candidate.model.trained_until:
+                        self.tracker.observe(key, local, value)
         else:
             self.tracker.set_model(candidate.model)
+        self._pending.clear()
         return True
 
     def observe(self, key: str, utc: float, value: float | None) -> None:
         """One reading, as it is observed (on the event loop, O(1))."""
-        if self.tracker is not None and key in self.keys:
+        if key not in self.keys:
+            return
+        if self.tracker is None:  # the first tracker is being trained: kept for it
+            self._pending.append((key, self._local(utc), value))
+        else:
             self.tracker.observe(key, self._local(utc), value)
 
     def _local(self, utc: float) -> float:
