@@ -178,14 +178,19 @@ def home_entry() -> MockConfigEntry:
     )
 
 
-async def start_home(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> None:
-    """Set the test home's states and load its Foresight ``entry`` (with ``changes`` made)."""
-    set_home_states(hass)
+async def load_entry(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> None:
+    """Add a Foresight ``entry`` (with ``changes`` made) and load it, its first training done."""
     entry.add_to_hass(hass)
     if changes:
         hass.config_entries.async_update_entry(entry, **changes)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def start_home(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> None:
+    """Set the test home's states and load its Foresight ``entry`` (with ``changes`` made)."""
+    set_home_states(hass)
+    await load_entry(hass, entry, **changes)
 
 
 @pytest.fixture

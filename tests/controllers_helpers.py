@@ -1,5 +1,5 @@
 """What the controller and warm-up tests share: a real thermostat and lamp, a heated room's
-simulated history, and a predicted occupancy."""
+simulated history, a predicted occupancy, and moving the frozen clock."""
 
 from __future__ import annotations
 
@@ -10,10 +10,24 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.foresight.home_occupancy import HomePresence, OccupancyOutlook, RoomOutlook
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+
+
+async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
+    """Move the frozen clock to ``when`` and let every timer due by then run."""
+    freezer.move_to(when)
+    async_fire_time_changed(hass, when)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def turn(hass: HomeAssistant, domain: str, service: str, entity_id: str, **data: Any) -> None:
+    """Call ``domain.service`` on one entity and wait for what follows."""
+    await hass.services.async_call(domain, service, {"entity_id": entity_id, **data}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @dataclass

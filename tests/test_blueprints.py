@@ -9,18 +9,14 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_capture_events,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.setup import async_setup_component
 
 from .conftest import set_home_states
-from .controllers_helpers import Predicted, async_setup_lamp, async_setup_thermostat, predict
+from .controllers_helpers import Predicted, async_setup_lamp, async_setup_thermostat, predict, tick
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 BLUEPRINTS = (
@@ -56,12 +52,6 @@ async def _automation(hass: HomeAssistant, blueprint: str, inputs: dict[str, Any
     await hass.async_block_till_done()
     state = hass.states.get(f"automation.{blueprint.removesuffix('.yaml')}_yaml")
     assert state is not None and state.state == "on", state
-
-
-async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
-    freezer.move_to(when)
-    async_fire_time_changed(hass, when)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _calls(events: list[Event], domain: str) -> list[dict[str, Any]]:
@@ -123,9 +113,9 @@ async def test_notify_on_unexpected_activity(
     )
     calls = async_capture_events(hass, EVENT_CALL_SERVICE)
     hass.states.async_set("person.alice", "not_home")
-    await _tick(hass, freezer, START + timedelta(minutes=5))
+    await tick(hass, freezer, START + timedelta(minutes=5))
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
-    await _tick(hass, freezer, START + timedelta(minutes=10))
+    await tick(hass, freezer, START + timedelta(minutes=10))
     (notification,) = _calls(calls, "persistent_notification")
     assert notification["title"] == "Unexpected activity"
     assert "Living room" in notification["message"]
@@ -174,9 +164,9 @@ async def test_preheat_a_room_before_its_next_use(
             "lead_minutes": 60,
         },
     )
-    await _tick(hass, freezer, START + timedelta(minutes=29))
+    await tick(hass, freezer, START + timedelta(minutes=29))
     assert hass.states.get("climate.living").attributes["temperature"] == 17  # type: ignore[union-attr]
-    await _tick(hass, freezer, START + timedelta(minutes=31))
+    await tick(hass, freezer, START + timedelta(minutes=31))
     assert hass.states.get("climate.living").attributes["temperature"] == 21  # type: ignore[union-attr]
 
 
@@ -203,13 +193,13 @@ async def test_lights_follow_the_occupancy_probability(
         },
     )
     predicted.probability = 0.8
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await tick(hass, freezer, START + timedelta(minutes=1))
     lamp = hass.states.get("light.living_lamp")
     assert lamp is not None and lamp.state == "on"
     assert lamp.attributes["brightness"] == 204
     predicted.probability = 0.1
-    await _tick(hass, freezer, START + timedelta(minutes=2))
-    await _tick(hass, freezer, START + timedelta(minutes=11))
+    await tick(hass, freezer, START + timedelta(minutes=2))
+    await tick(hass, freezer, START + timedelta(minutes=11))
     assert hass.states.get("light.living_lamp").state == "on"  # type: ignore[union-attr]
-    await _tick(hass, freezer, START + timedelta(minutes=12, seconds=30))
+    await tick(hass, freezer, START + timedelta(minutes=12, seconds=30))
     assert hass.states.get("light.living_lamp").state == "off"  # type: ignore[union-attr]

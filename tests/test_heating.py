@@ -12,7 +12,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    async_fire_time_changed,
     mock_restore_cache,
     mock_restore_cache_with_extra_data,
 )
@@ -31,6 +30,8 @@ from .controllers_helpers import (
     async_setup_thermostat,
     predict,
     simulate_heated_room,
+    tick,
+    turn,
 )
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -77,23 +78,10 @@ async def _setup(
         mode = template.pop("mode", "heat_cool" if template.get("ranged") else "heat")
         limits = {"min_temperature": 7, "max_temperature": 25}
         await async_setup_template_thermostat(hass, **{**limits, **template})
-        await _turn(hass, "input_select", "select_option", MODE, option=mode)
+        await turn(hass, "input_select", "select_option", MODE, option=mode)
     else:
         await async_setup_thermostat(hass, min_temp=7, max_temp=25, target_temp=19)
     return predict(monkeypatch, entry, predicted)
-
-
-async def _turn(
-    hass: HomeAssistant, domain: str, service: str, entity_id: str, **data: Any
-) -> None:
-    await hass.services.async_call(domain, service, {"entity_id": entity_id, **data}, blocking=True)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
-    freezer.move_to(when)
-    async_fire_time_changed(hass, when)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _setpoint(hass: HomeAssistant) -> float:
@@ -132,9 +120,9 @@ async def test_heating_follows_the_predicted_use(
     switch = hass.states.get(SWITCH)
     assert switch is not None
     assert datetime.fromisoformat(switch.attributes["pre_heat_from"]) == pre_heat
-    await _tick(hass, freezer, pre_heat - timedelta(seconds=30))
+    await tick(hass, freezer, pre_heat - timedelta(seconds=30))
     assert _setpoint(hass) == 17.0
-    await _tick(hass, freezer, pre_heat + timedelta(seconds=30))
+    await tick(hass, freezer, pre_heat + timedelta(seconds=30))
     assert _setpoint(hass) == 21.0
     assert hass.states.get(SWITCH).attributes["reason"] == "pre_heat"  # type: ignore[union-attr]
 
@@ -145,14 +133,14 @@ async def test_heating_follows_the_predicted_use(
         {"entity_id": "climate.living", "temperature": 22.5},
         blocking=True,
     )
-    await _tick(hass, freezer, pre_heat + timedelta(minutes=2))
+    await tick(hass, freezer, pre_heat + timedelta(minutes=2))
     assert _setpoint(hass) == 22.5
     attributes = hass.states.get(SWITCH).attributes  # type: ignore[union-attr]
     assert attributes["manual_override"] is True
     assert attributes["manual_setpoint"] == 22.5
     assert datetime.fromisoformat(attributes["manual_until"]) == next_use
     predicted.in_use, predicted.next_use = True, None
-    await _tick(hass, freezer, next_use + timedelta(minutes=1))
+    await tick(hass, freezer, next_use + timedelta(minutes=1))
     assert _setpoint(hass) == 21.0
     assert hass.states.get(SWITCH).attributes["manual_override"] is False  # type: ignore[union-attr]
 
@@ -178,7 +166,7 @@ async def test_heating_follows_the_predicted_use(
     # Nobody home and nobody expected before the warm-up: eco.
     predicted.in_use, predicted.someone_home = False, False
     predicted.next_use = next_use + timedelta(hours=2)
-    await _tick(hass, freezer, next_use + timedelta(minutes=2))
+    await tick(hass, freezer, next_use + timedelta(minutes=2))
     assert _setpoint(hass) == 17.0
     assert hass.states.get(SWITCH).attributes["reason"] == "away"  # type: ignore[union-attr]
     await hass.services.async_call(
@@ -195,13 +183,13 @@ async def test_heating_follows_the_predicted_use(
     hass.states.async_set("climate.living", "unavailable")
     predicted.someone_home = True
     predicted.in_use = True
-    await _tick(hass, freezer, next_use + timedelta(minutes=3))
+    await tick(hass, freezer, next_use + timedelta(minutes=3))
     assert not calls
     assert hass.states.get(SWITCH).attributes["reason"] == "unavailable"  # type: ignore[union-attr]
 
     # Unloading stops it at once.
     assert await hass.config_entries.async_unload(home_entry.entry_id)
-    await _tick(hass, freezer, next_use + timedelta(minutes=10))
+    await tick(hass, freezer, next_use + timedelta(minutes=10))
     assert not calls
 
 
@@ -234,7 +222,7 @@ async def test_heating_is_restored_after_a_restart(
         ],
     )
     await _setup(hass, freezer, home_entry, monkeypatch, Predicted())
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await tick(hass, freezer, START + timedelta(minutes=1))
     assert hass.states.get(SWITCH).state == "on"  # type: ignore[union-attr]
     assert _setpoint(hass) == 16.5
 
@@ -253,7 +241,7 @@ async def _switch_on(hass: HomeAssistant) -> None:
 
 
 async def _by_hand(hass: HomeAssistant, setpoint: float) -> None:
-    await _turn(hass, "climate", "set_temperature", "climate.living", temperature=setpoint)
+    await turn(hass, "climate", "set_temperature", "climate.living", temperature=setpoint)
 
 
 def _attributes(hass: HomeAssistant) -> Any:
@@ -274,15 +262,15 @@ async def test_a_thermostat_reconnecting_has_not_been_set_by_hand(
     )
     await _switch_on(hass)
     assert _setpoint(hass) == 17.0
-    await _turn(hass, "input_boolean", "turn_on", "input_boolean.living_offline")
+    await turn(hass, "input_boolean", "turn_on", "input_boolean.living_offline")
     assert hass.states.get("climate.living").state == "unavailable"  # type: ignore[union-attr]
-    await _turn(hass, "input_boolean", "turn_off", "input_boolean.living_offline")
+    await turn(hass, "input_boolean", "turn_off", "input_boolean.living_offline")
     assert _attributes(hass)["manual_override"] is False
 
     # So pre-heating starts on time.
     minutes = home_entry.runtime_data.coordinator.thermal.minutes_to_reach(room, 18.0, 21.0)
     assert minutes is not None
-    await _tick(hass, freezer, next_use - timedelta(minutes=minutes + 4))
+    await tick(hass, freezer, next_use - timedelta(minutes=minutes + 4))
     assert _setpoint(hass) == 21.0
     assert _attributes(hass)["reason"] == "pre_heat"
 
@@ -295,17 +283,17 @@ async def test_a_thermostat_showing_foresights_set_point_late_has_not_been_set_b
 ) -> None:
     predicted = Predicted()
     await _setup(hass, freezer, home_entry, monkeypatch, predicted, ranged=False)
-    await _turn(hass, "input_boolean", "turn_on", "input_boolean.living_cloud")
+    await turn(hass, "input_boolean", "turn_on", "input_boolean.living_cloud")
     await _switch_on(hass)
     assert _setpoint(hass) == 19.0
     # The thermostat's next poll, under a context of its own.
     requested = hass.states.get("input_number.living_requested")
     assert requested is not None and float(requested.state) == 17.0
-    await _turn(hass, "input_number", "set_value", "input_number.living_setpoint", value=17.0)
+    await turn(hass, "input_number", "set_value", "input_number.living_setpoint", value=17.0)
     assert _setpoint(hass) == 17.0
     assert _attributes(hass)["manual_override"] is False
     predicted.in_use = True
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await tick(hass, freezer, START + timedelta(minutes=1))
     assert hass.states.get("input_number.living_requested").state == "21.0"  # type: ignore[union-attr]
 
 
@@ -334,7 +322,7 @@ async def test_going_back_by_hand_to_foresights_set_point_is_kept(
     await _by_hand(hass, 18.0)
     # The person changes their mind: back to the set point Foresight had chosen.
     await _by_hand(hass, 21.0)
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await tick(hass, freezer, START + timedelta(minutes=1))
     assert _setpoint(hass) == 21.0
     assert _attributes(hass)["manual_setpoint"] == 21.0
 
@@ -353,7 +341,7 @@ async def test_a_set_point_kept_by_hand_survives_a_reload(
     assert await hass.config_entries.async_reload(home_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     predict(monkeypatch, home_entry, predicted)
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await tick(hass, freezer, START + timedelta(minutes=1))
     assert _setpoint(hass) == 23.0
     assert _attributes(hass)["manual_setpoint"] == 23.0
 
@@ -369,7 +357,7 @@ async def test_a_set_point_kept_across_a_restart(
         hass, [(State(SWITCH, "on"), {"manual": hold, "sent": 21.0})]
     )
     await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), setpoint=23)
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await tick(hass, freezer, START + timedelta(minutes=1))
     assert _setpoint(hass) == 23.0
     assert _attributes(hass)["manual_setpoint"] == 23.0
 
@@ -386,10 +374,10 @@ async def test_a_set_point_kept_before_the_first_prediction_ends_with_the_next_u
     assert _setpoint(hass) == 19.0  # no prediction yet: left as it is
     await _by_hand(hass, 23.0)
     predicted.trained, predicted.next_use = True, START + timedelta(minutes=30)
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await tick(hass, freezer, START + timedelta(minutes=1))
     assert _setpoint(hass) == 23.0
     predicted.in_use, predicted.next_use = True, None
-    await _tick(hass, freezer, START + timedelta(minutes=31))
+    await tick(hass, freezer, START + timedelta(minutes=31))
     assert _setpoint(hass) == 21.0
     assert _attributes(hass)["manual_override"] is False
 
@@ -421,12 +409,12 @@ async def test_heating_acts_only_while_the_thermostat_heats(
     await _setup(hass, freezer, home_entry, monkeypatch, Predicted(), mode="off")
     calls = async_capture_events(hass, EVENT_CALL_SERVICE)
     await _switch_on(hass)
-    await _turn(hass, "input_select", "select_option", MODE, option="cool")
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await turn(hass, "input_select", "select_option", MODE, option="cool")
+    await tick(hass, freezer, START + timedelta(minutes=1))
     assert _setpoints(calls) == []
     assert _attributes(hass)["reason"] == "not_heating"
     # Switching the heating on is not a set point chosen by hand.
-    await _turn(hass, "input_select", "select_option", MODE, option="heat")
+    await turn(hass, "input_select", "select_option", MODE, option="heat")
     assert _setpoint(hass) == 17.0
     assert _attributes(hass)["manual_override"] is False
 
@@ -455,11 +443,11 @@ async def test_a_failing_thermostat_is_tried_again_quietly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await _setup(hass, freezer, home_entry, monkeypatch, Predicted(), ranged=False)
-    await _turn(hass, "input_boolean", "turn_on", "input_boolean.living_broken")
+    await turn(hass, "input_boolean", "turn_on", "input_boolean.living_broken")
     caplog.clear()
     await _switch_on(hass)
     for minute in range(1, 4):
-        await _tick(hass, freezer, START + timedelta(minutes=minute))
+        await tick(hass, freezer, START + timedelta(minutes=minute))
     assert _setpoint(hass) == 19.0
     failures = [
         record
@@ -467,8 +455,8 @@ async def test_a_failing_thermostat_is_tried_again_quietly(
         if record.name.startswith("custom_components") and record.levelno >= logging.WARNING
     ]
     assert [(record.levelno, record.exc_info) for record in failures] == [(logging.WARNING, None)]
-    await _turn(hass, "input_boolean", "turn_off", "input_boolean.living_broken")
-    await _tick(hass, freezer, START + timedelta(minutes=5))
+    await turn(hass, "input_boolean", "turn_off", "input_boolean.living_broken")
+    await tick(hass, freezer, START + timedelta(minutes=5))
     assert _setpoint(hass) == 17.0
 
 
@@ -479,11 +467,11 @@ async def test_a_thermostat_that_rounds_is_not_told_again_and_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await _setup(hass, freezer, home_entry, monkeypatch, Predicted(), ranged=False, step=1.0)
-    await _turn(hass, "number", "set_value", "number.living_room_eco_temperature", value=16.5)
+    await turn(hass, "number", "set_value", "number.living_room_eco_temperature", value=16.5)
     calls = async_capture_events(hass, EVENT_CALL_SERVICE)
     await _switch_on(hass)
     for minute in range(1, 4):
-        await _tick(hass, freezer, START + timedelta(minutes=minute))
+        await tick(hass, freezer, START + timedelta(minutes=minute))
     assert _setpoint(hass) == 17.0  # 16.5 rounded to the thermostat's whole degrees
     assert _setpoints(calls) == [{"temperature": 16.5}]
     assert _attributes(hass)["manual_override"] is False

@@ -10,7 +10,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    async_fire_time_changed,
     mock_restore_cache_with_extra_data,
 )
 
@@ -21,17 +20,11 @@ from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.helpers.sun import get_astral_event_next
 from homeassistant.util import dt as dt_util
 
-from .conftest import HOME_DATA, LIVING_ROOM, set_home_states
-from .controllers_helpers import Predicted, async_setup_lamp, predict
+from .conftest import HOME_DATA, LIVING_ROOM, load_entry, set_home_states
+from .controllers_helpers import Predicted, async_setup_lamp, predict, tick, turn
 
 SWITCH = "switch.living_room_smart_lighting"
 LAMP = "light.living_lamp"
-
-
-async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
-    freezer.move_to(when)
-    async_fire_time_changed(hass, when)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _lamp(hass: HomeAssistant) -> str:
@@ -51,9 +44,7 @@ async def test_lights_follow_the_room_in_the_dark(
     freezer.move_to(start)
     set_home_states(hass)
     await async_setup_lamp(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await load_entry(hass, home_entry)
     predicted = Predicted(probability=0.8, in_use=True)
     predict(monkeypatch, home_entry, predicted)
 
@@ -62,7 +53,7 @@ async def test_lights_follow_the_room_in_the_dark(
     assert _lamp(hass) == "off"  # the room is used, but it is still light
 
     # At dusk: on, at the room's brightness.
-    await _tick(hass, freezer, sunset + timedelta(minutes=1))
+    await tick(hass, freezer, sunset + timedelta(minutes=1))
     assert _lamp(hass) == "on"
     assert hass.states.get(LAMP).attributes["brightness"] == 204  # type: ignore[union-attr]
     switch = hass.states.get(SWITCH)
@@ -71,10 +62,10 @@ async def test_lights_follow_the_room_in_the_dark(
     # Empty: off once the probability has stayed low for the hold time (ten minutes).
     predicted.probability, predicted.in_use = 0.1, False
     low_from = sunset + timedelta(minutes=2)
-    await _tick(hass, freezer, low_from)
-    await _tick(hass, freezer, low_from + timedelta(minutes=9))
+    await tick(hass, freezer, low_from)
+    await tick(hass, freezer, low_from + timedelta(minutes=9))
     assert _lamp(hass) == "on"
-    await _tick(hass, freezer, low_from + timedelta(minutes=10, seconds=30))
+    await tick(hass, freezer, low_from + timedelta(minutes=10, seconds=30))
     assert _lamp(hass) == "off"
 
     # A lamp switched on by hand is left alone while the room is empty.
@@ -82,7 +73,7 @@ async def test_lights_follow_the_room_in_the_dark(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(SWITCH).attributes["manual_lights"] == [LAMP]  # type: ignore[union-attr]
     calls = async_capture_events(hass, EVENT_CALL_SERVICE)
-    await _tick(hass, freezer, low_from + timedelta(minutes=30))
+    await tick(hass, freezer, low_from + timedelta(minutes=30))
     assert _lamp(hass) == "on"
     assert not calls
     # ... and after the room has been empty it is Foresight's again.
@@ -91,18 +82,18 @@ async def test_lights_follow_the_room_in_the_dark(
     # A lamp switched off by hand while the room is in use stays off.
     predicted.probability, predicted.in_use = 0.9, True
     await hass.services.async_call("light", "turn_off", {"entity_id": LAMP}, blocking=True)
-    await _tick(hass, freezer, low_from + timedelta(minutes=31))
+    await tick(hass, freezer, low_from + timedelta(minutes=31))
     assert _lamp(hass) == "off"
     predicted.probability = 0.5
-    await _tick(hass, freezer, low_from + timedelta(minutes=32))
+    await tick(hass, freezer, low_from + timedelta(minutes=32))
     predicted.probability = 0.9
-    await _tick(hass, freezer, low_from + timedelta(minutes=33))
+    await tick(hass, freezer, low_from + timedelta(minutes=33))
     assert _lamp(hass) == "off"
 
     # Switched off, the controller does nothing more.
     await hass.services.async_call("switch", "turn_off", {"entity_id": SWITCH}, blocking=True)
     calls.clear()
-    await _tick(hass, freezer, low_from + timedelta(minutes=50))
+    await tick(hass, freezer, low_from + timedelta(minutes=50))
     assert not calls
 
     # One of the home's automations (a context with a parent) switches the lamp on.
@@ -144,15 +135,13 @@ async def test_an_illuminance_sensor_says_when_it_is_dark(
     set_home_states(hass)
     hass.states.async_set("sensor.living_lux", "400", {"unit_of_measurement": "lx"})
     await async_setup_lamp(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await load_entry(hass, home_entry)
     predict(monkeypatch, home_entry, Predicted(probability=0.8, in_use=True))
     await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
-    await _tick(hass, freezer, noon + timedelta(minutes=1))
+    await tick(hass, freezer, noon + timedelta(minutes=1))
     assert _lamp(hass) == "off"
     hass.states.async_set("sensor.living_lux", "20", {"unit_of_measurement": "lx"})
-    await _tick(hass, freezer, noon + timedelta(minutes=2))
+    await tick(hass, freezer, noon + timedelta(minutes=2))
     assert _lamp(hass) == "on"
 
 
@@ -167,13 +156,11 @@ async def _lamp_on_at_dusk(
     freezer.move_to(sunset - timedelta(minutes=30))
     set_home_states(hass)
     await async_setup_lamp(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await load_entry(hass, home_entry)
     predicted = Predicted(probability=0.8, in_use=True)
     predict(monkeypatch, home_entry, predicted)
     await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
-    await _tick(hass, freezer, sunset + timedelta(minutes=1))
+    await tick(hass, freezer, sunset + timedelta(minutes=1))
     assert _lamp(hass) == "on"
     return sunset, predicted
 
@@ -197,8 +184,8 @@ async def test_a_lamp_back_from_unavailable_is_still_foresights(
     assert switch.attributes["switched_on"] == [LAMP]
 
     predicted.probability, predicted.in_use = 0.1, False
-    await _tick(hass, freezer, sunset + timedelta(minutes=2))
-    await _tick(hass, freezer, sunset + timedelta(minutes=13))
+    await tick(hass, freezer, sunset + timedelta(minutes=2))
+    await tick(hass, freezer, sunset + timedelta(minutes=13))
     assert _lamp(hass) == "off"
 
 
@@ -212,21 +199,15 @@ async def test_a_lamp_that_failed_to_switch_on_is_tried_again(
     freezer.move_to(sunset - timedelta(minutes=30))
     set_home_states(hass)
     await async_setup_lamp(hass)
-    await hass.services.async_call(
-        "input_boolean", "turn_on", {"entity_id": "input_boolean.lamp_broken"}, blocking=True
-    )
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await turn(hass, "input_boolean", "turn_on", "input_boolean.lamp_broken")
+    await load_entry(hass, home_entry)
     predict(monkeypatch, home_entry, Predicted(probability=0.8, in_use=True))
     await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
-    await _tick(hass, freezer, sunset + timedelta(minutes=1))
+    await tick(hass, freezer, sunset + timedelta(minutes=1))
     assert _lamp(hass) == "off"
 
-    await hass.services.async_call(
-        "input_boolean", "turn_off", {"entity_id": "input_boolean.lamp_broken"}, blocking=True
-    )
-    await _tick(hass, freezer, sunset + timedelta(minutes=2))
+    await turn(hass, "input_boolean", "turn_off", "input_boolean.lamp_broken")
+    await tick(hass, freezer, sunset + timedelta(minutes=2))
     assert _lamp(hass) == "on"
 
 
@@ -238,20 +219,16 @@ async def test_a_lamp_unavailable_when_the_room_empties_is_switched_off_once_bac
 ) -> None:
     sunset, predicted = await _lamp_on_at_dusk(hass, freezer, home_entry, monkeypatch)
     predicted.probability, predicted.in_use = 0.1, False
-    await _tick(hass, freezer, sunset + timedelta(minutes=2))
-    await hass.services.async_call(
-        "input_boolean", "turn_on", {"entity_id": "input_boolean.lamp_offline"}, blocking=True
-    )
-    await _tick(hass, freezer, sunset + timedelta(minutes=13))
+    await tick(hass, freezer, sunset + timedelta(minutes=2))
+    await turn(hass, "input_boolean", "turn_on", "input_boolean.lamp_offline")
+    await tick(hass, freezer, sunset + timedelta(minutes=13))
     switch = hass.states.get(SWITCH)
     assert switch is not None
     assert switch.attributes["switched_on"] == [LAMP]
 
     # Back on the network, still on: the room is empty, so off it goes.
-    await hass.services.async_call(
-        "input_boolean", "turn_off", {"entity_id": "input_boolean.lamp_offline"}, blocking=True
-    )
-    await _tick(hass, freezer, sunset + timedelta(minutes=14))
+    await turn(hass, "input_boolean", "turn_off", "input_boolean.lamp_offline")
+    await tick(hass, freezer, sunset + timedelta(minutes=14))
     assert _lamp(hass) == "off"
 
 
@@ -271,8 +248,8 @@ async def test_a_lamp_switched_on_is_switched_off_after_a_reload(
     assert switch.attributes["switched_on"] == [LAMP]
 
     predicted.probability, predicted.in_use = 0.1, False
-    await _tick(hass, freezer, sunset + timedelta(minutes=2))
-    await _tick(hass, freezer, sunset + timedelta(minutes=13))
+    await tick(hass, freezer, sunset + timedelta(minutes=2))
+    await tick(hass, freezer, sunset + timedelta(minutes=13))
     assert _lamp(hass) == "off"
 
 
@@ -290,12 +267,10 @@ async def test_a_lamp_switched_on_is_remembered_across_a_restart(
     set_home_states(hass)
     await async_setup_lamp(hass)
     await hass.services.async_call("light", "turn_on", {"entity_id": LAMP}, blocking=True)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await load_entry(hass, home_entry)
     predict(monkeypatch, home_entry, Predicted(probability=0.1))
-    await _tick(hass, freezer, start + timedelta(minutes=1))
-    await _tick(hass, freezer, start + timedelta(minutes=12))
+    await tick(hass, freezer, start + timedelta(minutes=1))
+    await tick(hass, freezer, start + timedelta(minutes=12))
     assert _lamp(hass) == "off"
 
 
@@ -307,9 +282,7 @@ async def test_a_lamp_found_on_after_a_reload_is_nobodys_doing(
     freezer.move_to(start)
     set_home_states(hass)
     await async_setup_lamp(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await load_entry(hass, home_entry)
     freezer.move_to(start + timedelta(minutes=5))
     presence_simulation = Context()
     home_entry.runtime_data.observer.note_own_action(presence_simulation, imitation=True)

@@ -9,11 +9,7 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_capture_events,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.foresight.controllers import Controller
 from custom_components.foresight.controllers.presence_simulation import (
@@ -29,7 +25,7 @@ from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.setup import async_setup_component
 
 from .conftest import entry_like, set_home_states
-from .controllers_helpers import async_setup_lamp
+from .controllers_helpers import async_setup_lamp, tick
 
 SWITCH = "switch.foresight_presence_simulation"
 MODE = "select.foresight_presence_simulation_mode"
@@ -37,12 +33,6 @@ LAMP = "light.living_lamp"
 RADIO = "media_player.kitchen_radio"
 DAY = date(2026, 11, 23)
 HISTORY_DAYS = 21
-
-
-async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
-    freezer.move_to(when)
-    async_fire_time_changed(hass, when)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _fixed(entry: MockConfigEntry, **options: Any) -> MockConfigEntry:
@@ -172,7 +162,7 @@ async def test_simulation_follows_the_learned_evening_while_away(
     moment = datetime.combine(DAY, time(14), zone)
     while moment < datetime.combine(DAY + timedelta(days=1), time(1), zone):
         moment += timedelta(minutes=5)
-        await _tick(hass, freezer, moment)
+        await tick(hass, freezer, moment)
     # Tonight's plan is a draw from the learned evening: on within 18:15 and 19:45, off by 22:00.
     pattern = _simulation(home_entry).pattern
     assert pattern is not None
@@ -193,16 +183,16 @@ async def test_simulation_follows_the_learned_evening_while_away(
     tomorrow = plan_evening(pattern, LAMP, next_day, zone, home_entry.entry_id)
     assert tomorrow != plan  # a new draw, not a replay
     moment = tomorrow[0][0] + timedelta(minutes=10)
-    await _tick(hass, freezer, moment - timedelta(minutes=30))
-    await _tick(hass, freezer, moment)
+    await tick(hass, freezer, moment - timedelta(minutes=30))
+    await tick(hass, freezer, moment)
     assert hass.states.get(LAMP).state == "on"  # type: ignore[union-attr]
     hass.states.async_set("person.alice", "home")
-    await _tick(hass, freezer, moment + timedelta(minutes=1))
+    await tick(hass, freezer, moment + timedelta(minutes=1))
     assert hass.states.get(SWITCH).attributes["simulating"] is False  # type: ignore[union-attr]
     calls.clear()
     while moment < datetime.combine(next_day + timedelta(days=1), time(1), zone):
         moment += timedelta(minutes=10)
-        await _tick(hass, freezer, moment)
+        await tick(hass, freezer, moment)
     assert not _calls(calls)  # nothing while someone is home
 
 
@@ -216,13 +206,13 @@ async def test_a_light_switched_on_is_switched_off_after_a_reload(
     pattern = _simulation(home_entry).pattern
     assert pattern is not None
     plan = plan_evening(pattern, LAMP, DAY, zone, home_entry.entry_id)
-    await _tick(hass, freezer, plan[0][0] + timedelta(minutes=1))
+    await tick(hass, freezer, plan[0][0] + timedelta(minutes=1))
     assert hass.states.get(LAMP).state == "on"  # type: ignore[union-attr]
 
     # Any change of the options reloads the entry, mid-evening.
     assert await hass.config_entries.async_reload(home_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    await _tick(hass, freezer, datetime.combine(DAY, time(23), zone))
+    await tick(hass, freezer, datetime.combine(DAY, time(23), zone))
     assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
 
 
@@ -243,7 +233,7 @@ async def test_dry_run_calls_nothing(
     moment = datetime.combine(DAY, time(18), zone)
     while moment < datetime.combine(DAY, time(23), zone):
         moment += timedelta(minutes=10)
-        await _tick(hass, freezer, moment)
+        await tick(hass, freezer, moment)
     assert not _calls(calls)
     assert "Dry run, would switch presence simulation: light.living_lamp on" in caplog.text
     assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
@@ -280,7 +270,7 @@ async def test_simulation_plays_the_chosen_media_on_its_usual_evenings(
     moment = datetime.combine(DAY, time(17), zone)
     while moment < datetime.combine(DAY, time(23), zone):
         moment += timedelta(minutes=5)
-        await _tick(hass, freezer, moment)
+        await tick(hass, freezer, moment)
         playing.append((moment, hass.states.get(RADIO).state))  # type: ignore[union-attr]
     # It played from 20:00 to 21:00 on every evening it learned from: so it does tonight, give
     # or take the evening's shift of up to a quarter hour.

@@ -9,7 +9,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    async_fire_time_changed,
     mock_restore_cache,
 )
 
@@ -17,7 +16,7 @@ from custom_components.foresight.const import CONF_PEOPLE, CONF_PET_PRONE
 from homeassistant.core import HomeAssistant, State
 
 from .conftest import entry_like, set_home_states
-from .controllers_helpers import Predicted, predict
+from .controllers_helpers import Predicted, predict, tick
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 SENSOR = "binary_sensor.foresight_unexpected_activity"
@@ -40,20 +39,14 @@ async def _setup(
         await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
 
 
-async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
-    freezer.move_to(when)
-    async_fire_time_changed(hass, when)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 async def _door_then_arrival(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, who: str, at: datetime
 ) -> None:
     """The door opens, and a minute later ``who`` (a person, a phone) says they are home."""
     hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
-    await _tick(hass, freezer, at + timedelta(minutes=1))
+    await tick(hass, freezer, at + timedelta(minutes=1))
     hass.states.async_set(who, "home")
-    await _tick(hass, freezer, at + timedelta(minutes=10))
+    await tick(hass, freezer, at + timedelta(minutes=10))
 
 
 async def test_motion_while_away_is_unexpected(
@@ -64,9 +57,9 @@ async def test_motion_while_away_is_unexpected(
     assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
 
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await tick(hass, freezer, START + timedelta(minutes=1))
     assert not events  # a moment for an arrival to show up
-    await _tick(hass, freezer, START + timedelta(minutes=4))
+    await tick(hass, freezer, START + timedelta(minutes=4))
     assert len(events) == 1
     assert events[0].data["entity_id"] == "binary_sensor.living_motion"
     assert events[0].data["room"] == "Living room"
@@ -86,7 +79,7 @@ async def test_motion_while_away_is_unexpected(
     hass.states.async_set("person.alice", "not_home")
     hass.states.async_set("binary_sensor.living_motion", "off", {"device_class": "motion"})
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
-    await _tick(hass, freezer, START + timedelta(minutes=20))
+    await tick(hass, freezer, START + timedelta(minutes=20))
     assert len(events) == 1
     assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
 
@@ -96,7 +89,7 @@ async def test_motion_while_away_is_unexpected(
     hass.states.async_set("person.alice", "not_home")
     hass.states.async_set("binary_sensor.living_motion", "off", {"device_class": "motion"})
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
-    await _tick(hass, freezer, START + timedelta(minutes=30))
+    await tick(hass, freezer, START + timedelta(minutes=30))
     assert len(events) == 1
 
 
@@ -111,10 +104,10 @@ async def test_a_person_arriving_is_not_unexpected(
 
     # She leaves; the door closing behind her, and opening again just after, is still her.
     hass.states.async_set("person.alice", "not_home")
-    await _tick(hass, freezer, START + timedelta(minutes=11))
+    await tick(hass, freezer, START + timedelta(minutes=11))
     hass.states.async_set("binary_sensor.living_window", "off", {"device_class": "door"})
     hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
-    await _tick(hass, freezer, START + timedelta(minutes=20))
+    await tick(hass, freezer, START + timedelta(minutes=20))
     assert not events
 
 
@@ -124,7 +117,7 @@ async def test_a_phone_first_seen_after_setup_is_an_arrival(
     await _setup(hass, freezer, home_entry)
     events = async_capture_events(hass, EVENT)
     hass.states.async_set("device_tracker.guest_phone", "not_home")  # a new phone
-    await _tick(hass, freezer, START + timedelta(minutes=30))
+    await tick(hass, freezer, START + timedelta(minutes=30))
     await _door_then_arrival(
         hass, freezer, "device_tracker.guest_phone", START + timedelta(minutes=30)
     )
@@ -139,11 +132,11 @@ async def test_a_pet_prone_sensor_is_ignored(
     await _setup(hass, freezer, pet_home)
     events = async_capture_events(hass, EVENT)
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
-    await _tick(hass, freezer, START + timedelta(minutes=10))
+    await tick(hass, freezer, START + timedelta(minutes=10))
     assert not events
     # The window is not pet-prone.
     hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "window"})
-    await _tick(hass, freezer, START + timedelta(minutes=20))
+    await tick(hass, freezer, START + timedelta(minutes=20))
     assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_window"]
 
 
@@ -159,13 +152,13 @@ async def test_without_people_the_predicted_empty_home_counts(
     predict(monkeypatch, no_people, predicted)
     events = async_capture_events(hass, EVENT)
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
-    await _tick(hass, freezer, START + timedelta(minutes=5))
+    await tick(hass, freezer, START + timedelta(minutes=5))
     assert not events  # the home is predicted occupied
     hass.states.async_set("binary_sensor.living_motion", "off", {"device_class": "motion"})
     predicted.someone_home = False  # predicted empty, 98 % sure
     no_people.runtime_data.coordinator.publish_occupancy()
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
-    await _tick(hass, freezer, START + timedelta(minutes=10))
+    await tick(hass, freezer, START + timedelta(minutes=10))
     assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]
 
 
@@ -193,11 +186,11 @@ async def test_a_move_between_other_zones_is_no_arrival(
     await _setup(hass, freezer, home_entry)
     events = async_capture_events(hass, EVENT)
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await tick(hass, freezer, START + timedelta(minutes=1))
     hass.states.async_set("person.alice", "work")  # from away to the office
     hass.states.async_set("device_tracker.alice_phone", "unavailable")
     hass.states.async_set("device_tracker.alice_phone", "not_home")  # a phone flapping
-    await _tick(hass, freezer, START + timedelta(minutes=5))
+    await tick(hass, freezer, START + timedelta(minutes=5))
     assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]
 
 
@@ -207,9 +200,9 @@ async def test_a_sensor_back_from_unavailable_has_seen_nobody(
     await _setup(hass, freezer, home_entry)
     events = async_capture_events(hass, EVENT)
     hass.states.async_set("binary_sensor.living_motion", "unavailable")
-    await _tick(hass, freezer, START + timedelta(minutes=1))
+    await tick(hass, freezer, START + timedelta(minutes=1))
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
-    await _tick(hass, freezer, START + timedelta(minutes=10))
+    await tick(hass, freezer, START + timedelta(minutes=10))
     assert not events
 
 
@@ -229,5 +222,5 @@ async def test_an_intruder_making_the_home_look_used_is_still_reported(
     # The occupancy model follows the motion: the home looks used a moment later.
     predicted.someone_home = True
     no_people.runtime_data.coordinator.publish_occupancy()
-    await _tick(hass, freezer, START + timedelta(minutes=5))
+    await tick(hass, freezer, START + timedelta(minutes=5))
     assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]
