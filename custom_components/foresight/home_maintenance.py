@@ -237,11 +237,13 @@ class HomeMaintenance:
 
     def _heard(self, last_reports: Mapping[str, float], local_now: float) -> None:
         """Count each source's latest report, even of a value that held, in its rhythm."""
-        for key, utc in last_reports.items():
+        keys = list(last_reports)
+        # One time-zone conversion for every source, not one per source.
+        for key, stamp in zip(keys, self._local([last_reports[k] for k in keys]), strict=True):
             rhythm = self.rhythms.get(key)
             if rhythm is None or rhythm.last_report is None:
                 continue
-            local = float(self._local([utc])[0])
+            local = float(stamp)
             if rhythm.last_report < local <= local_now:
                 rhythm.record(local, rhythm.is_on if _is_binary(self._kinds[key]) else None)
 
