@@ -312,3 +312,28 @@ async def test_a_failed_write_keeps_the_batch_for_the_next(
     await coordinator.async_refresh()
     motion = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
     assert [value for _, value in motion] == [0.0, 1.0, 0.0]
+
+
+def test_while_writes_fail_the_oldest_readings_give_way_to_a_gap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A history that cannot be written for days keeps a bounded buffer, and loses no truth.
+
+    The oldest readings are let go and the time they covered becomes a gap: the value before
+    them is never stretched over it. They are counted with the source's dropped readings.
+    """
+    monkeypatch.setattr("custom_components.foresight.observe.MAX_UNWRITTEN_SAMPLES", 4)
+    builder = SeriesBuilder(Source("binary_sensor.hall_motion", Kind.MOTION))
+    for attempt in range(3):  # three failed writes, two readings each
+        builder.add(attempt * 600.0, 1.0)
+        builder.add(attempt * 600.0 + 60.0, 0.0)
+        builder.put_back(*builder.take())
+    samples, _, dropped = builder.take()
+    key = "binary_sensor.hall_motion"
+    assert samples == [
+        Sample(key, 0.0, None),  # from the first lost reading: unknown
+        Sample(key, 660.0, 0.0),
+        Sample(key, 1200.0, 1.0),
+        Sample(key, 1260.0, 0.0),
+    ]
+    assert dropped == {"unwritten": 3}

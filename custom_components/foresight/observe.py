@@ -26,6 +26,8 @@ from .sources import BINARY_KINDS, BY_HAND_KINDS, Kind, Rejected, Source, read_s
 _LOGGER = logging.getLogger(__name__)
 
 OWN_ACTIONS_KEPT = 1024  # Foresight's recent service calls, recognised in the changes they cause
+# While the history cannot be written, each source keeps at most a week of a reading a minute.
+MAX_UNWRITTEN_SAMPLES = 7 * 24 * 60
 
 
 class SeriesBuilder:
@@ -125,11 +127,18 @@ class SeriesBuilder:
     def put_back(
         self, samples: list[Sample], hourly: list[HourlyRow], dropped: dict[str, int]
     ) -> None:
-        """Take back what :meth:`take` handed over and could not be written, ahead of the rest."""
+        """Take back what :meth:`take` handed over and could not be written, ahead of the rest.
+
+        Beyond :data:`MAX_UNWRITTEN_SAMPLES`, the oldest readings are let go (and counted): the
+        time they covered becomes a gap, so the value before them is not stretched over it.
+        """
         self.samples[:0] = samples
         self.hourly[:0] = hourly
         for reason, count in dropped.items():
             self.dropped[reason] += count
+        if (lost := len(self.samples) - MAX_UNWRITTEN_SAMPLES + 1) > 1:
+            self.samples[:lost] = [Sample(self.source.key, self.samples[0].t, None)]
+            self.dropped[Rejected.UNWRITTEN] += lost
 
 
 class Observer:

@@ -174,6 +174,7 @@ class Rejected(StrEnum):
     UNIT = "unit"
     UNEXPECTED_STATE = "unexpected_state"
     IMPLAUSIBLE = "implausible"  # an hour's metered use beyond what a home can draw
+    UNWRITTEN = "unwritten"  # let go while Foresight's history could not be written
 
 
 # A reading: a value in the canonical unit, None for a gap (unavailable / unknown), or a rejection.
