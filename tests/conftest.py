@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 import importlib.abc
+import json
 import logging
 import os
+from pathlib import Path
 import sys
 from typing import Any
 
@@ -32,6 +35,7 @@ from homeassistant.components.recorder.models import StatisticMeanType
 from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import async_get_platforms
 from homeassistant.util import dt as dt_util
 
 
@@ -59,11 +63,45 @@ def hass_config_dir(hass_tmp_config_dir: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _foresight_enabled(request: pytest.FixtureRequest) -> None:
-    """Tests with Home Assistant get a real recorder first, then custom integrations."""
-    if "hass" in request.fixturenames:
-        request.getfixturevalue("recorder_mock")
-        request.getfixturevalue("enable_custom_integrations")
+def _foresight_enabled(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests with Home Assistant get a real recorder first, then custom integrations.
+
+    At the end of each, every attribute a Foresight entity then shows has a translated name.
+    """
+    if "hass" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("recorder_mock")
+    request.getfixturevalue("enable_custom_integrations")
+    hass: HomeAssistant = request.getfixturevalue("hass")
+    yield
+    assert untranslated_attributes(hass) == []
+
+
+TRANSLATIONS: dict[str, Any] = json.loads(
+    (
+        Path(__file__).parents[1] / "custom_components" / DOMAIN / "translations" / "en.json"
+    ).read_text()
+)
+
+
+def untranslated_attributes(hass: HomeAssistant) -> list[str]:
+    """Foresight's entity attributes without a translated name, or a value its translation lacks."""
+    missing = []
+    for platform in async_get_platforms(hass, DOMAIN):
+        for entity in platform.entities.values():
+            translated = (
+                TRANSLATIONS["entity"]
+                .get(platform.domain, {})
+                .get(entity.translation_key or "", {})
+                .get("state_attributes", {})
+            )
+            for name, value in (entity.extra_state_attributes or {}).items():
+                if name not in translated:
+                    missing.append(f"{entity.entity_id}: {name}")
+                elif isinstance(value, str) and value not in translated[name].get("state", {value}):
+                    missing.append(f"{entity.entity_id}: {name} = {value}")
+    return missing
 
 
 HOME_DATA = {

@@ -233,7 +233,7 @@ def _energy_accuracy_attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[st
         "model_share": energy.model_share,
         "nrmse": energy.nrmse,
         "nrmse_baseline": energy.nrmse_baseline,
-        "baseline": "mean of the same hour over the last 7 days",
+        "baseline": "same_hour_last_7_days",
         "trained_days": energy.trained_days,
         # Whether expected occupancy helps this home's forecast, measured on its held-out days.
         **(
