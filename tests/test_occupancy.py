@@ -33,6 +33,8 @@ from custom_components.foresight.learning.occupancy_live import OccupancyTracker
 from custom_components.foresight.learning.occupancy_model import OccupancyModel
 from custom_components.foresight.learning.occupancy_signals import OccupancySource, SourceSeries
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
+from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.components.calendar.const import DATA_COMPONENT as CALENDAR_COMPONENT
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -252,6 +254,68 @@ async def test_entities_show_what_the_engine_computes(
     assert [hour["probability"] for hour in result["forecast"][:24]] == pytest.approx(
         [hour["probability"] for hour in forecast.attributes["forecast"]], abs=1e-3
     )
+
+
+async def _routine_events(
+    hass: HomeAssistant, start: datetime, end: datetime
+) -> dict[str, CalendarEvent]:
+    """The learned-routine calendar's periods between two moments, by uid."""
+    calendar = hass.data[CALENDAR_COMPONENT].get_entity("calendar.foresight_learned_routine")
+    assert isinstance(calendar, CalendarEntity)
+    events = await calendar.async_get_events(hass, start, end)
+    assert len({event.uid for event in events}) == len(events)
+    return {str(event.uid): event for event in events}
+
+
+async def test_the_routine_calendar_shows_each_period_whole(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """A period is shown from its learned start to its learned end, whatever the view asks."""
+    zone = ZoneInfo(hass.config.time_zone)
+    await _record_then_set_up(hass, freezer, entry, _routine(zone))
+    tuesday = NOW.astimezone(zone).replace(hour=0, minute=0, second=0)
+
+    # Tuesday evening, Alice home since about half past five: the calendar says so all evening.
+    shown = []
+    for moment in (tuesday.replace(hour=21, minute=7), tuesday.replace(hour=22, minute=52)):
+        freezer.move_to(moment)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        calendar = hass.states.get("calendar.foresight_learned_routine")
+        assert calendar is not None
+        assert calendar.state == "on"
+        shown.append(calendar.attributes)
+    assert shown[0] == shown[1]
+    assert shown[0]["message"] == "Foresight: someone home"
+    began = datetime.fromisoformat(shown[0]["start_time"]).replace(tzinfo=zone)
+    ends = datetime.fromisoformat(shown[0]["end_time"]).replace(tzinfo=zone)
+    assert tuesday + timedelta(hours=17) <= began <= tuesday + timedelta(hours=18)
+    assert tuesday + timedelta(hours=31) <= ends <= tuesday + timedelta(hours=33)
+
+    # Tuesday's and Wednesday's day views show the night at home once, whole, with one uid.
+    now = dt_util.now()
+    night = f"home-{began.isoformat()}"
+    on_tuesday = await _routine_events(hass, tuesday, tuesday + DAY)
+    on_wednesday = await _routine_events(hass, tuesday + DAY, tuesday + 2 * DAY)
+    this_evening = await _routine_events(hass, now, now + timedelta(hours=1))
+    assert on_tuesday[night] == on_wednesday[night] == this_evening[night]
+    assert (on_tuesday[night].start, on_tuesday[night].end) == (began, ends)
+
+    # The week ahead ends with next Tuesday's night whole, as this one, a week later.
+    week = await _routine_events(hass, now, now + 7 * DAY)
+    assert week[night] == this_evening[night]
+    next_night = week[f"home-{(began + 7 * DAY).isoformat()}"]
+    assert (next_night.start, next_night.end) == (began + 7 * DAY, ends + 7 * DAY)
+    assert max(event.end for event in week.values()) == next_night.end
+    # Home all weekend: one period from Friday evening to Monday morning, over the week's end.
+    friday, monday = tuesday + 3 * DAY, tuesday + 6 * DAY
+    (weekend,) = [
+        e
+        for e in week.values()
+        if e.uid and e.uid.startswith("home-") and friday < e.start < monday
+    ]
+    assert friday + timedelta(hours=17) <= weekend.start <= friday + timedelta(hours=18)
+    assert monday + timedelta(hours=7) <= weekend.end <= monday + timedelta(hours=9)
 
 
 async def test_a_trusted_presence_sensor_teaches_its_room(

@@ -61,17 +61,16 @@ class RoutineCalendar(ForesightEntity, CalendarEntity):
 
     @property
     def event(self) -> CalendarEvent | None:
-        """The current or next expected period."""
+        """The current or next expected period (a current one from its learned start)."""
         now = dt_util.now()
-        upcoming = [
-            e for e in self._events(now, now + timedelta(days=1)) if e.end_datetime_local > now
-        ]
+        upcoming = self._events(now, now + timedelta(days=1))
         return upcoming[0] if upcoming else None
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
-        """The expected periods between two moments (up to the routine's week ahead)."""
+        """The expected periods between two moments, each whole (begun in the week ahead)."""
+        # Periods begun within the routine's week ahead are shown, each whole, even ending after.
         end_date = min(end_date, dt_util.now() + timedelta(days=ROUTINE_DAYS))
         if end_date <= start_date:
             return []

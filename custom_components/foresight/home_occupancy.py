@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from homeassistant.util.json import JsonValueType
 
@@ -35,6 +36,8 @@ TRAIN_DAYS = 84  # the engine never reads more than twelve weeks
 REPLAY_DAYS = 1  # after a restart the tracker catches up on the last day
 PENDING_READINGS = 10_000  # readings kept for the first tracker while it is trained
 ROUTINE_STEP = 900.0  # the learned-routine calendar's resolution: 15 minutes
+WEEK = 7 * DAY
+MONDAY = -3 * DAY  # a Monday 00:00 on the wall clock (its seconds count from a Thursday)
 # On the learned-routine calendar a room is expected in use where its routine is at least
 # this share of its weekly peak, and at least MIN_IN_USE likely: its typical times of use.
 PEAK_SHARE = 0.5
@@ -116,6 +119,23 @@ def occupancy_sources(sources: Iterable[Source], appliances: Collection[str]) ->
         if source.kind in OCCUPANCY_KINDS
         and (source.room is not None or source.kind is Kind.PERSON)
         and source.entity_id not in appliances
+    ]
+
+
+def _weekly_runs(in_use: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """The runs of True in a week of steps that repeats, as (first, after last).
+
+    The first step is within the week; a run over the week's end goes on past its last step.
+    """
+    size = in_use.size
+    if in_use.all():
+        return [(0, size)]
+    # Read the week from a step not in use, so no run is split where the week wraps.
+    free = int(np.argmin(in_use))
+    edges = np.flatnonzero(np.diff(np.roll(in_use, -free).astype(int), prepend=0, append=0))
+    return [
+        ((int(b) + free) % size, (int(b) + free) % size + int(e - b))
+        for b, e in zip(edges[::2], edges[1::2], strict=True)
     ]
 
 
@@ -307,26 +327,31 @@ class HomeOccupancy:
     def routine_periods(
         self, room: str | None, start: datetime, end: datetime
     ) -> list[tuple[datetime, datetime, float]]:
-        """The periods the learned weekly routine expects the room (None: home) in use."""
+        """The periods the learned weekly routine expects the room (None: home) in use.
+
+        Each period that overlaps ``start``–``end`` is given whole, from its learned start to
+        its learned end, so the same period is the same whatever range is asked.
+        """
         if self.model is None:
             return []
-        unit = self.model.unit(room)
-        first = math.floor(wall_clock_now(start, self._zone) / ROUTINE_STEP) * ROUTINE_STEP
-        last = wall_clock_now(end, self._zone)
-        steps = np.arange(first, last, ROUTINE_STEP, dtype=np.float64)
-        if steps.size == 0:
-            return []
-        probability = unit.routine.at(steps + ROUTINE_STEP / 2)
-        periods: list[tuple[datetime, datetime, float]] = []
-        peak = float(unit.routine.probability.max())
+        routine = self.model.unit(room).routine
+        # The routine repeats every week, so a period is found within one week from Monday
+        # 00:00 and lasts at most a week: one in use all week is cut at each Monday 00:00.
+        steps = np.arange(MONDAY, MONDAY + WEEK, ROUTINE_STEP, dtype=np.float64)
+        probability = routine.at(steps + ROUTINE_STEP / 2)
+        peak = float(routine.probability.max())
         in_use = probability >= max(MIN_IN_USE, PEAK_SHARE * peak)
-        edges = np.flatnonzero(np.diff(np.concatenate([[False], in_use, [False]]).astype(int)))
-        for begin, stop in zip(edges[::2], edges[1::2], strict=True):
-            periods.append(
-                (
-                    from_wall_clock(float(steps[begin]), self._zone),
-                    from_wall_clock(float(steps[stop - 1] + ROUTINE_STEP), self._zone),
-                    float(probability[begin:stop].mean()),
+        first = math.floor((wall_clock_now(start, self._zone) - MONDAY) / WEEK) - 1
+        last = math.floor((wall_clock_now(end, self._zone) - MONDAY) / WEEK)
+        periods: list[tuple[datetime, datetime, float]] = []
+        for begin, stop in _weekly_runs(in_use):
+            share = float(np.take(probability, np.arange(begin, stop), mode="wrap").mean())
+            for week in range(first, last + 1):
+                offset = MONDAY + week * WEEK
+                period = (
+                    from_wall_clock(offset + begin * ROUTINE_STEP, self._zone),
+                    from_wall_clock(offset + stop * ROUTINE_STEP, self._zone),
                 )
-            )
-        return periods
+                if period[0] < end and period[1] > start:
+                    periods.append((*period, share))
+        return sorted(periods)
