@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -74,6 +75,20 @@ async def _refresh(hass: HomeAssistant, coordinator: ForesightCoordinator) -> No
     await coordinator.async_refresh()
 
 
+async def _maintenance_events(hass: HomeAssistant, days: int) -> list[dict[str, Any]]:
+    """The maintenance calendar's events over the next ``days``, as an automation reads them."""
+    response = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {"entity_id": "calendar.foresight_maintenance", "duration": {"days": days}},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    events: list[dict[str, Any]] = response["calendar.foresight_maintenance"]["events"]
+    return events
+
+
 async def test_battery_date_calendar_and_replacement(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
 ) -> None:
@@ -111,15 +126,7 @@ async def test_battery_date_calendar_and_replacement(
     assert sensor.attributes["upcoming"]
     assert "upcoming" not in await recorded_attributes(hass, sensor.entity_id)
 
-    calendar_events = await hass.services.async_call(
-        "calendar",
-        "get_events",
-        {"entity_id": "calendar.foresight_maintenance", "duration": {"days": 60}},
-        blocking=True,
-        return_response=True,
-    )
-    assert calendar_events is not None
-    (event,) = calendar_events["calendar.foresight_maintenance"]["events"]
+    (event,) = await _maintenance_events(hass, days=60)
     assert event["start"] == expected.astimezone(zone).date().isoformat()
     assert "door_battery" in event["description"]
     assert not [e for e in events if e.data["type"] == "battery"]  # not within 7 days yet
@@ -182,15 +189,7 @@ async def test_a_battery_already_low_is_due_today(
     assert sensor is not None
     crossed = datetime.fromisoformat(sensor.state)
     assert START + timedelta(days=29) <= crossed <= START + timedelta(days=30)  # overdue since
-    calendar_events = await hass.services.async_call(
-        "calendar",
-        "get_events",
-        {"entity_id": "calendar.foresight_maintenance", "duration": {"days": 1}},
-        blocking=True,
-        return_response=True,
-    )
-    assert calendar_events is not None
-    (event,) = calendar_events["calendar.foresight_maintenance"]["events"]
+    (event,) = await _maintenance_events(hass, days=1)
     today = now.astimezone(ZoneInfo(hass.config.time_zone)).date()
     assert event["start"] == today.isoformat()
     assert (
@@ -200,6 +199,35 @@ async def test_a_battery_already_low_is_due_today(
     calendar = hass.states.get("calendar.foresight_maintenance")
     assert calendar is not None
     assert calendar.state == "on"
+
+
+async def test_a_battery_low_since_this_morning_has_reached_its_level(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """A battery that crossed its low level this morning is due today, and said to be low."""
+    await _start(hass, maintenance_entry, freezer)
+    zone = ZoneInfo(hass.config.time_zone)
+    for day in range(1, 30):  # 3 points a day, down to 13 %
+        freezer.move_to(START + timedelta(days=day))
+        hass.states.async_set("sensor.door_battery", str(100 - 3 * day), BATTERY)
+    today = (START + timedelta(days=30)).astimezone(zone).replace(hour=0, minute=0)
+    for hour, level in ((7, 11), (8, 7)):  # below its 10 % since this morning
+        freezer.move_to(today + timedelta(hours=hour))
+        hass.states.async_set("sensor.door_battery", str(level), BATTERY)
+    freezer.move_to(today + timedelta(hours=15))
+    await _refresh(hass, maintenance_entry.runtime_data.coordinator)
+
+    sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
+    assert sensor is not None
+    crossed = datetime.fromisoformat(sensor.state)
+    assert today + timedelta(hours=7) <= crossed <= today + timedelta(hours=8)
+    calendar = hass.states.get("calendar.foresight_maintenance")
+    assert calendar is not None
+    assert calendar.state == "on"
+    said = f"sensor.door_battery reached 10 % on {today.date()}."
+    assert calendar.attributes["description"] == said
+    (event,) = await _maintenance_events(hass, days=1)
+    assert (event["start"], event["description"]) == (today.date().isoformat(), said)
 
 
 def _hall_days(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> datetime:

@@ -105,7 +105,7 @@ class MaintenanceCalendar(ForesightEntity, CalendarEntity):
                     summary=f"Replace battery: {name}",
                     description=(
                         f"{battery.entity_id} reached {battery.low_level:g} % on {reached}."
-                        if reached < day
+                        if battery.low_at <= now
                         else f"{battery.entity_id} is expected to reach {battery.low_level:g} %"
                         f" (now {battery.level:g} %).{likely}"
                         if battery.level is not None
