@@ -307,6 +307,18 @@ def test_expected_power_and_rest_of_today() -> None:
     assert rest == pytest.approx(0.5 * forecast.kwh[0] + forecast.kwh[1:6].sum())
 
 
+def test_rest_of_today_ends_at_the_given_midnight() -> None:
+    """On real hours, a day the clocks go forward ends 23 hours after its midnight."""
+    hours = START + HOUR * np.arange(30)
+    flat = np.ones(hours.size)
+    forecast = energy.EnergyForecast(hours, flat, flat, flat, energy.BASELINE, "ready")
+    now = START + 1200  # 00:20
+    assert energy.rest_of_today_kwh(forecast, now, midnight=START + 23 * HOUR) == pytest.approx(
+        22 + 2 / 3
+    )
+    assert energy.rest_of_today_kwh(forecast, now) == pytest.approx(23 + 2 / 3)
+
+
 def test_hourly_from_power() -> None:
     times = START + np.arange(0.0, 3 * HOUR, 60.0)
     watts = np.full(times.size, 1200.0)

@@ -922,9 +922,16 @@ def expected_power_w(forecast: EnergyForecast, now: float) -> float:
     return float(forecast.kwh[slot[0]] * 1000.0) if slot.size else float("nan")
 
 
-def rest_of_today_kwh(forecast: EnergyForecast, now: float) -> float:
-    """Expected energy (kWh) from ``now`` to the next local midnight (current hour pro rata)."""
-    midnight = (np.floor(now / DAY) + 1) * DAY
+def rest_of_today_kwh(
+    forecast: EnergyForecast, now: float, *, midnight: float | None = None
+) -> float:
+    """Expected energy (kWh) from ``now`` to the next local midnight (current hour pro rata).
+
+    ``midnight``: where today ends on the forecast's clock, when that is not the next whole day
+    (a forecast on real hours, on a day of 23 or 25 of them).
+    """
+    if midnight is None:
+        midnight = float((np.floor(now / DAY) + 1) * DAY)
     ends = forecast.hour_starts + HOUR
     remaining = np.clip(ends - np.maximum(forecast.hour_starts, now), 0.0, HOUR) / HOUR
     remaining[forecast.hour_starts >= midnight] = 0.0
