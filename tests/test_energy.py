@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import math
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,9 +35,9 @@ from custom_components.foresight.learning.energy import (
 from custom_components.foresight.learning.presence import expected_presence
 from custom_components.foresight.sources import Kind
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, State
 
-from .conftest import import_hourly_statistics, recorded_attributes, set_home_states
+from .conftest import import_hourly_statistics, load_entry, recorded_attributes, set_home_states
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 DAYS = 60
@@ -50,13 +51,13 @@ def _usual_day(hours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return usual * rng.lognormal(0.0, 0.15, hours.size)
 
 
-@pytest.fixture
-async def energy_home(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
-) -> tuple[MockConfigEntry, np.ndarray, np.ndarray]:
-    """Sixty days of hourly long-term statistics (in Wh, with a meter reset), then Foresight."""
+async def _load_energy_home(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, now: datetime
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sixty days of hourly long-term statistics up to ``now`` (in Wh, with a meter reset), then
+    Foresight; returns the UTC hours and their kWh."""
     zone = ZoneInfo(hass.config.time_zone)
-    first = NOW - timedelta(days=DAYS)
+    first = now.replace(minute=0) - timedelta(days=DAYS)
     utc_hours = first.timestamp() + 3600.0 * np.arange(DAYS * 24)
     kwh_utc = _usual_day(to_wall_clock(utc_hours, zone), np.random.default_rng(7))
     total = np.cumsum(kwh_utc)
@@ -76,17 +77,26 @@ async def energy_home(
             for hour, state, cumulated in zip(utc_hours, reading, total, strict=True)
         ],
     )
-    freezer.move_to(NOW)
+    freezer.move_to(now)
     set_home_states(hass)
     hass.states.async_set(
         "sensor.house_energy", f"{reading[-1]:.3f}", {**ENERGY, "unit_of_measurement": "kWh"}
     )
     await async_wait_recording_done(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await load_entry(hass, entry)
+    return utc_hours, kwh_utc
+
+
+@pytest.fixture
+async def energy_home(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> tuple[MockConfigEntry, np.ndarray, np.ndarray]:
+    """The home with sixty days of energy use up to ``NOW``, and those hours on the wall clock."""
+    utc_hours, kwh_utc = await _load_energy_home(hass, freezer, home_entry, NOW)
     # On the local wall clock the autumn's repeated hour (1 November) is one hour of both.
-    local_hours, where = np.unique(to_wall_clock(utc_hours, zone), return_inverse=True)
+    local_hours, where = np.unique(
+        to_wall_clock(utc_hours, ZoneInfo(hass.config.time_zone)), return_inverse=True
+    )
     kwh = np.zeros(local_hours.size)
     np.add.at(kwh, where, kwh_utc)
     assert local_hours.size == utc_hours.size - 1
@@ -139,9 +149,8 @@ async def test_entities_show_the_engine_result(
     assert unusual.state == "off"
 
 
-async def test_get_forecast_returns_the_hours_asked(
-    hass: HomeAssistant, energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray]
-) -> None:
+async def _two_day_forecast(hass: HomeAssistant) -> dict[str, Any]:
+    """What the get_forecast action answers for the home's energy over the next 48 hours."""
     response = await hass.services.async_call(
         "foresight",
         "get_forecast",
@@ -150,12 +159,94 @@ async def test_get_forecast_returns_the_hours_asked(
         return_response=True,
     )
     assert response is not None
+    return dict(response)
+
+
+async def test_get_forecast_returns_the_hours_asked(
+    hass: HomeAssistant, energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray]
+) -> None:
+    response = await _two_day_forecast(hass)
     assert response["kind"] == "energy"
     assert response["unit_of_measurement"] == "kWh"
     assert len(response["forecast"]) == 48
     next_hour = hass.states.get("sensor.foresight_energy_forecast_next_hour")
     assert next_hour is not None
     assert response["forecast"][:24] == next_hour.attributes["forecast"]
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "now", "hours_left"),
+    [
+        # 09:50 in India: the meter's hours start at :30 there, and "today" ends at 00:30.
+        ("Asia/Kolkata", datetime(2026, 11, 20, 4, 20, tzinfo=UTC), 14 + 2 / 3),
+        # 00:20 on the days the clocks go forward (a 23-hour day) and back (a 25-hour day).
+        ("Europe/London", datetime(2026, 3, 29, 0, 20, tzinfo=UTC), 22 + 2 / 3),
+        ("Europe/London", datetime(2026, 10, 24, 23, 20, tzinfo=UTC), 24 + 2 / 3),
+        ("America/New_York", datetime(2026, 3, 8, 5, 20, tzinfo=UTC), 22 + 2 / 3),
+    ],
+)
+async def test_forecast_hours_are_the_meter_hours(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    time_zone: str,
+    now: datetime,
+    hours_left: float,
+) -> None:
+    """Each forecast hour is a real hour of the meter from the one in progress, labelled with
+    the local time it starts; the rest of today counts the real hours left."""
+    await hass.config.async_set_time_zone(time_zone)
+    await _load_energy_home(hass, freezer, home_entry, now)
+    response = await _two_day_forecast(hass)
+    forecast = response["forecast"]
+    current_hour = now.timestamp() // 3600 * 3600
+    meter_hours = current_hour + 3600.0 * np.arange(48)
+    zone = ZoneInfo(time_zone)
+    assert [hour["start"] for hour in forecast] == [
+        datetime.fromtimestamp(hour, zone).isoformat() for hour in meter_hours
+    ]
+    next_hour = hass.states.get("sensor.foresight_energy_forecast_next_hour")
+    assert next_hour is not None
+    assert next_hour.attributes["forecast"] == forecast[:24]
+    kwh = np.array([hour["kwh"] for hour in forecast])
+    assert float(next_hour.state) == pytest.approx(kwh[0], abs=1e-3)
+    power = hass.states.get("sensor.foresight_expected_power")
+    assert power is not None
+    assert float(power.state) == pytest.approx(kwh[0] * 1000.0, abs=1.0)
+    rest_of_today = hass.states.get("sensor.foresight_energy_forecast_rest_of_today")
+    assert rest_of_today is not None
+    # The hour in progress counts for its 40 minutes left.
+    full_hours = math.ceil(hours_left)
+    assert float(rest_of_today.state) == pytest.approx(
+        kwh[:full_hours].sum() - kwh[0] / 3, abs=2e-3
+    )
+
+
+async def _heater_left_on(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    start: datetime,
+    usual: np.ndarray,
+) -> State:
+    """A 2 kW heater on for eight hours from ``start`` on top of the ``usual`` hourly use;
+    returns the unusual-use sensor after them."""
+    state = hass.states.get("sensor.house_energy")
+    assert state is not None
+    reading = float(state.state)
+    for hour in range(8):
+        for quarter in range(4):
+            freezer.move_to(start + timedelta(hours=hour, minutes=15 * quarter + 1))
+            reading += (usual[hour] + 2.0) / 4
+            hass.states.async_set(
+                "sensor.house_energy", f"{reading:.4f}", {**ENERGY, "unit_of_measurement": "kWh"}
+            )
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    await entry.runtime_data.coordinator.async_refresh()
+    unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
+    assert unusual is not None
+    return unusual
 
 
 async def test_a_heater_left_on_is_unusual(
@@ -165,22 +256,7 @@ async def test_a_heater_left_on_is_unusual(
 ) -> None:
     entry, _local_hours, kwh = energy_home
     events: list[Event] = async_capture_events(hass, EVENT_UNUSUAL_ENERGY)
-    state = hass.states.get("sensor.house_energy")
-    assert state is not None
-    reading = float(state.state)
-    usual = kwh[-24:]  # yesterday's hours, as a guide to what each hour uses
-    for hour in range(8):
-        for quarter in range(4):
-            freezer.move_to(NOW + timedelta(hours=hour, minutes=15 * quarter + 1))
-            reading += (usual[hour] + 2.0) / 4  # a 2 kW heater on top of the usual use
-            hass.states.async_set(
-                "sensor.house_energy", f"{reading:.4f}", {**ENERGY, "unit_of_measurement": "kWh"}
-            )
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done()
-    await entry.runtime_data.coordinator.async_refresh()
-    unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
-    assert unusual is not None
+    unusual = await _heater_left_on(hass, freezer, entry, NOW, kwh[-24:])
     assert unusual.state == "on"
     assert unusual.attributes["kind"] in ("excess", "raised_floor")
     assert unusual.attributes["seen_kwh"] > unusual.attributes["expected_kwh"]
@@ -201,6 +277,20 @@ async def test_a_heater_left_on_is_unusual(
     assert unusual is not None
     assert unusual.state == "on"
     assert len(events) == 1
+
+
+async def test_unusual_use_since_is_a_meter_hour(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """In India the unusual use is said to start at the half hour the meter's hour began."""
+    await hass.config.async_set_time_zone("Asia/Kolkata")
+    _utc_hours, kwh = await _load_energy_home(hass, freezer, home_entry, NOW)
+    unusual = await _heater_left_on(hass, freezer, home_entry, NOW, kwh[-24:])
+    assert unusual.state == "on"
+    since = datetime.fromisoformat(unusual.attributes["since"])
+    assert NOW <= since < NOW + timedelta(hours=8)
+    assert since.timestamp() % 3600 == 0
+    assert since.isoformat().endswith(":30:00+05:30")
 
 
 async def test_unusual_use_is_unknown_while_learning(

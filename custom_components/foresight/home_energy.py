@@ -1,8 +1,8 @@
 """The home's energy: trained and predicted from Foresight's history (runs in the executor).
 
 Reads hourly consumption from the history (an energy meter's hourly use, or a power sensor's
-hourly mean), hands it to ``learning.energy`` on the local wall clock, and turns the result
-into what the energy entities show.
+hourly mean), hands it to ``learning.energy`` on the home's energy clock (``energy_clock``), and
+turns the result into what the energy entities show, on the meter's real hours.
 """
 
 from __future__ import annotations
@@ -37,12 +37,14 @@ from .learning.energy import (
 )
 from .learning.presence import ROUTINE_WEEKS, WEEK, expected_presence
 from .sources import Kind
-from .timebase import from_wall_clock, to_wall_clock, wall_clock_now
+from .timebase import to_wall_clock
 
 _LOGGER = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 FORECAST_HOURS = 24
+# The hours forecast for the entities: a day can have 25 of them left (the clocks going back).
+OUTLOOK_HOURS = FORECAST_HOURS + 1
 DETECTOR_DAYS = 2  # the unusual-use detector judges the last two days against their forecasts
 # Expected occupancy is tried as an input once this many hours of it are known (three weeks).
 MIN_PRESENCE_HOURS = 21 * 24
@@ -84,7 +86,7 @@ def _number(value: float) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Hourly:
-    """A stretch of hours on the local wall clock and what is known of each."""
+    """A stretch of hours on the energy clock and what is known of each."""
 
     hours: FloatArray
     kwh: FloatArray
@@ -141,7 +143,7 @@ class HomeEnergy:
             self.forecaster = self.detector = None
 
     def _hourly(self, now: datetime, days: float) -> Hourly:
-        """The hours of the ``days`` before ``now`` on the local wall clock, with what is known."""
+        """The hours of the ``days`` before ``now`` on the energy clock, with what is known."""
         end = now.timestamp()
         start = end - days * DAY - 2 * HOUR
         rows = self._store.hours(self._energy_key, start, end)
@@ -151,7 +153,7 @@ class HomeEnergy:
         else:  # a power sensor: its mean over the hour, W → kWh
             values = [None if row.mean is None else row.mean / 1000.0 for row in rows]
         kwh = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-        hours, kwh = _sum_by_hour(to_wall_clock(utc, self._zone), kwh)
+        hours, kwh = _sum_by_hour(energy_clock(utc, self._zone), kwh)
         away = None
         if self._people:
             present = self._presence(hours, start, end)
@@ -181,7 +183,7 @@ class HomeEnergy:
 
     def _calendar_workdays(self, hours: FloatArray) -> FloatArray | None:
         """Monday to Friday but the country's public holidays (None: no country known)."""
-        # The hours are on the local wall clock, read as UTC: their UTC date is the local one.
+        # The hours are on the energy clock, read as UTC: their UTC date is the local one.
         years = calendar_years(hours)
         if self._country is None or not years:
             return None
@@ -204,12 +206,12 @@ class HomeEnergy:
             return []
 
     def _aligned(self, key: str | None, hours: FloatArray, start: float, end: float) -> FloatArray:
-        """A series' hourly means (NaN where unknown), on the given local hours."""
+        """A series' hourly means (NaN where unknown), on the given energy-clock hours."""
         if key is None or not hours.size:
             return np.full(hours.size, np.nan)
         rows = self._store.hours(key, start, end)
-        local = to_wall_clock([row.hour for row in rows], self._zone)
-        means = {float(t): row.mean for t, row in zip(local, rows, strict=True)}
+        slots = energy_clock([row.hour for row in rows], self._zone)
+        means = {float(t): row.mean for t, row in zip(slots, rows, strict=True)}
         return np.array(
             [np.nan if (mean := means.get(float(h))) is None else mean for h in hours],
             dtype=np.float64,
@@ -234,7 +236,7 @@ class HomeEnergy:
             return None
         first = float(np.min(hours)) - ROUTINE_WEEKS * WEEK
         grid = np.arange(first, float(np.max(hours)), HOUR, dtype=np.float64)
-        # Local wall-clock hours are read from UTC rows: a day's margin covers any offset.
+        # Energy-clock hours are read from UTC rows: a day's margin covers any offset.
         start, end = first - DAY, now.timestamp() + DAY
         return expected_presence(hours, grid, self._someone_home(grid, start, end))
 
@@ -245,11 +247,11 @@ class HomeEnergy:
         occupancy; it is kept only if it scores better on the held-out days.
         """
         past = self._hourly(now, HISTORY_DAYS + 1)
-        local_now = wall_clock_now(now, self._zone)
+        clock_now = float(energy_clock(now.timestamp(), self._zone))
         # Without any outdoor reading, temperature is not an input at all.
         outdoor = past.outdoor if np.isfinite(past.outdoor).any() else None
         forecaster = EnergyForecaster.train(
-            past.hours, past.kwh, outdoor_temperature=outdoor, workday=past.workday, now=local_now
+            past.hours, past.kwh, outdoor_temperature=outdoor, workday=past.workday, now=clock_now
         )
         self.occupancy_skills = None
         expected = self._expected_occupancy(past.hours, now)
@@ -260,7 +262,7 @@ class HomeEnergy:
                 outdoor_temperature=outdoor,
                 occupancy_probability=expected,
                 workday=past.workday,
-                now=local_now,
+                now=clock_now,
             )
             self.occupancy_skills = (with_occupancy.skill, forecaster.skill)
             if with_occupancy.status != "learning" and with_occupancy.nrmse < forecaster.nrmse:
@@ -268,7 +270,7 @@ class HomeEnergy:
         self.forecaster = forecaster
         # The detector compares with day-ahead forecasts from the consumption alone.
         self.detector = UnusualUseDetector.train(
-            forecaster, past.hours, past.kwh, now=local_now, workday=past.workday
+            forecaster, past.hours, past.kwh, now=clock_now, workday=past.workday
         )
         return {
             "forecaster": forecaster.to_dict(),
@@ -294,19 +296,22 @@ class HomeEnergy:
         if forecaster.status == "learning":
             return EnergyOutlook(**summary)
         past = self._hourly(now, LOOKBACK_DAYS + DETECTOR_DAYS + 1)
-        local_now = wall_clock_now(now, self._zone)
-        forecast = self._forecast(forecaster, past, now, FORECAST_HOURS)
+        clock_now = float(energy_clock(now.timestamp(), self._zone))
+        forecast = self._forecast(forecaster, past, now, OUTLOOK_HOURS)
+        today_ends = self._midnight_after(forecast.hour_starts, clock_now)
         outlook = EnergyOutlook(
             **summary,
             next_hour_kwh=_number(float(forecast.kwh[0])),
-            rest_of_today_kwh=_number(rest_of_today_kwh(forecast, local_now)),
-            expected_power_w=_number(expected_power_w(forecast, local_now)),
+            rest_of_today_kwh=_number(
+                rest_of_today_kwh(forecast, now.timestamp(), midnight=today_ends)
+            ),
+            expected_power_w=_number(expected_power_w(forecast, now.timestamp())),
             base_load_w=_number(forecaster.base_load_w),
-            forecast=self._hours(forecast),
+            forecast=self._hours(forecast)[:FORECAST_HOURS],
         )
         if detector is None or not past.hours.size:
             return outlook
-        today = float(np.floor(local_now / DAY) * DAY)
+        today = float(np.floor(clock_now / DAY) * DAY)
         first_day = today - (DETECTOR_DAYS - 1) * DAY
         expected = day_ahead_expectations(
             forecaster, past.hours, past.kwh, first_day, DETECTOR_DAYS, workday=past.workday
@@ -324,7 +329,7 @@ class HomeEnergy:
             outlook,
             unusual=verdict.active,
             unusual_kind=verdict.kind,
-            unusual_since=from_wall_clock(since, self._zone) if since is not None else None,
+            unusual_since=from_energy_clock(since, self._zone) if since is not None else None,
             unusual_expected_kwh=_number(verdict.expected_kwh),
             unusual_seen_kwh=_number(verdict.seen_kwh),
             unusual_lower_kwh=_number(verdict.lower_kwh),
@@ -351,9 +356,12 @@ class HomeEnergy:
     def _forecast(
         self, forecaster: EnergyForecaster, past: Hourly, now: datetime, ahead: int
     ) -> EnergyForecast:
-        local_now = wall_clock_now(now, self._zone)
+        """The ``ahead`` real hours from the one in progress (their hour starts in UTC)."""
+        meter_hours = np.floor(now.timestamp() / HOUR) * HOUR + HOUR * np.arange(ahead)
+        # Clocks going back: two real hours share a slot; going forward: a slot has none.
+        slots = energy_clock(meter_hours, self._zone)
         # The hours ahead are appended unknown (the forecaster fills them).
-        future = np.floor(local_now / HOUR) * HOUR + HOUR * np.arange(ahead)
+        future = np.unique(slots)
         future = future[~np.isin(future, past.hours)]
         hours = np.concatenate([past.hours, future])
         order = np.argsort(hours)
@@ -367,20 +375,34 @@ class HomeEnergy:
             joined: FloatArray = np.concatenate([values, np.full(future.size, np.nan)])
             return joined[order]
 
-        return forecaster.forecast(
+        by_slot = forecaster.forecast(
             hours[order],
             extended(past.kwh),
-            local_now,
-            ahead,
+            float(slots[0]),
+            round((slots[-1] - slots[0]) / HOUR) + 1,
             outdoor_temperature=extended(past.outdoor),
             occupancy_probability=occupancy,
             workday=self._workday(hours[order], extended(past.workday)),
         )
+        slot = np.round((slots - slots[0]) / HOUR).astype(np.int64)
+        return replace(
+            by_slot,
+            hour_starts=meter_hours,
+            kwh=by_slot.kwh[slot],
+            lower=by_slot.lower[slot],
+            upper=by_slot.upper[slot],
+        )
+
+    def _midnight_after(self, hour_starts: FloatArray, clock_now: float) -> float:
+        """When the energy clock's day of ``clock_now`` ends, in UTC (or where the hours end)."""
+        midnight = (np.floor(clock_now / DAY) + 1) * DAY
+        after = hour_starts[energy_clock(hour_starts, self._zone) >= midnight]
+        return float(after[0]) if after.size else float(hour_starts[-1] + HOUR)
 
     def _hours(self, forecast: EnergyForecast) -> list[JsonValueType]:
         return [
             {
-                "start": from_wall_clock(float(start), self._zone).isoformat(),
+                "start": datetime.fromtimestamp(float(start), self._zone).isoformat(),
                 "kwh": _number(float(value)),
                 "lower": _number(float(low)),
                 "upper": _number(float(high)),
@@ -391,8 +413,24 @@ class HomeEnergy:
         ]
 
 
+def energy_clock(utc_seconds: npt.ArrayLike, zone: tzinfo) -> FloatArray:
+    """UTC seconds → the energy clock: UTC plus the zone's offset rounded down to whole hours."""
+    # The meter's whole UTC hours stay whole slots on :30/:45 zones; hour of day lags ≤ 45 min.
+    utc = np.asarray(utc_seconds, dtype=np.float64)
+    return utc + np.floor((to_wall_clock(utc, zone) - utc) / HOUR) * HOUR
+
+
+def from_energy_clock(seconds: float, zone: tzinfo) -> datetime:
+    """An energy-clock hour → the local start of its first real hour."""
+    # The offsets in force a day either side are the only candidates.
+    probes = seconds + DAY * np.array([-1.0, 0.0, 1.0])
+    candidates = np.unique(seconds - (energy_clock(probes, zone) - probes))
+    real = candidates[energy_clock(candidates, zone) == seconds]
+    return datetime.fromtimestamp(float(real[0] if real.size else candidates[0]), zone)
+
+
 def _sum_by_hour(hours: FloatArray, kwh: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """One value per local hour: the autumn's repeated hour is the sum of both."""
+    """One value per energy-clock hour: the autumn's repeated hour is the sum of both."""
     if hours.size == 0:
         return hours, kwh
     unique, where = np.unique(hours, return_inverse=True)
