@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from contextlib import closing
+import logging
 from pathlib import Path
 import sqlite3
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.foresight.aggregate import HourlyAggregator
+from custom_components.foresight.const import FLUSH_INTERVAL
 from custom_components.foresight.history import HistoryStore, HistoryTooNewError, HourlyRow, Sample
 from custom_components.foresight.observe import SeriesBuilder
 from custom_components.foresight.sources import Kind, Source
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+
+from .controllers_helpers import tick, turn
 
 KINDS = {"binary_sensor.hall": "motion", "sensor.power": "power"}
 
@@ -312,6 +319,61 @@ async def test_a_failed_write_keeps_the_batch_for_the_next(
     await coordinator.async_refresh()
     motion = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
     assert [value for _, value in motion] == [0.0, 1.0, 0.0]
+
+
+async def test_a_history_that_cannot_be_read_is_said_once_and_the_controllers_stay_usable(
+    hass: HomeAssistant,
+    setup_home: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A locked history file: one line in the log, the predictions wait, the controllers work."""
+    store: HistoryStore = setup_home.runtime_data.store
+    heating = "switch.living_room_smart_heating"
+    await turn(hass, "switch", "turn_on", heating)
+    readers = {name: getattr(store, name) for name in ("coverage", "dropped")}
+
+    def locked(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    for name in readers:
+        monkeypatch.setattr(store, name, locked)
+    caplog.clear()
+    for _ in range(3):
+        await tick(hass, freezer, dt_util.utcnow() + FLUSH_INTERVAL)
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is None
+    assert "Foresight cannot use its history file" in errors[0].getMessage()
+    assert "database is locked" in errors[0].getMessage()
+    history = hass.states.get("sensor.living_room_history")
+    assert history is not None
+    assert history.state == STATE_UNAVAILABLE
+    for setting in (
+        heating,
+        "number.living_room_comfort_temperature",
+        "select.foresight_presence_simulation_mode",
+    ):
+        state = hass.states.get(setting)
+        assert state is not None
+        assert state.state != STATE_UNAVAILABLE, setting
+    await turn(hass, "switch", "turn_off", heating)
+    switch = hass.states.get(heating)
+    assert switch is not None
+    assert switch.state == STATE_OFF
+    await turn(hass, "switch", "turn_on", heating)
+    switch = hass.states.get(heating)
+    assert switch is not None
+    assert switch.state == STATE_ON
+
+    for name, reader in readers.items():
+        monkeypatch.setattr(store, name, reader)
+    await tick(hass, freezer, dt_util.utcnow() + FLUSH_INTERVAL)
+    history = hass.states.get("sensor.living_room_history")
+    assert history is not None
+    assert history.state == "1"
+    assert caplog.text.count("Fetching foresight data recovered") == 1
 
 
 def test_while_writes_fail_the_oldest_readings_give_way_to_a_gap(

@@ -79,7 +79,7 @@ async def test_a_history_out_of_reach_retries_setup(
     path.mkdir(parents=True)  # stands for a file that is locked or unreachable for now
     assert not await hass.config_entries.async_setup(home_entry.entry_id)
     assert home_entry.state is ConfigEntryState.SETUP_RETRY
-    assert "cannot open its history file" in str(home_entry.reason)
+    assert "cannot use its history file" in str(home_entry.reason)
     assert path.is_dir()
     assert not list(path.parent.glob("*.damaged-*"))
     assert not ir.async_get(hass).issues

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-import sqlite3
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -41,8 +40,8 @@ from .const import (
     TRAIN_AT,
 )
 from .controllers import Controller, build_controllers
-from .coordinator import ForesightCoordinator
-from .history import HistoryStore, HistoryTooNewError
+from .coordinator import ForesightCoordinator, history_unavailable
+from .history import HISTORY_ERRORS, HistoryStore, HistoryTooNewError
 from .home_energy import HomeEnergy
 from .home_maintenance import HomeMaintenance
 from .home_occupancy import HomeOccupancy, occupancy_sources
@@ -154,12 +153,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
             translation_key="history_too_new",
             translation_placeholders={"path": str(store.path)},
         ) from error
-    except (sqlite3.Error, OSError) as error:  # locked or out of reach for now: try again later
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="history_unavailable",
-            translation_placeholders={"path": str(store.path), "error": str(error)},
-        ) from error
+    except HISTORY_ERRORS as error:  # locked or out of reach for now: try again later
+        raise history_unavailable(ConfigEntryNotReady, store, error) from error
 
     async def _close_store() -> None:
         await hass.async_add_executor_job(store.close)

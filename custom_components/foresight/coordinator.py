@@ -13,9 +13,10 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -32,7 +33,7 @@ from .const import (
     RAW_NUMERIC_DAYS,
     SUMMARY_INTERVAL,
 )
-from .history import Coverage, HistoryStore, Sample
+from .history import HISTORY_ERRORS, Coverage, HistoryStore, Sample
 from .home_energy import EnergyOutlook, HomeEnergy
 from .home_maintenance import HomeMaintenance, MaintenanceReport
 from .home_occupancy import HomeOccupancy, OccupancyOutlook
@@ -81,6 +82,17 @@ def _times(saved: Any) -> dict[str, datetime]:
         for name, when in (saved or {}).items()
         if isinstance(when, str) and (parsed := dt_util.parse_datetime(when)) is not None
     }
+
+
+def history_unavailable[E: HomeAssistantError](
+    kind: type[E], store: HistoryStore, error: Exception
+) -> E:
+    """The translated error of a history file out of reach for now."""
+    return kind(
+        translation_domain=DOMAIN,
+        translation_key="history_unavailable",
+        translation_placeholders={"path": str(store.path), "error": str(error)},
+    )
 
 
 @contextmanager
@@ -211,6 +223,13 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         return reports
 
     async def _async_update_data(self) -> Snapshot:
+        try:
+            return await self._async_snapshot()
+        except HISTORY_ERRORS as error:  # said once, and again when it recovers
+            raise history_unavailable(UpdateFailed, self.store, error) from error
+
+    async def _async_snapshot(self) -> Snapshot:
+        """Flush, summarise the history and predict (what the history allows)."""
         now = dt_util.utcnow()
         await self.observer.async_flush(now.timestamp())
         history = self.data.history if self.data is not None else None

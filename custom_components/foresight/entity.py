@@ -10,6 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
+from .controllers.base import Controller
 from .coordinator import ForesightCoordinator
 
 
@@ -39,6 +40,20 @@ class ForesightEntity(CoordinatorEntity[ForesightCoordinator]):
             model="Room" if room is not None else "Home",
             entry_type=DeviceEntryType.SERVICE,
         )
+
+
+class ControllerEntity(ForesightEntity):
+    """A controller's switch or setting, on the controller's device."""
+
+    def __init__(self, controller: Controller, key: str) -> None:
+        """The entity ``key`` of ``controller``."""
+        super().__init__(controller.coordinator, key, controller.room, controller.room_name)
+        self.controller = controller
+
+    @property
+    def available(self) -> bool:
+        """Always: it holds what the user chose, not what a refresh of the history found."""
+        return True
 
 
 def add_to_device(

@@ -119,6 +119,9 @@ class HistoryTooNewError(Exception):
     """The history file was written by a newer Foresight (a downgrade): it is left as it is."""
 
 
+# What a history file raises while it is out of reach for now: locked, or the disk full.
+HISTORY_ERRORS = (sqlite3.Error, OSError)
+
 # What SQLite says of a file that is damaged, not merely busy or out of reach for now.
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import ForesightConfigEntry
 from .controllers import Controller
 from .controllers.base import Setting
-from .entity import ForesightEntity, add_to_device
+from .entity import ControllerEntity, add_to_device
 
 PARALLEL_UPDATES = 0
 
@@ -26,7 +26,7 @@ async def async_setup_entry(
         add_to_device(async_add_entities, entities, controller.room)
 
 
-class ControllerSetting(ForesightEntity, RestoreNumber):
+class ControllerSetting(ControllerEntity, RestoreNumber):
     """One setting of a controller, kept across restarts."""
 
     _attr_entity_category = EntityCategory.CONFIG
@@ -34,8 +34,7 @@ class ControllerSetting(ForesightEntity, RestoreNumber):
 
     def __init__(self, controller: Controller, setting: Setting) -> None:
         """The number for ``setting`` of ``controller``."""
-        super().__init__(controller.coordinator, setting.key, controller.room, controller.room_name)
-        self.controller = controller
+        super().__init__(controller, setting.key)
         self.setting = setting
         self._attr_native_min_value = setting.minimum
         self._attr_native_max_value = setting.maximum

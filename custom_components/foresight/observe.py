@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import partial
 import logging
-import sqlite3
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, State, callback
@@ -20,7 +19,7 @@ from homeassistant.helpers.event import async_track_state_change_event, async_tr
 
 from .aggregate import HOUR, HourlyAggregator
 from .const import FLUSH_INTERVAL, NUMERIC_RESOLUTION_S
-from .history import HistoryStore, HourlyRow, Sample
+from .history import HISTORY_ERRORS, HistoryStore, HourlyRow, Sample
 from .sources import BINARY_KINDS, BY_HAND_KINDS, Kind, Rejected, Source, read_state
 
 _LOGGER = logging.getLogger(__name__)
@@ -302,7 +301,7 @@ class Observer:
                 hourly,
                 dropped,
             )
-        except (sqlite3.Error, OSError) as error:
+        except HISTORY_ERRORS as error:
             for builder, batch in taken:
                 builder.put_back(*batch)
             if not self._write_failing:

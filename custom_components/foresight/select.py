@@ -11,7 +11,7 @@ from homeassistant.helpers.restore_state import RestoreEntity
 from . import ForesightConfigEntry
 from .controllers import Controller
 from .controllers.base import Choice
-from .entity import ForesightEntity, add_to_device
+from .entity import ControllerEntity, add_to_device
 
 PARALLEL_UPDATES = 0
 
@@ -27,15 +27,14 @@ async def async_setup_entry(
         add_to_device(async_add_entities, entities, controller.room)
 
 
-class ControllerChoice(ForesightEntity, SelectEntity, RestoreEntity):
+class ControllerChoice(ControllerEntity, SelectEntity, RestoreEntity):
     """One choice of a controller, kept across restarts."""
 
     _attr_entity_category = EntityCategory.CONFIG
 
     def __init__(self, controller: Controller, choice: Choice) -> None:
         """The select for ``choice`` of ``controller``."""
-        super().__init__(controller.coordinator, choice.key, controller.room, controller.room_name)
-        self.controller = controller
+        super().__init__(controller, choice.key)
         self.choice = choice
         self._attr_options = list(choice.options)
 

@@ -13,7 +13,7 @@ from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
 
 from . import ForesightConfigEntry
 from .controllers import Controller
-from .entity import ForesightEntity, add_to_device
+from .entity import ControllerEntity, add_to_device
 
 PARALLEL_UPDATES = 0
 
@@ -28,17 +28,14 @@ async def async_setup_entry(
         add_to_device(async_add_entities, [ControllerSwitch(controller)], controller.room)
 
 
-class ControllerSwitch(ForesightEntity, SwitchEntity, RestoreEntity):
+class ControllerSwitch(ControllerEntity, SwitchEntity, RestoreEntity):
     """Turns a controller on or off; its attributes say what it decided and why."""
 
     _unrecorded_attributes = frozenset({"pre_heat_from", "switched_on"})
 
     def __init__(self, controller: Controller) -> None:
         """The switch of ``controller``."""
-        super().__init__(
-            controller.coordinator, controller.key, controller.room, controller.room_name
-        )
-        self.controller = controller
+        super().__init__(controller, controller.key)
 
     async def async_added_to_hass(self) -> None:
         """Take back the state it had before a restart, and follow the controller."""
