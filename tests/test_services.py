@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.foresight.const import DOMAIN
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 
 async def _call(hass: HomeAssistant, service: str, data: dict[str, object]) -> object:
@@ -58,3 +60,24 @@ async def test_energy_still_learning(hass: HomeAssistant, setup_home: MockConfig
 async def test_retrain_a_room(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
     await _call(hass, "retrain", {"room": "living room"})
     assert "occupancy" in setup_home.runtime_data.coordinator.trained_at
+
+
+async def test_a_retrain_that_fails_says_so_and_keeps_the_model(
+    hass: HomeAssistant, setup_home: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked for by the user, a failed training is an error; the model in use stays."""
+    coordinator = setup_home.runtime_data.coordinator
+    model, trained_at = coordinator.occupancy.model, dict(coordinator.trained_at)
+
+    def fails(*args: Any) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(coordinator.occupancy, "train", fails)
+    with pytest.raises(HomeAssistantError) as raised:
+        await _call(hass, "retrain", {})
+    assert not isinstance(raised.value, ServiceValidationError)  # the call itself was right
+    assert raised.value.translation_domain == DOMAIN
+    assert raised.value.translation_key == "training_failed"
+    assert raised.value.translation_placeholders == {"models": "occupancy"}
+    assert coordinator.occupancy.model is model
+    assert coordinator.trained_at["occupancy"] == trained_at["occupancy"]

@@ -96,12 +96,13 @@ def history_unavailable[E: HomeAssistantError](
 
 
 @contextmanager
-def _keeping_the_previous_model(name: str) -> Iterator[None]:
-    """Log a model's failed training; the model in use and the schedule stay."""
+def _keeping_the_previous_model(name: str, failed: list[str]) -> Iterator[None]:
+    """Log a model's failed training and add it to ``failed``; the model in use stays."""
     try:
         yield
     except Exception:
         _LOGGER.exception("Training the %s model failed; the previous one is kept", name)
+        failed.append(name)
 
 
 class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
@@ -359,26 +360,30 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             or any(room not in self.thermal.models for room in self.thermal.rooms)
         )
 
-    async def async_train(self) -> None:
-        """Train every model from the history (in the executor), keep them, and predict anew."""
+    async def async_train(self) -> list[str]:
+        """Train every model from the history (in the executor), keep them, and predict anew.
+
+        Returns the models whose training failed: for those, the model in use is kept.
+        """
+        failed: list[str] = []
         async with self._training:
             await self.observer.async_flush(dt_util.utcnow().timestamp())
             now = dt_util.utcnow()
             if self.energy is not None:
-                with _keeping_the_previous_model("energy"):
+                with _keeping_the_previous_model("energy", failed):
                     parameters = await self.hass.async_add_executor_job(self.energy.train, now)
                     self.models.put("energy", parameters)
                     self.trained_at["energy"] = now
-            with _keeping_the_previous_model("maintenance"):
+            with _keeping_the_previous_model("maintenance", failed):
                 await self.hass.async_add_executor_job(self.maintenance.rebuild, now)
                 await self._async_keep_maintenance()
                 self.trained_at["maintenance"] = now
             if self.thermal.rooms:
-                with _keeping_the_previous_model("thermal"):
+                with _keeping_the_previous_model("thermal", failed):
                     parameters = await self.hass.async_add_executor_job(self.thermal.train, now)
                     self.models.put("thermal", parameters)
                     self.trained_at["thermal"] = now
-            with _keeping_the_previous_model("occupancy"):
+            with _keeping_the_previous_model("occupancy", failed):
                 candidate = await self.hass.async_add_executor_job(self.occupancy.train, now)
                 if self.occupancy.adopt(candidate):
                     self.models.put("occupancy", candidate.parameters)
@@ -390,3 +395,4 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             self._summarised_at = None  # a backfill or a day's history came before: count anew
         await self.async_refresh()
         self.publish_occupancy()
+        return failed

@@ -16,7 +16,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
@@ -66,7 +66,12 @@ async def _async_retrain(call: ServiceCall) -> None:
     if room := call.data.get(ATTR_ROOM):
         # A room's models are trained with the home's (the home learns from every room).
         _room_id(entry, room)
-    await entry.runtime_data.coordinator.async_train()
+    if failed := await entry.runtime_data.coordinator.async_train():
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="training_failed",
+            translation_placeholders={"models": ", ".join(failed)},
+        )
 
 
 async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
