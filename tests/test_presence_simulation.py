@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 import logging
+import sqlite3
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -214,6 +215,37 @@ async def test_a_light_switched_on_is_switched_off_after_a_reload(
     await hass.async_block_till_done(wait_background_tasks=True)
     await tick(hass, freezer, datetime.combine(DAY, time(23), zone))
     assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
+
+
+async def test_a_history_out_of_reach_keeps_last_nights_evening_and_stops_on_arrival(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A locked history file: the next evening is drawn from the pattern already learned."""
+    home_entry = _fixed(home_entry)
+    zone = await _home_with_evenings(hass, freezer, home_entry)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    pattern = _simulation(home_entry).pattern
+    assert pattern is not None
+
+    def locked(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(home_entry.runtime_data.store, "samples", locked)
+    next_day = DAY + timedelta(days=1)
+    plan = plan_evening(pattern, LAMP, next_day, zone, home_entry.entry_id)
+    moment = datetime.combine(next_day, time(12), zone)
+    await tick(hass, freezer, moment)
+    await tick(hass, freezer, plan[0][0] + timedelta(minutes=1))
+    assert hass.states.get(LAMP).state == "on"  # type: ignore[union-attr]
+    hass.states.async_set("person.alice", "home")
+    await tick(hass, freezer, plan[0][0] + timedelta(minutes=2))
+    assert hass.states.get(SWITCH).attributes["simulating"] is False  # type: ignore[union-attr]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and "job" in r.getMessage()]
 
 
 async def test_dry_run_calls_nothing(

@@ -42,7 +42,7 @@ from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.util import dt as dt_util
 
 from ..coordinator import ForesightCoordinator
-from ..history import HistoryStore
+from ..history import HISTORY_ERRORS, HistoryStore
 from .base import Choice, Controller
 
 _LOGGER = logging.getLogger(__name__)
@@ -227,9 +227,14 @@ class PresenceSimulationController(Controller):
             return
         end = now.timestamp()
         start = end - (LEARN_DAYS + 2) * 86400.0
-        series = await self.hass.async_add_executor_job(
-            _read_series, self.coordinator.store, self.devices, start, end
-        )
+        try:
+            series = await self.hass.async_add_executor_job(
+                _read_series, self.coordinator.store, self.devices, start, end
+            )
+        except HISTORY_ERRORS as error:
+            # The refresh says the history is out of reach; tonight keeps the pattern learned.
+            _LOGGER.debug("%s: history out of reach, learning again later: %s", self.key, error)
+            return
         self.pattern = await self.hass.async_add_executor_job(
             learn_evening_pattern, series, self.zone, today
         )
