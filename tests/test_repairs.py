@@ -19,9 +19,12 @@ from custom_components.foresight.const import (
     SUBENTRY_ROOM,
 )
 from custom_components.foresight.history import HistoryStore
+from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
 
 from .conftest import set_home_states
 
@@ -68,6 +71,20 @@ async def test_damaged_history_is_set_aside_and_rebuilt(
     store: HistoryStore = home_entry.runtime_data.store
     samples = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
     assert [value for _, value in samples] == [0.0, 1.0]
+
+    # The issue's fix: the user confirms, and the damaged copy is deleted.
+    assert issue.is_fixable
+    assert await async_setup_component(hass, "repairs", {})
+    flows = repairs_flow_manager(hass)
+    assert flows is not None
+    form = await flows.async_init(DOMAIN, data={"issue_id": "history_rebuilt"})
+    assert form["type"] is FlowResultType.FORM and form["step_id"] == "confirm"
+    assert form["description_placeholders"] == issue.translation_placeholders
+    done = await flows.async_configure(form["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert not list(path.parent.glob(f"{path.name}.damaged-*"))
+    assert path.exists()  # the rebuilt history stays
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "history_rebuilt") is None
 
 
 async def test_missing_source_raises_an_issue_that_clears(

@@ -161,7 +161,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
 
     entry.async_on_unload(_close_store)
     if opened.set_aside is not None:
-        async_history_rebuilt(hass, opened.set_aside.name)
+        async_history_rebuilt(hass, opened.set_aside)
 
     room_keys: dict[str | None, list[str]] = {None: []}
     all_sources = home_sources(hass, entry, await hass.async_add_executor_job(store.kinds))

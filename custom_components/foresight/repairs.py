@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
 
 from homeassistant.components.recorder.entity_options import is_entity_recorded
+from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
@@ -12,6 +15,7 @@ from .const import DOMAIN
 
 _SOURCE_ISSUES = ("source_missing", "source_not_recorded")
 _PROBLEM_ISSUES = ("source_silent_", "source_stuck_")
+HISTORY_REBUILT = "history_rebuilt"
 
 
 def _issue_id(kind: str, entity_id: str) -> str:
@@ -66,18 +70,47 @@ def _create(hass: HomeAssistant, kind: str, entity_id: str) -> None:
     )
 
 
-def async_history_rebuilt(hass: HomeAssistant, set_aside: str) -> None:
-    """The history file was damaged: it was set aside and is being rebuilt from the recorder."""
+def async_history_rebuilt(hass: HomeAssistant, set_aside: Path) -> None:
+    """The history file was damaged: it was set aside and is being rebuilt from the recorder.
+
+    Fixing the issue deletes the damaged copy, kept until then in case someone wants to see it.
+    """
     ir.async_create_issue(
         hass,
         DOMAIN,
-        "history_rebuilt",
-        is_fixable=False,
+        HISTORY_REBUILT,
+        is_fixable=True,
         is_persistent=False,
         severity=ir.IssueSeverity.WARNING,
-        translation_key="history_rebuilt",
-        translation_placeholders={"path": set_aside},
+        translation_key=HISTORY_REBUILT,
+        translation_placeholders={"path": set_aside.name},
+        data={"path": str(set_aside)},
     )
+
+
+class DeleteDamagedHistoryFlow(RepairsFlow):
+    """Deletes the damaged history file that was set aside, once the user confirms."""
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Ask first."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Delete the copy once confirmed."""
+        path = Path(str((self.data or {})["path"]))
+        if user_input is not None:
+            await self.hass.async_add_executor_job(partial(path.unlink, missing_ok=True))
+            return self.async_create_entry(data={})
+        return self.async_show_form(step_id="confirm", description_placeholders={"path": path.name})
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+) -> RepairsFlow:
+    """The fix of a fixable issue (only the rebuilt history has one)."""
+    return DeleteDamagedHistoryFlow()
 
 
 def async_clear_all(hass: HomeAssistant) -> None:
