@@ -47,7 +47,8 @@ HISTORY_DIR: Final = "foresight"
 EVENT_UNUSUAL_ENERGY: Final = "foresight_unusual_energy"
 
 # Models are trained again every night at this local time (and on foresight.retrain).
-TRAIN_AT: Final = (3, 17, 0)
+# No time zone changes its clocks between 04:00 and 05:00: this time occurs once every day.
+TRAIN_AT: Final = (4, 47, 0)
 EVENT_MAINTENANCE: Final = "foresight_maintenance"
 
 # Maintenance settings (config entry options).
