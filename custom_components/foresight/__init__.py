@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
@@ -216,7 +216,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
             for entity_id in subentry.data.get(CONF_TRUSTED_PRESENCE, [])
         },
     )
-    await hass.async_add_executor_job(occupancy.restore, models.get("occupancy"), dt_util.utcnow())
+    await hass.async_add_executor_job(
+        occupancy.restore, models.learned("occupancy"), dt_util.utcnow()
+    )
     thermal = HomeThermal(
         store, zone, heated_rooms(entry), entry.data.get(CONF_OUTDOOR_TEMPERATURE)
     )
@@ -273,6 +275,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     entry.async_on_unload(async_follow_renames(hass, entry, sources))
     entry.async_on_unload(async_follow_new_batteries(hass, entry, sources))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
+
+    @callback
+    def _core_config_updated(_event: Event) -> None:
+        # Everything learned and predicted is on the home's wall clock: start again on the new one.
+        if hass.config.time_zone != models.time_zone:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    entry.async_on_unload(hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _core_config_updated))
 
     async def _flush_on_stop(_event: Event) -> None:
         await observer.async_stop(dt_util.utcnow().timestamp())

@@ -141,7 +141,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self.occupancy = occupancy
         self.thermal = thermal
         thermal.restore(models.get("thermal"))
-        maintenance.restore(models.get("maintenance"))
+        maintenance.restore(models.get("maintenance"), models.learned_in("maintenance"))
         self._maintenance_kept = maintenance.parameters()  # as last put in the model store
         # Occupancy is published on its own beat: within a second of a state change, and
         # every minute, without moving the schedule of the refresh.
@@ -166,7 +166,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self.trained_at = _times(models.get("trained_at"))
         self.rejected_at = _times(models.get("rejected_at"))
         if energy is not None:
-            energy.restore(models.get("energy"))
+            energy.restore(models.learned("energy"))
 
     @callback
     def async_start_occupancy(self) -> CALLBACK_TYPE:

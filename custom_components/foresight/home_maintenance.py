@@ -163,8 +163,11 @@ class HomeMaintenance:
             },
         }
 
-    def restore(self, parameters: Any) -> None:
-        """Take back what :meth:`parameters` gave; anything unreadable is learned afresh."""
+    def restore(self, parameters: Any, learned_in: tzinfo | None = None) -> None:
+        """Take back what :meth:`parameters` gave; anything unreadable is learned afresh.
+
+        ``learned_in``: the time zone on whose wall clock the flagged periods were kept.
+        """
         if not isinstance(parameters, dict):
             return
         for key in self.appliance_keys:
@@ -173,12 +176,24 @@ class HomeMaintenance:
                 self.flagged[key] = [(float(start), float(end)) for start, end in periods]
             except AttributeError, TypeError, ValueError:
                 _LOGGER.warning("Flagged periods of %s could not be read", key)
+            if learned_in is not None and str(learned_in) != str(self._zone):
+                self.flagged[key] = self._moved(self.flagged.get(key, []), learned_in)
             try:
                 saved = (parameters.get("appliances") or {}).get(key)
                 if saved is not None:
                     self.appliances[key] = ApplianceModel.from_dict(saved)
             except (AttributeError, ValueError) as err:
                 _LOGGER.warning("Saved model of %s could not be read: %s", key, err)
+
+    def _moved(
+        self, periods: list[tuple[float, float]], learned_in: tzinfo
+    ) -> list[tuple[float, float]]:
+        """Periods on another time zone's wall clock, the same moments on this one's."""
+        utc = [
+            from_wall_clock(local, learned_in).timestamp() for period in periods for local in period
+        ]
+        local = self._local(utc).tolist()
+        return list(zip(local[::2], local[1::2], strict=True))
 
     def _power(self, key: str, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
         rows = self._store.samples(key, start, end)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 
@@ -15,38 +17,72 @@ _LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION = 1
 SAVE_DELAY_S = 10
+# Saved with the models: each one's time zone, whose wall clock it was learned on.
+LEARNED_IN = "learned_in"
 
 
 class ModelStore:
     """Each model's parameters by name (``energy``, ``occupancy``, …), saved atomically."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        """Prepare the store of one Foresight entry."""
+        """Prepare the store of one Foresight entry, in the home's present time zone."""
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.models", atomic_writes=True
         )
         self._models: dict[str, Any] = {}
+        self.time_zone = hass.config.time_zone
+        self._learned_in: dict[str, str] = {}  # model name → its time zone's name
+        self._zones: dict[str, tzinfo] = {}  # those time zones by name
 
     async def async_load(self) -> None:
         """Read the saved models; an unreadable file means starting to learn afresh."""
         try:
-            self._models = await self._store.async_load() or {}
+            saved = await self._store.async_load() or {}
         except (HomeAssistantError, ValueError) as err:
             _LOGGER.warning("Saved models could not be read, learning afresh: %s", err)
-            self._models = {}
+            saved = {}
+        zones = saved.pop(LEARNED_IN, None)
+        zones = zones if isinstance(zones, dict) else {}
+        self._models = saved
+        # Saved before the time zone was: learned in this one, which could not change since.
+        self._learned_in = {name: str(zones.get(name, self.time_zone)) for name in saved}
+        for zone in {self.time_zone, *self._learned_in.values()}:
+            if (found := await dt_util.async_get_time_zone(zone)) is not None:
+                self._zones[zone] = found
 
     def get(self, name: str) -> Any:
         """A saved model's parameters, or None."""
         return self._models.get(name)
 
+    def learned(self, name: str) -> Any:
+        """A model's parameters if learned on the home's present wall clock; None: learn it anew."""
+        learned_in = self._learned_in.get(name, self.time_zone)
+        if learned_in != self.time_zone:
+            _LOGGER.info(
+                "The %s model was learned in %s, the home is now in %s: learning it again",
+                name,
+                learned_in,
+                self.time_zone,
+            )
+            return None
+        return self._models.get(name)
+
+    def learned_in(self, name: str) -> tzinfo | None:
+        """The time zone whose wall clock a saved model was learned on (None: unknown here)."""
+        return self._zones.get(self._learned_in.get(name, self.time_zone))
+
     def put(self, name: str, parameters: Any) -> None:
         """Keep a model's parameters; written to disk shortly after."""
         self._models[name] = parameters
-        self._store.async_delay_save(lambda: self._models, SAVE_DELAY_S)
+        self._learned_in[name] = self.time_zone
+        self._store.async_delay_save(self._saved, SAVE_DELAY_S)
+
+    def _saved(self) -> dict[str, Any]:
+        return {**self._models, LEARNED_IN: dict(self._learned_in)}
 
     async def async_save(self) -> None:
         """Write now (on unload)."""
-        await self._store.async_save(self._models)
+        await self._store.async_save(self._saved())
 
     async def async_remove(self) -> None:
         """Forget every model (the entry was removed)."""
