@@ -364,8 +364,34 @@ def test_live_features_match_the_training_grid(trained) -> None:
                 tracker.observe(events[cursor][1], events[cursor][0], events[cursor][2])
                 cursor += 1
             state = tracker._units[room].state(float(now), ())
-            live = tracker._features(unit, state, float(now), ())
+            live = tracker._features(unit, state, float(now), (), float(now))
             np.testing.assert_allclose(live, grid[row], rtol=1e-6, atol=1e-6, equal_nan=True)
+
+
+def test_a_tracker_off_the_wall_clock_reads_the_hour_of_day_at_its_shift(trained) -> None:
+    """A tracker kept an hour behind the home's wall clock (its clock never jumps, as the wall
+    clock does at a daylight saving change) and told so predicts as one on the wall clock."""
+    model, _, history, end = trained
+    behind = {
+        key: SourceSeries.of((series.times - HOUR).tolist(), series.values.tolist())
+        for key, series in history.items()
+    }
+    on_the_wall, an_hour_behind = OccupancyTracker(model), OccupancyTracker(model)
+    on_the_wall.replay(history, since=end - DAY)
+    an_hour_behind.replay(behind, since=end - DAY - HOUR)
+    for now in (end - 5 * HOUR, end + 7 * HOUR):
+        for room in ("kitchen", "office", None):
+            expected = on_the_wall.forecast(room, now)
+            shifted = an_hour_behind.forecast(room, now - HOUR, wall_clock_shift=HOUR)
+            assert shifted.occupancy_probability == pytest.approx(expected.occupancy_probability)
+            np.testing.assert_allclose(shifted.probabilities, expected.probabilities)
+            assert (shifted.next_use is None) == (expected.next_use is None)
+            if expected.next_use is not None:
+                assert shifted.next_use == pytest.approx(expected.next_use - HOUR)
+        home = an_hour_behind.home_outlook(now - HOUR, wall_clock_shift=HOUR)
+        assert home.someone_home_probability == pytest.approx(
+            on_the_wall.home_outlook(now).someone_home_probability
+        )
 
 
 def test_logistic_matches_scikit_learn() -> None:
@@ -597,7 +623,7 @@ def test_a_light_switched_by_hand_is_read_from_its_step() -> None:
             tracker.observe("desk_lux", float(lux_times[cursor]), float(lux[cursor]))
             cursor += 1
         state = tracker._units["study"].state(float(now), ())
-        live = tracker._features(unit, state, float(now), ())
+        live = tracker._features(unit, state, float(now), (), float(now))
         np.testing.assert_allclose(live, grid[row], rtol=1e-6, atol=1e-6, equal_nan=True)
         predicted.append(tracker.occupancy_probability("study", float(now)) >= 0.5)
         truth.append(inside[np.searchsorted(times, now, side="right") - 1] == 1.0)
@@ -660,7 +686,7 @@ def test_usual_day_low_is_kept_and_fills_a_new_window() -> None:
             tracker.observe(events[cursor][1], events[cursor][0], events[cursor][2])
             cursor += 1
         state = tracker._units["kitchen"].state(float(now), ())
-        live = tracker._features(kitchen, state, float(now), ())
+        live = tracker._features(kitchen, state, float(now), (), float(now))
         np.testing.assert_allclose(live, grid[row], rtol=1e-6, atol=1e-6, equal_nan=True)
         assert math.isfinite(live[excess])  # known at once
         assert math.isnan(live[warm_excess])  # unknown until a whole day is seen

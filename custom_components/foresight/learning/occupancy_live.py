@@ -6,8 +6,10 @@ grows); the coordinator calls :meth:`OccupancyTracker.forecast` / :meth:`home_ou
 refreshes. Features here are the same as the training grid's (``occupancy_signals``); a test
 holds the two to the same numbers.
 
-Time convention: float seconds on the home's local wall clock (naive local datetime converted as
-if it were UTC), like the rest of ``learning``.
+Time convention: float seconds on a clock without jumps, so that elapsed times are real ones
+across a daylight saving change: the home's wall clock (naive local datetime converted as if it
+were UTC) where it does not change, or UTC plus a fixed offset. The hour of day is read at
+``time + wall_clock_shift``: the shift from that clock to the home's wall clock now.
 """
 
 from __future__ import annotations
@@ -395,6 +397,7 @@ class OccupancyTracker:
         state: Mapping[str, FloatArray],
         time: float,
         untrusted: Collection[str],
+        wall_clock: float,
     ) -> FloatArray:
         raw = np.empty(len(unit.specs))
         for index, spec in enumerate(unit.specs):
@@ -441,16 +444,20 @@ class OccupancyTracker:
             elif name == "door_prior_quiet":
                 raw[index] = float(state["door_last"] * log_minutes(state["door_prior_quiet"]))
             else:  # routine
-                raw[index] = float(logit(unit.routine.at(np.asarray([time])))[0])
+                raw[index] = float(logit(unit.routine.at(np.asarray([wall_clock])))[0])
         return raw
 
     def occupancy_probability(
-        self, room: str | None, time: float, untrusted: Collection[str] = ()
+        self,
+        room: str | None,
+        time: float,
+        untrusted: Collection[str] = (),
+        wall_clock_shift: float = 0.0,
     ) -> float:
         """Probability that the room (None: anyone in the home) is in use at ``time``."""
         unit = self.model.unit(room)
         state = self._units[room].state(time, untrusted)
-        return self._nowcast(unit, state, time, untrusted)
+        return self._nowcast(unit, state, time, untrusted, time + wall_clock_shift)
 
     def _nowcast(
         self,
@@ -458,6 +465,7 @@ class OccupancyTracker:
         state: Mapping[str, FloatArray],
         time: float,
         untrusted: Collection[str],
+        wall_clock: float,
     ) -> float:
         taught = [
             self._binary[sid].value
@@ -468,11 +476,11 @@ class OccupancyTracker:
         if known:
             return TEACHER_PROBABILITY if max(known) == 1.0 else 1.0 - TEACHER_PROBABILITY
         if unit.nowcast_fallback == "routine":
-            return float(unit.routine.at(np.asarray([time]))[0])
+            return float(unit.routine.at(np.asarray([wall_clock]))[0])
         if unit.nowcast_fallback == "persistence":
             recent = float(state["age"]) <= unit.hold
             return BASELINE_CONFIDENCE if recent else 1.0 - BASELINE_CONFIDENCE
-        raw = self._features(unit, state, time, untrusted)
+        raw = self._features(unit, state, time, untrusted, wall_clock)
         return float(unit.nowcast_from_features(raw[None, :])[0])
 
     def forecast(
@@ -481,18 +489,21 @@ class OccupancyTracker:
         time: float,
         untrusted: Collection[str] = (),
         use_fallback: bool = True,
+        wall_clock_shift: float = 0.0,
     ) -> OccupancyForecast:
         """The room's (None: the home's) occupancy now and for each 15 minutes of the next day.
 
         ``use_fallback=False`` shows the model's own forecast even where it lost to a
-        baseline on held-out data (diagnostics only).
+        baseline on held-out data (diagnostics only). ``wall_clock_shift``: see the module's
+        time convention; the steps ahead read the hour of day at the same shift.
         """
         unit = self.model.unit(room)
         state = self._units[room].state(time, untrusted)
-        now = self._nowcast(unit, state, time, untrusted)
+        wall_clock = time + wall_clock_shift
+        now = self._nowcast(unit, state, time, untrusted, wall_clock)
         horizons = FORECAST_STEP * np.arange(1, FORECAST_STEPS + 1, dtype=np.float64)
         times = time + horizons
-        routine = unit.routine.at(times)
+        routine = unit.routine.at(wall_clock + horizons)
         durations = self._durations(room, unit, state, time, untrusted)
         rooms_recent = None
         if unit.forecast_rooms:
@@ -505,7 +516,7 @@ class OccupancyTracker:
             ]
             rooms_recent = unit.room_recency(np.asarray(ages), np.asarray(now))
         probabilities = unit.forecast_from(
-            horizons, routine, np.asarray(now), durations, use_fallback, time, rooms_recent
+            horizons, routine, np.asarray(now), durations, use_fallback, wall_clock, rooms_recent
         )
         hourly = probabilities.reshape(-1, round(HOUR / FORECAST_STEP)).max(axis=1)
         in_use = now >= 0.5
@@ -548,11 +559,13 @@ class OccupancyTracker:
             return min(days, 0.2)
         return days * (0.5 if unit.status == "degraded" else 1.0)
 
-    def home_outlook(self, time: float, untrusted: Collection[str] = ()) -> HomeOutlook:
+    def home_outlook(
+        self, time: float, untrusted: Collection[str] = (), wall_clock_shift: float = 0.0
+    ) -> HomeOutlook:
         """Someone home now; expected arrival while away, or departure while home."""
         unit = self.model.home
         state = self._units[None].state(time, untrusted)
-        now = self._nowcast(unit, state, time, untrusted)
+        now = self._nowcast(unit, state, time, untrusted, time + wall_clock_shift)
         home = now >= 0.5
         home_for, away_for = self._durations(None, unit, state, time, untrusted)
         if home:
