@@ -62,11 +62,11 @@ def _use(
     return events
 
 
-def _routine(zone: ZoneInfo) -> list[tuple[datetime, str, str]]:
+def _routine(zone: ZoneInfo, now: datetime = NOW) -> list[tuple[datetime, str, str]]:
     """A fortnight: Alice works on weekdays; breakfast in the kitchen, evenings in the lounge."""
     rng = np.random.default_rng(11)
     events: list[tuple[datetime, str, str]] = []
-    first = (NOW - timedelta(days=DAYS)).astimezone(zone).replace(hour=0, minute=0, second=0)
+    first = (now - timedelta(days=DAYS)).astimezone(zone).replace(hour=0, minute=0, second=0)
     for day in range(DAYS + 1):
         midnight = first + timedelta(days=day)
         events += _use(rng, midnight, "kitchen", 7.0, 7.6)
@@ -79,7 +79,7 @@ def _routine(zone: ZoneInfo) -> list[tuple[datetime, str, str]]:
             events += _use(rng, midnight, "kitchen", 12.0, 13.0)
             events += _use(rng, midnight, "lounge", 14.0, 16.0)
         events += _use(rng, midnight, "lounge", 19.0, 22.5)
-    return sorted((e for e in events if e[0] < NOW), key=lambda e: e[0])
+    return sorted((e for e in events if e[0] < now), key=lambda e: e[0])
 
 
 @pytest.fixture
@@ -115,8 +115,9 @@ async def _record_then_set_up(
     freezer: FrozenDateTimeFactory,
     entry: MockConfigEntry,
     events: list[tuple[datetime, str, str]],
+    now: datetime = NOW,
 ) -> list[tuple[datetime, str, str]]:
-    """Record the events, then set Foresight up at NOW; returns the states the home began in."""
+    """Record the events, then set Foresight up at ``now``; returns the states it began in."""
     freezer.move_to(events[0][0] - timedelta(minutes=1))
     hass.states.async_set("person.alice", "home")
     hass.states.async_set("binary_sensor.kitchen_motion", "off", MOTION)
@@ -133,7 +134,7 @@ async def _record_then_set_up(
         freezer.move_to(moment)
         hass.states.async_set(entity_id, state, MOTION if "motion" in entity_id else {})
     await async_wait_recording_done(hass)
-    freezer.move_to(NOW)
+    freezer.move_to(now)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -241,14 +242,7 @@ async def test_entities_show_what_the_engine_computes(
     coordinator.publish_occupancy()
     forecast = hass.states.get("sensor.lounge_occupancy_forecast")
     assert forecast is not None
-    result = await hass.services.async_call(
-        DOMAIN,
-        "get_forecast",
-        {"kind": "occupancy", "room": "lounge", "hours": 48},
-        blocking=True,
-        return_response=True,
-    )
-    assert result is not None
+    result = await _occupancy_forecast(hass, "lounge")
     assert result["room"] == "Lounge"
     assert len(result["forecast"]) == 48
     assert [hour["probability"] for hour in result["forecast"][:24]] == pytest.approx(
@@ -316,6 +310,19 @@ async def test_the_routine_calendar_shows_each_period_whole(
     ]
     assert friday + timedelta(hours=17) <= weekend.start <= friday + timedelta(hours=18)
     assert monday + timedelta(hours=7) <= weekend.end <= monday + timedelta(hours=9)
+
+
+async def _occupancy_forecast(hass: HomeAssistant, room: str) -> dict[str, Any]:
+    """The get_forecast action's answer: the room's next 48 hours."""
+    result = await hass.services.async_call(
+        DOMAIN,
+        "get_forecast",
+        {"kind": "occupancy", "room": room, "hours": 48},
+        blocking=True,
+        return_response=True,
+    )
+    assert result is not None
+    return dict(result)
 
 
 async def test_a_trusted_presence_sensor_teaches_its_room(
@@ -521,3 +528,87 @@ async def test_readings_during_the_first_training_reach_the_new_tracker(
     lounge = hass.states.get("sensor.lounge_occupancy_probability")
     assert lounge is not None
     assert float(lounge.state) > 50
+
+
+# London's clocks go forward at 01:00 GMT (to 02:00 BST) and back at 01:00 GMT (from 02:00 BST).
+SPRING_FORWARD = datetime(2026, 3, 29, 1, tzinfo=UTC)
+FALL_BACK = datetime(2026, 10, 25, 1, tzinfo=UTC)
+
+
+async def _set_up_in_london(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, now: datetime
+) -> None:
+    await hass.config.async_set_time_zone("Europe/London")
+    await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo("Europe/London"), now), now)
+
+
+async def _kitchen_motion(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, *moments: datetime
+) -> None:
+    for moment in moments:
+        freezer.move_to(moment)
+        hass.states.async_set("binary_sensor.kitchen_motion", "on", MOTION)
+        freezer.move_to(moment + timedelta(minutes=1))
+        hass.states.async_set("binary_sensor.kitchen_motion", "off", MOTION)
+    await hass.async_block_till_done()
+
+
+async def _kitchen_at(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime
+) -> float:
+    """The kitchen's occupancy probability (%) as published at ``moment``."""
+    freezer.move_to(moment)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    probability = hass.states.get("sensor.kitchen_occupancy_probability")
+    occupied = hass.states.get("binary_sensor.kitchen_occupancy")
+    assert probability is not None
+    assert occupied is not None
+    assert occupied.state == ("on" if float(probability.state) >= 50 else "off")
+    return float(probability.state)
+
+
+def _assert_forecast_hours_from(hass: HomeAssistant, first: datetime) -> None:
+    """The forecast sensor's list: the 24 real hours from ``first``, one hour apart."""
+    forecast = hass.states.get("sensor.kitchen_occupancy_forecast")
+    assert forecast is not None
+    starts = [datetime.fromisoformat(hour["start"]) for hour in forecast.attributes["forecast"]]
+    assert [start.timestamp() for start in starts] == [
+        (first + timedelta(hours=hour)).timestamp() for hour in range(24)
+    ]
+
+
+async def test_a_room_in_use_stays_in_use_as_the_clocks_go_forward(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """Someone in the kitchen just before the clocks go forward is still there six minutes
+    later: the skipped hour is not an hour without activity."""
+    await _set_up_in_london(hass, freezer, entry, SPRING_FORWARD - timedelta(minutes=20))
+    await _kitchen_motion(
+        hass, freezer, *(SPRING_FORWARD - timedelta(minutes=m) for m in (15, 10, 5))
+    )
+    assert await _kitchen_at(hass, freezer, SPRING_FORWARD - timedelta(minutes=3)) > 50
+    _assert_forecast_hours_from(hass, SPRING_FORWARD)
+    result = await _occupancy_forecast(hass, "kitchen")
+    assert [datetime.fromisoformat(hour["start"]) for hour in result["forecast"]] == [
+        SPRING_FORWARD + timedelta(hours=hour) for hour in range(-1, 47)
+    ]
+    assert await _kitchen_at(hass, freezer, SPRING_FORWARD + timedelta(minutes=1)) > 50
+    _assert_forecast_hours_from(hass, SPRING_FORWARD + timedelta(hours=1))
+
+
+async def test_readings_in_the_repeated_hour_count_as_the_clocks_go_back(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """As the clocks go back, an hour's quiet is an hour's quiet even though the clock reads
+    earlier than the last motion, and motion in the repeated hour shows the room in use."""
+    await _set_up_in_london(hass, freezer, entry, FALL_BACK - timedelta(minutes=30))
+    await _kitchen_motion(hass, freezer, FALL_BACK - timedelta(minutes=20))
+    assert await _kitchen_at(hass, freezer, FALL_BACK - timedelta(minutes=17)) > 50
+    _assert_forecast_hours_from(hass, FALL_BACK)
+    # 01:35 GMT: 55 minutes after the last motion at 01:40 BST.
+    assert await _kitchen_at(hass, freezer, FALL_BACK + timedelta(minutes=35)) < 50
+
+    await _kitchen_motion(hass, freezer, *(FALL_BACK + timedelta(minutes=m) for m in (40, 45)))
+    assert await _kitchen_at(hass, freezer, FALL_BACK + timedelta(minutes=48)) > 50
+    _assert_forecast_hours_from(hass, FALL_BACK + timedelta(hours=1))

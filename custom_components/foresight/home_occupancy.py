@@ -8,11 +8,12 @@ entities follow a state change within a second.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 import logging
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,17 @@ from homeassistant.util.json import JsonValueType
 
 from .history import HistoryStore
 from .learning.occupancy import should_replace, train_occupancy
-from .learning.occupancy_live import ExpectedTime, OccupancyForecast, OccupancyTracker
+from .learning.occupancy_live import (
+    FORECAST_STEP,
+    FORECAST_STEPS,
+    ExpectedTime,
+    OccupancyForecast,
+    OccupancyTracker,
+)
 from .learning.occupancy_model import OccupancyModel
 from .learning.occupancy_signals import OccupancySource, SourceSeries
 from .sources import Kind, Source, by_hand_series
-from .timebase import from_wall_clock, to_wall_clock, wall_clock_now
+from .timebase import from_wall_clock, to_wall_clock, utc_offset, wall_clock_now
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,6 +41,7 @@ DAY = 86400.0
 HOUR = 3600.0
 TRAIN_DAYS = 84  # the engine never reads more than twelve weeks
 REPLAY_DAYS = 1  # after a restart the tracker catches up on the last day
+FORECAST_HOURS = round(FORECAST_STEPS * FORECAST_STEP / HOUR)  # the forecast sensor's hours
 PENDING_READINGS = 10_000  # readings kept for the first tracker while it is trained
 ROUTINE_STEP = 900.0  # the learned-routine calendar's resolution: 15 minutes
 WEEK = 7 * DAY
@@ -106,6 +114,7 @@ class Candidate:
     replaces: bool
     parameters: dict[str, Any]  # the model as saved (made off the event loop)
     tracker: OccupancyTracker | None = None  # caught up off the event loop, if none followed yet
+    caught_up_to: float = math.inf  # the tracker's clock at the end of what it caught up on
 
 
 def occupancy_sources(sources: Iterable[Source], appliances: Collection[str]) -> list[Source]:
@@ -166,18 +175,31 @@ class HomeOccupancy:
         self.model: OccupancyModel | None = None
         self.tracker: OccupancyTracker | None = None
         self._pending: deque[tuple[str, float, float | None]] = deque(maxlen=PENDING_READINGS)
-        self._offset_hour = math.nan
-        self._offset = 0.0
+        # The live tracker's clock: UTC plus this fixed offset, so that it never jumps and the
+        # time since a reading is the real time across a daylight saving change.
+        self._tracker_offset = utc_offset(time.time(), zone)
 
     def history(self, now: datetime, days: float) -> dict[str, SourceSeries]:
         """Every source's readings over ``days`` before ``now``, on the local wall clock."""
+        return self._series(now, days, lambda utc: to_wall_clock(utc, self._zone))
+
+    def _tracker_history(self, now: datetime, days: float) -> dict[str, SourceSeries]:
+        """Every source's readings over ``days`` before ``now``, on the live tracker's clock."""
+        return self._series(now, days, lambda utc: np.asarray(utc) + self._tracker_offset)
+
+    def _series(
+        self,
+        now: datetime,
+        days: float,
+        clock: Callable[[list[float]], npt.NDArray[np.float64]],
+    ) -> dict[str, SourceSeries]:
         end = math.nextafter(now.timestamp(), math.inf)
         series = {}
         for source in self._sources:
             rows = self._store.samples(source.source_id, end - days * DAY, end)
-            times = to_wall_clock([t for t, _ in rows], self._zone)
             series[source.source_id] = SourceSeries.of(
-                times.tolist(), [math.nan if v is None else v for _, v in rows]
+                clock([t for t, _ in rows]).tolist(),
+                [math.nan if v is None else v for _, v in rows],
             )
         return series
 
@@ -194,7 +216,7 @@ class HomeOccupancy:
             _LOGGER.info("The rooms changed since the occupancy model was trained: retraining")
             return
         tracker = OccupancyTracker(model)
-        tracker.replay(self.history(now, REPLAY_DAYS))
+        tracker.replay(self._tracker_history(now, REPLAY_DAYS))
         self.model, self.tracker = model, tracker
 
     def train(self, now: datetime) -> Candidate:
@@ -207,11 +229,11 @@ class HomeOccupancy:
         candidate = train_occupancy(self._sources, history, start, end)
         if not should_replace(candidate, self.model, history, start, end):
             return Candidate(candidate, False, {})
-        tracker = None
-        if self.tracker is None:
-            tracker = OccupancyTracker(candidate)
-            tracker.replay(history, since=end - REPLAY_DAYS * DAY)
-        return Candidate(candidate, True, candidate.to_dict(), tracker)
+        if self.tracker is not None:
+            return Candidate(candidate, True, candidate.to_dict())
+        tracker = OccupancyTracker(candidate)
+        tracker.replay(self._tracker_history(now, REPLAY_DAYS))
+        return Candidate(candidate, True, candidate.to_dict(), tracker, self._tracker_time(now))
 
     def adopt(self, candidate: Candidate) -> bool:
         """Use a candidate that scored at least as well (on the event loop: a few ms)."""
@@ -222,9 +244,9 @@ class HomeOccupancy:
             self.tracker = candidate.tracker
             if self.tracker is not None:
                 # What was seen while the first tracker was trained and caught up, in order.
-                for key, local, value in self._pending:
-                    if local > candidate.model.trained_until:
-                        self.tracker.observe(key, local, value)
+                for key, moment, value in self._pending:
+                    if moment > candidate.caught_up_to:
+                        self.tracker.observe(key, moment, value)
         else:
             self.tracker.set_model(candidate.model)
         self._pending.clear()
@@ -235,28 +257,41 @@ class HomeOccupancy:
         if key not in self.keys:
             return
         if self.tracker is None:  # the first tracker is being trained: kept for it
-            self._pending.append((key, self._local(utc), value))
+            self._pending.append((key, utc + self._tracker_offset, value))
         else:
-            self.tracker.observe(key, self._local(utc), value)
+            self.tracker.observe(key, utc + self._tracker_offset, value)
 
-    def _local(self, utc: float) -> float:
-        # The time zone's offset is looked up once an hour, not for every reading.
-        hour = utc // HOUR
-        if hour != self._offset_hour:
-            self._offset_hour = hour
-            self._offset = float(to_wall_clock([hour * HOUR], self._zone)[0]) - hour * HOUR
-        return utc + self._offset
+    def _tracker_time(self, now: datetime) -> float:
+        return now.timestamp() + self._tracker_offset
+
+    def _wall_clock_shift(self, now: datetime) -> float:
+        """From the tracker's clock to the wall clock now: how the hour of day is read."""
+        return utc_offset(now.timestamp(), self._zone) - self._tracker_offset
+
+    def _datetime(self, tracker_time: float) -> datetime:
+        return datetime.fromtimestamp(tracker_time - self._tracker_offset, self._zone)
+
+    def _hour_starts(self, now: datetime, first: int, count: int) -> npt.NDArray[np.float64]:
+        """UTC starts of ``count`` hours, the first ``first`` hours after the one now began."""
+        second = math.floor(now.timestamp())  # whole seconds: the starts fall on the hour exactly
+        began = second - (second + utc_offset(second, self._zone)) % HOUR
+        return began + HOUR * np.arange(first, first + count, dtype=np.float64)
+
+    def _labels(self, starts: npt.NDArray[np.float64]) -> list[str]:
+        return [datetime.fromtimestamp(float(s), self._zone).isoformat() for s in starts]
 
     def outlook(self, now: datetime, untrusted: Collection[str]) -> OccupancyOutlook | None:
         """Every room's and the home's occupancy now and over the next 24 hours."""
         tracker, model = self.tracker, self.model
         if tracker is None or model is None:
             return None
-        local = wall_clock_now(now, self._zone)
+        moment, shift = self._tracker_time(now), self._wall_clock_shift(now)
+        starts = self._labels(self._hour_starts(now, 1, FORECAST_HOURS))
         rooms: dict[str | None, RoomOutlook] = {}
         for room in [*model.rooms, None]:
-            rooms[room] = self._room(tracker.forecast(room, local, untrusted), model, room)
-        home = tracker.home_outlook(local, untrusted)
+            forecast = tracker.forecast(room, moment, untrusted, wall_clock_shift=shift)
+            rooms[room] = self._room(forecast, model, room, starts)
+        home = tracker.home_outlook(moment, untrusted, shift)
         return OccupancyOutlook(
             rooms,
             HomePresence(
@@ -270,18 +305,17 @@ class HomeOccupancy:
     def _expected(self, expected: ExpectedTime | None) -> Expected | None:
         if expected is None:
             return None
-        latest = from_wall_clock(expected.latest, self._zone) if expected.latest else None
-        return (
-            from_wall_clock(expected.time, self._zone),
-            from_wall_clock(expected.earliest, self._zone),
-            latest,
-        )
+        latest = self._datetime(expected.latest) if expected.latest else None
+        return (self._datetime(expected.time), self._datetime(expected.earliest), latest)
 
     def _room(
-        self, forecast: OccupancyForecast, model: OccupancyModel, room: str | None
+        self,
+        forecast: OccupancyForecast,
+        model: OccupancyModel,
+        room: str | None,
+        starts: list[str],
     ) -> RoomOutlook:
         unit = model.unit(room)
-        first_hour = math.floor(forecast.time / HOUR) * HOUR
         skill = unit.scores.get("forecast_skill", math.nan)
         return RoomOutlook(
             status=forecast.status,
@@ -289,17 +323,10 @@ class HomeOccupancy:
             in_use=forecast.in_use,
             next_hour=forecast.next_hour,
             hourly=[
-                {
-                    "start": from_wall_clock(first_hour + HOUR * (i + 1), self._zone).isoformat(),
-                    "probability": _round(p),
-                }
-                for i, p in enumerate(forecast.hourly)
+                {"start": start, "probability": _round(p)}
+                for start, p in zip(starts, forecast.hourly, strict=True)
             ],
-            next_use=(
-                from_wall_clock(forecast.next_use, self._zone)
-                if forecast.next_use is not None
-                else None
-            ),
+            next_use=(self._datetime(forecast.next_use) if forecast.next_use is not None else None),
             confidence=forecast.confidence,
             skill=_round(skill),
             scores={k: v for k, v in unit.scores.items() if math.isfinite(v)},
@@ -312,16 +339,16 @@ class HomeOccupancy:
         tracker, model = self.tracker, self.model
         if tracker is None or model is None:
             return []
-        local = wall_clock_now(now, self._zone)
-        forecast = tracker.forecast(room, local, untrusted)
-        first = math.floor(local / HOUR) * HOUR
-        starts = first + HOUR * np.arange(hours, dtype=np.float64)
-        probabilities = model.unit(room).routine.at(starts + HOUR / 2)
+        forecast = tracker.forecast(
+            room, self._tracker_time(now), untrusted, wall_clock_shift=self._wall_clock_shift(now)
+        )
+        starts = self._hour_starts(now, 0, hours)
+        probabilities = model.unit(room).routine.at(to_wall_clock(starts + HOUR / 2, self._zone))
         ahead = min(hours, forecast.hourly.size)
         probabilities[:ahead] = forecast.hourly[:ahead]
         return [
-            {"start": from_wall_clock(float(s), self._zone).isoformat(), "probability": _round(p)}
-            for s, p in zip(starts, probabilities, strict=True)
+            {"start": start, "probability": _round(p)}
+            for start, p in zip(self._labels(starts), probabilities, strict=True)
         ]
 
     def routine_periods(

@@ -38,6 +38,11 @@ def from_wall_clock(local_seconds: float, zone: tzinfo) -> datetime:
     return naive.replace(tzinfo=zone)
 
 
+def utc_offset(utc_seconds: float, zone: tzinfo) -> float:
+    """The time zone's offset from UTC (seconds) at a moment."""
+    return _offset(utc_seconds, zone)
+
+
 def _offset(utc_seconds: float, zone: tzinfo) -> float:
     offset = datetime.fromtimestamp(utc_seconds, UTC).astimezone(zone).utcoffset()
     return offset.total_seconds() if offset is not None else 0.0
