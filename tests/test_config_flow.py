@@ -30,7 +30,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
 
-from .conftest import HOME_DATA, set_home_states
+from .conftest import HOME_DATA, set_home_states, start_home
 
 
 @pytest.fixture(autouse=True)
@@ -410,3 +410,75 @@ async def test_reconfigure_room(hass: HomeAssistant, setup_home: MockConfigEntry
     assert room.data[CONF_NAME] == "Living room"
     assert room.data[CONF_AREA] == "living_room"
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def _not_provided(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
+    """The entity ids of ``entry`` kept in the registry with no entity behind them."""
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    states = {entity.entity_id: hass.states.get(entity.entity_id) for entity in entities}
+    return [
+        entity_id
+        for entity_id, state in states.items()
+        if state is None or state.attributes.get("restored")
+    ]
+
+
+async def test_a_room_reconfigured_without_lights_and_thermostat_loses_their_entities(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    room = next(iter(setup_home.subentries.values()))
+    result = await hass.config_entries.subentries.async_init(
+        (setup_home.entry_id, SUBENTRY_ROOM),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": room.subentry_id},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"motion": ["binary_sensor.living_motion"]}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert _not_provided(hass, setup_home) == []
+    assert hass.states.get("switch.living_room_smart_heating") is None
+    assert hass.states.get("binary_sensor.living_room_occupancy") is not None
+
+
+async def test_removing_a_room_removes_its_device_and_entities(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    room = next(iter(setup_home.subentries))
+    assert hass.config_entries.async_remove_subentry(setup_home, room)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), setup_home.entry_id)
+    assert [device.name for device in devices] == ["Foresight"]
+    assert _not_provided(hass, setup_home) == []
+    entities = er.async_entries_for_config_entry(er.async_get(hass), setup_home.entry_id)
+    assert all(entity.config_subentry_id is None for entity in entities)
+
+
+async def test_settings_no_longer_given_lose_their_entities_and_disabled_ones_stay(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """Unwatching an appliance and leaving out the electricity sensor remove what showed them;
+    an entity the user disabled is still provided, and kept."""
+    hass.states.async_set(
+        "sensor.fridge_power", "80", {"device_class": "power", "unit_of_measurement": "W"}
+    )
+    await start_home(hass, home_entry, options={CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"]})
+    registry = er.async_get(hass)
+    assert hass.states.get("binary_sensor.foresight_fridge_power_problem") is not None
+    registry.async_update_entity(
+        "sensor.living_room_warm_up_rate", disabled_by=er.RegistryEntryDisabler.USER
+    )
+    data = {key: value for key, value in home_entry.data.items() if key != CONF_ENERGY_SENSOR}
+    hass.config_entries.async_update_entry(home_entry, data=data, options={})
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert [
+        entity_id
+        for entity_id in _not_provided(hass, home_entry)
+        if entity_id != "sensor.living_room_warm_up_rate"
+    ] == []
+    assert registry.async_get("sensor.living_room_warm_up_rate") is not None
+    assert registry.async_get("binary_sensor.foresight_fridge_power_problem") is None
+    assert registry.async_get("binary_sensor.foresight_unusual_energy") is None

@@ -15,7 +15,7 @@ from homeassistant.helpers.restore_state import RestoreEntity
 from . import ForesightConfigEntry
 from .controllers import UnexpectedActivity
 from .coordinator import ForesightCoordinator
-from .entity import ForesightEntity
+from .entity import ForesightEntity, add_entities
 
 PARALLEL_UPDATES = 0
 
@@ -58,7 +58,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the home's presence and problem sensors, and each room's occupancy."""
     coordinator = entry.runtime_data.coordinator
-    entities: list[BinarySensorEntity] = [
+    entities: list[ForesightEntity] = [
         SensorProblemSensor(coordinator, SENSOR_PROBLEM.key),
         SomeoneHomeSensor(coordinator, SOMEONE_HOME.key),
     ]
@@ -70,12 +70,11 @@ async def async_setup_entry(
         entities.append(ApplianceProblemSensor(coordinator, appliance, name))
     detector = next(c for c in entry.runtime_data.controllers if isinstance(c, UnexpectedActivity))
     entities.append(UnexpectedActivitySensor(coordinator, UNEXPECTED_ACTIVITY.key, detector))
-    async_add_entities(entities)
-    for room_id, subentry in entry.subentries.items():
-        async_add_entities(
-            [RoomOccupancySensor(coordinator, OCCUPANCY.key, room_id, subentry.title)],
-            config_subentry_id=room_id,
-        )
+    entities += (
+        RoomOccupancySensor(coordinator, OCCUPANCY.key, room_id, subentry.title)
+        for room_id, subentry in entry.subentries.items()
+    )
+    add_entities(entry, async_add_entities, entities)
 
 
 class RoomOccupancySensor(ForesightEntity, BinarySensorEntity):

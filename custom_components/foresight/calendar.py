@@ -12,7 +12,7 @@ from homeassistant.util import dt as dt_util
 from . import ForesightConfigEntry
 from .const import CALENDAR_DAYS
 from .coordinator import ForesightCoordinator
-from .entity import ForesightEntity
+from .entity import ForesightEntity, add_entities
 
 ROUTINE_DAYS = 7  # the learned routine is shown a week ahead
 
@@ -27,11 +27,13 @@ async def async_setup_entry(
     """Add the home's learned-routine and maintenance calendars."""
     coordinator = entry.runtime_data.coordinator
     rooms = {room_id: subentry.title for room_id, subentry in entry.subentries.items()}
-    async_add_entities(
+    add_entities(
+        entry,
+        async_add_entities,
         [
             RoutineCalendar(coordinator, "learned_routine", rooms),
             MaintenanceCalendar(coordinator, "maintenance"),
-        ]
+        ],
     )
 
 

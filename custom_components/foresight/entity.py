@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.entity_platform import (
+    AddConfigEntryEntitiesCallback,
+    async_get_current_platform,
+)
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
@@ -56,15 +60,28 @@ class ControllerEntity(ForesightEntity):
         return True
 
 
-def add_to_device(
+def add_entities(
+    entry: ConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    entities: Sequence[Entity],
-    room: str | None,
+    entities: Iterable[ForesightEntity],
 ) -> None:
-    """Add entities to the home's device (``room`` None) or to a room's, on its subentry."""
-    if not entities:
-        return
-    if room is None:
-        async_add_entities(entities)
-    else:
-        async_add_entities(entities, config_subentry_id=room)
+    """Add a platform's entities, and forget the registry entries of ``entry`` it no longer adds.
+
+    Each entity goes on its room's subentry (the home's when its ``room`` is None). Called once
+    per platform, with all its entities, at the end of its setup: a failed setup removes nothing.
+    """
+    by_room: dict[str | None, list[ForesightEntity]] = {}
+    for entity in entities:
+        by_room.setdefault(entity.room, []).append(entity)
+    for room, added in by_room.items():
+        if room is None:
+            async_add_entities(added)
+        else:
+            async_add_entities(added, config_subentry_id=room)
+    # Unique ids, not states: an entity the user disabled is still provided.
+    provided = {entity.unique_id for added in by_room.values() for entity in added}
+    platform = async_get_current_platform()
+    registry = er.async_get(platform.hass)
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if registered.domain == platform.domain and registered.unique_id not in provided:
+            registry.async_remove(registered.entity_id)

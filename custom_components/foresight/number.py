@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import ForesightConfigEntry
 from .controllers import Controller
 from .controllers.base import Setting
-from .entity import ControllerEntity, add_to_device
+from .entity import ControllerEntity, add_entities
 
 PARALLEL_UPDATES = 0
 
@@ -21,9 +21,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add each controller's settings on the controller's device."""
-    for controller in entry.runtime_data.controllers:
-        entities = [ControllerSetting(controller, setting) for setting in controller.settings_spec]
-        add_to_device(async_add_entities, entities, controller.room)
+    controllers = entry.runtime_data.controllers
+    settings = [ControllerSetting(c, setting) for c in controllers for setting in c.settings_spec]
+    add_entities(entry, async_add_entities, settings)
 
 
 class ControllerSetting(ControllerEntity, RestoreNumber):

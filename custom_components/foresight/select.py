@@ -11,7 +11,7 @@ from homeassistant.helpers.restore_state import RestoreEntity
 from . import ForesightConfigEntry
 from .controllers import Controller
 from .controllers.base import Choice
-from .entity import ControllerEntity, add_to_device
+from .entity import ControllerEntity, add_entities
 
 PARALLEL_UPDATES = 0
 
@@ -22,9 +22,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add each controller's choices on the controller's device."""
-    for controller in entry.runtime_data.controllers:
-        entities = [ControllerChoice(controller, choice) for choice in controller.choices_spec]
-        add_to_device(async_add_entities, entities, controller.room)
+    controllers = entry.runtime_data.controllers
+    choices = [ControllerChoice(c, choice) for c in controllers for choice in c.choices_spec]
+    add_entities(entry, async_add_entities, choices)
 
 
 class ControllerChoice(ControllerEntity, SelectEntity, RestoreEntity):

@@ -19,7 +19,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ForesightConfigEntry
 from .coordinator import ForesightCoordinator, Snapshot
-from .entity import ForesightEntity
+from .entity import ForesightEntity, add_entities
 from .home_occupancy import Expected, RoomOutlook
 from .learning.occupancy import MIN_HISTORY_DAYS
 
@@ -399,16 +399,16 @@ async def async_setup_entry(
     descriptions = MODEL_SENSORS + PRESENCE_SENSORS + MAINTENANCE_SENSORS
     if coordinator.energy is not None:
         descriptions += ENERGY_SENSORS
-    async_add_entities(ForesightSensor(coordinator, d, home) for d in descriptions)
+    entities = [ForesightSensor(coordinator, d, home) for d in descriptions]
     for room_id, subentry in entry.subentries.items():
         room = Scope(room_id, room_keys[room_id])
         room_descriptions = MODEL_SENSORS
         if room_id in coordinator.thermal.rooms:
             room_descriptions += (WARM_UP_SENSOR,)
-        async_add_entities(
-            (ForesightSensor(coordinator, d, room, subentry.title) for d in room_descriptions),
-            config_subentry_id=room_id,
+        entities += (
+            ForesightSensor(coordinator, d, room, subentry.title) for d in room_descriptions
         )
+    add_entities(entry, async_add_entities, entities)
 
 
 class ForesightSensor(ForesightEntity, SensorEntity):

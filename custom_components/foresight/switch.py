@@ -13,7 +13,7 @@ from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
 
 from . import ForesightConfigEntry
 from .controllers import Controller
-from .entity import ControllerEntity, add_to_device
+from .entity import ControllerEntity, add_entities
 
 PARALLEL_UPDATES = 0
 
@@ -24,8 +24,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one switch per controller, on the controller's device."""
-    for controller in entry.runtime_data.controllers:
-        add_to_device(async_add_entities, [ControllerSwitch(controller)], controller.room)
+    controllers = entry.runtime_data.controllers
+    add_entities(entry, async_add_entities, (ControllerSwitch(c) for c in controllers))
 
 
 class ControllerSwitch(ControllerEntity, SwitchEntity, RestoreEntity):
