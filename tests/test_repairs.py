@@ -26,7 +26,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 
-from .conftest import set_home_states
+from .conftest import load_entry, set_home_states
 
 
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -237,3 +237,34 @@ async def test_a_renamed_lamp_keeps_both_its_series(
         new = await hass.async_add_executor_job(store.samples, f"light.lounge_lamp{suffix}")
         assert old == []
         assert [value for _, value in new][:2] == [0.0, 1.0]
+
+
+async def test_a_renamed_appliance_keeps_its_problem_sensor(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """Renaming the watched power sensor keeps the one problem sensor, its id and its name."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create(
+        "sensor", "test", "fridge", suggested_object_id="fridge_power", original_name="Fridge"
+    )
+    # The power sensor has no state yet: its integration loads after Foresight.
+    set_home_states(hass)
+    options = {**home_entry.options, CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"]}
+    await load_entry(hass, home_entry, options=options)
+    problem = hass.states.get("binary_sensor.foresight_fridge_problem")
+    assert problem is not None
+    assert problem.name == "Foresight Fridge problem"
+
+    registry.async_update_entity("sensor.fridge_power", new_entity_id="sensor.kitchen_fridge")
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    problems = [
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(registry, home_entry.entry_id)
+        if entity.translation_key == "appliance_problem"
+    ]
+    assert problems == ["binary_sensor.foresight_fridge_problem"]
+    problem = hass.states.get("binary_sensor.foresight_fridge_problem")
+    assert problem is not None
+    assert not problem.attributes.get("restored")
+    assert problem.attributes["power_sensor"] == "sensor.kitchen_fridge"

@@ -9,6 +9,7 @@ from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySen
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
@@ -64,10 +65,11 @@ async def async_setup_entry(
     ]
     if coordinator.energy is not None:
         entities.append(UnusualEnergySensor(coordinator, UNUSUAL_ENERGY.key))
-    for appliance in coordinator.maintenance.appliance_keys:
-        state = hass.states.get(appliance)
-        name = state.name if state is not None else appliance
-        entities.append(ApplianceProblemSensor(coordinator, appliance, name))
+    registry = er.async_get(hass)
+    entities += (
+        ApplianceProblemSensor(coordinator, appliance, registry.async_get(appliance))
+        for appliance in coordinator.maintenance.appliance_keys
+    )
     detector = next(c for c in entry.runtime_data.controllers if isinstance(c, UnexpectedActivity))
     entities.append(UnexpectedActivitySensor(coordinator, UNEXPECTED_ACTIVITY.key, detector))
     entities += (
@@ -182,12 +184,23 @@ class ApplianceProblemSensor(ForesightEntity, BinarySensorEntity):
 
     entity_description = APPLIANCE_PROBLEM
 
-    def __init__(self, coordinator: ForesightCoordinator, appliance: str, name: str) -> None:
-        """Watch the appliance measured by the power sensor ``appliance``."""
+    def __init__(
+        self,
+        coordinator: ForesightCoordinator,
+        appliance: str,
+        registered: er.RegistryEntry | None,
+    ) -> None:
+        """Watch the appliance measured by the power sensor ``appliance`` (``registered``)."""
         super().__init__(coordinator, APPLIANCE_PROBLEM.key)
         self._appliance = appliance
-        self._attr_unique_id = f"{coordinator.config_entry.entry_id}_appliance_{appliance}"
-        self._attr_translation_placeholders = {"appliance": name}
+        # The registry's id outlives a rename of the power sensor; its entity id does not.
+        sensor_id = registered.id if registered is not None else appliance
+        self._attr_unique_id = f"{coordinator.config_entry.entry_id}_appliance_{sensor_id}"
+        # The registry knows the name before the power sensor's integration has loaded.
+        name = er.async_get_full_entity_name(coordinator.hass, registered) if registered else ""
+        if not name and (state := coordinator.hass.states.get(appliance)) is not None:
+            name = state.name
+        self._attr_translation_placeholders = {"appliance": name or appliance}
 
     @property
     def is_on(self) -> bool | None:
