@@ -266,9 +266,13 @@ async def test_a_heater_left_on_is_unusual(
         unusual.attributes["expected_upper_kwh"],
     )
     assert lower <= unusual.attributes["expected_kwh"] <= upper
+    # Announced once, with the band over the hours seen unusual by then.
     assert len(events) == 1
-    assert events[0].data["kind"] == unusual.attributes["kind"]
-    assert events[0].data["expected_upper_kwh"] == upper
+    announced = events[0].data
+    assert announced["since"] == unusual.attributes["since"]
+    assert announced["expected_lower_kwh"] <= announced["expected_kwh"]
+    assert announced["expected_kwh"] <= announced["expected_upper_kwh"]
+    assert announced["seen_kwh"] > announced["expected_kwh"]
 
     # A restart with the use still unusual: the sensor stays on, nothing is announced again.
     assert await hass.config_entries.async_reload(entry.entry_id)
