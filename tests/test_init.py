@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+import logging
 import threading
 from typing import Any
 
@@ -20,6 +21,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 
 from .conftest import set_home_states, start_home
 
@@ -314,6 +316,45 @@ async def test_removing_the_entry_deletes_its_history(
     assert hass.config_entries.async_entries(DOMAIN) == []
 
 
+async def test_reloading_during_a_refresh_asked_for_abandons_it_quietly(
+    hass: HomeAssistant,
+    setup_home: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refresh the user asked for, still running when Foresight reloads, reads no closed file."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    maintenance = setup_home.runtime_data.coordinator.maintenance
+    reporting, go_on = threading.Event(), threading.Event()
+    report = maintenance.report
+
+    def slow_report(*args: Any) -> Any:
+        reporting.set()
+        go_on.wait(10)
+        return report(*args)
+
+    monkeypatch.setattr(maintenance, "report", slow_report)
+    update = hass.async_create_task(
+        hass.services.async_call(
+            "homeassistant",
+            "update_entity",
+            {"entity_id": "sensor.foresight_history"},
+            blocking=True,
+        )
+    )
+    assert await hass.async_add_executor_job(reporting.wait, 10)
+    assert await hass.config_entries.async_reload(setup_home.entry_id)
+    go_on.set()
+    await update
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert setup_home.state is ConfigEntryState.LOADED
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    kept = await _stored(hass, setup_home, "binary_sensor.living_motion")
+    assert [value for _, value in kept][-1] == 1.0
+    assert setup_home.runtime_data.coordinator.last_update_success
+
+
 async def test_a_refresh_never_reads_the_models_while_training_rebuilds_them(
     hass: HomeAssistant, setup_home: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -416,4 +457,4 @@ async def test_a_setup_that_fails_leaves_nothing_listening(
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert "not open" not in caplog.text
+    assert "HistoryClosedError" not in caplog.text

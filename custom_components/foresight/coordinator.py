@@ -33,7 +33,7 @@ from .const import (
     RAW_NUMERIC_DAYS,
     SUMMARY_INTERVAL,
 )
-from .history import HISTORY_ERRORS, Coverage, HistoryStore, Sample
+from .history import HISTORY_ERRORS, Coverage, HistoryClosedError, HistoryStore, Sample
 from .home_energy import EnergyOutlook, HomeEnergy
 from .home_maintenance import HomeMaintenance, MaintenanceReport
 from .home_occupancy import HomeOccupancy, OccupancyOutlook
@@ -226,6 +226,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
     async def _async_update_data(self) -> Snapshot:
         try:
             return await self._async_snapshot()
+        except HistoryClosedError:  # unloaded meanwhile: nothing shows this refresh any more
+            return self.data
         except HISTORY_ERRORS as error:  # said once, and again when it recovers
             raise history_unavailable(UpdateFailed, self.store, error) from error
 

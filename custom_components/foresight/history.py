@@ -119,6 +119,10 @@ class HistoryTooNewError(Exception):
     """The history file was written by a newer Foresight (a downgrade): it is left as it is."""
 
 
+class HistoryClosedError(Exception):
+    """The history file was closed (Foresight was unloaded): work still reading it must stop."""
+
+
 # What a history file raises while it is out of reach for now: locked, or the disk full.
 HISTORY_ERRORS = (sqlite3.Error, OSError)
 
@@ -195,7 +199,7 @@ class HistoryStore:
     @property
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            raise RuntimeError("history store is not open")
+            raise HistoryClosedError(self.path)
         return self._db
 
     def _source_id(self, key: str, kind: str) -> int:
