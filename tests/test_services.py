@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.foresight.const import DOMAIN
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
@@ -81,3 +84,34 @@ async def test_a_retrain_that_fails_says_so_and_keeps_the_model(
     assert raised.value.translation_placeholders == {"models": "occupancy"}
     assert coordinator.occupancy.model is model
     assert coordinator.trained_at["occupancy"] == trained_at["occupancy"]
+
+
+async def test_removing_foresight_during_a_retrain_leaves_no_models_behind(
+    hass: HomeAssistant,
+    setup_home: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The training stops quietly, the action says why, and nothing is saved for the home."""
+    coordinator = setup_home.runtime_data.coordinator
+    training, go_on = threading.Event(), threading.Event()
+    train = coordinator.occupancy.train
+
+    def slow_train(*args: Any) -> Any:
+        training.set()
+        go_on.wait(10)
+        return train(*args)
+
+    monkeypatch.setattr(coordinator.occupancy, "train", slow_train)
+    retrain = hass.async_create_task(_call(hass, "retrain", {}))
+    assert await hass.async_add_executor_job(training.wait, 10)
+    assert await hass.config_entries.async_remove(setup_home.entry_id)
+    go_on.set()
+    with pytest.raises(HomeAssistantError) as raised:
+        await retrain
+    assert raised.value.translation_key == "unloaded"
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)  # writes what is still delayed
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert f"{DOMAIN}.{setup_home.entry_id}.models" not in hass_storage
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]

@@ -176,7 +176,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     observer = Observer(hass, store, series)
     models = ModelStore(hass, entry.entry_id)
     await models.async_load()
-    entry.async_on_unload(models.async_save)
+    entry.async_on_unload(models.async_close)
     zone = dt_util.get_default_time_zone()
     energy = None
     if (energy_id := entry.data.get(CONF_ENERGY_SENSOR)) is not None:

@@ -100,6 +100,8 @@ def _keeping_the_previous_model(name: str, failed: list[str]) -> Iterator[None]:
     """Log a model's failed training and add it to ``failed``; the model in use stays."""
     try:
         yield
+    except HistoryClosedError:  # Foresight was unloaded: no model failed, the training stops
+        raise
     except Exception:
         _LOGGER.exception("Training the %s model failed; the previous one is kept", name)
         failed.append(name)
@@ -366,6 +368,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         """Train every model from the history (in the executor), keep them, and predict anew.
 
         Returns the models whose training failed: for those, the model in use is kept.
+        Raises HistoryClosedError if Foresight is unloaded meanwhile: nothing more is kept.
         """
         failed: list[str] = []
         async with self._training:

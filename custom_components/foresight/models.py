@@ -33,6 +33,7 @@ class ModelStore:
         self.time_zone = hass.config.time_zone
         self._learned_in: dict[str, str] = {}  # model name → its time zone's name
         self._zones: dict[str, tzinfo] = {}  # those time zones by name
+        self._closed = False
 
     async def async_load(self) -> None:
         """Read the saved models; an unreadable file means starting to learn afresh."""
@@ -72,7 +73,9 @@ class ModelStore:
         return self._zones.get(self._learned_in.get(name, self.time_zone))
 
     def put(self, name: str, parameters: Any) -> None:
-        """Keep a model's parameters; written to disk shortly after."""
+        """Keep a model's parameters; written to disk shortly after (never once closed)."""
+        if self._closed:  # a training that outlived its entry: nothing is kept for it
+            return
         self._models[name] = parameters
         self._learned_in[name] = self.time_zone
         self._store.async_delay_save(self._saved, SAVE_DELAY_S)
@@ -80,8 +83,9 @@ class ModelStore:
     def _saved(self) -> dict[str, Any]:
         return {**self._models, LEARNED_IN: dict(self._learned_in)}
 
-    async def async_save(self) -> None:
-        """Write now (on unload)."""
+    async def async_close(self) -> None:
+        """Write now and keep nothing more (on unload)."""
+        self._closed = True
         await self._store.async_save(self._saved())
 
     async def async_remove(self) -> None:

@@ -22,6 +22,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
 from .const import DOMAIN
+from .history import HistoryClosedError
 from .home_maintenance import MaintenanceReport
 
 if TYPE_CHECKING:
@@ -66,7 +67,11 @@ async def _async_retrain(call: ServiceCall) -> None:
     if room := call.data.get(ATTR_ROOM):
         # A room's models are trained with the home's (the home learns from every room).
         _room_id(entry, room)
-    if failed := await entry.runtime_data.coordinator.async_train():
+    try:
+        failed = await entry.runtime_data.coordinator.async_train()
+    except HistoryClosedError as error:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="unloaded") from error
+    if failed:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="training_failed",
