@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 import math
 from pathlib import Path
+import sqlite3
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ from custom_components.foresight.learning.presence import expected_presence
 from custom_components.foresight.sources import Kind
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
 from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.exceptions import HomeAssistantError
 
 from .conftest import import_hourly_statistics, load_entry, recorded_attributes, set_home_states
 
@@ -172,6 +174,23 @@ async def test_get_forecast_returns_the_hours_asked(
     next_hour = hass.states.get("sensor.foresight_energy_forecast_next_hour")
     assert next_hour is not None
     assert response["forecast"][:24] == next_hour.attributes["forecast"]
+
+
+async def test_get_forecast_with_the_history_out_of_reach_says_so(
+    hass: HomeAssistant,
+    energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A locked history file: a translated error naming it, not a stack trace."""
+    entry = energy_home[0]
+
+    def locked(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(entry.runtime_data.store, "hours", locked)
+    with pytest.raises(HomeAssistantError) as raised:
+        await _two_day_forecast(hass)
+    assert raised.value.translation_key == "history_unavailable"
 
 
 @pytest.mark.parametrize(

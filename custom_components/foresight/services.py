@@ -22,7 +22,8 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
 from .const import DOMAIN
-from .history import HistoryClosedError
+from .coordinator import history_unavailable
+from .history import HISTORY_ERRORS, HistoryClosedError
 from .home_maintenance import MaintenanceReport
 
 if TYPE_CHECKING:
@@ -93,9 +94,14 @@ async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
     outlook = coordinator.data.energy
     if outlook is None or outlook.status == "learning":
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="still_learning")
-    forecast: list[JsonValueType] = await call.hass.async_add_executor_job(
-        energy.forecast, dt_util.utcnow(), hours
-    )
+    try:
+        forecast: list[JsonValueType] = await call.hass.async_add_executor_job(
+            energy.forecast, dt_util.utcnow(), hours
+        )
+    except HistoryClosedError as error:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="unloaded") from error
+    except HISTORY_ERRORS as error:
+        raise history_unavailable(HomeAssistantError, coordinator.store, error) from error
     return {
         "kind": "energy",
         "status": outlook.status,
