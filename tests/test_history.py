@@ -12,8 +12,13 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.foresight import UNWRITTEN
 from custom_components.foresight.aggregate import HourlyAggregator
-from custom_components.foresight.const import FLUSH_INTERVAL
+from custom_components.foresight.const import (
+    CONF_RETENTION_DAYS,
+    CONF_WORKDAY_SENSOR,
+    FLUSH_INTERVAL,
+)
 from custom_components.foresight.history import HistoryStore, HistoryTooNewError, HourlyRow, Sample
 from custom_components.foresight.observe import SeriesBuilder
 from custom_components.foresight.sources import Kind, Source
@@ -21,6 +26,7 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
+from .conftest import start_home
 from .controllers_helpers import tick, turn
 
 KINDS = {"binary_sensor.hall": "motion", "sensor.power": "power"}
@@ -319,6 +325,87 @@ async def test_a_failed_write_keeps_the_batch_for_the_next(
     await coordinator.async_refresh()
     motion = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
     assert [value for _, value in motion] == [0.0, 1.0, 0.0]
+
+
+async def test_a_reload_while_the_history_cannot_be_written_keeps_the_batch(
+    hass: HomeAssistant, setup_home: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Foresight reloads (an option changed) on a full disk: the readings waiting are kept,
+    until the entry is removed."""
+    write = HistoryStore.write
+
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(HistoryStore, "write", full_disk)
+    for state in (STATE_ON, STATE_OFF):
+        hass.states.async_set("binary_sensor.living_motion", state, {"device_class": "motion"})
+        await setup_home.runtime_data.coordinator.async_refresh()
+    assert await hass.config_entries.async_reload(setup_home.entry_id)
+    await hass.async_block_till_done()
+    hass.states.async_set("binary_sensor.living_motion", STATE_ON, {"device_class": "motion"})
+    assert await hass.config_entries.async_reload(setup_home.entry_id)  # twice, still full
+    await hass.async_block_till_done()
+
+    monkeypatch.setattr(HistoryStore, "write", write)
+    await setup_home.runtime_data.coordinator.async_refresh()
+    store = setup_home.runtime_data.store
+    motion = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
+    assert [value for _, value in motion] == [0.0, 1.0, 0.0, 1.0]
+
+    monkeypatch.setattr(HistoryStore, "write", full_disk)
+    hass.states.async_set("binary_sensor.living_motion", STATE_OFF, {"device_class": "motion"})
+    assert await hass.config_entries.async_unload(setup_home.entry_id)
+    assert setup_home.entry_id in hass.data[UNWRITTEN]
+    assert await hass.config_entries.async_remove(setup_home.entry_id)
+    assert setup_home.entry_id not in hass.data[UNWRITTEN]
+
+
+async def test_readings_of_a_series_no_longer_kept_are_written_after_the_reload(
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The workday sensor is taken out of the options on a full disk: what it read is kept."""
+    hass.states.async_set("binary_sensor.workday", STATE_ON)
+    await start_home(hass, home_entry, options={CONF_WORKDAY_SENSOR: "binary_sensor.workday"})
+    write = HistoryStore.write
+
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(HistoryStore, "write", full_disk)
+    hass.states.async_set("binary_sensor.workday", STATE_OFF)
+    hass.config_entries.async_update_entry(home_entry, options={CONF_RETENTION_DAYS: 400})
+    await hass.async_block_till_done()
+    monkeypatch.setattr(HistoryStore, "write", write)
+    await home_entry.runtime_data.coordinator.async_refresh()
+    store = home_entry.runtime_data.store
+    workday = await hass.async_add_executor_job(store.samples, "binary_sensor.workday")
+    assert [value for _, value in workday] == [1.0, 0.0]
+
+
+async def test_readings_waiting_outlive_a_setup_that_must_be_tried_again(
+    hass: HomeAssistant, setup_home: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a full disk the history also locks while Foresight reloads: nothing waiting is lost."""
+    write, resume_points = HistoryStore.write, HistoryStore.resume_points
+
+    def out_of_reach(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(HistoryStore, "write", out_of_reach)
+    hass.states.async_set("binary_sensor.living_motion", STATE_ON, {"device_class": "motion"})
+    monkeypatch.setattr(HistoryStore, "resume_points", out_of_reach)
+    assert not await hass.config_entries.async_reload(setup_home.entry_id)
+
+    monkeypatch.setattr(HistoryStore, "write", write)
+    monkeypatch.setattr(HistoryStore, "resume_points", resume_points)
+    assert await hass.config_entries.async_reload(setup_home.entry_id)
+    await hass.async_block_till_done()
+    store = setup_home.runtime_data.store
+    motion = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
+    assert [value for _, value in motion] == [0.0, 1.0]
 
 
 async def test_a_history_that_cannot_be_read_is_said_once_and_the_controllers_stay_usable(

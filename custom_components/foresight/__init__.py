@@ -16,6 +16,7 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassEntryKey
 
 from .backfill import async_backfill
 from .blueprint_install import async_install_blueprints
@@ -47,7 +48,7 @@ from .home_maintenance import HomeMaintenance
 from .home_occupancy import HomeOccupancy, occupancy_sources
 from .home_thermal import HeatedRoom, HomeThermal
 from .models import ModelStore
-from .observe import Observer
+from .observe import Observer, Unwritten
 from .renames import async_follow_new_batteries, async_follow_renames
 from .repairs import async_check_sources, async_clear_all, async_history_rebuilt
 from .services import async_setup_services
@@ -70,6 +71,8 @@ PLATFORMS: list[Platform] = [
     Platform.SWITCH,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+# Readings an unloaded entry could not write (a full disk), for its next setup to write first.
+UNWRITTEN: HassEntryKey[Unwritten] = HassEntryKey(f"{DOMAIN}_unwritten")
 
 
 @dataclass(slots=True)
@@ -173,7 +176,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     room_keys[None] = list(sources)
 
     series = kept_series(sources.values())
-    observer = Observer(hass, store, series)
+    observer = Observer(hass, store, series, hass.data.get(UNWRITTEN, {}).pop(entry.entry_id, None))
+
+    @callback
+    def _keep_unwritten() -> None:
+        if (unwritten := observer.unwritten(dt_util.utcnow().timestamp())) is not None:
+            hass.data.setdefault(UNWRITTEN, {})[entry.entry_id] = unwritten
+
+    entry.async_on_unload(_keep_unwritten)
     models = ModelStore(hass, entry.entry_id)
     await models.async_load()
     entry.async_on_unload(models.async_close)
@@ -311,6 +321,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -
 async def async_remove_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -> None:
     """Forget the home: its history file, its models and its repair issues."""
     async_clear_all(hass)
+    hass.data.get(UNWRITTEN, {}).pop(entry.entry_id, None)
     await ModelStore(hass, entry.entry_id).async_remove()
     path = history_path(hass, entry)
 

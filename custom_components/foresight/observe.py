@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 import logging
@@ -116,6 +117,11 @@ class SeriesBuilder:
         if implausible := self._aggregator.take_implausible():
             self.dropped[Rejected.IMPLAUSIBLE] += implausible
 
+    @property
+    def unwritten(self) -> bool:
+        """Whether it holds anything not yet handed over to be written."""
+        return bool(self.samples or self.hourly or self.dropped)
+
     def take(self) -> tuple[list[Sample], list[HourlyRow], dict[str, int]]:
         """Hand over what was built since the last call, and start afresh."""
         taken = (self.samples, self.hourly, dict(self.dropped))
@@ -140,18 +146,47 @@ class SeriesBuilder:
             self.dropped[Rejected.UNWRITTEN] += lost
 
 
+@dataclass(slots=True)
+class Unwritten:
+    """The series an observer stopped with and could not write, watched until ``until``."""
+
+    until: float
+    series: dict[str, SeriesBuilder]
+
+
 class Observer:
     """Listens to every source's state changes and writes them to the history store."""
 
-    def __init__(self, hass: HomeAssistant, store: HistoryStore, sources: Iterable[Source]) -> None:
-        """Prepare to observe ``sources``; nothing is listened to until :meth:`async_start`."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        store: HistoryStore,
+        sources: Iterable[Source],
+        carried: Unwritten | None = None,
+    ) -> None:
+        """Prepare to observe ``sources``; nothing is listened to until :meth:`async_start`.
+
+        ``carried``: what the previous observer of the same home could not write; it is
+        written first, and its series go on from where that observer stopped.
+        """
         self._hass = hass
         self._store = store
         self._builders: dict[str, list[SeriesBuilder]] = defaultdict(list)
         self._kinds: dict[str, str] = {}
+        self._carried = carried
+        left = dict(carried.series) if carried is not None else {}
+        self._continued: dict[str, float] = {}  # series carried on, and until when watched
         for source in sources:
-            self._builders[source.entity_id].append(SeriesBuilder(source))
+            builder = left.pop(source.key, None)
+            if carried is not None and builder is not None and builder.source.kind is source.kind:
+                builder.source = source
+                self._continued[source.key] = carried.until
+            else:
+                builder = SeriesBuilder(source)
+            self._builders[source.entity_id].append(builder)
             self._kinds[source.key] = source.kind
+        # Series no longer watched: what they still hold is written once, as it is.
+        self._leftover = list(left.values())
         self._unsubscribe: Callable[[], None] | None = None
         self._listeners: list[Callable[[Sample], None]] = []
         self._own_actions: deque[str] = deque(maxlen=OWN_ACTIONS_KEPT)
@@ -215,17 +250,18 @@ class Observer:
 
     async def async_start(self, now: float) -> None:
         """Resume from the stored history, take every source's current state, and listen."""
-        self.started_at = now
         points = await self._hass.async_add_executor_job(self._store.resume_points)
+        self.started_at = now
         for builder in self._all():
-            until = None
             state = self._hass.states.get(builder.source.entity_id)
-            if (point := points.get(builder.source.key)) is not None:
+            # A series carried on knows more than the history could keep: it is not resumed.
+            until = self._continued.get(builder.source.key)
+            if until is None and (point := points.get(builder.source.key)) is not None:
                 until, stored = point
                 builder.resume(until, stored)
-                if state is None or state.last_updated_timestamp > until:
-                    # Not watched since: a gap until the state read now (it held otherwise).
-                    self._tell(builder.add(until, None))
+            if until is not None and (state is None or state.last_updated_timestamp > until):
+                # Not watched since: a gap until the state read now (it held otherwise).
+                self._tell(builder.add(until, None))
             if state is not None:
                 # The reading holds since the state was last updated (as the backfill sees it).
                 since = state.last_updated_timestamp
@@ -283,8 +319,10 @@ class Observer:
         hourly: list[HourlyRow] = []
         dropped: dict[str, dict[str, int]] = {}
         taken = []
+        kinds = self._kinds | {b.source.key: b.source.kind for b in self._leftover}
         for builder in self._all():
             builder.advance(now)
+        for builder in [*self._all(), *self._leftover]:
             batch = builder.take()
             taken.append((builder, batch))
             samples += batch[0]
@@ -296,7 +334,7 @@ class Observer:
         try:
             await self._hass.async_add_executor_job(
                 partial(self._store.write, observed=observed),
-                self._kinds,
+                kinds,
                 samples,
                 hourly,
                 dropped,
@@ -308,6 +346,7 @@ class Observer:
                 _LOGGER.warning("Cannot write Foresight's history, keeping it to retry: %s", error)
             self._write_failing = True
             return
+        self._leftover = []
         if self._write_failing:
             _LOGGER.info("Foresight's history is written again")
             self._write_failing = False
@@ -317,3 +356,10 @@ class Observer:
         """Stop listening and write what is still buffered."""
         self.stop_listening()
         await self.async_flush(now)
+
+    def unwritten(self, now: float) -> Unwritten | None:
+        """What is still not written, for the next observer of the same home to carry on."""
+        if self.started_at is None:  # never watched: what it was handed is handed on
+            return self._carried
+        series = {b.source.key: b for b in [*self._all(), *self._leftover] if b.unwritten}
+        return Unwritten(now, series) if series else None
