@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 import hashlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -97,6 +99,29 @@ async def test_blueprints_are_installed_but_a_changed_one_is_kept(
     assert await hass.config_entries.async_reload(home_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert "lights_follow_occupancy.yaml" not in _read(folder)
+
+
+async def test_a_blueprints_folder_foresight_cannot_write_to_is_skipped(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A file where Foresight's blueprints folder should be: one warning, and Foresight runs."""
+    folder = Path(hass.config.path("blueprints", "automation", "foresight"))
+    _write(folder.parent, {"foresight": b"not a folder"})
+    await _setup(hass, freezer, home_entry)
+    assert home_entry.state is ConfigEntryState.LOADED
+    warnings = [
+        record
+        for record in caplog.records
+        if record.name.startswith("custom_components.foresight")
+        and record.levelno >= logging.WARNING
+    ]
+    assert len(warnings) == 1
+    assert warnings[0].exc_info is None
+    assert str(folder) in warnings[0].getMessage()
+    assert _read(folder.parent) == {"foresight": b"not a folder"}
 
 
 async def test_notify_on_unexpected_activity(

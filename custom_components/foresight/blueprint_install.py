@@ -62,6 +62,14 @@ async def async_install_blueprints(hass: HomeAssistant) -> None:
     store: Store[dict[str, str]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
     installed = await store.async_load() or {}
     target_root = Path(hass.config.path("blueprints"))
-    updated = await hass.async_add_executor_job(install_blueprints, target_root, installed)
+    try:
+        updated = await hass.async_add_executor_job(install_blueprints, target_root, installed)
+    except OSError as error:  # a folder Foresight may not write to: it runs without them
+        _LOGGER.warning(
+            "Foresight's blueprints were not installed: cannot write to %s (%s)",
+            target_root / "automation" / DOMAIN,
+            error,
+        )
+        return
     if updated != installed:
         await store.async_save(updated)
