@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
+import sqlite3
 import threading
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from custom_components.foresight.const import (
     SUBENTRY_ROOM,
     TRAIN_AT,
 )
+from custom_components.foresight.history import HistoryStore
 from custom_components.foresight.home_maintenance import MaintenanceReport, SourceProblem
 from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS, train_occupancy
 from custom_components.foresight.learning.occupancy_live import OccupancyTracker
@@ -35,7 +37,7 @@ from custom_components.foresight.learning.occupancy_signals import OccupancySour
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.components.calendar.const import DATA_COMPONENT as CALENDAR_COMPONENT
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
@@ -493,6 +495,25 @@ async def test_a_model_learned_from_a_lamps_own_series_is_learned_afresh(
     assert model is not None
     assert f"{lamp}#by_hand" in {source.source_id for source in model.sources}
     assert lamp not in {source.source_id for source in model.sources}
+
+
+async def test_a_history_locked_while_the_saved_model_catches_up_retries_setup(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The saved model replays the last day from a history that is locked now: try again later."""
+    await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
+    assert entry.runtime_data.coordinator.occupancy.model is not None
+
+    def locked(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(HistoryStore, "samples", locked)
+    assert not await hass.config_entries.async_reload(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert "cannot use its history file" in str(entry.reason)
 
 
 async def test_readings_during_the_first_training_reach_the_new_tracker(

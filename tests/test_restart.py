@@ -10,6 +10,7 @@ import sqlite3
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_test_home_assistant
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
@@ -83,6 +84,38 @@ async def test_a_history_out_of_reach_retries_setup(
     assert path.is_dir()
     assert not list(path.parent.glob("*.damaged-*"))
     assert not ir.async_get(hass).issues
+
+
+@pytest.mark.parametrize("read", ["kinds", "resume_points"])
+async def test_a_history_locked_after_it_was_opened_retries_setup(
+    hass: HomeAssistant, home_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    """A lock that lands during setup, after the file was opened: Home Assistant tries again,
+    and the file is closed meanwhile."""
+    closed: list[Path] = []
+    close = HistoryStore.close
+
+    def locked(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    def close_and_note(store: HistoryStore) -> None:
+        closed.append(store.path)
+        close(store)
+
+    monkeypatch.setattr(HistoryStore, read, locked)
+    monkeypatch.setattr(HistoryStore, "close", close_and_note)
+    set_home_states(hass)
+    home_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(home_entry.entry_id)
+    assert home_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "cannot use its history file" in str(home_entry.reason)
+    assert "database is locked" in str(home_entry.reason)
+    assert closed == [history_path(hass, home_entry)]
+
+    monkeypatch.undo()
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert home_entry.state is ConfigEntryState.LOADED
 
 
 async def test_a_history_from_a_newer_foresight_fails_setup_and_is_kept(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -145,19 +146,27 @@ def history_path(hass: HomeAssistant, entry: ConfigEntry) -> Path:
     return Path(hass.config.path(".storage", HISTORY_DIR, f"{entry.entry_id}.db"))
 
 
+@contextmanager
+def _retried_if_out_of_reach(store: HistoryStore) -> Iterator[None]:
+    """A history locked or out of reach for now: Home Assistant tries the setup again later."""
+    try:
+        yield
+    except HISTORY_ERRORS as error:
+        raise history_unavailable(ConfigEntryNotReady, store, error) from error
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -> bool:
     """Open the history, start observing, and backfill once Home Assistant has started."""
     store = HistoryStore(history_path(hass, entry))
     try:
-        opened = await hass.async_add_executor_job(store.open)
+        with _retried_if_out_of_reach(store):
+            opened = await hass.async_add_executor_job(store.open)
     except HistoryTooNewError as error:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
             translation_key="history_too_new",
             translation_placeholders={"path": str(store.path)},
         ) from error
-    except HISTORY_ERRORS as error:  # locked or out of reach for now: try again later
-        raise history_unavailable(ConfigEntryNotReady, store, error) from error
 
     async def _close_store() -> None:
         await hass.async_add_executor_job(store.close)
@@ -167,7 +176,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         async_history_rebuilt(hass, opened.set_aside)
 
     room_keys: dict[str | None, list[str]] = {None: []}
-    all_sources = home_sources(hass, entry, await hass.async_add_executor_job(store.kinds))
+    with _retried_if_out_of_reach(store):
+        kept_kinds = await hass.async_add_executor_job(store.kinds)
+    all_sources = home_sources(hass, entry, kept_kinds)
     for room_id, subentry in entry.subentries.items():
         in_room = room_sources(room_id, subentry.data)
         room_keys[room_id] = [source.key for source in in_room]
@@ -226,9 +237,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
             for entity_id in subentry.data.get(CONF_TRUSTED_PRESENCE, [])
         },
     )
-    await hass.async_add_executor_job(
-        occupancy.restore, models.learned("occupancy"), dt_util.utcnow()
-    )
+    with _retried_if_out_of_reach(store):
+        await hass.async_add_executor_job(
+            occupancy.restore, models.learned("occupancy"), dt_util.utcnow()
+        )
     thermal = HomeThermal(
         store, zone, heated_rooms(entry), entry.data.get(CONF_OUTDOOR_TEMPERATURE)
     )
@@ -250,7 +262,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     for controller in controllers:
         entry.async_on_unload(controller.async_disable)
     entry.async_on_unload(coordinator.async_start_occupancy())
-    await observer.async_start(dt_util.utcnow().timestamp())
+    with _retried_if_out_of_reach(store):
+        await observer.async_start(dt_util.utcnow().timestamp())
     # A setup that fails after this point must not leave the listener and the clock behind.
     entry.async_on_unload(observer.stop_listening)
     await coordinator.async_config_entry_first_refresh()
