@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.foresight.home_thermal import hold_readings
 from homeassistant.core import HomeAssistant
+from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 
 from .controllers_helpers import TEMPERATURE, simulate_heated_room
 
@@ -65,6 +66,21 @@ async def test_warm_up_is_learned_from_the_thermostat(
     equilibrium = OUTDOOR + GAIN / LOSS
     true_minutes = 60 * math.log((equilibrium - 18.0) / (equilibrium - 20.0)) / LOSS
     assert minutes == pytest.approx(true_minutes, abs=10)
+
+    # In a home that shows temperatures in °F, the rate is in °F per hour.
+    hass.config.units = US_CUSTOMARY_SYSTEM
+    coordinator.async_update_listeners()
+    in_fahrenheit = hass.states.get("sensor.living_room_warm_up_rate")
+    assert in_fahrenheit is not None
+    assert in_fahrenheit.attributes["unit_of_measurement"] == "°F/h"
+    assert float(in_fahrenheit.state) == pytest.approx(float(rate.state) * 1.8, abs=0.1)
+    assert in_fahrenheit.attributes["heating_gain"] == pytest.approx(
+        rate.attributes["heating_gain"] * 1.8, abs=0.01
+    )
+    assert in_fahrenheit.attributes["temperature"] == pytest.approx(
+        rate.attributes["temperature"] * 1.8 + 32, abs=0.1
+    )
+    assert in_fahrenheit.attributes["heat_loss"] == rate.attributes["heat_loss"]
 
 
 async def test_warm_up_is_learned_from_the_set_point_without_hvac_action(

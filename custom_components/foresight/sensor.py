@@ -13,9 +13,17 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower, UnitOfTime
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTemperature,
+    UnitOfTime,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util.unit_conversion import TemperatureConverter
 
 from . import ForesightConfigEntry
 from .coordinator import ForesightCoordinator, Snapshot
@@ -402,12 +410,9 @@ async def async_setup_entry(
     entities = [ForesightSensor(coordinator, d, home) for d in descriptions]
     for room_id, subentry in entry.subentries.items():
         room = Scope(room_id, room_keys[room_id])
-        room_descriptions = MODEL_SENSORS
+        entities += (ForesightSensor(coordinator, d, room, subentry.title) for d in MODEL_SENSORS)
         if room_id in coordinator.thermal.rooms:
-            room_descriptions += (WARM_UP_SENSOR,)
-        entities += (
-            ForesightSensor(coordinator, d, room, subentry.title) for d in room_descriptions
-        )
+            entities.append(WarmUpSensor(coordinator, WARM_UP_SENSOR, room, subentry.title))
     add_entities(entry, async_add_entities, entities)
 
 
@@ -445,3 +450,36 @@ class ForesightSensor(ForesightEntity, SensorEntity):
     def extra_state_attributes(self) -> Mapping[str, Any]:
         """Details behind the value."""
         return self.entity_description.attributes_fn(self.coordinator.data, self._scope)
+
+
+class WarmUpSensor(ForesightSensor):
+    """The warm-up rate, learned in °C, shown in the home's temperature unit per hour."""
+
+    def _in_fahrenheit(self) -> bool:
+        return self.hass.config.units.temperature_unit == UnitOfTemperature.FAHRENHEIT
+
+    @property
+    def native_unit_of_measurement(self) -> str:
+        """°C/h, or °F/h where the home shows °F (a rate has no device class to convert it)."""
+        return "°F/h" if self._in_fahrenheit() else "°C/h"
+
+    @property
+    def native_value(self) -> Any:
+        """Degrees an hour: a difference, so °F/h is °C/h × 1.8 (no 32 offset)."""
+        rate = super().native_value
+        return round(rate * 1.8, 2) if rate is not None and self._in_fahrenheit() else rate
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """The room's temperature and the heating gain in the same unit as the rate."""
+        attributes = dict(super().extra_state_attributes)
+        if self._in_fahrenheit() and attributes:
+            if (temperature := attributes["temperature"]) is not None:
+                attributes["temperature"] = round(
+                    TemperatureConverter.convert(
+                        temperature, UnitOfTemperature.CELSIUS, UnitOfTemperature.FAHRENHEIT
+                    ),
+                    1,
+                )
+            attributes["heating_gain"] = round(attributes["heating_gain"] * 1.8, 3)
+        return attributes
