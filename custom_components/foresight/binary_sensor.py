@@ -83,6 +83,7 @@ class RoomOccupancySensor(ForesightEntity, BinarySensorEntity):
     """On while the room is in use now, by all its sensors weighed as learned."""
 
     entity_description = OCCUPANCY
+    shows_occupancy = True
 
     @property
     def is_on(self) -> bool | None:
@@ -108,6 +109,7 @@ class SomeoneHomeSensor(ForesightEntity, BinarySensorEntity):
     """On while someone is home, from people's zones and every room's sensors."""
 
     entity_description = SOMEONE_HOME
+    shows_occupancy = True
 
     @property
     def is_on(self) -> bool | None:

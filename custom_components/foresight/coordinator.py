@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -73,6 +73,21 @@ class Snapshot:
     warm_up: dict[str, WarmUp] = field(default_factory=dict)
     trained_at: dict[str, datetime] = field(default_factory=dict)
     rejected_at: dict[str, datetime] = field(default_factory=dict)  # newer models kept out
+
+
+type OccupancyListener = Callable[[Collection[str | None]], None]
+
+
+def _changed_scopes(old: OccupancyOutlook | None, new: OccupancyOutlook | None) -> set[str | None]:
+    """The rooms (None: the home, with its presence) whose occupancy shows differently."""
+    if old is None or new is None:
+        shown = old or new
+        return {None, *shown.rooms} if shown is not None else set()
+    rooms = old.rooms.keys() | new.rooms.keys()
+    changed = {room for room in rooms if old.rooms.get(room) != new.rooms.get(room)}
+    if old.presence != new.presence:
+        changed.add(None)
+    return changed
 
 
 def _times(saved: Any) -> dict[str, datetime]:
@@ -154,6 +169,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             immediate=True,
             function=self._async_publish_occupancy,
         )
+        self._occupancy_listeners: list[OccupancyListener] = []
         # What foresight_maintenance already said and still holds, kept across restarts.
         self._announced: set[tuple[str, str]] = {
             (str(tag[0]), str(tag[1]))
@@ -199,14 +215,23 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self.publish_occupancy()
 
     @callback
+    def async_add_occupancy_listener(self, listener: OccupancyListener) -> CALLBACK_TYPE:
+        """Be told which rooms (None: the home) a publish changed; returns the remover."""
+        self._occupancy_listeners.append(listener)
+        return lambda: self._occupancy_listeners.remove(listener)
+
+    @callback
     def publish_occupancy(self) -> None:
-        """Predict every room's occupancy now and tell the entities."""
+        """Predict every room's occupancy now and tell those following the rooms it changed."""
         snapshot: Snapshot | None = self.data  # None until the first refresh
         if snapshot is None:
             return
         outlook = self.occupancy.outlook(dt_util.utcnow(), self.untrusted_sources())
         self.data = replace(snapshot, occupancy=outlook)
-        self.async_update_listeners()
+        # Energy, maintenance and the history are not occupancy's: a refresh tells them.
+        if changed := _changed_scopes(snapshot.occupancy, outlook):
+            for listener in list(self._occupancy_listeners):
+                listener(changed)
 
     def untrusted_sources(self) -> set[str]:
         """The occupancy sources found silent: not read as "empty", the model treats them as unknown."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import (
@@ -22,6 +23,7 @@ class ForesightEntity(CoordinatorEntity[ForesightCoordinator]):
     """An entity on the home's device (``room`` None) or on a room's device."""
 
     _attr_has_entity_name = True
+    shows_occupancy = False  # also written when occupancy is published, if its room's changed
 
     def __init__(
         self,
@@ -44,6 +46,19 @@ class ForesightEntity(CoordinatorEntity[ForesightCoordinator]):
             model="Room" if room is not None else "Home",
             entry_type=DeviceEntryType.SERVICE,
         )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the refreshes, and the occupancy of its room if it shows it."""
+        await super().async_added_to_hass()
+        if self.shows_occupancy:
+            self.async_on_remove(
+                self.coordinator.async_add_occupancy_listener(self._handle_occupancy_update)
+            )
+
+    @callback
+    def _handle_occupancy_update(self, rooms: Collection[str | None]) -> None:
+        if self.room in rooms:
+            self._handle_coordinator_update()
 
 
 class ControllerEntity(ForesightEntity):

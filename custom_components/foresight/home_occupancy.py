@@ -50,6 +50,10 @@ MONDAY = -3 * DAY  # a Monday 00:00 on the wall clock (its seconds count from a 
 # this share of its weekly peak, and at least MIN_IN_USE likely: its typical times of use.
 PEAK_SHARE = 0.5
 MIN_IN_USE = 0.25
+# What the entities show: whole percent, and expected times to the quarter hour (the next
+# use's likely range spans hours). Finer, they would change every minute and mean nothing.
+SHOWN_PROBABILITY_DIGITS = 2
+SHOWN_TIME_STEP = 900.0
 
 # Kinds that say something about a room being used (batteries and meters do not).
 OCCUPANCY_KINDS = frozenset(
@@ -148,8 +152,12 @@ def _weekly_runs(in_use: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     ]
 
 
-def _round(value: float) -> float | None:
-    return round(float(value), 4) if math.isfinite(value) else None
+def _round(value: float, digits: int = 4) -> float | None:
+    return round(float(value), digits) if math.isfinite(value) else None
+
+
+def _shown(probability: float) -> float:
+    return round(float(probability), SHOWN_PROBABILITY_DIGITS)
 
 
 class HomeOccupancy:
@@ -268,8 +276,10 @@ class HomeOccupancy:
         """From the tracker's clock to the wall clock now: how the hour of day is read."""
         return utc_offset(now.timestamp(), self._zone) - self._tracker_offset
 
-    def _datetime(self, tracker_time: float) -> datetime:
-        return datetime.fromtimestamp(tracker_time - self._tracker_offset, self._zone)
+    def _shown_time(self, tracker_time: float) -> datetime:
+        """An expected time as shown: its quarter hour, so pre-heating never starts late."""
+        utc = tracker_time - self._tracker_offset
+        return datetime.fromtimestamp(utc - utc % SHOWN_TIME_STEP, self._zone)
 
     def _hour_starts(self, now: datetime, first: int, count: int) -> npt.NDArray[np.float64]:
         """UTC starts of ``count`` hours, the first ``first`` hours after the one now began."""
@@ -296,7 +306,7 @@ class HomeOccupancy:
             rooms,
             HomePresence(
                 home.someone_home,
-                home.someone_home_probability,
+                _shown(home.someone_home_probability),
                 self._expected(home.expected_arrival),
                 self._expected(home.expected_departure),
             ),
@@ -305,8 +315,8 @@ class HomeOccupancy:
     def _expected(self, expected: ExpectedTime | None) -> Expected | None:
         if expected is None:
             return None
-        latest = self._datetime(expected.latest) if expected.latest else None
-        return (self._datetime(expected.time), self._datetime(expected.earliest), latest)
+        latest = self._shown_time(expected.latest) if expected.latest else None
+        return (self._shown_time(expected.time), self._shown_time(expected.earliest), latest)
 
     def _room(
         self,
@@ -319,14 +329,16 @@ class HomeOccupancy:
         skill = unit.scores.get("forecast_skill", math.nan)
         return RoomOutlook(
             status=forecast.status,
-            occupancy_probability=forecast.occupancy_probability,
+            occupancy_probability=_shown(forecast.occupancy_probability),
             in_use=forecast.in_use,
-            next_hour=forecast.next_hour,
+            next_hour=_shown(forecast.next_hour),
             hourly=[
-                {"start": start, "probability": _round(p)}
+                {"start": start, "probability": _round(p, SHOWN_PROBABILITY_DIGITS)}
                 for start, p in zip(starts, forecast.hourly, strict=True)
             ],
-            next_use=(self._datetime(forecast.next_use) if forecast.next_use is not None else None),
+            next_use=(
+                self._shown_time(forecast.next_use) if forecast.next_use is not None else None
+            ),
             confidence=forecast.confidence,
             skill=_round(skill),
             scores={k: v for k, v in unit.scores.items() if math.isfinite(v)},

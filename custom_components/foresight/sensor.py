@@ -51,6 +51,7 @@ class ForesightSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Snapshot, Scope], Any]
     attributes_fn: Callable[[Snapshot, Scope], Mapping[str, Any]] = lambda _s, _scope: {}
     available_fn: Callable[[Snapshot], bool] = lambda _s: True
+    shows_occupancy: bool = False  # read from the occupancy outlook, published every minute
 
 
 def _history_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
@@ -132,6 +133,7 @@ def _skill(snapshot: Snapshot, scope: Scope) -> float | None:
 MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
     ForesightSensorDescription(
         key="occupancy_probability",
+        shows_occupancy=True,
         translation_key="occupancy_probability",
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
@@ -140,6 +142,7 @@ MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
     ),
     ForesightSensorDescription(
         key="occupancy_forecast",
+        shows_occupancy=True,
         translation_key="occupancy_forecast",
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
@@ -149,12 +152,14 @@ MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
     ),
     ForesightSensorDescription(
         key="next_use",
+        shows_occupancy=True,
         translation_key="next_use",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=_next_use,
     ),
     ForesightSensorDescription(
         key="model_status",
+        shows_occupancy=True,
         translation_key="model_status",
         device_class=SensorDeviceClass.ENUM,
         options=MODEL_STATUSES,
@@ -164,6 +169,7 @@ MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
     ),
     ForesightSensorDescription(
         key="model_accuracy",
+        shows_occupancy=True,
         translation_key="model_accuracy",
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
@@ -211,6 +217,7 @@ def _expected_sensor(which: str) -> ForesightSensorDescription:
 
     return ForesightSensorDescription(
         key=f"expected_{which}",
+        shows_occupancy=True,
         translation_key=f"expected_{which}",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=value,
@@ -435,6 +442,7 @@ class ForesightSensor(ForesightEntity, SensorEntity):
         super().__init__(coordinator, description.key, scope.room, room_name)
         self.entity_description = description
         self._scope = scope
+        self.shows_occupancy = description.shows_occupancy
 
     @property
     def available(self) -> bool:

@@ -147,6 +147,7 @@ class Controller:
         self._stop = [
             async_track_time_interval(self.hass, self._on_timer, EVALUATE_INTERVAL),
             self.coordinator.async_add_listener(self.async_schedule),
+            self.coordinator.async_add_occupancy_listener(lambda _rooms: self.async_schedule()),
             *self.async_listen(),
         ]
         self.async_started()
