@@ -254,3 +254,84 @@ def test_from_dict_rejects_bad_data(data: dict[str, object]) -> None:
     """Old or damaged saved data raises ValueError."""
     with pytest.raises(ValueError):
         SourceRhythm.from_dict(data)
+
+
+def _mixed_home(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A motion sensor with a daily rhythm, dropouts of hours to days and spells stuck on."""
+    rng = np.random.default_rng(seed)
+    times: list[float] = []
+    moment = START
+    while moment < START + days * DAY:
+        hour = (moment % DAY) / HOUR
+        if rng.random() < 0.003:
+            moment += float(rng.uniform(2 * HOUR, 4 * DAY))  # a dropout
+        elif 7 <= hour < 23:
+            moment += float(rng.exponential(20 * 60))
+        else:
+            moment += float(rng.exponential(3 * HOUR))
+        times.append(moment)
+    states = np.arange(len(times)) % 2 == 0
+    return np.asarray(times), states
+
+
+class _WorkedOutAtEveryReport(SourceRhythm):
+    """The reference: the problem time worked out at every report, whatever the silence."""
+
+    def record(self, timestamp: float, is_on: bool | None = None) -> None:
+        super().record(timestamp, is_on)
+        assert self._silent_at is None or self._silent_at >= timestamp + HOUR
+
+    def _ended_a_problem(self, end: float) -> bool:
+        problem_at = self.problem_at()
+        return problem_at is not None and end >= problem_at
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        _mixed_home(120, 11),
+        (_mixed_home(120, 12)[0], None),
+        (_daily(200, 0.2, 13), _states(_daily(200, 0.2, 13))),
+        (_chatty(40, 300.0, 14), None),
+    ],
+    ids=["motion", "values", "daily", "chatty"],
+)
+def test_verdicts_match_working_out_the_problem_time_at_every_report(
+    history: tuple[np.ndarray, np.ndarray | None],
+) -> None:
+    """Working out when a silence turns into a problem only when asked changes no verdict."""
+    times, states = history
+    rhythm, reference = SourceRhythm(), _WorkedOutAtEveryReport()
+    every = max(1, times.size // 300)
+    compared = 0
+    for index, moment in enumerate(times):
+        is_on = None if states is None else bool(states[index])
+        rhythm.record(float(moment), is_on)
+        reference.record(float(moment), is_on)
+        if index % every == 0:
+            for offset in (60.0, 0.5 * HOUR, 1.5 * HOUR, 5 * HOUR, 20 * HOUR, 3 * DAY, 9 * DAY):
+                assert rhythm.check(moment + offset) == reference.check(moment + offset)
+                compared += 1
+            assert rhythm.problem_at() == reference.problem_at()
+    assert rhythm.to_dict() == reference.to_dict()
+    assert rhythm.outages == reference.outages
+    assert compared > 1000
+
+
+def test_short_silences_do_not_work_out_when_they_become_a_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sensor reporting every few minutes for a year learns without weighing each silence."""
+    allowed_silence = SourceRhythm.allowed_silence
+    calls = 0
+
+    def counted(rhythm: SourceRhythm, hour: int) -> float:
+        nonlocal calls
+        calls += 1
+        return allowed_silence(rhythm, hour)
+
+    monkeypatch.setattr(SourceRhythm, "allowed_silence", counted)
+    times = _chatty(30, 300.0, 15)
+    rhythm = SourceRhythm.from_reports(times)
+    assert rhythm.check(float(times[-1]) + 3 * HOUR).status == "silent"
+    assert calls < times.size / 10

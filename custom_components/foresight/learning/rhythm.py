@@ -15,9 +15,12 @@ What is learned, per source and in constant memory:
 
 A source is ``silent`` once its current silence is far longer than the longest silence seen at
 this hour (:data:`SILENCE_MARGIN` times it, and at least :data:`MIN_SLACK` more), and ``stuck``
-once it has been ``on`` far longer than it ever was. Each report costs O(24) work, and the time
-at which the current silence will turn into a problem is computed once per report, so
-:meth:`SourceRhythm.check` is O(1) and can run every minute for dozens of sources.
+once it has been ``on`` far longer than it ever was. Each report costs O(24) work. The time at
+which the current silence will turn into a problem is worked out at most once per report, when
+first needed: by :meth:`SourceRhythm.check`, or by the next report if its silence lasted at
+least :data:`MIN_SLACK` (a shorter one is never a problem). So a year of history learns fast, and
+:meth:`SourceRhythm.check` is O(1) after its first call and can run every minute for dozens of
+sources.
 
 A binary source with too few silences for the hourly table (:data:`MIN_GAPS`, e.g. a bed
 sensor, a toaster or a front door used once a day) is judged by its *days* instead: the time of day
@@ -110,7 +113,9 @@ class SourceRhythm:
         # Whole days without a report, and days lost to outages, for a day starting at each hour.
         self.missed_days_by_start: list[int] = [0] * 24
         self.outage_days_by_start: list[int] = [0] * 24
-        self._silent_at: float | None = None  # when the current silence becomes a problem
+        # When the current silence becomes a problem: worked out once per report, when first asked.
+        self._silent_at_known = True
+        self._silent_at_value: float | None = None
 
     @classmethod
     def from_reports(cls, timestamps: ArrayLike, states: ArrayLike | None = None) -> SourceRhythm:
@@ -224,12 +229,14 @@ class SourceRhythm:
         if self.last_report is None:
             self.first_report = timestamp
         else:
-            self._learn_days(self.last_report, timestamp)
+            # Judged on what was learned up to the last report, before this one teaches anything.
+            outage = self._ended_a_problem(timestamp)
+            self._learn_days(self.last_report, timestamp, outage)
             if self.is_on:
                 if not is_on and self.on_since is not None:
-                    self._learn_on(self.on_since, timestamp)
+                    self._learn_on(self.on_since, timestamp, outage)
             else:
-                self._learn_silence(self.last_report, timestamp)
+                self._learn_silence(self.last_report, timestamp, outage)
         self.reports_by_hour[int((timestamp % DAY) // HOUR)] += 1
         self.binary = self.binary or is_on is not None
         if is_on and not self.is_on:
@@ -238,7 +245,7 @@ class SourceRhythm:
             self.on_since = None
         self.is_on = bool(is_on)
         self.last_report = timestamp
-        self._silent_at = self._first_problem_time(timestamp)
+        self._silent_at_known = False
 
     def check(self, now: float) -> RhythmCheck:
         """Judge the source at ``now``: ``learning``, ``ok``, ``silent`` or ``stuck``."""
@@ -268,32 +275,48 @@ class SourceRhythm:
             return self.on_since + self.allowed_on()
         return self._silent_at
 
+    @property
+    def _silent_at(self) -> float | None:
+        """When the silence since the last report becomes a problem (or None)."""
+        if not self._silent_at_known:
+            last = self.last_report
+            self._silent_at_value = None if last is None else self._first_problem_time(last)
+            self._silent_at_known = True
+        return self._silent_at_value
+
+    def _ended_a_problem(self, end: float) -> bool:
+        """True when the silence (or ``on``) that a report at ``end`` ends was already a problem."""
+        on_judged = self.is_on and self.on_since is not None and self.stuck_judged
+        last = self.last_report
+        # A silence is a problem MIN_SLACK after its last report at the earliest.
+        if not on_judged and last is not None and end < last + MIN_SLACK:
+            return False
+        problem_at = self.problem_at()
+        return problem_at is not None and end >= problem_at
+
     def needs_repair(self, now: float) -> bool:
         """True when the source is silent or stuck more than a day beyond its rhythm."""
         verdict = self.check(now)
         return verdict.problem and verdict.beyond_seconds > REPAIR_AFTER
 
-    def _learn_on(self, start: float, end: float) -> None:
+    def _learn_on(self, start: float, end: float, outage: bool) -> None:
         # A stuck period that ended is an outage, not a new normal.
-        problem_at = self.problem_at()
-        if problem_at is not None and end >= problem_at:
+        if outage:
             self.outages += 1
             return
         self.on_intervals_seen += 1
         self.longest_on = max(self.longest_on, end - start)
 
-    def _learn_days(self, start: float, end: float) -> None:
+    def _learn_days(self, start: float, end: float, outage: bool) -> None:
         """Count the whole days, for a day starting at each hour, with no report in between."""
-        problem_at = self.problem_at()
-        outage = problem_at is not None and end >= problem_at
         counts = self.outage_days_by_start if outage else self.missed_days_by_start
         if end - start < DAY:
             return
         for hour in range(24):
             counts[hour] += _whole_days(start, end, hour)
 
-    def _learn_silence(self, start: float, end: float) -> None:
-        if self._silent_at is not None and end >= self._silent_at:
+    def _learn_silence(self, start: float, end: float, outage: bool) -> None:
+        if outage:
             self.outages += 1
             return
         if end <= start:
@@ -392,8 +415,7 @@ class SourceRhythm:
         rhythm.reports_by_hour = by_hour
         rhythm.missed_days_by_start = missed
         rhythm.outage_days_by_start = outage_days
-        if rhythm.last_report is not None:
-            rhythm._silent_at = rhythm._first_problem_time(rhythm.last_report)
+        rhythm._silent_at_known = False
         return rhythm
 
 
