@@ -274,8 +274,28 @@ def _mixed_home(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(times), states
 
 
+def _chatty_with_dropouts(days: int, seed: int) -> np.ndarray:
+    """A sensor every ~5 minutes that now and then drops out for half an hour to three hours."""
+    rng = np.random.default_rng(seed)
+    gaps = rng.uniform(150.0, 450.0, int(days * DAY / 300.0))
+    dropouts = rng.random(gaps.size) < 0.01
+    gaps[dropouts] = rng.uniform(0.5 * HOUR, 3 * HOUR, int(dropouts.sum()))
+    return START + np.cumsum(gaps)
+
+
+def _on_the_hour(days: int, seed: int) -> np.ndarray:
+    """Reports on, or a hair either side of, whole hours: where rounding could pick the hour."""
+    rng = np.random.default_rng(seed)
+    hours = np.cumsum(rng.choice([0, 1, 1, 2, 3, 30], int(days * 24 * 0.7)))
+    nudge = rng.choice([0.0, 1e-6, -1e-6, 0.5, 1799.0], hours.size)
+    return np.unique(START + hours * HOUR + nudge)
+
+
 class _WorkedOutAtEveryReport(SourceRhythm):
-    """The reference: the problem time worked out at every report, whatever the silence."""
+    """The reference: every silence weighed at every hour, its problem time at every report."""
+
+    def _hours_reached(self, start: float, end: float) -> range:
+        return range(24)
 
     def record(self, timestamp: float, is_on: bool | None = None) -> None:
         super().record(timestamp, is_on)
@@ -292,14 +312,15 @@ class _WorkedOutAtEveryReport(SourceRhythm):
         _mixed_home(120, 11),
         (_mixed_home(120, 12)[0], None),
         (_daily(200, 0.2, 13), _states(_daily(200, 0.2, 13))),
-        (_chatty(40, 300.0, 14), None),
+        (_chatty_with_dropouts(40, 14), None),
+        (_on_the_hour(90, 16), None),
     ],
-    ids=["motion", "values", "daily", "chatty"],
+    ids=["motion", "values", "daily", "chatty", "on the hour"],
 )
 def test_verdicts_match_working_out_the_problem_time_at_every_report(
     history: tuple[np.ndarray, np.ndarray | None],
 ) -> None:
-    """Working out when a silence turns into a problem only when asked changes no verdict."""
+    """Weighing each silence only where it reached, and when asked, changes no verdict."""
     times, states = history
     rhythm, reference = SourceRhythm(), _WorkedOutAtEveryReport()
     every = max(1, times.size // 300)

@@ -324,7 +324,7 @@ class SourceRhythm:
         self.gaps_seen += 1
         self.longest_silence = max(self.longest_silence, end - start)
         longest = self.longest_silence_by_hour
-        for hour in range(24):
+        for hour in self._hours_reached(start, end):
             # The latest moment of the gap at this hour of the day, and the silence reached there.
             slot_start = math.floor((end - hour * HOUR) / DAY) * DAY + hour * HOUR
             latest = min(end, slot_start + HOUR)
@@ -332,6 +332,15 @@ class SourceRhythm:
                 continue
             longest[hour] = max(longest[hour], latest - start)
             self.silences_by_hour[hour] += 1
+
+    def _hours_reached(self, start: float, end: float) -> range | list[int]:
+        """The hours of the day a silence from ``start`` to ``end`` may reach (all, if long)."""
+        # Two hours' margin each side: any hour further away is skipped whatever the rounding.
+        span = int((end - start) // HOUR) + 6
+        if span >= 24:
+            return range(24)
+        first = int((start % DAY) // HOUR) - 2
+        return [(first + step) % 24 for step in range(span)]
 
     def _first_problem_time(self, start: float) -> float | None:
         """The first moment after ``start`` at which the silence since ``start`` is too long."""
