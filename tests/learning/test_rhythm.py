@@ -292,10 +292,13 @@ def _on_the_hour(days: int, seed: int) -> np.ndarray:
 
 
 class _WorkedOutAtEveryReport(SourceRhythm):
-    """The reference: every silence weighed at every hour, its problem time at every report."""
+    """The reference: every silence weighed at every hour, every allowance and problem time anew."""
 
     def _hours_reached(self, start: float, end: float) -> range:
         return range(24)
+
+    def _hourly_allowances(self) -> list[float]:
+        return [self.allowed_silence(hour) for hour in range(24)]
 
     def record(self, timestamp: float, is_on: bool | None = None) -> None:
         super().record(timestamp, is_on)

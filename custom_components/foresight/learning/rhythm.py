@@ -116,6 +116,7 @@ class SourceRhythm:
         # When the current silence becomes a problem: worked out once per report, when first asked.
         self._silent_at_known = True
         self._silent_at_value: float | None = None
+        self._allowances: list[float] | None = None  # allowed_silence at each hour, while it holds
 
     @classmethod
     def from_reports(cls, timestamps: ArrayLike, states: ArrayLike | None = None) -> SourceRhythm:
@@ -322,7 +323,10 @@ class SourceRhythm:
         if end <= start:
             return
         self.gaps_seen += 1
-        self.longest_silence = max(self.longest_silence, end - start)
+        # The hourly allowances change only with a longer silence or an hour newly trusted.
+        if end - start > self.longest_silence:
+            self.longest_silence = end - start
+            self._allowances = None
         longest = self.longest_silence_by_hour
         for hour in self._hours_reached(start, end):
             # The latest moment of the gap at this hour of the day, and the silence reached there.
@@ -330,8 +334,12 @@ class SourceRhythm:
             latest = min(end, slot_start + HOUR)
             if latest <= start:
                 continue
-            longest[hour] = max(longest[hour], latest - start)
+            if latest - start > longest[hour]:
+                longest[hour] = latest - start
+                self._allowances = None
             self.silences_by_hour[hour] += 1
+            if self.silences_by_hour[hour] == MIN_SILENCES_AT_HOUR:
+                self._allowances = None
 
     def _hours_reached(self, start: float, end: float) -> range | list[int]:
         """The hours of the day a silence from ``start`` to ``end`` may reach (all, if long)."""
@@ -341,6 +349,12 @@ class SourceRhythm:
             return range(24)
         first = int((start % DAY) // HOUR) - 2
         return [(first + step) % 24 for step in range(span)]
+
+    def _hourly_allowances(self) -> list[float]:
+        """The silence allowed at each hour of the day, worked out again only when it changed."""
+        if self._allowances is None:
+            self._allowances = [self.allowed_silence(hour) for hour in range(24)]
+        return self._allowances
 
     def _first_problem_time(self, start: float) -> float | None:
         """The first moment after ``start`` at which the silence since ``start`` is too long."""
@@ -352,11 +366,12 @@ class SourceRhythm:
     def _hourly_problem_time(self, start: float) -> float:
         """The first moment the silence since ``start`` is too long by the hourly table."""
         slot = math.floor(start / HOUR) * HOUR
+        allowances = self._hourly_allowances()
         # Bounded: the allowed silence never exceeds the largest hourly allowance.
-        ceiling = max(self.allowed_silence(hour) for hour in range(24))
+        ceiling = max(allowances)
         while slot < start + ceiling + HOUR:
             hour = int((slot % DAY) // HOUR)
-            alarm = max(slot, start + self.allowed_silence(hour))
+            alarm = max(slot, start + allowances[hour])
             if alarm < slot + HOUR:
                 return alarm
             slot += HOUR
