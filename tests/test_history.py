@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import closing
+import json
 import logging
 from pathlib import Path
+import shutil
 import sqlite3
 from typing import Any
 
@@ -19,7 +22,14 @@ from custom_components.foresight.const import (
     CONF_WORKDAY_SENSOR,
     FLUSH_INTERVAL,
 )
-from custom_components.foresight.history import HistoryStore, HistoryTooNewError, HourlyRow, Sample
+from custom_components.foresight.history import (
+    SCHEMA_VERSION,
+    Coverage,
+    HistoryStore,
+    HistoryTooNewError,
+    HourlyRow,
+    Sample,
+)
 from custom_components.foresight.observe import SeriesBuilder
 from custom_components.foresight.sources import Kind, Source
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
@@ -56,7 +66,7 @@ def test_write_read_and_survive_reopen(tmp_path: Path) -> None:
     coverage = again.coverage()
     assert coverage["sensor.power"].dropped == {"not_a_number": 3}
     assert coverage["binary_sensor.hall"].samples == 1  # the gap is not a reading
-    assert again.last_values()["binary_sensor.hall"] == (20.0, None)
+    assert again.last_values(["binary_sensor.hall"]) == {"binary_sensor.hall": (20.0, None)}
     again.close()
 
 
@@ -486,3 +496,230 @@ def test_while_writes_fail_the_oldest_readings_give_way_to_a_gap(
         Sample(key, 1260.0, 0.0),
     ]
     assert dropped == {"unwritten": 3}
+
+
+SEEDED_KINDS = {
+    "binary_sensor.hall": "motion",
+    "binary_sensor.door": "door",
+    "sensor.power": "power",
+    "sensor.outdoor": "temperature",
+    "sensor.gone": "temperature",
+    "sensor.meter": "energy",
+}
+DAY = 86400.0
+
+
+def _seed(store: HistoryStore, readings_per_hour: int = 2, days: int = 40) -> float:
+    """Several sources over ``days`` with gaps, hours only, readings replaced; returns now."""
+    step = 3600.0 / readings_per_hour
+    hall = [
+        Sample("binary_sensor.hall", t, None if i % 17 == 0 else float(i % 2))
+        for i, t in enumerate(i * step + 7.0 for i in range(int(days * DAY / step)))
+        if not 10 * DAY <= t < 13 * DAY  # three days without a word
+    ]
+    door = [Sample("binary_sensor.door", d * DAY + 5.0, 1.0) for d in (3, 20, days - 1)]
+    power = [
+        Sample("sensor.power", (days - 15) * DAY + i * step, float(i % 50))
+        for i in range(int(15 * DAY / step))
+    ]
+    hours = [
+        HourlyRow(key, h * 3600, float(h % 7), 0.0, 9.0, 0.5 if key == "sensor.meter" else None)
+        for key in ("sensor.power", "sensor.outdoor", "sensor.meter")
+        for h in range(days * 24)
+        if not 5 * 24 <= h < 8 * 24 or key == "sensor.meter"
+    ]
+    store.write(SEEDED_KINDS, hall + door + power, hours[: len(hours) // 2])
+    store.write(SEEDED_KINDS, hourly=hours[len(hours) // 2 :])
+    store.write(SEEDED_KINDS, hourly=hours[:100])  # hours written again replace themselves
+    store.write(
+        SEEDED_KINDS,
+        [
+            Sample("sensor.gone", 2 * DAY, None),
+            Sample("sensor.gone", 30 * DAY, None),
+            Sample("sensor.outdoor", days * DAY - 60.0, None),
+            Sample("sensor.meter", 30 * DAY + 1.0, 12.5),
+            # A reading replaced by a gap at the same moment: the day may lose its only reading.
+            Sample("binary_sensor.door", 20 * DAY + 5.0, None),
+        ],
+        # A backfill over hours already observed changes nothing; before them it adds hours.
+        [HourlyRow("sensor.power", h * 3600, 1.0, 1.0, 1.0) for h in range(4 * 24, 9 * 24)],
+        replace_hours=False,
+    )
+    return days * DAY
+
+
+def _coverage_as_before(db: sqlite3.Connection) -> dict[str, Coverage]:
+    """What coverage() answered when it read every row."""
+    result = {key: Coverage(kind=kind) for key, kind in db.execute("SELECT key, kind FROM sources")}
+    names = dict(db.execute("SELECT id, key FROM sources").fetchall())
+    for source_id, count, first, last in db.execute(
+        "SELECT source, COUNT(*), MIN(t), MAX(t) FROM samples"
+        " WHERE value IS NOT NULL GROUP BY source"
+    ):
+        cov = result[names[source_id]]
+        cov.samples, cov.first, cov.last = count, first, last
+    for source_id, count, first, last in db.execute(
+        "SELECT source, COUNT(*), MIN(hour), MAX(hour) + 3600 FROM hourly GROUP BY source"
+    ):
+        cov = result[names[source_id]]
+        cov.hours = count
+        cov.first = first if cov.first is None else min(cov.first, first)
+        cov.last = last if cov.last is None else max(cov.last, last)
+    for source_id, days in db.execute(
+        "SELECT source, COUNT(*) FROM ("
+        " SELECT source, CAST(t / 86400 AS INTEGER) AS day FROM samples"
+        " WHERE value IS NOT NULL"
+        " UNION SELECT source, hour / 86400 FROM hourly) GROUP BY source"
+    ):
+        result[names[source_id]].days = days
+    for source_id, reason, count in db.execute("SELECT source, reason, count FROM dropped"):
+        result[names[source_id]].dropped[reason] = count
+    return result
+
+
+def _days_with_data_as_before(db: sqlite3.Connection, keys: list[str]) -> int:
+    ids = [
+        row[0] for key in keys for row in db.execute("SELECT id FROM sources WHERE key = ?", (key,))
+    ]
+    if not ids:
+        return 0
+    row = db.execute(
+        "SELECT COUNT(*) FROM (SELECT CAST(t / 86400 AS INTEGER) FROM samples"
+        " WHERE value IS NOT NULL AND source IN (SELECT value FROM json_each(?1))"
+        " UNION SELECT hour / 86400 FROM hourly"
+        " WHERE source IN (SELECT value FROM json_each(?1)))",
+        (json.dumps(ids),),
+    ).fetchone()
+    return int(row[0])
+
+
+def _last_values_as_before(db: sqlite3.Connection) -> dict[str, tuple[float, float | None]]:
+    rows = db.execute(
+        "SELECT s.key, x.t, x.value FROM sources s JOIN samples x ON x.source = s.id"
+        " WHERE x.t = (SELECT MAX(t) FROM samples WHERE source = s.id)"
+    ).fetchall()
+    return {key: (t, value) for key, t, value in rows}
+
+
+def _assert_answers_as_before(store: HistoryStore) -> None:
+    keys = sorted(store.kinds())
+    key_sets = [[], ["sensor.unknown"], keys, *([key] for key in keys), keys[::2], keys[1::2]]
+    with closing(sqlite3.connect(store.path)) as db:
+        assert store.coverage() == _coverage_as_before(db)
+        for key_set in key_sets:
+            assert store.days_with_data(key_set) == _days_with_data_as_before(db, key_set), key_set
+        before = _last_values_as_before(db)
+    for key_set in key_sets:
+        wanted = {key: before[key] for key in key_set if key in before}
+        assert store.last_values(key_set) == wanted, key_set
+
+
+def test_the_summary_answers_as_when_it_read_every_row(tmp_path: Path) -> None:
+    """Coverage, days with data and the latest readings, as the full scans gave them."""
+    store = _store(tmp_path)
+    now = _seed(store)
+    _assert_answers_as_before(store)
+    store.write(SEEDED_KINDS, dropped={"sensor.power": {"not_a_number": 2}})
+    store.prune(now, 30, 14, {"motion", "door"}, {"sensor.power": 20})
+    _assert_answers_as_before(store)
+    store.rename("binary_sensor.door", "binary_sensor.hall")  # onto a kept source: the old wins
+    store.rename("sensor.gone", "sensor.back")
+    _assert_answers_as_before(store)
+    store.prune(now + 40 * DAY, 30, 14)  # everything forgotten
+    _assert_answers_as_before(store)
+    assert store.coverage()["sensor.power"] == Coverage("power", dropped={"not_a_number": 2})
+    store.close()
+
+
+def _rows(path: Path) -> tuple[list[Any], list[Any]]:
+    with closing(sqlite3.connect(path)) as db:
+        return (
+            db.execute("SELECT * FROM samples ORDER BY source, t").fetchall(),
+            db.execute("SELECT * FROM hourly ORDER BY source, hour").fetchall(),
+        )
+
+
+def test_prune_forgets_what_it_forgot_when_it_read_every_row(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    now = _seed(store)
+    store.close()
+    as_before = tmp_path / "as_before.db"
+    shutil.copy(store.path, as_before)
+    shutil.copy(store.path, tmp_path / "unpruned.db")
+    keep_every_reading, keep_raw = ["door", "motion"], {"sensor.power": 20}
+    with closing(sqlite3.connect(as_before)) as db, db:
+        ids = dict(db.execute("SELECT key, id FROM sources").fetchall())
+        db.execute("DELETE FROM samples WHERE t < ?", (now - 30 * DAY,))
+        db.execute(
+            "DELETE FROM samples WHERE t < ? AND source IN"
+            " (SELECT id FROM sources WHERE kind NOT IN (SELECT value FROM json_each(?)))"
+            " AND source NOT IN (SELECT value FROM json_each(?))",
+            (now - 14 * DAY, json.dumps(keep_every_reading), json.dumps([ids["sensor.power"]])),
+        )
+        db.execute(
+            "DELETE FROM samples WHERE source = ? AND t < ?", (ids["sensor.power"], now - 20 * DAY)
+        )
+        db.execute("DELETE FROM hourly WHERE hour < ?", (now - 30 * DAY,))
+    store.open()
+    store.prune(now, 30, 14, keep_every_reading, keep_raw)
+    store.close()
+    assert _rows(store.path) == _rows(as_before)
+    assert _rows(store.path) != _rows(tmp_path / "unpruned.db")
+
+
+def test_a_history_written_before_the_day_counts_is_counted_when_opened(tmp_path: Path) -> None:
+    """A file of the first schema gains its day counts once; its answers stay the same."""
+    store = _store(tmp_path)
+    _seed(store)
+    store.close()
+    with closing(sqlite3.connect(store.path)) as db, db:
+        for (trigger,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        ).fetchall():
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("DROP TABLE days")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    store.open()
+    _assert_answers_as_before(store)
+    store.close()
+    with closing(sqlite3.connect(store.path)) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (
+            str(SCHEMA_VERSION),
+        )
+
+
+def _work(store: HistoryStore, call: Callable[..., object], *args: Any) -> int:
+    """How much SQLite had to do for ``call(*args)`` (virtual machine steps, in hundreds)."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store._conn.set_progress_handler(count, 100)
+    call(*args)
+    store._conn.set_progress_handler(None, 0)
+    return steps
+
+
+def test_the_summary_costs_no_more_for_a_busier_history(tmp_path: Path) -> None:
+    """Hourly summary and refresh read per source, not every reading kept: 30 times the readings cost about the same."""
+    work = []
+    for readings_per_hour, folder in ((2, "quiet"), (60, "busy")):
+        (tmp_path / folder).mkdir()
+        store = _store(tmp_path / folder)
+        now = _seed(store, readings_per_hour)
+        keys = sorted(SEEDED_KINDS)
+        work.append(
+            {
+                "last_values": _work(store, store.last_values, keys),
+                "coverage": _work(store, store.coverage),
+                "days_with_data": _work(store, store.days_with_data, keys),
+                "prune": _work(store, store.prune, now, 400, 400),
+            }
+        )
+        store.close()
+    quiet, busy = work
+    for name, steps in busy.items():
+        assert steps <= 2 * quiet[name] + 5, (name, quiet[name], steps)

@@ -30,8 +30,8 @@ CONF_TRUSTED_PRESENCE: Final = "trusted_presence"
 
 # How often buffered samples are written to Foresight's own history and the models asked.
 FLUSH_INTERVAL: Final = timedelta(minutes=5)
-# How often the history is pruned and summarised (days held, coverage): it reads every table,
-# seconds on a Raspberry Pi with a year of history, and the days it counts change slowly.
+# How often the history is pruned and summarised (days held, coverage): the days it counts
+# change slowly.
 SUMMARY_INTERVAL: Final = timedelta(hours=1)
 # Occupancy is published at most this often after state changes, and at least every minute.
 OCCUPANCY_COOLDOWN_S: Final = 1.0

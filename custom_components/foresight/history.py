@@ -10,6 +10,8 @@ that. This module keeps, per source (a series key such as ``binary_sensor.hall_m
   saw; a restart resumes from there, and the time it was not watching is a gap.
 - ``hourly``: one row per source and hour (UTC hour start): time-weighted mean, min, max, and for
   energy meters the consumption in that hour. Kept for ``retention_days``.
+- ``days``: per source and UTC day, how many readings (not gaps) and hourly rows it holds. SQLite
+  triggers keep it as rows come and go, so the hourly summary never reads the whole history.
 
 Sizes per source (SQLite, measured by ``tests/test_history.py``): about 30 bytes a row, so a
 binary source changing 100 times a day takes about 1.2 MB a year, a numeric source at most
@@ -31,7 +33,7 @@ import sqlite3
 import threading
 import time
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the day counts (a file of schema 1 gains them when opened)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,6 +69,46 @@ CREATE TABLE IF NOT EXISTS hourly (
     consumption REAL,
     PRIMARY KEY (source, hour)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS days (
+    source INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    day INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    hours INTEGER NOT NULL,
+    PRIMARY KEY (source, day)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS reading_kept AFTER INSERT ON samples WHEN new.value IS NOT NULL
+BEGIN
+    INSERT INTO days VALUES (new.source, CAST(new.t / 86400 AS INTEGER), 1, 0)
+    ON CONFLICT (source, day) DO UPDATE SET samples = samples + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS reading_gone AFTER DELETE ON samples WHEN old.value IS NOT NULL
+BEGIN
+    UPDATE days SET samples = samples - 1
+    WHERE source = old.source AND day = CAST(old.t / 86400 AS INTEGER);
+    DELETE FROM days WHERE source = old.source AND day = CAST(old.t / 86400 AS INTEGER)
+    AND samples = 0 AND hours = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS hour_kept AFTER INSERT ON hourly
+BEGIN
+    INSERT INTO days VALUES (new.source, new.hour / 86400, 0, 1)
+    ON CONFLICT (source, day) DO UPDATE SET hours = hours + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS hour_gone AFTER DELETE ON hourly
+BEGIN
+    UPDATE days SET hours = hours - 1 WHERE source = old.source AND day = old.hour / 86400;
+    DELETE FROM days WHERE source = old.source AND day = old.hour / 86400
+    AND samples = 0 AND hours = 0;
+END;
+"""
+
+# The day counts of a file written before they were kept (samples and hours are only ever
+# inserted and deleted, never updated: the triggers above see every change).
+_COUNT_DAYS = """
+INSERT INTO days SELECT source, day, SUM(reading), SUM(hour) FROM (
+    SELECT source, CAST(t / 86400 AS INTEGER) AS day, 1 AS reading, 0 AS hour FROM samples
+    WHERE value IS NOT NULL
+    UNION ALL SELECT source, hour / 86400, 0, 1 FROM hourly
+) GROUP BY source, day
 """
 
 
@@ -182,12 +224,25 @@ class HistoryStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
-        db.executescript(_SCHEMA)
+        # A sample or hour replaced in place must reach the day counts' delete triggers too.
+        db.execute("PRAGMA recursive_triggers=ON")
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if row is None:
-            db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise HistoryTooNewError(f"{self.path}: schema {row[0]} is newer than this Foresight")
+        db.executescript(_SCHEMA)
+        if row is None or int(row[0]) < SCHEMA_VERSION:
+            db.execute("BEGIN")
+            try:
+                db.execute("DELETE FROM days")
+                db.execute(_COUNT_DAYS)
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         """Close the file."""
@@ -333,7 +388,11 @@ class HistoryStore:
             db = self._conn
             db.execute("BEGIN")
             try:
-                db.execute("DELETE FROM samples WHERE t < ?", (keep_from,))
+                # Per source, along its key: a bare time bound would read every row kept.
+                db.execute(
+                    "DELETE FROM samples WHERE source IN (SELECT id FROM sources) AND t < ?",
+                    (keep_from,),
+                )
                 db.execute(
                     "DELETE FROM samples WHERE t < ? AND source IN"
                     " (SELECT id FROM sources WHERE kind NOT IN (SELECT value FROM json_each(?)))"
@@ -349,7 +408,10 @@ class HistoryStore:
                         "DELETE FROM samples WHERE source = ? AND t < ?",
                         (source_id, keep_source_from),
                     )
-                db.execute("DELETE FROM hourly WHERE hour < ?", (keep_from,))
+                db.execute(
+                    "DELETE FROM hourly WHERE source IN (SELECT id FROM sources) AND hour < ?",
+                    (keep_from,),
+                )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")  # a failed prune must not leave later writes stuck
@@ -379,14 +441,20 @@ class HistoryStore:
             ).fetchall()
         return [HourlyRow(key, *row) for row in rows]
 
-    def last_values(self) -> dict[str, tuple[float, float | None]]:
-        """The newest sample of every source (to resume counters after a restart)."""
+    def last_values(self, keys: Iterable[str]) -> dict[str, tuple[float, float | None]]:
+        """The newest sample of each of these sources (none for a source with no sample kept)."""
+        latest = {}
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT s.key, x.t, x.value FROM sources s JOIN samples x ON x.source = s.id"
-                " WHERE x.t = (SELECT MAX(t) FROM samples WHERE source = s.id)"
-            ).fetchall()
-        return {key: (t, value) for key, t, value in rows}
+            for key in keys:
+                if (source_id := self._ids.get(key)) is None:
+                    continue
+                row = self._conn.execute(
+                    "SELECT t, value FROM samples WHERE source = ? ORDER BY t DESC LIMIT 1",
+                    (source_id,),
+                ).fetchone()
+                if row is not None:
+                    latest[key] = (row[0], row[1])
+        return latest
 
     def resume_points(self) -> dict[str, tuple[float, list[tuple[float, float | None]]]]:
         """Per source, until when it was observed and the samples of the hour then still open.
@@ -445,26 +513,27 @@ class HistoryStore:
                 for key, kind in db.execute("SELECT key, kind FROM sources")
             }
             names = dict(db.execute("SELECT id, key FROM sources").fetchall())
-            for source_id, count, first, last in db.execute(
-                "SELECT source, COUNT(*), MIN(t), MAX(t) FROM samples"
-                " WHERE value IS NOT NULL GROUP BY source"
+            for source_id, readings, hours, days in db.execute(
+                "SELECT source, SUM(samples), SUM(hours), COUNT(*) FROM days GROUP BY source"
             ):
                 cov = result[names[source_id]]
-                cov.samples, cov.first, cov.last = count, first, last
-            for source_id, count, first, last in db.execute(
-                "SELECT source, COUNT(*), MIN(hour), MAX(hour) + 3600 FROM hourly GROUP BY source"
+                cov.samples, cov.hours, cov.days = readings, hours, days
+            # Each end is one step along the source's key, however long its history.
+            for source_id, first_reading, last_reading, first_hour, last_hour in db.execute(
+                "SELECT id,"
+                " (SELECT t FROM samples WHERE source = s.id AND value IS NOT NULL"
+                "  ORDER BY t LIMIT 1),"
+                " (SELECT t FROM samples WHERE source = s.id AND value IS NOT NULL"
+                "  ORDER BY t DESC LIMIT 1),"
+                " (SELECT MIN(hour) FROM hourly WHERE source = s.id),"
+                " (SELECT MAX(hour) + 3600 FROM hourly WHERE source = s.id)"
+                " FROM sources s"
             ):
                 cov = result[names[source_id]]
-                cov.hours = count
-                cov.first = first if cov.first is None else min(cov.first, first)
-                cov.last = last if cov.last is None else max(cov.last, last)
-            for source_id, days in db.execute(
-                "SELECT source, COUNT(*) FROM ("
-                " SELECT source, CAST(t / 86400 AS INTEGER) AS day FROM samples"
-                " WHERE value IS NOT NULL"
-                " UNION SELECT source, hour / 86400 FROM hourly) GROUP BY source"
-            ):
-                result[names[source_id]].days = days
+                cov.first, cov.last = first_reading, last_reading
+                if first_hour is not None:
+                    cov.first = first_hour if cov.first is None else min(cov.first, first_hour)
+                    cov.last = last_hour if cov.last is None else max(cov.last, last_hour)
             for source_id, reason, count in db.execute("SELECT source, reason, count FROM dropped"):
                 result[names[source_id]].dropped[reason] = count
         return result
@@ -476,10 +545,8 @@ class HistoryStore:
             if not ids:
                 return 0
             row = self._conn.execute(
-                "SELECT COUNT(*) FROM (SELECT CAST(t / 86400 AS INTEGER) FROM samples"
-                " WHERE value IS NOT NULL AND source IN (SELECT value FROM json_each(?1))"
-                " UNION SELECT hour / 86400 FROM hourly"
-                " WHERE source IN (SELECT value FROM json_each(?1)))",
+                "SELECT COUNT(DISTINCT day) FROM days"
+                " WHERE source IN (SELECT value FROM json_each(?))",
                 (json.dumps(ids),),
             ).fetchone()
         return int(row[0])

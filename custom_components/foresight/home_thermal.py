@@ -120,7 +120,8 @@ class HomeThermal:
 
     def outlook(self) -> dict[str, WarmUp]:
         """Each heated room's temperature now and its warm-up rate at it."""
-        latest = self._store.last_values()
+        keys = [series.temperature for series in self.rooms.values()]
+        latest = self._store.last_values([*keys, self._outdoor_key] if self._outdoor_key else keys)
         outdoor = latest.get(self._outdoor_key) if self._outdoor_key else None
         self.outdoor = outdoor[1] if outdoor is not None else None
         warm_ups = {}
