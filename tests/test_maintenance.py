@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.foresight import history_path
 from custom_components.foresight.const import (
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
@@ -24,9 +26,11 @@ from custom_components.foresight.const import (
     SUBENTRY_ROOM,
 )
 from custom_components.foresight.coordinator import ForesightCoordinator
+from custom_components.foresight.history import HistoryStore, Sample
 from custom_components.foresight.learning.appliances import TRAIN_DAYS
 from custom_components.foresight.learning.batteries import BatteryDischarge
 from custom_components.foresight.timebase import from_wall_clock, to_wall_clock, wall_clock_now
+from homeassistant.components.recorder.db_schema import MAX_STATE_ATTRS_BYTES
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -324,6 +328,47 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
     freezer.move_to(silent_since + timedelta(hours=56))  # silent again
     await _refresh(hass, coordinator)
     assert [e.data["type"] for e in events] == ["silent", "silent"]
+
+
+def _keep_reports(store: HistoryStore, keys: list[str], until: datetime) -> None:
+    """Four days of each battery reporting its level every quarter hour, kept before ``until``."""
+    end = until.timestamp()
+    start = end - 4 * 86400
+    kinds = dict.fromkeys(keys, "battery")
+    store.open()
+    store.write(
+        kinds,
+        [
+            Sample(key, start + i * 900.0 + n, 90.0)
+            for n, key in enumerate(keys)
+            for i in range(384)
+        ],
+        observed=dict.fromkeys(keys, (start, end)),
+    )
+    store.mark_backfilled(keys, kinds)
+    store.close()
+
+
+async def test_hundreds_of_silent_sensors_stay_recorded_and_counted(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """A Zigbee coordinator dropping its devices: the problem is recorded, with how many."""
+    batteries = [f"sensor.device_{n:03d}_battery" for n in range(200)]
+    store = HistoryStore(history_path(hass, maintenance_entry))
+    await hass.async_add_executor_job(_keep_reports, store, batteries, START)
+    for battery in batteries:
+        hass.states.async_set(battery, "90", BATTERY)
+    await _start(hass, maintenance_entry, freezer)
+
+    freezer.move_to(START + timedelta(days=2))
+    await _refresh(hass, maintenance_entry.runtime_data.coordinator)
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None and problem.state == "on"
+    recorded = await recorded_attributes(hass, "binary_sensor.foresight_sensor_problem")
+    assert recorded["count"] == len(batteries)
+    assert 0 < len(recorded["sources"]) < len(batteries)
+    assert recorded["sources"][0]["entity_id"] == batteries[0]
+    assert len(json.dumps(recorded)) < MAX_STATE_ATTRS_BYTES
 
 
 async def test_a_source_reporting_a_value_that_holds_is_not_silent(

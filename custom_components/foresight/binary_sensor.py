@@ -20,6 +20,9 @@ from .entity import ForesightEntity, add_entities
 
 PARALLEL_UPDATES = 0
 
+# Sources a sensor problem lists: a hub dropping hundreds must stay within what is recorded.
+LISTED_PROBLEMS = 20
+
 UNUSUAL_ENERGY = BinarySensorEntityDescription(
     key="unusual_energy",
     translation_key="unusual_energy",
@@ -167,8 +170,10 @@ class SensorProblemSensor(ForesightEntity, BinarySensorEntity):
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
-        """Which sources, how, since when, and what their rhythm allows."""
+        """How many sources, and the first of them: how, since when, what their rhythm allows."""
+        problems = self.coordinator.data.maintenance.problems
         return {
+            "count": len(problems),
             "sources": [
                 {
                     "entity_id": problem.entity_id,
@@ -176,8 +181,8 @@ class SensorProblemSensor(ForesightEntity, BinarySensorEntity):
                     "since": problem.since.isoformat(),
                     "allowed_hours": problem.allowed_hours,
                 }
-                for problem in self.coordinator.data.maintenance.problems
-            ]
+                for problem in problems[:LISTED_PROBLEMS]
+            ],
         }
 
 
