@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 import json
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from custom_components.foresight.const import (
 )
 from custom_components.foresight.coordinator import ForesightCoordinator
 from custom_components.foresight.history import HistoryStore, Sample
+from custom_components.foresight.home_maintenance import HomeMaintenance
 from custom_components.foresight.learning.appliances import TRAIN_DAYS
 from custom_components.foresight.learning.batteries import BatteryDischarge
 from custom_components.foresight.timebase import from_wall_clock, to_wall_clock, wall_clock_now
@@ -540,3 +542,174 @@ async def test_get_forecast_lists_battery_dates(
         microsecond=0
     ) == datetime.fromisoformat(sensor.state)
     assert response["appliances"] == {"sensor.fridge_power": {"status": "learning", "drifted": []}}
+
+
+HALL, KITCHEN, DOOR = (
+    "binary_sensor.hall_motion",
+    "sensor.kitchen_temperature",
+    "sensor.door_battery",
+)
+SEEDED_KINDS = {HALL: "motion", KITCHEN: "temperature", DOOR: "battery"}
+BERLIN = ZoneInfo("Europe/Berlin")
+SEEDED_DAYS = 40
+DAY_S = 86400.0
+
+
+def _seeded_history(path: Path) -> HistoryStore:
+    """Forty days of a hall's motion, a kitchen's temperature and a door's battery, with silences.
+
+    The hall is quiet at night and silent for three days in the fourth week; the kitchen reports
+    every five minutes and falls silent for good ten hours before the end; the battery loses a
+    point a day and is replaced on day 20.
+    """
+    rng = np.random.default_rng(7)
+    store = HistoryStore(path)
+    store.open()
+    start = START.timestamp()
+    samples: list[Sample] = []
+    for day in range(SEEDED_DAYS):
+        if 24 <= day < 27:
+            continue
+        moments = np.sort(start + day * DAY_S + rng.uniform(7, 23, 30) * 3600)
+        samples += [Sample(HALL, float(t), float(i % 2 == 0)) for i, t in enumerate(moments)]
+        samples.append(Sample(DOOR, start + day * DAY_S + rng.uniform(0, DAY_S), 100.0 - day % 20))
+    kitchen_end = start + SEEDED_DAYS * DAY_S - 10 * 3600
+    samples += [
+        Sample(KITCHEN, float(t), float(20 + rng.normal()))
+        for t in np.arange(start, kitchen_end, 300.0)
+    ]
+    store.write(SEEDED_KINDS, samples)
+    return store
+
+
+def _home_maintenance(store: HistoryStore) -> HomeMaintenance:
+    return HomeMaintenance(store, BERLIN, dict(SEEDED_KINDS), {DOOR: 10.0}, [], None)
+
+
+def _learned_state(maintenance: HomeMaintenance) -> dict[str, Any]:
+    return {
+        "rhythms": {key: r.to_dict() for key, r in maintenance.rhythms.items()},
+        "batteries": {key: b.to_dict() for key, b in maintenance.batteries.items()},
+    }
+
+
+def test_reporting_through_the_history_learns_what_a_rebuild_learns(tmp_path: Path) -> None:
+    """What each refresh feeds adds up to a relearning from the whole history: nothing to redo."""
+    store = _seeded_history(tmp_path / "history.db")
+    end = START + timedelta(days=SEEDED_DAYS)
+    fed = _home_maintenance(store)
+    moment = START + timedelta(hours=1)
+    while moment < end:
+        fed.report(moment)
+        moment += timedelta(hours=5, minutes=7)
+    report = fed.report(end)
+    rebuilt = _home_maintenance(store)
+    rebuilt.rebuild(end)
+
+    assert _learned_state(fed) == _learned_state(rebuilt)
+    assert report == rebuilt.report(end)
+    assert [p.entity_id for p in report.problems] == [KITCHEN]
+    assert [b.status for b in report.batteries] == ["predicted"]
+
+
+def test_a_restored_state_fed_what_is_new_judges_as_a_rebuild(tmp_path: Path) -> None:
+    """Saved at a restart, read back and fed only what came since: the same verdicts."""
+    store = _seeded_history(tmp_path / "history.db")
+    end = START + timedelta(days=SEEDED_DAYS)
+    before_restart = _home_maintenance(store)
+    before_restart.report(START + timedelta(days=22, hours=3))  # before the hall's silence
+    saved = json.loads(json.dumps(before_restart.learned()))
+
+    restarted = _home_maintenance(store)
+    restarted.restore(None, None, saved)
+    rebuilt = _home_maintenance(store)
+    report = restarted.report(end)
+
+    assert report == rebuilt.report(end)
+    assert _learned_state(restarted) == _learned_state(rebuilt)
+    assert report.problems and report.batteries
+
+
+@pytest.mark.parametrize(
+    ("saved", "relearned"),
+    [
+        (None, set(SEEDED_KINDS)),
+        ("not a state", set(SEEDED_KINDS)),
+        ({"version": 1, "seen_until": "yesterday", "sources": {}}, set(SEEDED_KINDS)),
+        (lambda s: {**s, "seen_until": s["seen_until"] + 100 * DAY_S}, set(SEEDED_KINDS)),
+        (
+            lambda s: {**s, "sources": {"sensor." + k: v for k, v in s["sources"].items()}},
+            set(SEEDED_KINDS),
+        ),
+        (
+            lambda s: {
+                **s,
+                "sources": {**s["sources"], HALL: {**s["sources"][HALL], "kind": "door"}},
+            },
+            {HALL},
+        ),
+        (
+            lambda s: {**s, "sources": {**s["sources"], KITCHEN: {"rhythm": {"version": 0}}}},
+            {KITCHEN},
+        ),
+    ],
+    ids=[
+        "missing",
+        "unreadable",
+        "malformed",
+        "from the future",
+        "other sources",
+        "kind changed",
+        "bad rhythm",
+    ],
+)
+def test_a_saved_state_that_does_not_fit_is_relearned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, saved: Any, relearned: set[str]
+) -> None:
+    """Unreadable or not this home's: relearned from the history, never a crash."""
+    store = _seeded_history(tmp_path / "history.db")
+    end = START + timedelta(days=SEEDED_DAYS)
+    first = _home_maintenance(store)
+    first.report(START + timedelta(days=22))
+    state = json.loads(json.dumps(first.learned()))
+    restarted = _home_maintenance(store)
+    restarted.restore(None, None, saved(state) if callable(saved) else saved)
+    learned: list[str] = []
+    learn = restarted._learn
+
+    def _counted(keys: Any, until: float) -> None:
+        learned.extend(keys)
+        learn(keys, until)
+
+    monkeypatch.setattr(restarted, "_learn", _counted)
+    report = restarted.report(end)
+    assert set(learned) == relearned
+    assert report == _home_maintenance(store).report(end)
+
+
+def test_training_relearns_only_the_sources_a_backfill_reached_back_into(tmp_path: Path) -> None:
+    """A backfill adds samples before those already fed: only those sources are learned again."""
+    store = _seeded_history(tmp_path / "history.db")
+    end = START + timedelta(days=SEEDED_DAYS)
+    maintenance = _home_maintenance(store)
+    maintenance.report(end)
+    kitchen = maintenance.rhythms[KITCHEN]
+    earlier = START - timedelta(days=30)
+    store.write(SEEDED_KINDS, [Sample(HALL, earlier.timestamp(), 1.0)])
+
+    maintenance.train(end, [HALL])
+    rebuilt = _home_maintenance(store)
+    rebuilt.rebuild(end)
+    assert maintenance.rhythms[KITCHEN] is kitchen
+    assert _learned_state(maintenance) == _learned_state(rebuilt)
+
+
+def test_a_changed_low_level_relearns_the_battery(tmp_path: Path) -> None:
+    store = _seeded_history(tmp_path / "history.db")
+    first = _home_maintenance(store)
+    first.report(START + timedelta(days=22))
+    saved = first.learned()
+    restarted = HomeMaintenance(store, BERLIN, dict(SEEDED_KINDS), {DOOR: 25.0}, [], None)
+    restarted.restore(None, None, saved)
+    restarted.report(START + timedelta(days=23))
+    assert restarted.batteries[DOOR].low_level == 25.0

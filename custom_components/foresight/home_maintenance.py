@@ -1,15 +1,17 @@
 """Predictive maintenance: batteries, silent or stuck sources, drifting appliances.
 
 Runs in the executor at each refresh of the coordinator: new samples since the last refresh
-are read from Foresight's history and fed to the ``learning`` models, which are rebuilt from
-the whole history at start and every night. The history is their persistence, except for the
-appliances: the periods each was flagged and its last model learned from normal days are kept
-with Foresight's models, so a drift that outlasts the history is never learned as normal.
+are read from Foresight's history and fed to the ``learning`` models. Each source's rhythm and
+battery discharge are kept with Foresight's models (:meth:`HomeMaintenance.learned`), so a
+restart feeds them only what is new; a source whose saved state is missing, unreadable or
+learned under other settings is learned again from the whole history. The appliances are fit
+every night on their last days; the periods each was flagged and its last model learned from
+normal days are kept too, so a drift that outlasts the history is never learned as normal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 import logging
@@ -38,6 +40,7 @@ HOUR = 3600.0
 DAY = 86400.0
 # An appliance is judged on its last day of power and the hours it must stay drifted.
 CHECK_SPAN = WINDOW + (PERSIST_HOURS + 1) * HOUR
+LEARNED_VERSION = 1  # of what learned() saves: each source's rhythm and battery discharge
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ class HomeMaintenance:
         # Local wall-clock periods each appliance was flagged: never learned from.
         self.flagged: dict[str, list[tuple[float, float]]] = {}
         self._seen_until = 0.0  # UTC seconds: samples up to here were fed to the models
+        self._saved: Any = None  # the rhythms and batteries kept at the last stop, not read yet
 
     @property
     def keys(self) -> list[str]:
@@ -130,7 +134,26 @@ class HomeMaintenance:
     def rebuild(self, now: datetime) -> None:
         """Learn every model again from the whole history up to ``now``."""
         end = math.nextafter(now.timestamp(), math.inf)
-        for key, kind in self._kinds.items():
+        self._learn(self._kinds, end)
+        self._fit_appliances(end)
+        self._seen_until = end
+
+    def train(self, now: datetime, relearn: Iterable[str] = ()) -> None:
+        """Fit the appliances on their last days; learn ``relearn`` again from the whole history.
+
+        A rhythm or a discharge fed report by report holds what relearning the same history
+        would give it; it is relearned only when its history gained older samples (a backfill).
+        Kept since first seen, it also remembers what the history has since pruned.
+        """
+        if not self.rhythms:
+            self.rebuild(now)
+            return
+        self._learn([key for key in relearn if key in self._kinds], self._seen_until)
+        self._fit_appliances(math.nextafter(now.timestamp(), math.inf))
+
+    def _learn(self, keys: Iterable[str], end: float) -> None:
+        """Learn these sources' rhythms and batteries from their whole history before ``end``."""
+        for key in keys:
             rows = [(t, v) for t, v in self._store.samples(key, 0.0, end) if v is not None]
             times = self._local([t for t, _ in rows])
             values = np.array([v for _, v in rows], dtype=np.float64)
@@ -138,8 +161,10 @@ class HomeMaintenance:
                 self.batteries[key] = BatteryDischarge.from_history(
                     times, values, low_level=self._low_levels[key]
                 )
-            binary = _is_binary(kind)
+            binary = _is_binary(self._kinds[key])
             self.rhythms[key] = SourceRhythm.from_reports(times, values >= 0.5 if binary else None)
+
+    def _fit_appliances(self, end: float) -> None:
         for key in self.appliance_keys:
             times, power = self._power(key, end - TRAIN_DAYS * DAY, end)
             outdoor_times, outdoor = self._outdoor(end - TRAIN_DAYS * DAY, end)
@@ -150,7 +175,60 @@ class HomeMaintenance:
             # Every day left to learn from was flagged: what was normal before still is.
             if fitted.ready or previous is None or not previous.ready:
                 self.appliances[key] = fitted
-        self._seen_until = end
+
+    def learned(self) -> dict[str, Any] | None:
+        """Each source's rhythm and battery discharge, and until when they were fed (JSON).
+
+        None before the first report: nothing learned yet to keep.
+        """
+        if not self.rhythms:
+            return None
+        sources: dict[str, Any] = {}
+        for key, rhythm in list(self.rhythms.items()):
+            sources[key] = {"kind": self._kinds[key], "rhythm": rhythm.to_dict()}
+            if (battery := self.batteries.get(key)) is not None:
+                sources[key]["battery"] = battery.to_dict()
+        return {"version": LEARNED_VERSION, "seen_until": self._seen_until, "sources": sources}
+
+    def _resume(self, now: datetime) -> None:
+        """Take back the saved rhythms and batteries and feed them what is new; else rebuild."""
+        end = math.nextafter(now.timestamp(), math.inf)
+        saved, self._saved = self._saved, None
+        seen_until = _saved_until(saved, end)
+        restored = self._restored(saved.get("sources")) if seen_until is not None else {}
+        if seen_until is None or not restored:
+            self.rebuild(now)
+            return
+        for key, (rhythm, battery) in restored.items():
+            self.rhythms[key] = rhythm
+            if battery is not None:
+                self.batteries[key] = battery
+        missing = [key for key in self._kinds if key not in restored]
+        self._learn(missing, seen_until)
+        self._fit_appliances(end)
+        self._feed(seen_until, end)
+
+    def _restored(self, sources: Any) -> dict[str, tuple[SourceRhythm, BatteryDischarge | None]]:
+        """The saved sources that fit the present ones (same kind, same low level)."""
+        restored: dict[str, tuple[SourceRhythm, BatteryDischarge | None]] = {}
+        if not isinstance(sources, dict):
+            return restored
+        for key, kind in self._kinds.items():
+            saved = sources.get(key)
+            if not isinstance(saved, dict) or saved.get("kind") != kind:
+                continue
+            try:
+                rhythm = SourceRhythm.from_dict(saved.get("rhythm", {}))
+                battery = None
+                if key in self._low_levels:
+                    battery = BatteryDischarge.from_dict(saved.get("battery", {}))
+                    if battery.low_level != self._low_levels[key]:
+                        continue
+            except ValueError as err:
+                _LOGGER.debug("Saved state of %s could not be read: %s", key, err)
+                continue
+            restored[key] = (rhythm, battery)
+        return restored
 
     def parameters(self) -> dict[str, Any]:
         """What the history cannot give back: each appliance's flagged periods and model."""
@@ -163,11 +241,15 @@ class HomeMaintenance:
             },
         }
 
-    def restore(self, parameters: Any, learned_in: tzinfo | None = None) -> None:
-        """Take back what :meth:`parameters` gave; anything unreadable is learned afresh.
+    def restore(
+        self, parameters: Any, learned_in: tzinfo | None = None, learned: Any = None
+    ) -> None:
+        """Take back what :meth:`parameters` and :meth:`learned` gave; unreadable: learned afresh.
 
-        ``learned_in``: the time zone on whose wall clock the flagged periods were kept.
+        ``learned_in``: the time zone on whose wall clock the flagged periods were kept;
+        ``learned`` must have been learned on the present one. It is read at the first report.
         """
+        self._saved = learned
         if not isinstance(parameters, dict):
             return
         for key in self.appliance_keys:
@@ -220,7 +302,7 @@ class HomeMaintenance:
         """
         end = now.timestamp()
         if not self.rhythms:
-            self.rebuild(now)
+            self._resume(now)
         else:
             # Up to and including now: a reading taken this very second counts.
             self._feed(self._seen_until, math.nextafter(end, math.inf))
@@ -300,3 +382,13 @@ class HomeMaintenance:
             hour = math.floor(local_now / HOUR) * HOUR
             self.flagged[key] = add_flagged(self.flagged.get(key, []), hour - HOUR, hour + HOUR)
         return ApplianceOutlook(key, check.status, check.drifted_measures, check.measures)
+
+
+def _saved_until(saved: Any, end: float) -> float | None:
+    """Until when a saved state was fed (UTC seconds), if it can be read and is not ahead of ``end``."""
+    if not isinstance(saved, dict) or saved.get("version") != LEARNED_VERSION:
+        return None
+    seen_until = saved.get("seen_until")
+    if not isinstance(seen_until, (int, float)) or not 0.0 < seen_until <= end:
+        return None
+    return float(seen_until)
