@@ -362,20 +362,20 @@ async def test_a_refresh_never_reads_the_models_while_training_rebuilds_them(
     coordinator = setup_home.runtime_data.coordinator
     maintenance = coordinator.maintenance
     rebuilding, go_on = threading.Event(), threading.Event()
-    rebuild, report = maintenance.rebuild, maintenance.report
+    train, report = maintenance.train, maintenance.report
     reports_while_rebuilding: list[bool] = []
 
-    def slow_rebuild(now: datetime) -> None:
+    def slow_train(now: datetime, relearn: Any) -> None:
         rebuilding.set()
         go_on.wait(10)
-        rebuild(now)
+        train(now, relearn)
         rebuilding.clear()
 
     def watched_report(*args: Any) -> Any:
         reports_while_rebuilding.append(rebuilding.is_set())
         return report(*args)
 
-    monkeypatch.setattr(maintenance, "rebuild", slow_rebuild)
+    monkeypatch.setattr(maintenance, "train", slow_train)
     monkeypatch.setattr(maintenance, "report", watched_report)
     training = hass.async_create_task(coordinator.async_train())
     assert await hass.async_add_executor_job(rebuilding.wait, 10)

@@ -34,8 +34,10 @@ from custom_components.foresight.learning.batteries import BatteryDischarge
 from custom_components.foresight.timebase import from_wall_clock, to_wall_clock, wall_clock_now
 from homeassistant.components.recorder.db_schema import MAX_STATE_ATTRS_BYTES
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 
 from .conftest import recorded_attributes
 
@@ -713,3 +715,83 @@ def test_a_changed_low_level_relearns_the_battery(tmp_path: Path) -> None:
     restarted.restore(None, None, saved)
     restarted.report(START + timedelta(days=23))
     assert restarted.batteries[DOOR].low_level == 25.0
+
+
+SOURCES_KEPT = "maintenance_sources"
+
+
+async def test_home_assistant_stopping_keeps_what_maintenance_learned(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """Home Assistant stops without unloading Foresight: the rhythms are kept all the same."""
+    await _start(hass, maintenance_entry, freezer)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    freezer.tick(timedelta(hours=2))
+    hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
+    await _refresh(hass, coordinator)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    kept = coordinator.models.get(SOURCES_KEPT)
+    assert kept["seen_until"] >= dt_util.utcnow().timestamp()
+    assert kept["sources"]["binary_sensor.hall_motion"]["rhythm"]["is_on"] is True
+
+
+@pytest.mark.parametrize(
+    ("spoil", "rebuilds"),
+    [
+        (lambda saved: None, 0),
+        (lambda saved: saved.pop(SOURCES_KEPT), 1),
+        (lambda saved: saved.update({SOURCES_KEPT: [1, 2, 3]}), 1),
+        (
+            lambda saved: saved[SOURCES_KEPT].update(
+                sources={
+                    f"{key}_other": source for key, source in saved[SOURCES_KEPT]["sources"].items()
+                }
+            ),
+            1,
+        ),
+        (lambda saved: saved["learned_in"].update({SOURCES_KEPT: "Europe/Helsinki"}), 1),
+    ],
+    ids=["kept", "missing", "unreadable", "other sources", "another time zone"],
+)
+async def test_a_restart_relearns_from_the_whole_history_only_without_a_saved_state(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    maintenance_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    spoil: Any,
+    rebuilds: int,
+) -> None:
+    await _start(hass, maintenance_entry, freezer)
+    for day in range(1, 15):
+        freezer.move_to(START + timedelta(days=day))
+        hass.states.async_set("sensor.door_battery", str(100 - 3 * day), BATTERY)
+        for minute in range(0, 600, 45):
+            freezer.move_to(START + timedelta(days=day, minutes=minute))
+            state = "on" if minute % 2 else "off"
+            hass.states.async_set("binary_sensor.hall_motion", state, {"device_class": "motion"})
+    await _refresh(hass, maintenance_entry.runtime_data.coordinator)
+    before = maintenance_entry.runtime_data.coordinator.data.maintenance
+    assert await hass.config_entries.async_unload(maintenance_entry.entry_id)
+    saved = hass_storage[f"{DOMAIN}.{maintenance_entry.entry_id}.models"]["data"]
+    assert set(saved[SOURCES_KEPT]["sources"]) >= {
+        "sensor.door_battery",
+        "binary_sensor.hall_motion",
+    }
+    spoil(saved)
+
+    counted: list[datetime] = []
+    rebuild = HomeMaintenance.rebuild
+
+    def _counted(self: HomeMaintenance, now: datetime) -> None:
+        counted.append(now)
+        rebuild(self, now)
+
+    monkeypatch.setattr(HomeMaintenance, "rebuild", _counted)
+    assert await hass.config_entries.async_setup(maintenance_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(counted) == rebuilds
+    after = maintenance_entry.runtime_data.coordinator.data.maintenance
+    assert after.batteries == before.batteries
+    assert after.problems == before.problems

@@ -214,7 +214,9 @@ async def test_a_late_backfill_leaves_the_downtime_a_gap(
         )
     )
     restarted = ten + timedelta(hours=7, minutes=10)
-    assert await async_backfill(hass, store, [Source(key, Kind.TEMPERATURE)], restarted, 10) == 1
+    assert await async_backfill(hass, store, [Source(key, Kind.TEMPERATURE)], restarted, 10) == [
+        key
+    ]
 
     hours = await hass.async_add_executor_job(store.hours, key)
     assert [(row.hour - ten.timestamp()) / 3600 for row in hours] == [-2, -1, 0]

@@ -197,7 +197,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     entry.async_on_unload(_keep_unwritten)
     models = ModelStore(hass, entry.entry_id)
     await models.async_load()
-    entry.async_on_unload(models.async_close)
     zone = dt_util.get_default_time_zone()
     energy = None
     if (energy_id := entry.data.get(CONF_ENERGY_SENSOR)) is not None:
@@ -257,6 +256,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         occupancy,
         thermal,
     )
+
+    async def _close_models() -> None:
+        try:
+            await coordinator.async_keep_learned()
+        finally:
+            await models.async_close()
+
+    entry.async_on_unload(_close_models)
     controllers = build_controllers(hass, entry, coordinator)
     entry.runtime_data = ForesightData(store, observer, coordinator, models, controllers)
     for controller in controllers:
@@ -280,7 +287,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         async def _backfill_then_train() -> None:
             filled = await async_backfill(hass, store, series, until, retention)
             if filled or coordinator.needs_training:
-                await coordinator.async_train()
+                await coordinator.async_train(filled)
 
         entry.async_create_background_task(
             hass, _backfill_then_train(), "foresight backfill and training"
@@ -309,6 +316,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
 
     async def _flush_on_stop(_event: Event) -> None:
         await observer.async_stop(dt_util.utcnow().timestamp())
+        await coordinator.async_keep_learned()  # Home Assistant stops without unloading
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _flush_on_stop))
     await async_install_blueprints(hass)

@@ -41,15 +41,15 @@ async def async_backfill(
     sources: Iterable[Source],
     until: datetime,
     retention_days: int,
-) -> int:
-    """Fill the history of sources never filled before, up to ``until``; returns how many."""
+) -> list[str]:
+    """Fill the history of sources never filled before, up to ``until``; returns their keys."""
     done = await hass.async_add_executor_job(store.backfilled)
     todo = [source for source in sources if source.key not in done]
     if not todo:
-        return 0
+        return []
     start = until - timedelta(days=retention_days)
     await get_instance(hass).async_add_executor_job(_backfill, hass, store, todo, start, until)
-    return len(todo)
+    return [source.key for source in todo]
 
 
 def _backfill(

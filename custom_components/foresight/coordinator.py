@@ -45,6 +45,7 @@ from .sources import KEEP_EVERY_READING, Source
 
 _LOGGER = logging.getLogger(__name__)
 UNUSUAL_ANNOUNCED = "unusual_energy_announced"  # kept with the models: on while announced
+MAINTENANCE_SOURCES = "maintenance_sources"  # kept with the models: rhythms and batteries
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,11 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self.occupancy = occupancy
         self.thermal = thermal
         thermal.restore(models.get("thermal"))
-        maintenance.restore(models.get("maintenance"), models.learned_in("maintenance"))
+        maintenance.restore(
+            models.get("maintenance"),
+            models.learned_in("maintenance"),
+            models.learned(MAINTENANCE_SOURCES),
+        )
         self._maintenance_kept = maintenance.parameters()  # as last put in the model store
         # Occupancy is published on its own beat: within a second of a state change, and
         # every minute, without moving the schedule of the refresh.
@@ -309,6 +314,23 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             self.models.put("maintenance", parameters)
             self._maintenance_kept = parameters
 
+    async def async_keep_learned(self) -> None:
+        """Keep each source's rhythm and battery discharge, for a restart to feed only what is new.
+
+        Skipped while the models are in use (a stop must not wait for a training): the last
+        state kept stays valid, and a restart feeds it everything since.
+        """
+        if self._training.locked():
+            return
+        async with self._training:
+            await self._async_keep_learned()
+
+    async def _async_keep_learned(self) -> None:
+        # Large, so not at every refresh: at training and at stop only.
+        learned = await self.hass.async_add_executor_job(self.maintenance.learned)
+        if learned is not None:
+            self.models.put(MAINTENANCE_SOURCES, learned)
+
     def _announce(
         self, energy: EnergyOutlook | None, maintenance: MaintenanceReport, now: datetime
     ) -> None:
@@ -389,9 +411,10 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             or any(room not in self.thermal.models for room in self.thermal.rooms)
         )
 
-    async def async_train(self) -> list[str]:
+    async def async_train(self, backfilled: Collection[str] = ()) -> list[str]:
         """Train every model from the history (in the executor), keep them, and predict anew.
 
+        ``backfilled``: the series the history gained older samples of, relearned from scratch.
         Returns the models whose training failed: for those, the model in use is kept.
         Raises HistoryClosedError if Foresight is unloaded meanwhile: nothing more is kept.
         """
@@ -405,8 +428,9 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
                     self.models.put("energy", parameters)
                     self.trained_at["energy"] = now
             with _keeping_the_previous_model("maintenance", failed):
-                await self.hass.async_add_executor_job(self.maintenance.rebuild, now)
+                await self.hass.async_add_executor_job(self.maintenance.train, now, backfilled)
                 await self._async_keep_maintenance()
+                await self._async_keep_learned()
                 self.trained_at["maintenance"] = now
             if self.thermal.rooms:
                 with _keeping_the_previous_model("thermal", failed):
