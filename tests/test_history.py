@@ -451,6 +451,7 @@ async def test_a_history_that_cannot_be_read_is_said_once_and_the_controllers_st
         heating,
         "number.living_room_comfort_temperature",
         "select.foresight_presence_simulation_mode",
+        "binary_sensor.foresight_unexpected_activity",  # an alarm, read from live states
     ):
         state = hass.states.get(setting)
         assert state is not None

@@ -268,3 +268,33 @@ async def test_a_renamed_appliance_keeps_its_problem_sensor(
     assert problem is not None
     assert not problem.attributes.get("restored")
     assert problem.attributes["power_sensor"] == "sensor.kitchen_fridge"
+
+
+async def test_an_appliance_problem_sensor_named_by_its_entity_id_keeps_its_settings(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """One registered under the power sensor's entity id (an earlier version) is kept as is."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create("sensor", "test", "fridge", suggested_object_id="fridge_power")
+    home_entry.add_to_hass(hass)
+    earlier = registry.async_get_or_create(
+        "binary_sensor",
+        DOMAIN,
+        f"{home_entry.entry_id}_appliance_sensor.fridge_power",
+        config_entry=home_entry,
+        suggested_object_id="my_fridge_problem",
+    )
+    registry.async_update_entity(earlier.entity_id, name="Fridge alarm")
+    set_home_states(hass)
+    options = {**home_entry.options, CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"]}
+    await load_entry(hass, home_entry, options=options)
+
+    problems = [
+        entity
+        for entity in er.async_entries_for_config_entry(registry, home_entry.entry_id)
+        if entity.domain == "binary_sensor" and "_appliance_" in entity.unique_id
+    ]
+    assert [(e.entity_id, e.name) for e in problems] == [
+        ("binary_sensor.my_fridge_problem", "Fridge alarm")
+    ]
+    assert hass.states.get("binary_sensor.my_fridge_problem") is not None

@@ -7,16 +7,17 @@ from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.const import STATE_ON
+from homeassistant.const import STATE_ON, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from . import ForesightConfigEntry
+from .const import DOMAIN
 from .controllers import UnexpectedActivity
 from .coordinator import ForesightCoordinator
-from .entity import ForesightEntity, add_entities
+from .entity import ControllerEntity, ForesightEntity, add_entities
 
 PARALLEL_UPDATES = 0
 
@@ -69,12 +70,17 @@ async def async_setup_entry(
     if coordinator.energy is not None:
         entities.append(UnusualEnergySensor(coordinator, UNUSUAL_ENERGY.key))
     registry = er.async_get(hass)
-    entities += (
-        ApplianceProblemSensor(coordinator, appliance, registry.async_get(appliance))
-        for appliance in coordinator.maintenance.appliance_keys
-    )
+    for appliance in coordinator.maintenance.appliance_keys:
+        sensor = ApplianceProblemSensor(coordinator, appliance, registry.async_get(appliance))
+        # Named by the power sensor's entity id before: the same entity, and the user's settings.
+        earlier = f"{entry.entry_id}_appliance_{appliance}"
+        if sensor.unique_id not in (None, earlier) and (
+            kept := registry.async_get_entity_id(Platform.BINARY_SENSOR, DOMAIN, earlier)
+        ):
+            registry.async_update_entity(kept, new_unique_id=sensor.unique_id)
+        entities.append(sensor)
     detector = next(c for c in entry.runtime_data.controllers if isinstance(c, UnexpectedActivity))
-    entities.append(UnexpectedActivitySensor(coordinator, UNEXPECTED_ACTIVITY.key, detector))
+    entities.append(UnexpectedActivitySensor(detector))
     entities += (
         RoomOccupancySensor(coordinator, OCCUPANCY.key, room_id, subentry.title)
         for room_id, subentry in entry.subentries.items()
@@ -234,16 +240,18 @@ class ApplianceProblemSensor(ForesightEntity, BinarySensorEntity):
         }
 
 
-class UnexpectedActivitySensor(ForesightEntity, BinarySensorEntity, RestoreEntity):
-    """On when motion, a door or presence fired while everybody was away, until someone is home."""
+class UnexpectedActivitySensor(ControllerEntity, BinarySensorEntity, RestoreEntity):
+    """On when motion, a door or presence fired while everybody was away, until someone is home.
+
+    Available as its controller is: an alarm read from live states outlives a history out of
+    reach.
+    """
 
     entity_description = UNEXPECTED_ACTIVITY
 
-    def __init__(
-        self, coordinator: ForesightCoordinator, key: str, detector: UnexpectedActivity
-    ) -> None:
+    def __init__(self, detector: UnexpectedActivity) -> None:
         """Show what ``detector`` saw."""
-        super().__init__(coordinator, key)
+        super().__init__(detector, UNEXPECTED_ACTIVITY.key)
         self.detector = detector
 
     async def async_added_to_hass(self) -> None:

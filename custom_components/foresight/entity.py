@@ -62,7 +62,7 @@ class ForesightEntity(CoordinatorEntity[ForesightCoordinator]):
 
 
 class ControllerEntity(ForesightEntity):
-    """A controller's switch or setting, on the controller's device."""
+    """A controller's switch, setting or alarm, on the controller's device."""
 
     def __init__(self, controller: Controller, key: str) -> None:
         """The entity ``key`` of ``controller``."""
