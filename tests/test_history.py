@@ -317,7 +317,8 @@ async def test_a_failed_write_keeps_the_batch_for_the_next(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A full disk loses nothing: what could not be written is written at the next flush."""
+    """A full disk loses nothing: what could not be written is written at the next flush, and
+    the sensor's rhythm, fed from the history as it grows, relearns what came late at training."""
     store: HistoryStore = setup_home.runtime_data.store
     coordinator = setup_home.runtime_data.coordinator
     write = store.write
@@ -326,15 +327,19 @@ async def test_a_failed_write_keeps_the_batch_for_the_next(
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(store, "write", full_disk)
-    for state in ("on", "off"):
-        hass.states.async_set("binary_sensor.living_motion", state, {"device_class": "motion"})
+    for _ in range(2):
+        for state in ("on", "off"):
+            hass.states.async_set("binary_sensor.living_motion", state, {"device_class": "motion"})
         await coordinator.async_refresh()
     assert caplog.text.count("Cannot write Foresight's history") == 1
 
     monkeypatch.setattr(store, "write", write)
     await coordinator.async_refresh()
     motion = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
-    assert [value for _, value in motion] == [0.0, 1.0, 0.0]
+    assert [value for _, value in motion] == [0.0, 1.0, 0.0, 1.0, 0.0]
+    await coordinator.async_train()
+    rhythm = coordinator.maintenance.rhythms["binary_sensor.living_motion"]
+    assert sum(rhythm.reports_by_hour) == len(motion)
 
 
 async def test_a_reload_while_the_history_cannot_be_written_keeps_the_batch(

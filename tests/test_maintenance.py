@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
@@ -720,19 +721,43 @@ def test_a_changed_low_level_relearns_the_battery(tmp_path: Path) -> None:
 SOURCES_KEPT = "maintenance_sources"
 
 
+async def _hall_in_use_two_hours_on(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> ForesightCoordinator:
+    """The home started, then two hours later the hall's motion on and refreshed."""
+    await _start(hass, entry, freezer)
+    coordinator = entry.runtime_data.coordinator
+    freezer.tick(timedelta(hours=2))
+    hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
+    await _refresh(hass, coordinator)
+    return coordinator
+
+
 async def test_home_assistant_stopping_keeps_what_maintenance_learned(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
 ) -> None:
     """Home Assistant stops without unloading Foresight: the rhythms are kept all the same."""
-    await _start(hass, maintenance_entry, freezer)
-    coordinator = maintenance_entry.runtime_data.coordinator
-    freezer.tick(timedelta(hours=2))
-    hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
-    await _refresh(hass, coordinator)
+    coordinator = await _hall_in_use_two_hours_on(hass, freezer, maintenance_entry)
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
     kept = coordinator.models.get(SOURCES_KEPT)
     assert kept["seen_until"] >= dt_util.utcnow().timestamp()
+    assert kept["sources"]["binary_sensor.hall_motion"]["rhythm"]["is_on"] is True
+
+
+async def test_a_stop_during_a_refresh_waits_for_it_and_keeps_what_was_learned(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """Home Assistant stops while a refresh runs: the rhythms are kept once it is done."""
+    coordinator = await _hall_in_use_two_hours_on(hass, freezer, maintenance_entry)
+    await coordinator._training.acquire()  # a refresh in progress holds the models
+    keeping = asyncio.ensure_future(coordinator.async_keep_learned())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not keeping.done()
+    coordinator._training.release()
+    await keeping
+    kept = coordinator.models.get(SOURCES_KEPT)
     assert kept["sources"]["binary_sensor.hall_motion"]["rhythm"]["is_on"] is True
 
 

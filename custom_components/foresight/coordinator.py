@@ -91,6 +91,9 @@ def _changed_scopes(old: OccupancyOutlook | None, new: OccupancyOutlook | None) 
     return changed
 
 
+KEEP_WAIT_S = 10  # a refresh takes a second or two; a training far longer
+
+
 def _times(saved: Any) -> dict[str, datetime]:
     """The named times saved by :meth:`ForesightCoordinator.async_train` (ISO strings)."""
     return {
@@ -317,13 +320,18 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
     async def async_keep_learned(self) -> None:
         """Keep each source's rhythm and battery discharge, for a restart to feed only what is new.
 
-        Skipped while the models are in use (a stop must not wait for a training): the last
-        state kept stays valid, and a restart feeds it everything since.
+        A refresh in progress is waited for; a training is not (a stop must not wait that long):
+        the last state kept stays valid, and a restart feeds it everything since.
         """
-        if self._training.locked():
+        try:
+            async with asyncio.timeout(KEEP_WAIT_S):
+                await self._training.acquire()
+        except TimeoutError:
             return
-        async with self._training:
+        try:
             await self._async_keep_learned()
+        finally:
+            self._training.release()
 
     async def _async_keep_learned(self) -> None:
         # Large, so not at every refresh: at training and at stop only.
@@ -428,7 +436,9 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
                     self.models.put("energy", parameters)
                     self.trained_at["energy"] = now
             with _keeping_the_previous_model("maintenance", failed):
-                await self.hass.async_add_executor_job(self.maintenance.train, now, backfilled)
+                # Readings written late were never fed to the rhythms: they learn them again.
+                relearn = {*backfilled, *self.observer.take_written_late()}
+                await self.hass.async_add_executor_job(self.maintenance.train, now, relearn)
                 await self._async_keep_maintenance()
                 await self._async_keep_learned()
                 self.trained_at["maintenance"] = now

@@ -193,6 +193,10 @@ class Observer:
         self._imitations: deque[str] = deque(maxlen=OWN_ACTIONS_KEPT)
         self.started_at: float | None = None
         self._write_failing = False
+        # Series whose readings reach the history late (after a failed write, or carried over
+        # a reload): what learned from the history as it grew missed them, and relearns them.
+        self._late = set(carried.series) if carried is not None else set()
+        self._written_late: set[str] = set()
         self._flushing = asyncio.Lock()  # one batch at a time, in order
         self._stop_flushing: Callable[[], None] | None = None
 
@@ -342,11 +346,14 @@ class Observer:
         except HISTORY_ERRORS as error:
             for builder, batch in taken:
                 builder.put_back(*batch)
+            self._late.update(builder.source.key for builder, batch in taken if batch[0])
             if not self._write_failing:
                 _LOGGER.warning("Cannot write Foresight's history, keeping it to retry: %s", error)
             self._write_failing = True
             return
         self._leftover = []
+        self._written_late |= self._late
+        self._late = set()
         if self._write_failing:
             _LOGGER.info("Foresight's history is written again")
             self._write_failing = False
@@ -356,6 +363,11 @@ class Observer:
         """Stop listening and write what is still buffered."""
         self.stop_listening()
         await self.async_flush(now)
+
+    def take_written_late(self) -> set[str]:
+        """The series whose readings were written late since the last call."""
+        taken, self._written_late = self._written_late, set()
+        return taken
 
     def unwritten(self, now: float) -> Unwritten | None:
         """What is still not written, for the next observer of the same home to carry on."""
