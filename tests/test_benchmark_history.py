@@ -30,6 +30,8 @@ def test_speed_reports_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
         "maintenance_rebuild_s",
         "maintenance_report_ms",
         "maintenance_peak_mb",
+        "maintenance_restart_ms",
+        "maintenance_kept_mb",
     }
     assert figures <= result.keys()
     assert result["days"] == 2
