@@ -696,6 +696,7 @@ async def test_a_quiet_home_writes_only_what_changed(
 
     # A publish writes only the entities that show occupancy, and only those it changed.
     freezer.tick(timedelta(seconds=20))
+    await hass.async_block_till_done(wait_background_tasks=True)  # a refresh writes them all
     writes["changed"].clear()
     writes["unchanged"].clear()
     coordinator = entry.runtime_data.coordinator
