@@ -109,7 +109,7 @@ class RoomOccupancySensor(ForesightEntity, BinarySensorEntity):
         if room is None:
             return {}
         return {
-            "probability": round(room.occupancy_probability, 3),
+            "probability": room.occupancy_probability,  # rounded as shown
             "confidence": round(room.confidence, 3),
         }
 
@@ -132,7 +132,7 @@ class SomeoneHomeSensor(ForesightEntity, BinarySensorEntity):
         """How likely."""
         occupancy = self.coordinator.data.occupancy
         presence = occupancy.presence if occupancy is not None else None
-        return {"probability": round(presence.probability, 3)} if presence is not None else {}
+        return {"probability": presence.probability} if presence is not None else {}
 
 
 class UnusualEnergySensor(ForesightEntity, BinarySensorEntity):

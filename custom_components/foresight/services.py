@@ -139,7 +139,7 @@ def _occupancy_forecast(
         "room": entry.subentries[room_id].title if room_id else None,
         "status": unit.status,
         "skill": unit.skill,
-        "occupancy_probability": round(unit.occupancy_probability, 4),
+        "occupancy_probability": unit.occupancy_probability,
         "forecast": coordinator.occupancy.hourly(
             room_id, dt_util.utcnow(), hours, coordinator.untrusted_sources()
         ),
