@@ -9,8 +9,9 @@ import json
 import logging
 import os
 from pathlib import Path
+import sqlite3
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -102,6 +103,16 @@ def untranslated_attributes(hass: HomeAssistant) -> list[str]:
                 elif isinstance(value, str) and value not in translated[name].get("state", {value}):
                     missing.append(f"{entity.entity_id}: {name} = {value}")
     return missing
+
+
+def history_locked(*args: Any, **kwargs: Any) -> NoReturn:
+    """Stands in for a history method while another program holds the file."""
+    raise sqlite3.OperationalError("database is locked")
+
+
+def disk_full(*args: Any, **kwargs: Any) -> NoReturn:
+    """Stands in for a history method while the disk is full."""
+    raise sqlite3.OperationalError("database or disk is full")
 
 
 HOME_DATA = {

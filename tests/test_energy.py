@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 import math
 from pathlib import Path
-import sqlite3
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,7 +38,13 @@ from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
 from homeassistant.core import Event, HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError
 
-from .conftest import import_hourly_statistics, load_entry, recorded_attributes, set_home_states
+from .conftest import (
+    history_locked,
+    import_hourly_statistics,
+    load_entry,
+    recorded_attributes,
+    set_home_states,
+)
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 DAYS = 60
@@ -184,10 +189,7 @@ async def test_get_forecast_with_the_history_out_of_reach_says_so(
     """A locked history file: a translated error naming it, not a stack trace."""
     entry = energy_home[0]
 
-    def locked(*args: Any, **kwargs: Any) -> None:
-        raise sqlite3.OperationalError("database is locked")
-
-    monkeypatch.setattr(entry.runtime_data.store, "hours", locked)
+    monkeypatch.setattr(entry.runtime_data.store, "hours", history_locked)
     with pytest.raises(HomeAssistantError) as raised:
         await _two_day_forecast(hass)
     assert raised.value.translation_key == "history_unavailable"

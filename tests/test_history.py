@@ -36,7 +36,7 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .conftest import start_home
+from .conftest import disk_full, history_locked, start_home
 from .controllers_helpers import tick, turn
 
 KINDS = {"binary_sensor.hall": "motion", "sensor.power": "power"}
@@ -323,10 +323,7 @@ async def test_a_failed_write_keeps_the_batch_for_the_next(
     coordinator = setup_home.runtime_data.coordinator
     write = store.write
 
-    def full_disk(*args: Any, **kwargs: Any) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
-    monkeypatch.setattr(store, "write", full_disk)
+    monkeypatch.setattr(store, "write", disk_full)
     for _ in range(2):
         for state in ("on", "off"):
             hass.states.async_set("binary_sensor.living_motion", state, {"device_class": "motion"})
@@ -349,10 +346,7 @@ async def test_a_reload_while_the_history_cannot_be_written_keeps_the_batch(
     until the entry is removed."""
     write = HistoryStore.write
 
-    def full_disk(*args: Any, **kwargs: Any) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
-    monkeypatch.setattr(HistoryStore, "write", full_disk)
+    monkeypatch.setattr(HistoryStore, "write", disk_full)
     for state in (STATE_ON, STATE_OFF):
         hass.states.async_set("binary_sensor.living_motion", state, {"device_class": "motion"})
         await setup_home.runtime_data.coordinator.async_refresh()
@@ -368,7 +362,7 @@ async def test_a_reload_while_the_history_cannot_be_written_keeps_the_batch(
     motion = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
     assert [value for _, value in motion] == [0.0, 1.0, 0.0, 1.0]
 
-    monkeypatch.setattr(HistoryStore, "write", full_disk)
+    monkeypatch.setattr(HistoryStore, "write", disk_full)
     hass.states.async_set("binary_sensor.living_motion", STATE_OFF, {"device_class": "motion"})
     assert await hass.config_entries.async_unload(setup_home.entry_id)
     assert setup_home.entry_id in hass.data[UNWRITTEN]
@@ -386,10 +380,7 @@ async def test_readings_of_a_series_no_longer_kept_are_written_after_the_reload(
     await start_home(hass, home_entry, options={CONF_WORKDAY_SENSOR: "binary_sensor.workday"})
     write = HistoryStore.write
 
-    def full_disk(*args: Any, **kwargs: Any) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
-    monkeypatch.setattr(HistoryStore, "write", full_disk)
+    monkeypatch.setattr(HistoryStore, "write", disk_full)
     hass.states.async_set("binary_sensor.workday", STATE_OFF)
     hass.config_entries.async_update_entry(home_entry, options={CONF_RETENTION_DAYS: 400})
     await hass.async_block_till_done()
@@ -406,12 +397,9 @@ async def test_readings_waiting_outlive_a_setup_that_must_be_tried_again(
     """On a full disk the history also locks while Foresight reloads: nothing waiting is lost."""
     write, resume_points = HistoryStore.write, HistoryStore.resume_points
 
-    def out_of_reach(*args: Any, **kwargs: Any) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
-    monkeypatch.setattr(HistoryStore, "write", out_of_reach)
+    monkeypatch.setattr(HistoryStore, "write", disk_full)
     hass.states.async_set("binary_sensor.living_motion", STATE_ON, {"device_class": "motion"})
-    monkeypatch.setattr(HistoryStore, "resume_points", out_of_reach)
+    monkeypatch.setattr(HistoryStore, "resume_points", disk_full)
     assert not await hass.config_entries.async_reload(setup_home.entry_id)
 
     monkeypatch.setattr(HistoryStore, "write", write)
@@ -436,11 +424,8 @@ async def test_a_history_that_cannot_be_read_is_said_once_and_the_controllers_st
     await turn(hass, "switch", "turn_on", heating)
     readers = {name: getattr(store, name) for name in ("coverage", "dropped")}
 
-    def locked(*args: Any, **kwargs: Any) -> None:
-        raise sqlite3.OperationalError("database is locked")
-
     for name in readers:
-        monkeypatch.setattr(store, name, locked)
+        monkeypatch.setattr(store, name, history_locked)
     caplog.clear()
     for _ in range(3):
         await tick(hass, freezer, dt_util.utcnow() + FLUSH_INTERVAL)

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
-import sqlite3
 import threading
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,7 +44,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
-from .conftest import recorded_attributes
+from .conftest import history_locked, recorded_attributes
 
 NOW = datetime(2026, 10, 20, 18, 50, tzinfo=UTC)  # a Tuesday, 11:50 in the test's time zone
 DAYS = 14
@@ -511,10 +510,7 @@ async def test_a_history_locked_while_the_saved_model_catches_up_retries_setup(
     await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
     assert entry.runtime_data.coordinator.occupancy.model is not None
 
-    def locked(*args: Any, **kwargs: Any) -> None:
-        raise sqlite3.OperationalError("database is locked")
-
-    monkeypatch.setattr(HistoryStore, "samples", locked)
+    monkeypatch.setattr(HistoryStore, "samples", history_locked)
     assert not await hass.config_entries.async_reload(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert "cannot use its history file" in str(entry.reason)

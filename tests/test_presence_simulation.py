@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 import logging
-import sqlite3
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +24,7 @@ from homeassistant.core import Context, Event, HomeAssistant
 from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.setup import async_setup_component
 
-from .conftest import entry_like, set_home_states
+from .conftest import entry_like, history_locked, set_home_states
 from .controllers_helpers import async_setup_lamp, tick
 
 SWITCH = "switch.foresight_presence_simulation"
@@ -232,10 +231,7 @@ async def test_a_history_out_of_reach_keeps_last_nights_evening_and_stops_on_arr
     pattern = _simulation(home_entry).pattern
     assert pattern is not None
 
-    def locked(*args: Any, **kwargs: Any) -> None:
-        raise sqlite3.OperationalError("database is locked")
-
-    monkeypatch.setattr(home_entry.runtime_data.store, "samples", locked)
+    monkeypatch.setattr(home_entry.runtime_data.store, "samples", history_locked)
     next_day = DAY + timedelta(days=1)
     plan = plan_evening(pattern, LAMP, next_day, zone, home_entry.entry_id)
     moment = datetime.combine(next_day, time(12), zone)

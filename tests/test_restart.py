@@ -26,7 +26,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 
-from .conftest import entry_like, set_home_states
+from .conftest import entry_like, history_locked, set_home_states
 
 _OUTDOOR = {
     "unit_of_measurement": "°C",
@@ -95,14 +95,11 @@ async def test_a_history_locked_after_it_was_opened_retries_setup(
     closed: list[Path] = []
     close = HistoryStore.close
 
-    def locked(*args: Any, **kwargs: Any) -> None:
-        raise sqlite3.OperationalError("database is locked")
-
     def close_and_note(store: HistoryStore) -> None:
         closed.append(store.path)
         close(store)
 
-    monkeypatch.setattr(HistoryStore, read, locked)
+    monkeypatch.setattr(HistoryStore, read, history_locked)
     monkeypatch.setattr(HistoryStore, "close", close_and_note)
     set_home_states(hass)
     home_entry.add_to_hass(hass)
