@@ -633,6 +633,19 @@ def test_a_restored_state_fed_what_is_new_judges_as_a_rebuild(tmp_path: Path) ->
     assert report.problems and report.batteries
 
 
+def _calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[tuple[Any, ...]]:
+    """The arguments of every call of ``owner.name`` from now on (each still made)."""
+    calls: list[tuple[Any, ...]] = []
+    method = getattr(owner, name)
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return method(*args)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
 @pytest.mark.parametrize(
     ("saved", "relearned"),
     [
@@ -677,16 +690,9 @@ def test_a_saved_state_that_does_not_fit_is_relearned(
     state = json.loads(json.dumps(first.learned()))
     restarted = _home_maintenance(store)
     restarted.restore(None, None, saved(state) if callable(saved) else saved)
-    learned: list[str] = []
-    learn = restarted._learn
-
-    def _counted(keys: Any, until: float) -> None:
-        learned.extend(keys)
-        learn(keys, until)
-
-    monkeypatch.setattr(restarted, "_learn", _counted)
+    learned = _calls(monkeypatch, restarted, "_learn")
     report = restarted.report(end)
-    assert set(learned) == relearned
+    assert {key for keys, _until in learned for key in keys} == relearned
     assert report == _home_maintenance(store).report(end)
 
 
@@ -806,14 +812,7 @@ async def test_a_restart_relearns_from_the_whole_history_only_without_a_saved_st
     }
     spoil(saved)
 
-    counted: list[datetime] = []
-    rebuild = HomeMaintenance.rebuild
-
-    def _counted(self: HomeMaintenance, now: datetime) -> None:
-        counted.append(now)
-        rebuild(self, now)
-
-    monkeypatch.setattr(HomeMaintenance, "rebuild", _counted)
+    counted = _calls(monkeypatch, HomeMaintenance, "rebuild")
     assert await hass.config_entries.async_setup(maintenance_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert len(counted) == rebuilds
