@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from homeassistant.util.json import JsonValueType
 
 from .const import DOMAIN
 from .coordinator import history_unavailable
-from .history import HISTORY_ERRORS, HistoryClosedError
+from .history import HISTORY_ERRORS, HistoryClosedError, HistoryStore
 from .home_maintenance import MaintenanceReport
 
 if TYPE_CHECKING:
@@ -63,15 +64,25 @@ def _entry(hass: HomeAssistant, call: ServiceCall) -> ForesightConfigEntry:
     return entry
 
 
+@contextmanager
+def _reading_the_history(store: HistoryStore) -> Iterator[None]:
+    """Turn Foresight unloading meanwhile, or its history out of reach, into translated errors."""
+    try:
+        yield
+    except HistoryClosedError as error:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="unloaded") from error
+    except HISTORY_ERRORS as error:
+        raise history_unavailable(HomeAssistantError, store, error) from error
+
+
 async def _async_retrain(call: ServiceCall) -> None:
     entry = _entry(call.hass, call)
     if room := call.data.get(ATTR_ROOM):
         # A room's models are trained with the home's (the home learns from every room).
         _room_id(entry, room)
-    try:
-        failed = await entry.runtime_data.coordinator.async_train()
-    except HistoryClosedError as error:
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="unloaded") from error
+    coordinator = entry.runtime_data.coordinator
+    with _reading_the_history(coordinator.store):
+        failed = await coordinator.async_train()
     if failed:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -94,14 +105,10 @@ async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
     outlook = coordinator.data.energy
     if outlook is None or outlook.status == "learning":
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="still_learning")
-    try:
+    with _reading_the_history(coordinator.store):
         forecast: list[JsonValueType] = await call.hass.async_add_executor_job(
             energy.forecast, dt_util.utcnow(), hours
         )
-    except HistoryClosedError as error:
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="unloaded") from error
-    except HISTORY_ERRORS as error:
-        raise history_unavailable(HomeAssistantError, coordinator.store, error) from error
     return {
         "kind": "energy",
         "status": outlook.status,
