@@ -210,10 +210,18 @@ async def test_a_battery_already_low_is_due_today(
     assert calendar.state == "on"
 
 
+@pytest.mark.parametrize("language", ["en", "fr"])
 async def test_a_battery_low_since_this_morning_has_reached_its_level(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    maintenance_entry: MockConfigEntry,
+    language: str,
 ) -> None:
-    """A battery that crossed its low level this morning is due today, and said to be low."""
+    """A battery that crossed its low level this morning is due today, and said to be low.
+
+    In a language Foresight has no translation for, the calendar speaks English.
+    """
+    hass.config.language = language
     await _start(hass, maintenance_entry, freezer)
     zone = ZoneInfo(hass.config.time_zone)
     for day in range(1, 30):  # 3 points a day, down to 13 %

@@ -286,6 +286,8 @@ async def test_the_routine_calendar_shows_each_period_whole(
         shown.append(calendar.attributes)
     assert shown[0] == shown[1]
     assert shown[0]["message"] == "Foresight: someone home"
+    likely = shown[0]["description"].removeprefix("Expected from the learned weekly routine (")
+    assert 50 <= int(likely.removesuffix(" % likely).")) <= 100
     began = datetime.fromisoformat(shown[0]["start_time"]).replace(tzinfo=zone)
     ends = datetime.fromisoformat(shown[0]["end_time"]).replace(tzinfo=zone)
     assert tuesday + timedelta(hours=17) <= began <= tuesday + timedelta(hours=18)
@@ -299,6 +301,9 @@ async def test_the_routine_calendar_shows_each_period_whole(
     this_evening = await _routine_events(hass, now, now + timedelta(hours=1))
     assert on_tuesday[night] == on_wednesday[night] == this_evening[night]
     assert (on_tuesday[night].start, on_tuesday[night].end) == (began, ends)
+    # The routine says what is expected: Tuesday's morning is over, and last week is not shown.
+    assert min(event.end for event in on_tuesday.values()) > now
+    assert await _routine_events(hass, tuesday - 7 * DAY, tuesday - 5 * DAY) == {}
 
     # The week ahead ends with next Tuesday's night whole, as this one, a week later.
     week = await _routine_events(hass, now, now + 7 * DAY)

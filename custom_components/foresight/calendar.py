@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from . import ForesightConfigEntry
-from .const import CALENDAR_DAYS
+from .const import CALENDAR_DAYS, DOMAIN
 from .coordinator import ForesightCoordinator
 from .entity import ForesightEntity, add_entities
 
@@ -27,22 +28,50 @@ async def async_setup_entry(
     """Add the home's learned-routine and maintenance calendars."""
     coordinator = entry.runtime_data.coordinator
     rooms = {room_id: subentry.title for room_id, subentry in entry.subentries.items()}
+    texts = EventTexts(await async_get_translations(hass, hass.config.language, "common", [DOMAIN]))
     add_entities(
         entry,
         async_add_entities,
         [
-            RoutineCalendar(coordinator, "learned_routine", rooms),
-            MaintenanceCalendar(coordinator, "maintenance"),
+            RoutineCalendar(coordinator, "learned_routine", texts, rooms),
+            MaintenanceCalendar(coordinator, "maintenance", texts),
         ],
     )
 
 
-class RoutineCalendar(ForesightEntity, CalendarEntity):
+class EventTexts:
+    """The events' words in the home's language (English where a translation lacks one)."""
+
+    def __init__(self, translations: dict[str, str]) -> None:
+        """Keep the ``common`` translations Home Assistant loaded for Foresight."""
+        self._translations = translations
+
+    def __call__(self, key: str, **placeholders: object) -> str:
+        """The text ``key`` with its placeholders filled in."""
+        return self._translations[f"component.{DOMAIN}.common.{key}"].format(**placeholders)
+
+
+class _Calendar(ForesightEntity, CalendarEntity):
+    """A Foresight calendar, writing its events in the home's language."""
+
+    def __init__(self, coordinator: ForesightCoordinator, key: str, texts: EventTexts) -> None:
+        """Write events with ``texts``."""
+        super().__init__(coordinator, key)
+        self._texts = texts
+
+
+class RoutineCalendar(_Calendar):
     """The periods each room and the home are expected in use, from the learned routine."""
 
-    def __init__(self, coordinator: ForesightCoordinator, key: str, rooms: dict[str, str]) -> None:
+    def __init__(
+        self,
+        coordinator: ForesightCoordinator,
+        key: str,
+        texts: EventTexts,
+        rooms: dict[str, str],
+    ) -> None:
         """Show the routine of the home and of ``rooms`` (room id → name)."""
-        super().__init__(coordinator, key)
+        super().__init__(coordinator, key, texts)
         self._rooms: dict[str | None, str] = {None: coordinator.config_entry.title}
         self._rooms.update(rooms)
 
@@ -52,8 +81,8 @@ class RoutineCalendar(ForesightEntity, CalendarEntity):
             CalendarEvent(
                 start=begin,
                 end=stop,
-                summary=(f"{name}: someone home" if room is None else f"{name} in use"),
-                description=f"Expected from the learned weekly routine ({share:.0%} likely).",
+                summary=self._texts("routine_home" if room is None else "routine_room", name=name),
+                description=self._texts("routine_description", share=round(share * 100)),
                 uid=f"{room or 'home'}-{begin.isoformat()}",
             )
             for room, name in self._rooms.items()
@@ -71,15 +100,18 @@ class RoutineCalendar(ForesightEntity, CalendarEntity):
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
-        """The expected periods between two moments, each whole (begun in the week ahead)."""
-        # Periods begun within the routine's week ahead are shown, each whole, even ending after.
-        end_date = min(end_date, dt_util.now() + timedelta(days=ROUTINE_DAYS))
+        """The expected periods between two moments, each whole, from now to a week ahead."""
+        # The routine says what is expected, not what was: periods over by now are not shown.
+        # Those begun within the week ahead are shown whole, even ending after it.
+        now = dt_util.now()
+        start_date = max(start_date, now)
+        end_date = min(end_date, now + timedelta(days=ROUTINE_DAYS))
         if end_date <= start_date:
             return []
         return self._events(start_date, end_date)
 
 
-class MaintenanceCalendar(ForesightEntity, CalendarEntity):
+class MaintenanceCalendar(_Calendar):
     """An all-day event for each battery predicted to run out in the next 60 days."""
 
     def _events(self) -> list[CalendarEvent]:
@@ -94,25 +126,26 @@ class MaintenanceCalendar(ForesightEntity, CalendarEntity):
             day = max(reached, now.date())
             state = self.hass.states.get(battery.entity_id)
             name = state.name if state is not None else battery.entity_id
-            likely = ""
-            if battery.low_at_early is not None and battery.low_at_late is not None:
-                likely = (
-                    f" Likely between {dt_util.as_local(battery.low_at_early).date()}"
-                    f" and {dt_util.as_local(battery.low_at_late).date()}."
+            said = {"entity_id": battery.entity_id, "low_level": f"{battery.low_level:g}"}
+            if battery.low_at <= now:
+                description = self._texts("battery_reached", **said, date=reached)
+            else:
+                description = (
+                    self._texts("battery_expected", **said, level=f"{battery.level:g}")
+                    if battery.level is not None
+                    else self._texts("battery_expected_no_level", **said)
                 )
+                if battery.low_at_early is not None and battery.low_at_late is not None:
+                    early = dt_util.as_local(battery.low_at_early).date()
+                    late = dt_util.as_local(battery.low_at_late).date()
+                    likely = self._texts("battery_likely", early=early, late=late)
+                    description = f"{description} {likely}"
             events.append(
                 CalendarEvent(
                     start=day,
                     end=day + timedelta(days=1),
-                    summary=f"Replace battery: {name}",
-                    description=(
-                        f"{battery.entity_id} reached {battery.low_level:g} % on {reached}."
-                        if battery.low_at <= now
-                        else f"{battery.entity_id} is expected to reach {battery.low_level:g} %"
-                        f" (now {battery.level:g} %).{likely}"
-                        if battery.level is not None
-                        else f"{battery.entity_id} is expected to reach {battery.low_level:g} %."
-                    ),
+                    summary=self._texts("battery_summary", name=name),
+                    description=description,
                     uid=f"{battery.entity_id}-{day.isoformat()}",
                 )
             )
