@@ -159,6 +159,29 @@ async def test_renamed_source_keeps_its_history(
     assert [value for _, value in new][-1] == 0.0
 
 
+async def test_what_was_learned_of_a_renamed_appliance_is_kept_under_its_new_id(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """The periods an appliance was flagged (never learned from) follow it through a rename."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create("sensor", "test", "fridge", suggested_object_id="fridge_power")
+    set_home_states(hass)
+    options = {**home_entry.options, CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"]}
+    await load_entry(hass, home_entry, options=options)
+    flagged = [(1_790_000_000.0, 1_790_086_400.0)]
+    maintenance = home_entry.runtime_data.coordinator.maintenance
+    maintenance.flagged["sensor.fridge_power"] = flagged
+    home_entry.runtime_data.models.put("maintenance", maintenance.parameters())
+
+    registry.async_update_entity("sensor.fridge_power", new_entity_id="sensor.kitchen_fridge")
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert home_entry.state is ConfigEntryState.LOADED
+    maintenance = home_entry.runtime_data.coordinator.maintenance
+    assert maintenance.flagged["sensor.kitchen_fridge"] == flagged
+    assert "sensor.fridge_power" not in maintenance.flagged
+
+
 async def test_a_rename_follows_every_setting_that_names_the_entity(
     hass: HomeAssistant, home_entry: MockConfigEntry
 ) -> None:

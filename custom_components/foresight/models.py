@@ -33,6 +33,7 @@ class ModelStore:
         self.time_zone = hass.config.time_zone
         self._learned_in: dict[str, str] = {}  # model name → its time zone's name
         self._zones: dict[str, tzinfo] = {}  # those time zones by name
+        self._renames: dict[str, str] = {}  # entities renamed since the models were loaded
         self._closed = False
 
     async def async_load(self) -> None:
@@ -80,8 +81,16 @@ class ModelStore:
         self._learned_in[name] = self.time_zone
         self._store.async_delay_save(self._saved, SAVE_DELAY_S)
 
+    def rename(self, old: str, new: str) -> None:
+        """Follow an entity rename: from now on the models are saved under its new id."""
+        self._renames[old] = new
+        if not self._closed:
+            self._store.async_delay_save(self._saved, SAVE_DELAY_S)
+
     def _saved(self) -> dict[str, Any]:
-        return {**self._models, LEARNED_IN: dict(self._learned_in)}
+        # The models running now still know a renamed entity by its old id, until they reload.
+        models = _renamed(self._models, self._renames) if self._renames else self._models
+        return {**models, LEARNED_IN: dict(self._learned_in)}
 
     async def async_close(self) -> None:
         """Write now and keep nothing more (on unload)."""
@@ -91,3 +100,24 @@ class ModelStore:
     async def async_remove(self) -> None:
         """Forget every model (the entry was removed)."""
         await self._store.async_remove()
+
+
+def _renamed(value: Any, renames: dict[str, str]) -> Any:
+    """``value`` (plain JSON) with each renamed entity id, and each key of its series, renamed."""
+    if isinstance(value, str):
+        return _renamed_id(value, renames)
+    if isinstance(value, dict):
+        return {
+            _renamed_id(key, renames) if isinstance(key, str) else key: _renamed(item, renames)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_renamed(item, renames) for item in value]
+    return value
+
+
+def _renamed_id(text: str, renames: dict[str, str]) -> str:
+    entity_id, _, _ = text.partition("#")  # a series key: the entity id, "#" and what it keeps
+    if (new := renames.get(entity_id)) is None:
+        return text
+    return new + text[len(entity_id) :]

@@ -101,6 +101,7 @@ async def _async_rename(hass: HomeAssistant, entry: ConfigEntry, old: str, new: 
     await runtime.observer.async_flush(dt_util.utcnow().timestamp())
     for suffix in KEY_SUFFIXES:
         await hass.async_add_executor_job(store.rename, old + suffix, new + suffix)
+    runtime.models.rename(old, new)
     for subentry in entry.subentries.values():
         updated = replace_entity(subentry.data, old, new)
         if updated != dict(subentry.data):
