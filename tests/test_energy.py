@@ -21,9 +21,13 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.foresight.const import EVENT_UNUSUAL_ENERGY
+from custom_components.foresight.const import (
+    CONF_EXPORT_SENSOR,
+    CONF_PRODUCTION_SENSOR,
+    EVENT_UNUSUAL_ENERGY,
+)
 from custom_components.foresight.history import HistoryStore, HourlyRow
-from custom_components.foresight.home_energy import HomeEnergy
+from custom_components.foresight.home_energy import EnergyFlow, HomeEnergy
 from custom_components.foresight.learning.energy import (
     EnergyForecast,
     EnergyForecaster,
@@ -49,6 +53,7 @@ from .conftest import (
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 DAYS = 60
 ENERGY = {"device_class": "energy", "state_class": "total_increasing"}
+HOUSE_METER = [EnergyFlow("sensor.house_energy", Kind.ENERGY)]
 
 
 def _usual_day(hours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -100,24 +105,45 @@ async def energy_home(
 ) -> tuple[MockConfigEntry, np.ndarray, np.ndarray]:
     """The home with sixty days of energy use up to ``NOW``, and those hours on the wall clock."""
     utc_hours, kwh_utc = await _load_energy_home(hass, freezer, home_entry, NOW)
-    # On the local wall clock the autumn's repeated hour (1 November) is one hour of both.
+    local_hours, kwh = _on_the_wall_clock(hass, utc_hours, kwh_utc)
+    assert local_hours.size == utc_hours.size - 1
+    return home_entry, local_hours, kwh
+
+
+def _on_the_wall_clock(
+    hass: HomeAssistant, utc_hours: np.ndarray, kwh_utc: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hourly kWh on the local wall clock: the autumn's repeated hour is one hour of both."""
     local_hours, where = np.unique(
         to_wall_clock(utc_hours, ZoneInfo(hass.config.time_zone)), return_inverse=True
     )
     kwh = np.zeros(local_hours.size)
     np.add.at(kwh, where, kwh_utc)
-    assert local_hours.size == utc_hours.size - 1
-    return home_entry, local_hours, kwh
+    return local_hours, kwh
 
 
 async def test_entities_show_the_engine_result(
     hass: HomeAssistant, energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray]
 ) -> None:
     _entry, local_hours, kwh = energy_home
-    # The same data through the learning engine, offline.
-    local_now = wall_clock_now(NOW, ZoneInfo(hass.config.time_zone))
-    offline = EnergyForecaster.train(local_hours, kwh, now=local_now)
+    offline = await _assert_the_entities_show_the_engine_result(hass, local_hours, kwh, NOW)
     assert offline.status == "ready"
+    # The hourly values are for dashboards and automations; the database keeps the state only.
+    next_hour = hass.states.get("sensor.foresight_energy_forecast_next_hour")
+    assert next_hour is not None
+    assert "forecast" not in await recorded_attributes(hass, next_hour.entity_id)
+    unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
+    assert unusual is not None
+    assert unusual.state == "off"
+
+
+async def _assert_the_entities_show_the_engine_result(
+    hass: HomeAssistant, local_hours: np.ndarray, kwh: np.ndarray, now: datetime
+) -> EnergyForecaster:
+    """The energy entities show what the learning engine makes of ``kwh``, offline."""
+    local_now = wall_clock_now(now, ZoneInfo(hass.config.time_zone))
+    offline = EnergyForecaster.train(local_hours, kwh, now=local_now)
+    assert offline.status != "learning"
     expected = offline.forecast(local_hours, kwh, local_now, 24)
 
     status = hass.states.get("sensor.foresight_energy_model_status")
@@ -130,8 +156,6 @@ async def test_entities_show_the_engine_result(
     assert len(forecast) == 24
     assert [hour["kwh"] for hour in forecast] == pytest.approx(expected.kwh.tolist(), abs=1e-3)
     assert [hour["upper"] for hour in forecast] == pytest.approx(expected.upper.tolist(), abs=1e-3)
-    # The hourly values are for dashboards and automations; the database keeps the state only.
-    assert "forecast" not in await recorded_attributes(hass, next_hour.entity_id)
     accuracy = hass.states.get("sensor.foresight_energy_forecast_accuracy")
     assert accuracy is not None
     assert float(accuracy.state) == pytest.approx(offline.skill * 100, abs=0.1)
@@ -150,10 +174,111 @@ async def test_entities_show_the_engine_result(
     assert float(power.state) == pytest.approx(expected_power_w(expected, local_now), abs=0.1)
     trained = hass.states.get("sensor.foresight_energy_model_last_trained")
     assert trained is not None
-    assert trained.state == NOW.isoformat()
+    assert trained.state == now.isoformat()
+    return offline
+
+
+# 16:00 in California on a sunny day after cloudy weeks.
+SOLAR_NOW = datetime(2026, 6, 10, 23, 0, tzinfo=UTC)
+SOLAR_HOME = {
+    CONF_PRODUCTION_SENSOR: "sensor.solar_power",
+    CONF_EXPORT_SENSOR: "sensor.grid_export",
+}
+
+
+def _meter_rows(utc_hours: np.ndarray, kwh: np.ndarray) -> list[dict[str, Any]]:
+    """A kWh meter's hourly statistics for the ``kwh`` used in each of ``utc_hours``."""
+    total = np.cumsum(kwh)
+    return [
+        {"start": datetime.fromtimestamp(hour, UTC), "state": cumulated, "sum": cumulated}
+        for hour, cumulated in zip(utc_hours, total, strict=True)
+    ]
+
+
+async def _load_solar_home(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    data: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sixty days of a home with solar panels up to ``SOLAR_NOW`` (cloudy until today), its
+    grid import, solar power and export in the recorder, then Foresight with ``data``.
+
+    Returns the wall-clock hours, what the home used in each and what it took from the grid.
+    """
+    zone = ZoneInfo(hass.config.time_zone)
+    utc_hours = (SOLAR_NOW - timedelta(days=DAYS)).timestamp() + 3600.0 * np.arange(DAYS * 24)
+    local = to_wall_clock(utc_hours, zone)
+    used = _usual_day(local, np.random.default_rng(13))
+    today = wall_clock_now(SOLAR_NOW, zone) // 86400 * 86400
+    sun = np.where(local >= today, 1.0, 0.03)
+    production = 3.0 * sun * np.clip(np.sin(((local % 86400) / 3600 - 6) / 12 * np.pi), 0, None)
+    imported = np.maximum(used - production, 0.0)
+    exported = np.maximum(production - used, 0.0)
+    import_hourly_statistics(
+        hass, "sensor.house_energy", "energy", "kWh", _meter_rows(utc_hours, imported)
+    )
+    import_hourly_statistics(
+        hass, "sensor.grid_export", "energy", "kWh", _meter_rows(utc_hours, exported)
+    )
+    import_hourly_statistics(
+        hass,
+        "sensor.solar_power",
+        "power",
+        "W",
+        [
+            {"start": datetime.fromtimestamp(hour, UTC), "mean": w, "min": w, "max": w}
+            for hour, w in zip(utc_hours, 1000.0 * production, strict=True)
+        ],
+    )
+    freezer.move_to(SOLAR_NOW)
+    set_home_states(hass)
+    meter = {**ENERGY, "unit_of_measurement": "kWh"}
+    hass.states.async_set("sensor.house_energy", f"{imported.sum():.3f}", meter)
+    hass.states.async_set("sensor.grid_export", f"{exported.sum():.3f}", meter)
+    hass.states.async_set(
+        "sensor.solar_power",
+        f"{1000.0 * production[-1]:.0f}",
+        {"device_class": "power", "state_class": "measurement", "unit_of_measurement": "W"},
+    )
+    await async_wait_recording_done(hass)
+    await load_entry(hass, entry, data={**entry.data, **data})
+    local_hours, home_use = _on_the_wall_clock(hass, utc_hours, used)
+    return local_hours, home_use, _on_the_wall_clock(hass, utc_hours, imported)[1]
+
+
+@pytest.mark.parametrize("solar", [True, False], ids=["with production and export", "import"])
+async def test_a_solar_home_learns_what_it_uses(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry, solar: bool
+) -> None:
+    """Grid import plus solar production less export is what the home uses: a sunny afternoon's
+    import near zero is then ordinary; from the import alone it looks like a fridge stopped."""
+    hours, used, imported = await _load_solar_home(
+        hass, freezer, home_entry, SOLAR_HOME if solar else {}
+    )
+    learned, other = (used, imported) if solar else (imported, used)
+    shown = await _assert_the_entities_show_the_engine_result(hass, hours, learned, SOLAR_NOW)
+    # The other series would show something else: the entities tell which one was learned.
+    local_now = wall_clock_now(SOLAR_NOW, ZoneInfo(hass.config.time_zone))
+    unlearned = EnergyForecaster.train(hours, other, now=local_now).forecast(
+        hours, other, local_now, 24
+    )
+    assert np.abs(shown.forecast(hours, learned, local_now, 24).kwh - unlearned.kwh).max() > 0.1
     unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
     assert unusual is not None
-    assert unusual.state == "off"
+    assert unusual.state == ("off" if solar else "on")
+
+
+async def test_production_added_later_is_learned_from_its_past(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """The models learned from the import alone are learned again, production and export
+    read back from the recorder's long-term statistics."""
+    hours, used, _imported = await _load_solar_home(hass, freezer, home_entry, {})
+    hass.config_entries.async_update_entry(home_entry, data={**home_entry.data, **SOLAR_HOME})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await _assert_the_entities_show_the_engine_result(hass, hours, used, SOLAR_NOW)
+    assert home_entry.runtime_data.models.get("energy")["flows"] == [1.0, 1.0, -1.0]
 
 
 async def _two_day_forecast(hass: HomeAssistant) -> dict[str, Any]:
@@ -418,7 +543,7 @@ def test_expected_occupancy_is_an_input_where_it_helps(tmp_path: Path) -> None:
             ),
         ],
     )
-    energy = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, None, UTC, ["person.alice"])
+    energy = HomeEnergy(store, HOUSE_METER, None, UTC, ["person.alice"])
     now = datetime.fromtimestamp(hours[-1] + 3600.0, UTC)
     saved = energy.train(now)
 
@@ -453,7 +578,7 @@ def test_expected_occupancy_is_an_input_where_it_helps(tmp_path: Path) -> None:
     )
 
     # A restart keeps the comparison.
-    restarted = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, None, UTC, ["person.alice"])
+    restarted = HomeEnergy(store, HOUSE_METER, None, UTC, ["person.alice"])
     restarted.restore(saved)
     assert restarted.occupancy_skills == energy.occupancy_skills
     store.close()
@@ -485,7 +610,7 @@ def test_public_holidays_of_the_home_country_are_days_off(tmp_path: Path) -> Non
     daytime = ((hours % 86400) // 3600 >= 9) & ((hours % 86400) // 3600 < 17)
     kwh = _usual_day(hours, rng) + np.where((worked == 0.0) & daytime, 0.8, 0.0)
     store = _energy_only_store(tmp_path / "history.db", hours, kwh)
-    energy = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, None, UTC, country="GB")
+    energy = HomeEnergy(store, HOUSE_METER, None, UTC, country="GB")
     energy.train(now)
 
     # The same, offline: the forecaster told which days are worked.
@@ -514,7 +639,7 @@ def test_public_holidays_of_the_home_country_are_days_off(tmp_path: Path) -> Non
 
     # Without a country (or one the calendar does not know) it is an ordinary Monday at work.
     for country in (None, "XX"):
-        plain = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, None, UTC, country=country)
+        plain = HomeEnergy(store, HOUSE_METER, None, UTC, country=country)
         plain.train(now)
         monday = plain.outlook(now)
         assert monday is not None
@@ -540,7 +665,7 @@ def test_outdoor_temperature_forecast_is_the_engine_result(tmp_path: Path) -> No
             for h, t in zip(hours, outdoor, strict=True)
         ],
     )
-    home = HomeEnergy(store, "sensor.house_energy", Kind.ENERGY, "sensor.outdoor", UTC)
+    home = HomeEnergy(store, HOUSE_METER, "sensor.outdoor", UTC)
     home.train(now)
 
     offline = EnergyForecaster.train(hours, kwh, outdoor_temperature=outdoor, now=now.timestamp())
@@ -557,4 +682,76 @@ def test_outdoor_temperature_forecast_is_the_engine_result(tmp_path: Path) -> No
     assert [hour["kwh"] for hour in outlook.forecast] == pytest.approx(
         expected.kwh.tolist(), abs=1e-3
     )
+    store.close()
+
+
+def test_the_home_uses_its_import_and_production_less_its_export(tmp_path: Path) -> None:
+    """An hour one flow does not know is unknown: never taken as nothing produced or sent."""
+    hours = NOW.timestamp() - 3600.0 * np.arange(4, 0, -1)
+    store = HistoryStore(tmp_path / "history.db")
+    store.open()
+    store.write(
+        {
+            "sensor.house_energy": "energy",
+            "sensor.solar_power": "power",
+            "sensor.grid_export": "energy",
+        },
+        hourly=[
+            *(
+                HourlyRow("sensor.house_energy", int(h), None, None, None, k)
+                for h, k in zip(hours, [0.5, 0.1, 0.0, 0.2], strict=True)
+            ),
+            # The inverter said nothing in the second hour, the export meter in the third.
+            *(
+                HourlyRow("sensor.solar_power", int(hours[i]), w, w, w)
+                for i, w in ((0, 0.0), (2, 900.0), (3, 1500.0))
+            ),
+            *(
+                HourlyRow("sensor.grid_export", int(hours[i]), None, None, None, k)
+                for i, k in ((0, 0.0), (1, 0.3), (3, 0.6))
+            ),
+        ],
+    )
+    home = HomeEnergy(
+        store,
+        [
+            *HOUSE_METER,
+            EnergyFlow("sensor.solar_power", Kind.POWER),
+            EnergyFlow("sensor.grid_export", Kind.ENERGY, -1.0),
+        ],
+        None,
+        UTC,
+    )
+    past = home._hourly(NOW, 1)
+    assert past.hours.tolist() == hours.tolist()
+    assert past.kwh[[0, 3]] == pytest.approx([0.5, 0.2 + 1.5 - 0.6])
+    assert np.isnan(past.kwh[[1, 2]]).all()
+    # The main sensor alone is the one flow.
+    assert HomeEnergy(store, HOUSE_METER, None, UTC)._hourly(NOW, 1).kwh.tolist() == [
+        0.5,
+        0.1,
+        0.0,
+        0.2,
+    ]
+    store.close()
+
+
+def test_a_model_learned_from_the_import_alone_is_learned_again_with_production(
+    tmp_path: Path,
+) -> None:
+    days = 60
+    hours = NOW.timestamp() - days * 86400 + 3600.0 * np.arange(days * 24)
+    store = _energy_only_store(
+        tmp_path / "history.db", hours, _usual_day(hours, np.random.default_rng(2))
+    )
+    saved = HomeEnergy(store, HOUSE_METER, None, UTC).train(NOW)
+    # Saved by this Foresight, or by one from before the flows were saved: the meter alone.
+    for parameters in (saved, {key: value for key, value in saved.items() if key != "flows"}):
+        restarted = HomeEnergy(store, HOUSE_METER, None, UTC)
+        restarted.restore(parameters)
+        assert restarted.forecaster is not None
+    solar = HomeEnergy(store, [*HOUSE_METER, EnergyFlow("sensor.solar", Kind.POWER)], None, UTC)
+    solar.restore(saved)
+    assert solar.forecaster is None
+    assert solar.detector is None
     store.close()

@@ -12,6 +12,7 @@ from custom_components.foresight import history_path
 from custom_components.foresight.const import (
     CONF_BATTERY_LOW_LEVELS,
     CONF_EXCLUDED_BATTERIES,
+    CONF_PRODUCTION_SENSOR,
     CONF_TRUSTED_PRESENCE,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
@@ -192,6 +193,7 @@ async def test_a_rename_follows_every_setting_that_names_the_entity(
         "binary_sensor.workday": "binary_sensor.working_day",
         "sensor.door_battery": "sensor.front_door_battery",
         "sensor.remote_battery": "sensor.tv_remote_battery",
+        "sensor.solar_power": "sensor.roof_solar_power",
     }
     for entity_id in renamed:
         domain, object_id = entity_id.split(".")
@@ -202,11 +204,12 @@ async def test_a_rename_follows_every_setting_that_names_the_entity(
     battery = {"device_class": "battery", "unit_of_measurement": "%"}
     hass.states.async_set("sensor.door_battery", "80", battery)
     hass.states.async_set("sensor.remote_battery", "60", battery)
+    hass.states.async_set("sensor.solar_power", "0", {"unit_of_measurement": "W"})
     room = next(iter(home_entry.subentries.values()))
     home_entry = MockConfigEntry(
         domain=DOMAIN,
         title="Foresight",
-        data=home_entry.data,
+        data={**home_entry.data, CONF_PRODUCTION_SENSOR: "sensor.solar_power"},
         options={
             **home_entry.options,
             CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"],
@@ -237,6 +240,7 @@ async def test_a_rename_follows_every_setting_that_names_the_entity(
     assert options[CONF_WORKDAY_SENSOR] == "binary_sensor.working_day"
     assert options[CONF_EXCLUDED_BATTERIES] == ["sensor.tv_remote_battery"]
     assert options[CONF_BATTERY_LOW_LEVELS] == {"sensor.front_door_battery": 20}
+    assert home_entry.data[CONF_PRODUCTION_SENSOR] == "sensor.roof_solar_power"
     # The appliance's history went with it.
     store: HistoryStore = home_entry.runtime_data.store
     kept = await hass.async_add_executor_job(store.samples, "sensor.kitchen_fridge_power")

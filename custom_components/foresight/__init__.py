@@ -38,13 +38,14 @@ from .const import (
     DEFAULT_BATTERY_LOW_LEVEL,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
+    ELECTRICITY_FLOWS,
     HISTORY_DIR,
     TRAIN_AT,
 )
 from .controllers import Controller, build_controllers
 from .coordinator import ForesightCoordinator, history_unavailable
 from .history import HISTORY_ERRORS, HistoryStore, HistoryTooNewError
-from .home_energy import HomeEnergy
+from .home_energy import EnergyFlow, HomeEnergy
 from .home_maintenance import HomeMaintenance
 from .home_occupancy import HomeOccupancy, occupancy_sources
 from .home_thermal import HeatedRoom, HomeThermal
@@ -105,10 +106,10 @@ def home_sources(
     no unit yet (it loads after Foresight): its readings are not then dropped as power.
     """
     sources = [Source(person, Kind.PERSON) for person in entry.data.get(CONF_PEOPLE, [])]
-    if energy := entry.data.get(CONF_ENERGY_SENSOR):
-        kept = (kept_kinds or {}).get(energy)
-        kind = energy_kind_of(hass, energy) or (Kind(kept) if kept else Kind.POWER)
-        sources.append(Source(energy, kind))
+    for electricity in electricity_sensors(entry).values():
+        kept = (kept_kinds or {}).get(electricity)
+        kind = energy_kind_of(hass, electricity) or (Kind(kept) if kept else Kind.POWER)
+        sources.append(Source(electricity, kind))
     if outdoor := entry.data.get(CONF_OUTDOOR_TEMPERATURE):
         sources.append(Source(outdoor, Kind.TEMPERATURE))
     sources += [Source(appliance, Kind.POWER) for appliance in watched_appliances(entry)]
@@ -122,6 +123,11 @@ def home_sources(
     excluded = entry.options.get(CONF_EXCLUDED_BATTERIES, [])
     sources += [Source(battery, Kind.BATTERY) for battery in battery_sensors(hass, excluded)]
     return sources
+
+
+def electricity_sensors(entry: ConfigEntry) -> dict[str, str]:
+    """The home's electricity sensors by setting: the main one, its production, its export."""
+    return {conf: entity_id for conf in ELECTRICITY_FLOWS if (entity_id := entry.data.get(conf))}
 
 
 def heated_rooms(entry: ConfigEntry) -> dict[str, HeatedRoom]:
@@ -199,13 +205,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     await models.async_load()
     zone = dt_util.get_default_time_zone()
     energy = None
-    if (energy_id := entry.data.get(CONF_ENERGY_SENSOR)) is not None:
-        energy_source = sources[energy_id]
+    electricity = electricity_sensors(entry)
+    if CONF_ENERGY_SENSOR in electricity:
         outdoor = entry.data.get(CONF_OUTDOOR_TEMPERATURE)
         energy = HomeEnergy(
             store,
-            energy_source.key,
-            energy_source.kind,
+            [
+                EnergyFlow(sources[entity_id].key, sources[entity_id].kind, ELECTRICITY_FLOWS[conf])
+                for conf, entity_id in electricity.items()
+            ],
             outdoor,
             zone,
             people=[key for key, source in sources.items() if source.kind is Kind.PERSON],

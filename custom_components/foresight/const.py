@@ -12,6 +12,14 @@ SUBENTRY_ROOM: Final = "room"
 # Home (config entry data).
 CONF_PEOPLE: Final = "people"
 CONF_ENERGY_SENSOR: Final = "energy_sensor"
+CONF_PRODUCTION_SENSOR: Final = "production_sensor"  # the home's own (solar) production
+CONF_EXPORT_SENSOR: Final = "export_sensor"  # what the home sends to the grid
+# How each electricity sensor counts toward the home's use: import + production − export.
+ELECTRICITY_FLOWS: Final = {
+    CONF_ENERGY_SENSOR: 1.0,
+    CONF_PRODUCTION_SENSOR: 1.0,
+    CONF_EXPORT_SENSOR: -1.0,
+}
 CONF_OUTDOOR_TEMPERATURE: Final = "outdoor_temperature"
 
 # Home settings (config entry options).

@@ -293,8 +293,12 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             if self.energy is not None:
                 energy = await self.hass.async_add_executor_job(self.energy.outlook, now)
         silent = {problem.entity_id for problem in maintenance.problems}
-        if energy is not None and self.energy is not None and self.energy.entity_id in silent:
-            # A silent meter reads as no use at all: that is not unusual use, it is no data.
+        if (
+            energy is not None
+            and self.energy is not None
+            and not silent.isdisjoint(self.energy.entity_ids)
+        ):
+            # A silent meter reads as no use (or production) at all: that is no data, not unusual.
             energy = replace(energy, unusual=False, unusual_kind="none")
         self._announce(energy, maintenance, now)
         async_update_source_problems(

@@ -1,12 +1,15 @@
 """The home's energy: trained and predicted from Foresight's history (runs in the executor).
 
 Reads hourly consumption from the history (an energy meter's hourly use, or a power sensor's
-hourly mean), hands it to ``learning.energy`` on the home's energy clock (``energy_clock``), and
-turns the result into what the energy entities show, on the meter's real hours.
+hourly mean; in a home with its own production, the grid import plus the production less the
+export, see :class:`EnergyFlow`), hands it to ``learning.energy`` on the home's energy clock
+(``energy_clock``), and turns the result into what the energy entities show, on the meter's
+real hours.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 import logging
@@ -85,6 +88,15 @@ def _number(value: float) -> float | None:
 
 
 @dataclass(frozen=True, slots=True)
+class EnergyFlow:
+    """One of the home's electricity series and how it counts toward what the home uses."""
+
+    key: str
+    kind: Kind  # an energy meter or a power sensor
+    sign: float = 1.0  # +1: the grid import or the home's production; -1: its export
+
+
+@dataclass(frozen=True, slots=True)
 class Hourly:
     """A stretch of hours on the energy clock and what is known of each."""
 
@@ -103,22 +115,22 @@ class HomeEnergy:
     def __init__(
         self,
         store: HistoryStore,
-        energy_key: str,
-        energy_kind: Kind,
+        flows: Sequence[EnergyFlow],
         outdoor_key: str | None,
         zone: tzinfo,
         people: list[str] | None = None,
         workday_key: str | None = None,
         country: str | None = None,
     ) -> None:
-        """Learn from the series ``energy_key`` (a meter or a power sensor).
+        """Learn what the home uses: the sum of its electricity ``flows``, each with its sign.
 
-        ``people``' series say when the home is away; ``workday_key``'s which days are worked;
-        the public holidays of ``country`` (an ISO 3166 code) are days off.
+        A home with only its main sensor has one flow. ``people``' series say when the home is
+        away; ``workday_key``'s which days are worked; the public holidays of ``country`` (an
+        ISO 3166 code) are days off.
         """
         self._store = store
-        self.entity_id = self._energy_key = energy_key
-        self._energy_kind = energy_kind
+        self.flows = tuple(flows)
+        self.entity_ids = tuple(flow.key for flow in flows)
         self._outdoor_key = outdoor_key
         self._zone = zone
         self._people = people or []
@@ -130,8 +142,16 @@ class HomeEnergy:
         self.occupancy_skills: tuple[float, float] | None = None  # with, without
 
     def restore(self, saved: Any) -> None:
-        """Take back models saved before a restart (ignored when unreadable)."""
+        """Take back models saved before a restart (ignored when unreadable).
+
+        Models learned from other flows are ignored too: a home that adds its production is
+        learned again.
+        """
         if not isinstance(saved, dict):
+            return
+        # Models saved before the flows were counted were learned on the main sensor alone.
+        if saved.get("flows", [1.0]) != self._signs():
+            _LOGGER.info("The energy model was learned from other sensors: learning it again")
             return
         try:
             self.forecaster = EnergyForecaster.from_dict(saved["forecaster"])
@@ -146,13 +166,7 @@ class HomeEnergy:
         """The hours of the ``days`` before ``now`` on the energy clock, with what is known."""
         end = now.timestamp()
         start = end - days * DAY - 2 * HOUR
-        rows = self._store.hours(self._energy_key, start, end)
-        utc = np.array([row.hour for row in rows], dtype=np.float64)
-        if self._energy_kind is Kind.ENERGY:
-            values = [row.consumption for row in rows]
-        else:  # a power sensor: its mean over the hour, W → kWh
-            values = [None if row.mean is None else row.mean / 1000.0 for row in rows]
-        kwh = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        utc, kwh = self._consumption(start, end)
         hours, kwh = _sum_by_hour(energy_clock(utc, self._zone), kwh)
         away = None
         if self._people:
@@ -173,6 +187,33 @@ class HomeEnergy:
             self._workday(hours, measured),
             away,
         )
+
+    def _consumption(self, start: float, end: float) -> tuple[FloatArray, FloatArray]:
+        """The UTC hours any flow has in ``[start, end)`` and the home's use in each (kWh).
+
+        An hour is known only where every flow is: an unknown production is never taken as 0.
+        """
+        by_flow = [self._flow_kwh(flow, start, end) for flow in self.flows]
+        utc = np.array(sorted(set().union(*by_flow)), dtype=np.float64)
+        kwh = np.zeros(utc.size)
+        for flow, known in zip(self.flows, by_flow, strict=True):
+            kwh += flow.sign * np.array([known.get(int(hour), np.nan) for hour in utc])
+        return utc, kwh
+
+    def _flow_kwh(self, flow: EnergyFlow, start: float, end: float) -> dict[int, float]:
+        """A flow's kWh by UTC hour (NaN where its hour is unknown)."""
+        kwh: dict[int, float] = {}
+        for row in self._store.hours(flow.key, start, end):
+            if flow.kind is Kind.ENERGY:
+                value = row.consumption
+            else:  # a power sensor: its mean over the hour, W → kWh
+                value = None if row.mean is None else row.mean / 1000.0
+            kwh[row.hour] = np.nan if value is None else value
+        return kwh
+
+    def _signs(self) -> list[float]:
+        """What the models are learned from, saved with them: each flow's sign, main first."""
+        return [flow.sign for flow in self.flows]
 
     def _workday(self, hours: FloatArray, measured: FloatArray | None) -> FloatArray | None:
         """Which ``hours`` fall on working days: ``measured`` where known, else the calendar."""
@@ -273,6 +314,7 @@ class HomeEnergy:
             forecaster, past.hours, past.kwh, now=clock_now, workday=past.workday
         )
         return {
+            "flows": self._signs(),
             "forecaster": forecaster.to_dict(),
             "detector": self.detector.to_dict(),
             "occupancy_skills": list(self.occupancy_skills) if self.occupancy_skills else None,

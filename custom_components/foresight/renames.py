@@ -17,7 +17,6 @@ from homeassistant.util import dt as dt_util
 from .const import (
     CONF_BATTERY_LOW_LEVELS,
     CONF_CLIMATE,
-    CONF_ENERGY_SENSOR,
     CONF_EXCLUDED_BATTERIES,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
@@ -27,6 +26,7 @@ from .const import (
     CONF_TRUSTED_PRESENCE,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
+    ELECTRICITY_FLOWS,
 )
 from .history import HistoryStore
 from .repairs import async_source_removed
@@ -45,7 +45,7 @@ _LIST_KEYS = (
     CONF_PET_PRONE,
     CONF_EXCLUDED_BATTERIES,
 )
-_SINGLE_KEYS = (CONF_ENERGY_SENSOR, CONF_OUTDOOR_TEMPERATURE, CONF_CLIMATE, CONF_WORKDAY_SENSOR)
+_SINGLE_KEYS = (*ELECTRICITY_FLOWS, CONF_OUTDOOR_TEMPERATURE, CONF_CLIMATE, CONF_WORKDAY_SENSOR)
 _BY_ENTITY_KEYS = (CONF_BATTERY_LOW_LEVELS,)  # mappings from an entity id
 # New batteries are looked for this long after an entity appears: a new device brings several.
 NEW_BATTERY_COOLDOWN_S = 60.0
