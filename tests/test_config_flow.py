@@ -12,10 +12,12 @@ from custom_components.foresight.const import (
     CONF_CLIMATE,
     CONF_ENERGY_SENSOR,
     CONF_EXCLUDED_BATTERIES,
+    CONF_EXPORT_SENSOR,
     CONF_NAME,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
     CONF_PET_PRONE,
+    CONF_PRODUCTION_SENSOR,
     CONF_RETENTION_DAYS,
     CONF_SIMULATION_LIGHTS,
     CONF_SIMULATION_MEDIA,
@@ -25,7 +27,8 @@ from custom_components.foresight.const import (
     DOMAIN,
     SUBENTRY_ROOM,
 )
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.components.energy.data import async_get_manager
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
@@ -40,6 +43,28 @@ def _states(hass: HomeAssistant) -> None:
         "sensor.grid_power", "1.2", {"unit_of_measurement": "kW", "device_class": "power"}
     )
     hass.states.async_set("binary_sensor.workday", "on")
+    hass.states.async_set(
+        "sensor.solar_energy", "812.4", {"unit_of_measurement": "kWh", "device_class": "energy"}
+    )
+    hass.states.async_set(
+        "sensor.grid_export", "356.0", {"unit_of_measurement": "kWh", "device_class": "energy"}
+    )
+
+
+SOLAR_HOME = {
+    **HOME_DATA,
+    CONF_PRODUCTION_SENSOR: "sensor.solar_energy",
+    CONF_EXPORT_SENSOR: "sensor.grid_power",
+}
+
+
+def _suggested(result: ConfigFlowResult) -> dict[str, object]:
+    """The values a form suggests, by field."""
+    return {
+        str(field): field.description["suggested_value"]
+        for field in result["data_schema"].schema
+        if field.description and "suggested_value" in field.description
+    }
 
 
 async def test_home_step_creates_the_entry(hass: HomeAssistant) -> None:
@@ -64,9 +89,78 @@ async def test_home_step_accepts_power_and_nothing_optional(hass: HomeAssistant)
     assert result["data"] == {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: "sensor.grid_power"}
 
 
+async def test_home_step_takes_a_solar_homes_production_and_export(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SOLAR_HOME)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == SOLAR_HOME
+
+
+async def test_home_step_suggests_the_energy_dashboards_sensors(hass: HomeAssistant) -> None:
+    """The grid import and export and the solar production the Energy dashboard knows."""
+    manager = await async_get_manager(hass)
+    await manager.async_update(
+        {
+            "energy_sources": [
+                {
+                    "type": "grid",
+                    "stat_energy_from": "sensor.house_energy",
+                    "stat_energy_to": "sensor.grid_export",
+                    "stat_cost": None,
+                    "entity_energy_price": None,
+                    "number_energy_price": None,
+                    "stat_compensation": None,
+                    "entity_energy_price_export": None,
+                    "number_energy_price_export": None,
+                    "cost_adjustment_day": 0.0,
+                },
+                {
+                    "type": "solar",
+                    "stat_energy_from": "sensor.solar_energy",
+                    "config_entry_solar_forecast": None,
+                },
+            ]
+        }
+    )
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert _suggested(result) == {
+        CONF_ENERGY_SENSOR: "sensor.house_energy",
+        CONF_PRODUCTION_SENSOR: "sensor.solar_energy",
+        CONF_EXPORT_SENSOR: "sensor.grid_export",
+    }
+
+    # A production that is an external statistic, not an entity, is not suggested.
+    solar = {"type": "solar", "stat_energy_from": "inverter:production"}
+    await manager.async_update({"energy_sources": [manager.data["energy_sources"][0], solar]})
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert CONF_PRODUCTION_SENSOR not in _suggested(result)
+    assert _suggested(result)[CONF_ENERGY_SENSOR] == "sensor.house_energy"
+
+
+async def test_home_step_suggests_nothing_without_an_energy_dashboard(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert _suggested(result) == {}
+
+
 @pytest.mark.parametrize(
     ("user_input", "errors"),
     [
+        (
+            {**SOLAR_HOME, CONF_PRODUCTION_SENSOR: "sensor.living_temperature"},
+            {CONF_PRODUCTION_SENSOR: "not_energy_or_power"},
+        ),
+        (
+            {**SOLAR_HOME, CONF_EXPORT_SENSOR: "sensor.nothing"},
+            {CONF_EXPORT_SENSOR: "entity_not_found"},
+        ),
+        (
+            {**SOLAR_HOME, CONF_EXPORT_SENSOR: "sensor.house_energy"},
+            {CONF_EXPORT_SENSOR: "sensor_chosen_twice"},
+        ),
+        (
+            {CONF_PRODUCTION_SENSOR: "sensor.solar_energy"},
+            {CONF_PRODUCTION_SENSOR: "needs_main_sensor"},
+        ),
         ({CONF_ENERGY_SENSOR: "sensor.does_not_exist"}, {CONF_ENERGY_SENSOR: "entity_not_found"}),
         (
             {CONF_ENERGY_SENSOR: "sensor.living_temperature"},
@@ -118,6 +212,29 @@ async def test_reconfigure_home(hass: HomeAssistant, setup_home: MockConfigEntry
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert setup_home.data == {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: "sensor.grid_power"}
+
+
+async def test_reconfigure_a_solar_home_keeps_its_production_and_export(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    result = await setup_home.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**SOLAR_HOME, CONF_PRODUCTION_SENSOR: "sensor.living_co2"}
+    )
+    assert result["errors"] == {CONF_PRODUCTION_SENSOR: "not_energy_or_power"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SOLAR_HOME)
+    assert result["reason"] == "reconfigure_successful"
+    assert setup_home.data == SOLAR_HOME
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # Shown again as they are, and watched as the home's electricity.
+    result = await setup_home.start_reconfigure_flow(hass)
+    assert _suggested(result) == SOLAR_HOME
+    assert setup_home.runtime_data.coordinator.energy.entity_ids == (
+        "sensor.house_energy",
+        "sensor.solar_energy",
+        "sensor.grid_power",
+    )
     await hass.async_block_till_done(wait_background_tasks=True)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import probatio as vol
 
+from homeassistant.components.energy.data import async_get_manager
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -16,7 +17,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback, valid_entity_id
 from homeassistant.helpers import entity_registry as er, selector
 from homeassistant.util.unit_conversion import TemperatureConverter
 
@@ -27,10 +28,12 @@ from .const import (
     CONF_CLIMATE,
     CONF_ENERGY_SENSOR,
     CONF_EXCLUDED_BATTERIES,
+    CONF_EXPORT_SENSOR,
     CONF_NAME,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
     CONF_PET_PRONE,
+    CONF_PRODUCTION_SENSOR,
     CONF_RETENTION_DAYS,
     CONF_SIMULATION_LIGHTS,
     CONF_SIMULATION_MEDIA,
@@ -40,6 +43,7 @@ from .const import (
     DEFAULT_BATTERY_LOW_LEVEL,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
+    ELECTRICITY_FLOWS,
     MAX_RETENTION_DAYS,
     MIN_RETENTION_DAYS,
     SUBENTRY_ROOM,
@@ -49,17 +53,19 @@ from .sources import ROOM_KINDS, Kind, area_entities, area_name, energy_kind_of
 CONF_BATTERY = "battery"
 CONF_LOW_LEVEL = "low_level"
 
+# The main electricity sensor, the home's production and its export: a meter or a power sensor.
+_ELECTRICITY = selector.EntitySelector(
+    selector.EntitySelectorConfig(
+        domain="sensor", device_class=[SensorDeviceClass.POWER, SensorDeviceClass.ENERGY]
+    )
+)
+
 HOME_SCHEMA = vol.Schema(
     {
         vol.Optional(CONF_PEOPLE, default=[]): selector.EntitySelector(
             selector.EntitySelectorConfig(domain=["person", "device_tracker"], multiple=True)
         ),
-        vol.Optional(CONF_ENERGY_SENSOR): selector.EntitySelector(
-            selector.EntitySelectorConfig(
-                domain="sensor",
-                device_class=[SensorDeviceClass.POWER, SensorDeviceClass.ENERGY],
-            )
-        ),
+        **{vol.Optional(electricity): _ELECTRICITY for electricity in ELECTRICITY_FLOWS},
         vol.Optional(CONF_OUTDOOR_TEMPERATURE): selector.EntitySelector(
             selector.EntitySelectorConfig(
                 domain="sensor", device_class=SensorDeviceClass.TEMPERATURE
@@ -187,11 +193,19 @@ def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[s
     errors: dict[str, str] = {}
     if any(not _exists(hass, person) for person in user_input.get(CONF_PEOPLE, [])):
         errors[CONF_PEOPLE] = "entity_not_found"
-    if energy := user_input.get(CONF_ENERGY_SENSOR):
-        if not _exists(hass, energy):
-            errors[CONF_ENERGY_SENSOR] = "entity_not_found"
-        elif energy_kind_of(hass, energy) is None:
-            errors[CONF_ENERGY_SENSOR] = "not_energy_or_power"
+    chosen: set[str] = set()
+    for key in ELECTRICITY_FLOWS:
+        if not (electricity := user_input.get(key)):
+            continue
+        if not _exists(hass, electricity):
+            errors[key] = "entity_not_found"
+        elif energy_kind_of(hass, electricity) is None:
+            errors[key] = "not_energy_or_power"
+        elif electricity in chosen:  # counted twice, the home's use would be wrong
+            errors[key] = "sensor_chosen_twice"
+        elif key != CONF_ENERGY_SENSOR and not user_input.get(CONF_ENERGY_SENSOR):
+            errors[key] = "needs_main_sensor"  # production and export add to the grid's import
+        chosen.add(electricity)
     if outdoor := user_input.get(CONF_OUTDOOR_TEMPERATURE):
         state = hass.states.get(outdoor)
         if not _exists(hass, outdoor):
@@ -201,6 +215,31 @@ def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[s
         ):
             errors[CONF_OUTDOOR_TEMPERATURE] = "not_temperature"
     return errors
+
+
+async def _energy_dashboard_sensors(hass: HomeAssistant) -> dict[str, str]:
+    """The grid import, export and solar production the Energy dashboard was given, to suggest.
+
+    Only where the dashboard has one grid connection with an import meter and at most one
+    solar source, and only statistics that are entities (an external statistic is not).
+    """
+    preferences = (await async_get_manager(hass)).data
+    sources = preferences["energy_sources"] if preferences is not None else []
+    grids = [source for source in sources if source["type"] == "grid"]
+    solars = [source for source in sources if source["type"] == "solar"]
+    if len(grids) != 1 or len(solars) > 1:
+        return {}
+    found = {
+        CONF_ENERGY_SENSOR: grids[0].get("stat_energy_from"),
+        CONF_EXPORT_SENSOR: grids[0].get("stat_energy_to"),
+        CONF_PRODUCTION_SENSOR: solars[0]["stat_energy_from"] if solars else None,
+    }
+    suggested = {
+        key: statistic
+        for key, statistic in found.items()
+        if statistic and valid_entity_id(statistic) and _exists(hass, statistic)
+    }
+    return suggested if CONF_ENERGY_SENSOR in suggested else {}
 
 
 def _validate_room_sources(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
@@ -239,7 +278,12 @@ class ForesightConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(HOME_SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(
+                HOME_SCHEMA,
+                user_input
+                if user_input is not None
+                else await _energy_dashboard_sensors(self.hass),
+            ),
             errors=errors,
         )
 
