@@ -685,6 +685,27 @@ def test_outdoor_temperature_forecast_is_the_engine_result(tmp_path: Path) -> No
     store.close()
 
 
+def test_solar_panels_silent_at_night_produced_nothing(tmp_path: Path) -> None:
+    """An inverter asleep says nothing: while the sun is down, that is no production."""
+    midnight = datetime(2026, 6, 21, tzinfo=UTC).timestamp()
+    hours = midnight + 3600.0 * np.array([1, 12])  # London: night, then noon
+    store = HistoryStore(tmp_path / "history.db")
+    store.open()
+    store.write(
+        {"sensor.house_energy": "energy", "sensor.solar_energy": "energy"},
+        hourly=[HourlyRow("sensor.house_energy", int(h), None, None, None, 0.3) for h in hours],
+    )
+    flows = [*HOUSE_METER, EnergyFlow("sensor.solar_energy", Kind.ENERGY, solar=True)]
+    at = datetime.fromtimestamp(midnight + 13 * 3600.0, UTC)
+    home = HomeEnergy(store, flows, None, UTC, location=(51.5, -0.13))
+    kwh = home._hourly(at, 1).kwh
+    assert kwh[0] == 0.3
+    assert np.isnan(kwh[1])  # the panels said nothing at noon: not known
+    # Nowhere to see the sun from: nothing is assumed.
+    assert np.isnan(HomeEnergy(store, flows, None, UTC)._hourly(at, 1).kwh).all()
+    store.close()
+
+
 def test_the_home_uses_its_import_and_production_less_its_export(tmp_path: Path) -> None:
     """An hour one flow does not know is unknown: never taken as nothing produced or sent."""
     hours = NOW.timestamp() - 3600.0 * np.arange(4, 0, -1)

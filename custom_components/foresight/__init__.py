@@ -29,6 +29,7 @@ from .const import (
     CONF_EXCLUDED_BATTERIES,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
+    CONF_PRODUCTION_SENSOR,
     CONF_RETENTION_DAYS,
     CONF_SIMULATION_LIGHTS,
     CONF_SIMULATION_MEDIA,
@@ -211,7 +212,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         energy = HomeEnergy(
             store,
             [
-                EnergyFlow(sources[entity_id].key, sources[entity_id].kind, ELECTRICITY_FLOWS[conf])
+                EnergyFlow(
+                    sources[entity_id].key,
+                    sources[entity_id].kind,
+                    ELECTRICITY_FLOWS[conf],
+                    solar=conf == CONF_PRODUCTION_SENSOR,
+                )
                 for conf, entity_id in electricity.items()
             ],
             outdoor,
@@ -219,6 +225,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
             people=[key for key, source in sources.items() if source.kind is Kind.PERSON],
             workday_key=entry.options.get(CONF_WORKDAY_SENSOR),
             country=hass.config.country,
+            location=(hass.config.latitude, hass.config.longitude),
         )
     default_low = float(entry.options.get(CONF_BATTERY_LOW_LEVEL, DEFAULT_BATTERY_LOW_LEVEL))
     low_levels = entry.options.get(CONF_BATTERY_LOW_LEVELS, {})

@@ -39,6 +39,7 @@ from .learning.energy import (
     workday_flags,
 )
 from .learning.presence import ROUTINE_WEEKS, WEEK, expected_presence
+from .learning.sun import dark_hours
 from .sources import Kind
 from .timebase import to_wall_clock
 
@@ -94,6 +95,7 @@ class EnergyFlow:
     key: str
     kind: Kind  # an energy meter or a power sensor
     sign: float = 1.0  # +1: the grid import or the home's production; -1: its export
+    solar: bool = False  # solar panels' production: nothing while the sun is down
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +123,14 @@ class HomeEnergy:
         people: list[str] | None = None,
         workday_key: str | None = None,
         country: str | None = None,
+        location: tuple[float, float] | None = None,
     ) -> None:
         """Learn what the home uses: the sum of its electricity ``flows``, each with its sign.
 
         A home with only its main sensor has one flow. ``people``' series say when the home is
         away; ``workday_key``'s which days are worked; the public holidays of ``country`` (an
-        ISO 3166 code) are days off.
+        ISO 3166 code) are days off. At the home's ``location`` (latitude, longitude), a solar
+        flow that says nothing while the sun is down produced nothing.
         """
         self._store = store
         self.flows = tuple(flows)
@@ -136,6 +140,7 @@ class HomeEnergy:
         self._people = people or []
         self._workday_key = workday_key
         self._country = country
+        self._location = location
         self._days_off_by_year: dict[int, list[date]] = {}  # the country's public holidays, by year
         self.forecaster: EnergyForecaster | None = None
         self.detector: UnusualUseDetector | None = None
@@ -191,13 +196,17 @@ class HomeEnergy:
     def _consumption(self, start: float, end: float) -> tuple[FloatArray, FloatArray]:
         """The UTC hours any flow has in ``[start, end)`` and the home's use in each (kWh).
 
-        An hour is known only where every flow is: an unknown production is never taken as 0.
+        An hour is known only where every flow is: an unknown production is never taken as 0,
+        but while the sun is down (an inverter asleep says nothing).
         """
         by_flow = [self._flow_kwh(flow, start, end) for flow in self.flows]
         utc = np.array(sorted(set().union(*by_flow)), dtype=np.float64)
         kwh = np.zeros(utc.size)
         for flow, known in zip(self.flows, by_flow, strict=True):
-            kwh += flow.sign * np.array([known.get(int(hour), np.nan) for hour in utc])
+            values = np.array([known.get(int(hour), np.nan) for hour in utc])
+            if flow.solar and self._location is not None:
+                values[np.isnan(values) & dark_hours(utc, *self._location)] = 0.0
+            kwh += flow.sign * values
         return utc, kwh
 
     def _flow_kwh(self, flow: EnergyFlow, start: float, end: float) -> dict[int, float]:
