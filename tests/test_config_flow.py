@@ -7,6 +7,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.foresight.const import (
     CONF_AREA,
+    CONF_BATTERY_CHARGE_SENSOR,
+    CONF_BATTERY_DISCHARGE_SENSOR,
     CONF_BATTERY_LOW_LEVEL,
     CONF_BATTERY_LOW_LEVELS,
     CONF_CLIMATE,
@@ -46,9 +48,14 @@ def _states(hass: HomeAssistant) -> None:
     hass.states.async_set(
         "sensor.solar_energy", "812.4", {"unit_of_measurement": "kWh", "device_class": "energy"}
     )
-    hass.states.async_set(
-        "sensor.grid_export", "356.0", {"unit_of_measurement": "kWh", "device_class": "energy"}
-    )
+    for meter, reading in (
+        ("grid_export", "356.0"),
+        ("battery_out", "91.5"),
+        ("battery_in", "97.2"),
+    ):
+        hass.states.async_set(
+            f"sensor.{meter}", reading, {"unit_of_measurement": "kWh", "device_class": "energy"}
+        )
 
 
 SOLAR_HOME = {
@@ -119,6 +126,11 @@ async def test_home_step_suggests_the_energy_dashboards_sensors(hass: HomeAssist
                     "stat_energy_from": "sensor.solar_energy",
                     "config_entry_solar_forecast": None,
                 },
+                {
+                    "type": "battery",
+                    "stat_energy_from": "sensor.battery_out",
+                    "stat_energy_to": "sensor.battery_in",
+                },
             ]
         }
     )
@@ -127,6 +139,8 @@ async def test_home_step_suggests_the_energy_dashboards_sensors(hass: HomeAssist
         CONF_ENERGY_SENSOR: "sensor.house_energy",
         CONF_PRODUCTION_SENSOR: "sensor.solar_energy",
         CONF_EXPORT_SENSOR: "sensor.grid_export",
+        CONF_BATTERY_DISCHARGE_SENSOR: "sensor.battery_out",
+        CONF_BATTERY_CHARGE_SENSOR: "sensor.battery_in",
     }
 
     # A production that is an external statistic, not an entity, is not suggested.

@@ -22,6 +22,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.foresight.const import (
+    CONF_BATTERY_CHARGE_SENSOR,
+    CONF_BATTERY_DISCHARGE_SENSOR,
     CONF_EXPORT_SENSOR,
     CONF_PRODUCTION_SENSOR,
     EVENT_UNUSUAL_ENERGY,
@@ -183,7 +185,25 @@ SOLAR_NOW = datetime(2026, 6, 10, 23, 0, tzinfo=UTC)
 SOLAR_HOME = {
     CONF_PRODUCTION_SENSOR: "sensor.solar_power",
     CONF_EXPORT_SENSOR: "sensor.grid_export",
+    CONF_BATTERY_DISCHARGE_SENSOR: "sensor.battery_out",
+    CONF_BATTERY_CHARGE_SENSOR: "sensor.battery_in",
 }
+BATTERY_KWH = 5.0  # the home battery's capacity, and the most it moves in an hour
+BATTERY_RATE_KWH = 2.5
+
+
+def _battery(surplus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A home battery storing the panels' surplus and giving it back when the home needs it:
+    what it took in and what it gave out, each hour."""
+    stored = 0.0
+    charged, discharged = np.zeros(surplus.size), np.zeros(surplus.size)
+    for hour, extra in enumerate(surplus):
+        if extra > 0:
+            charged[hour] = min(extra, BATTERY_KWH - stored, BATTERY_RATE_KWH)
+        else:
+            discharged[hour] = min(-extra, stored, BATTERY_RATE_KWH)
+        stored += charged[hour] - discharged[hour]
+    return charged, discharged
 
 
 def _meter_rows(utc_hours: np.ndarray, kwh: np.ndarray) -> list[dict[str, Any]]:
@@ -213,14 +233,17 @@ async def _load_solar_home(
     today = wall_clock_now(SOLAR_NOW, zone) // 86400 * 86400
     sun = np.where(local >= today, 1.0, 0.03)
     production = 3.0 * sun * np.clip(np.sin(((local % 86400) / 3600 - 6) / 12 * np.pi), 0, None)
-    imported = np.maximum(used - production, 0.0)
-    exported = np.maximum(production - used, 0.0)
-    import_hourly_statistics(
-        hass, "sensor.house_energy", "energy", "kWh", _meter_rows(utc_hours, imported)
-    )
-    import_hourly_statistics(
-        hass, "sensor.grid_export", "energy", "kWh", _meter_rows(utc_hours, exported)
-    )
+    charged, discharged = _battery(production - used)
+    imported = np.maximum(used - production - discharged, 0.0)
+    exported = np.maximum(production - used - charged, 0.0)
+    meters = {
+        "sensor.house_energy": imported,
+        "sensor.grid_export": exported,
+        "sensor.battery_in": charged,
+        "sensor.battery_out": discharged,
+    }
+    for meter, kwh in meters.items():
+        import_hourly_statistics(hass, meter, "energy", "kWh", _meter_rows(utc_hours, kwh))
     import_hourly_statistics(
         hass,
         "sensor.solar_power",
@@ -233,9 +256,8 @@ async def _load_solar_home(
     )
     freezer.move_to(SOLAR_NOW)
     set_home_states(hass)
-    meter = {**ENERGY, "unit_of_measurement": "kWh"}
-    hass.states.async_set("sensor.house_energy", f"{imported.sum():.3f}", meter)
-    hass.states.async_set("sensor.grid_export", f"{exported.sum():.3f}", meter)
+    for meter, kwh in meters.items():
+        hass.states.async_set(meter, f"{kwh.sum():.3f}", {**ENERGY, "unit_of_measurement": "kWh"})
     hass.states.async_set(
         "sensor.solar_power",
         f"{1000.0 * production[-1]:.0f}",
@@ -247,7 +269,9 @@ async def _load_solar_home(
     return local_hours, home_use, _on_the_wall_clock(hass, utc_hours, imported)[1]
 
 
-@pytest.mark.parametrize("solar", [True, False], ids=["with production and export", "import"])
+@pytest.mark.parametrize(
+    "solar", [True, False], ids=["with production, export and battery", "import"]
+)
 async def test_a_solar_home_learns_what_it_uses(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry, solar: bool
 ) -> None:
@@ -257,6 +281,19 @@ async def test_a_solar_home_learns_what_it_uses(
         hass, freezer, home_entry, SOLAR_HOME if solar else {}
     )
     learned, other = (used, imported) if solar else (imported, used)
+    energy = home_entry.runtime_data.coordinator.energy
+    assert energy is not None
+    assert {flow.key: flow.sign for flow in energy.flows} == (
+        {
+            "sensor.house_energy": 1.0,
+            "sensor.solar_power": 1.0,
+            "sensor.grid_export": -1.0,
+            "sensor.battery_out": 1.0,
+            "sensor.battery_in": -1.0,
+        }
+        if solar
+        else {"sensor.house_energy": 1.0}
+    )
     shown = await _assert_the_entities_show_the_engine_result(hass, hours, learned, SOLAR_NOW)
     # The other series would show something else: the entities tell which one was learned.
     local_now = wall_clock_now(SOLAR_NOW, ZoneInfo(hass.config.time_zone))
@@ -278,7 +315,7 @@ async def test_production_added_later_is_learned_from_its_past(
     hass.config_entries.async_update_entry(home_entry, data={**home_entry.data, **SOLAR_HOME})
     await hass.async_block_till_done(wait_background_tasks=True)
     await _assert_the_entities_show_the_engine_result(hass, hours, used, SOLAR_NOW)
-    assert home_entry.runtime_data.models.get("energy")["flows"] == [1.0, 1.0, -1.0]
+    assert home_entry.runtime_data.models.get("energy")["flows"] == [1.0, 1.0, -1.0, 1.0, -1.0]
 
 
 async def _two_day_forecast(hass: HomeAssistant) -> dict[str, Any]:

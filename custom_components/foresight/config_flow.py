@@ -23,6 +23,8 @@ from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .const import (
     CONF_AREA,
+    CONF_BATTERY_CHARGE_SENSOR,
+    CONF_BATTERY_DISCHARGE_SENSOR,
     CONF_BATTERY_LOW_LEVEL,
     CONF_BATTERY_LOW_LEVELS,
     CONF_CLIMATE,
@@ -218,21 +220,25 @@ def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[s
 
 
 async def _energy_dashboard_sensors(hass: HomeAssistant) -> dict[str, str]:
-    """The grid import, export and solar production the Energy dashboard was given, to suggest.
+    """The grid, solar and home battery meters the Energy dashboard was given, to suggest.
 
     Only where the dashboard has one grid connection with an import meter and at most one
-    solar source, and only statistics that are entities (an external statistic is not).
+    solar source and one battery, and only statistics that are entities (an external
+    statistic is not).
     """
     preferences = (await async_get_manager(hass)).data
     sources = preferences["energy_sources"] if preferences is not None else []
     grids = [source for source in sources if source["type"] == "grid"]
     solars = [source for source in sources if source["type"] == "solar"]
-    if len(grids) != 1 or len(solars) > 1:
+    batteries = [source for source in sources if source["type"] == "battery"]
+    if len(grids) != 1 or len(solars) > 1 or len(batteries) > 1:
         return {}
     found = {
         CONF_ENERGY_SENSOR: grids[0].get("stat_energy_from"),
         CONF_EXPORT_SENSOR: grids[0].get("stat_energy_to"),
         CONF_PRODUCTION_SENSOR: solars[0]["stat_energy_from"] if solars else None,
+        CONF_BATTERY_DISCHARGE_SENSOR: batteries[0]["stat_energy_from"] if batteries else None,
+        CONF_BATTERY_CHARGE_SENSOR: batteries[0]["stat_energy_to"] if batteries else None,
     }
     suggested = {
         key: statistic

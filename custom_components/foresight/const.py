@@ -14,11 +14,16 @@ CONF_PEOPLE: Final = "people"
 CONF_ENERGY_SENSOR: Final = "energy_sensor"
 CONF_PRODUCTION_SENSOR: Final = "production_sensor"  # the home's own (solar) production
 CONF_EXPORT_SENSOR: Final = "export_sensor"  # what the home sends to the grid
-# How each electricity sensor counts toward the home's use: import + production − export.
+CONF_BATTERY_DISCHARGE_SENSOR: Final = "battery_discharge_sensor"  # out of the home battery
+CONF_BATTERY_CHARGE_SENSOR: Final = "battery_charge_sensor"  # into the home battery
+# How each electricity sensor counts toward the home's use:
+# import + production − export + battery discharge − battery charge.
 ELECTRICITY_FLOWS: Final = {
     CONF_ENERGY_SENSOR: 1.0,
     CONF_PRODUCTION_SENSOR: 1.0,
     CONF_EXPORT_SENSOR: -1.0,
+    CONF_BATTERY_DISCHARGE_SENSOR: 1.0,
+    CONF_BATTERY_CHARGE_SENSOR: -1.0,
 }
 CONF_OUTDOOR_TEMPERATURE: Final = "outdoor_temperature"
 
