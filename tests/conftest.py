@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from pathlib import Path
+import shutil
 import sqlite3
 import sys
 from typing import Any, NoReturn
@@ -113,6 +114,15 @@ def history_locked(*args: Any, **kwargs: Any) -> NoReturn:
 def disk_full(*args: Any, **kwargs: Any) -> NoReturn:
     """Stands in for a history method while the disk is full."""
     raise sqlite3.OperationalError("database or disk is full")
+
+
+def copied_alone(db: Path, folder: Path) -> sqlite3.Connection:
+    """A history file copied without its WAL (as a backup restored gives it), found whole."""
+    folder.mkdir()
+    shutil.copy(db, folder / db.name)
+    copy = sqlite3.connect(folder / db.name)
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    return copy
 
 
 HOME_DATA = {

@@ -25,6 +25,7 @@ from custom_components.foresight.const import (
 from custom_components.foresight.history import (
     SCHEMA_VERSION,
     Coverage,
+    HistoryHeldError,
     HistoryStore,
     HistoryTooNewError,
     HourlyRow,
@@ -36,7 +37,7 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .conftest import disk_full, history_locked, start_home
+from .conftest import copied_alone, disk_full, history_locked, start_home
 from .controllers_helpers import tick, turn
 
 KINDS = {"binary_sensor.hall": "motion", "sensor.power": "power"}
@@ -195,6 +196,54 @@ def test_interrupted_write_leaves_a_readable_file(tmp_path: Path) -> None:
     assert reopened.samples("binary_sensor.hall") == [(1.0, 1.0)]
     assert "binary_sensor.unknown" not in reopened.coverage()
     reopened.close()
+
+
+def _hall(count: int, start: float = 0.0) -> list[Sample]:
+    return [Sample("binary_sensor.hall", start + t * 60.0, float(t % 2)) for t in range(count)]
+
+
+def test_a_held_history_is_whole_in_its_main_file_and_refuses_writes(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.write(KINDS, _hall(500))
+    wal = tmp_path / "history.db-wal"
+    assert wal.stat().st_size > 0
+
+    store.hold()
+    assert not wal.exists() or wal.stat().st_size == 0
+    with closing(copied_alone(store.path, tmp_path / "copy")) as copy:
+        assert copy.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 500
+
+    with pytest.raises(HistoryHeldError):
+        store.write(KINDS, _hall(10, start=1e6))
+    with pytest.raises(HistoryHeldError):
+        store.mark_backfilled(["binary_sensor.new"], {"binary_sensor.new": "motion"})
+    with pytest.raises(HistoryHeldError):
+        store.rename("binary_sensor.hall", "binary_sensor.lounge")
+    store.prune(now=1e9, retention_days=1, raw_numeric_days=1)  # skipped: the next one prunes
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert len(store.samples("binary_sensor.hall")) == 500
+    assert store.backfilled() == set()
+
+    store.release()
+    store.write(KINDS, _hall(10, start=1e6))
+    assert len(store.samples("binary_sensor.hall")) == 510
+    store.close()
+
+
+def test_closing_a_held_history_changes_nothing_a_backup_copies(tmp_path: Path) -> None:
+    """Foresight unloads while a backup runs: the main file and its (empty) WAL stay as they are."""
+    store = _store(tmp_path)
+    store.write(KINDS, _hall(50))
+    store.hold()
+    main = store.path.read_bytes()
+    store.close()
+    assert store.path.read_bytes() == main
+    assert (tmp_path / "history.db-wal").exists()
+
+    again = HistoryStore(store.path)
+    again.open()
+    assert len(again.samples("binary_sensor.hall")) == 50
+    again.close()
 
 
 def test_a_year_of_a_busy_binary_source_stays_small(tmp_path: Path) -> None:

@@ -19,8 +19,10 @@ about 0.6 MB of raw samples plus 0.3 MB of hourly rows a year.
 
 It is plain SQLite in a file of its own: every write is one transaction, so a crash during a
 write never leaves a file that cannot be read. A file that is damaged anyway is set aside and
-a new one started; the caller rebuilds it from the recorder. Nothing here touches Home
-Assistant, and every method blocks: call them from an executor.
+a new one started; the caller rebuilds it from the recorder. A backup holds the file
+(:meth:`HistoryStore.hold`): the main file then has everything and nothing writes to it until it
+is released. Nothing here touches Home Assistant, and every method blocks: call them from an
+executor.
 """
 
 from __future__ import annotations
@@ -165,8 +167,12 @@ class HistoryClosedError(Exception):
     """The history file was closed (Foresight was unloaded): work still reading it must stop."""
 
 
-# What a history file raises while it is out of reach for now: locked, or the disk full.
-HISTORY_ERRORS = (sqlite3.Error, OSError)
+class HistoryHeldError(Exception):
+    """The history file is held for a backup: a write is refused, to be tried again after it."""
+
+
+# What a history file raises while it is out of reach for now: locked, the disk full, held.
+HISTORY_ERRORS = (sqlite3.Error, OSError, HistoryHeldError)
 
 # What SQLite says of a file that is damaged, not merely busy or out of reach for now.
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -186,6 +192,7 @@ class HistoryStore:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._ids: dict[str, int] = {}
+        self._held = False
 
     def open(self) -> OpenResult:
         """Open (or create) the file; a damaged file is set aside and a new one started.
@@ -248,14 +255,39 @@ class HistoryStore:
         """Close the file."""
         with self._lock:
             if self._db is not None:
+                if self._held:  # closing would fold and delete the WAL while a backup copies it
+                    self._db.setconfig(sqlite3.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, True)
                 self._db.close()
                 self._db = None
+
+    def hold(self) -> None:
+        """Fold the WAL into the main file and refuse writes until :meth:`release` (a backup).
+
+        While held the main file alone is the whole history and nothing changes it: a backup
+        copying it meanwhile gets a consistent file. Reads go on; writes raise
+        :class:`HistoryHeldError` at once, and a prune is skipped.
+        """
+        with self._lock:
+            self._held = True
+            if self._db is not None:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def release(self) -> None:
+        """Accept writes again after :meth:`hold`."""
+        with self._lock:
+            self._held = False
 
     @property
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             raise HistoryClosedError(self.path)
         return self._db
+
+    @property
+    def _writable(self) -> sqlite3.Connection:
+        if self._held:
+            raise HistoryHeldError(self.path)
+        return self._conn
 
     def _source_id(self, key: str, kind: str) -> int:
         if (source_id := self._ids.get(key)) is None:
@@ -284,7 +316,7 @@ class HistoryStore:
         """
         hour_verb = "REPLACE" if replace_hours else "IGNORE"
         with self._lock:
-            db = self._conn
+            db = self._writable
             db.execute("BEGIN")
             try:
                 db.executemany(
@@ -329,8 +361,9 @@ class HistoryStore:
     def mark_backfilled(self, keys: Iterable[str], kinds: dict[str, str]) -> None:
         """Remember that these sources were filled from the recorder once."""
         with self._lock:
+            db = self._writable  # held: refused, so the backfill is done again after the backup
             for key in keys:
-                self._conn.execute(
+                db.execute(
                     "UPDATE sources SET backfilled = 1 WHERE id = ?",
                     (self._source_id(key, kinds[key]),),
                 )
@@ -349,7 +382,7 @@ class HistoryStore:
     def rename(self, old_key: str, new_key: str) -> None:
         """Follow an entity rename: the series keeps its history under the new key."""
         with self._lock:
-            db = self._conn
+            db = self._writable  # held: refused; the caller renames again after the backup
             if old_key not in self._ids:
                 return
             db.execute("BEGIN")
@@ -385,6 +418,8 @@ class HistoryStore:
             if key in self._ids
         }
         with self._lock:
+            if self._held:
+                return  # held for a backup: what is old now is forgotten by the next prune
             db = self._conn
             db.execute("BEGIN")
             try:

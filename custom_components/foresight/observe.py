@@ -20,7 +20,7 @@ from homeassistant.helpers.event import async_track_state_change_event, async_tr
 
 from .aggregate import HOUR, HourlyAggregator
 from .const import FLUSH_INTERVAL, NUMERIC_RESOLUTION_S
-from .history import HISTORY_ERRORS, HistoryStore, HourlyRow, Sample
+from .history import HISTORY_ERRORS, HistoryHeldError, HistoryStore, HourlyRow, Sample
 from .sources import BINARY_KINDS, BY_HAND_KINDS, Kind, Rejected, Source, read_state
 
 _LOGGER = logging.getLogger(__name__)
@@ -347,9 +347,11 @@ class Observer:
             for builder, batch in taken:
                 builder.put_back(*batch)
             self._late.update(builder.source.key for builder, batch in taken if batch[0])
-            if not self._write_failing:
+            if isinstance(error, HistoryHeldError):
+                _LOGGER.debug("A backup holds Foresight's history; the readings wait for it")
+            elif not self._write_failing:
                 _LOGGER.warning("Cannot write Foresight's history, keeping it to retry: %s", error)
-            self._write_failing = True
+                self._write_failing = True
             return
         self._leftover = []
         self._written_late |= self._late
