@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntry
@@ -20,6 +21,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassEntryKey
 
 from .backfill import async_backfill
+from .backup import async_after_backup, async_hold_during_backup
 from .blueprint_install import async_install_blueprints
 from .const import (
     CONF_BATTERY_LOW_LEVEL,
@@ -179,6 +181,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         await hass.async_add_executor_job(store.close)
 
     entry.async_on_unload(_close_store)
+    await async_hold_during_backup(hass, store)
     if opened.set_aside is not None:
         async_history_rebuilt(hass, opened.set_aside)
 
@@ -300,7 +303,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         until = dt_util.utc_from_timestamp(started_at)
 
         async def _backfill_then_train() -> None:
-            filled = await async_backfill(hass, store, series, until, retention)
+            filled = await async_after_backup(
+                hass, partial(async_backfill, hass, store, series, until, retention)
+            )
             if filled or coordinator.needs_training:
                 await coordinator.async_train(filled)
 

@@ -14,6 +14,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.util import dt as dt_util
 
+from .backup import async_after_backup
 from .const import (
     CONF_BATTERY_LOW_LEVELS,
     CONF_CLIMATE,
@@ -99,8 +100,12 @@ async def _async_rename(hass: HomeAssistant, entry: ConfigEntry, old: str, new: 
     store: HistoryStore = runtime.store
     # Write what the old id saw (its last state included) before its history moves.
     await runtime.observer.async_flush(dt_util.utcnow().timestamp())
-    for suffix in KEY_SUFFIXES:
-        await hass.async_add_executor_job(store.rename, old + suffix, new + suffix)
+
+    async def _rename_history() -> None:
+        for suffix in KEY_SUFFIXES:  # one renamed before a backup held the rest is skipped
+            await hass.async_add_executor_job(store.rename, old + suffix, new + suffix)
+
+    await async_after_backup(hass, _rename_history)
     runtime.models.rename(old, new)
     for subentry in entry.subentries.values():
         updated = replace_entity(subentry.data, old, new)
