@@ -12,6 +12,7 @@ from custom_components.foresight import history_path
 from custom_components.foresight.const import (
     CONF_BATTERY_LOW_LEVELS,
     CONF_EXCLUDED_BATTERIES,
+    CONF_EXPORT_SENSOR,
     CONF_PRODUCTION_SENSOR,
     CONF_TRUSTED_PRESENCE,
     CONF_WATCHED_APPLIANCES,
@@ -20,6 +21,7 @@ from custom_components.foresight.const import (
     SUBENTRY_ROOM,
 )
 from custom_components.foresight.history import HistoryStore
+from homeassistant.components.energy.data import async_get_manager
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
@@ -325,3 +327,62 @@ async def test_an_appliance_problem_sensor_named_by_its_entity_id_keeps_its_sett
         ("binary_sensor.my_fridge_problem", "Fridge alarm")
     ]
     assert hass.states.get("binary_sensor.my_fridge_problem") is not None
+
+
+async def test_a_home_learning_from_its_grid_import_alone_is_told_of_its_solar_panels(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """The Energy dashboard's solar and export meters: a repair issue whose fix adds them."""
+    meter = {"unit_of_measurement": "kWh", "device_class": "energy"}
+    hass.states.async_set("sensor.solar_energy", "812.4", meter)
+    hass.states.async_set("sensor.grid_export", "356.0", meter)
+    grid = {"type": "grid", "stat_energy_from": "sensor.house_energy"}
+    solar = {"type": "solar", "stat_energy_from": "sensor.solar_energy"}
+    manager = await async_get_manager(hass)
+    await manager.async_update(
+        {"energy_sources": [{**grid, "stat_energy_to": "sensor.grid_export"}, solar]}
+    )
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing")
+    assert issue is not None
+    assert issue.translation_placeholders == {"sensors": "sensor.grid_export, sensor.solar_energy"}
+
+    assert await async_setup_component(hass, "repairs", {})
+    flows = repairs_flow_manager(hass)
+    assert flows is not None
+    form = await flows.async_init(DOMAIN, data={"issue_id": "energy_flows_missing"})
+    assert form["type"] is FlowResultType.FORM and form["step_id"] == "confirm"
+    done = await flows.async_configure(form["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert home_entry.data[CONF_PRODUCTION_SENSOR] == "sensor.solar_energy"
+    assert home_entry.data[CONF_EXPORT_SENSOR] == "sensor.grid_export"
+    assert home_entry.state is ConfigEntryState.LOADED
+    energy = home_entry.runtime_data.coordinator.energy
+    assert energy is not None
+    assert len(energy.flows) == 3
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing") is None
+
+
+@pytest.mark.parametrize(
+    "energy_sources",
+    [
+        [],  # no Energy dashboard
+        [{"type": "grid", "stat_energy_from": "sensor.house_energy"}],  # no solar, no battery
+        # Another grid meter than the home's: not the home Foresight was told of.
+        [
+            {"type": "grid", "stat_energy_from": "sensor.grid_power"},
+            {"type": "solar", "stat_energy_from": "sensor.house_energy"},
+        ],
+    ],
+)
+async def test_no_energy_flows_issue_where_there_is_nothing_to_add(
+    hass: HomeAssistant, home_entry: MockConfigEntry, energy_sources: list[dict[str, str]]
+) -> None:
+    hass.states.async_set("sensor.grid_power", "1.2", {"unit_of_measurement": "kW"})
+    await (await async_get_manager(hass)).async_update({"energy_sources": energy_sources})
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing") is None

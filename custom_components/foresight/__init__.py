@@ -55,7 +55,12 @@ from .home_thermal import HeatedRoom, HomeThermal
 from .models import ModelStore
 from .observe import Observer, Unwritten
 from .renames import async_follow_new_batteries, async_follow_renames
-from .repairs import async_check_sources, async_clear_all, async_history_rebuilt
+from .repairs import (
+    async_check_energy_flows,
+    async_check_sources,
+    async_clear_all,
+    async_history_rebuilt,
+)
 from .services import async_setup_services
 from .sources import (
     Kind,
@@ -325,6 +330,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     entry.async_on_unload(async_follow_renames(hass, entry, sources))
     entry.async_on_unload(async_follow_new_batteries(hass, entry, sources))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
+    await async_check_energy_flows(hass, entry)
 
     @callback
     def _core_config_updated(_event: Event) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import probatio as vol
 
-from homeassistant.components.energy.data import async_get_manager
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -17,25 +16,21 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.core import HomeAssistant, callback, valid_entity_id
-from homeassistant.helpers import entity_registry as er, selector
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import selector
 from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .const import (
     CONF_AREA,
-    CONF_BATTERY_CHARGE_SENSOR,
-    CONF_BATTERY_DISCHARGE_SENSOR,
     CONF_BATTERY_LOW_LEVEL,
     CONF_BATTERY_LOW_LEVELS,
     CONF_CLIMATE,
     CONF_ENERGY_SENSOR,
     CONF_EXCLUDED_BATTERIES,
-    CONF_EXPORT_SENSOR,
     CONF_NAME,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
     CONF_PET_PRONE,
-    CONF_PRODUCTION_SENSOR,
     CONF_RETENTION_DAYS,
     CONF_SIMULATION_LIGHTS,
     CONF_SIMULATION_MEDIA,
@@ -50,7 +45,8 @@ from .const import (
     MIN_RETENTION_DAYS,
     SUBENTRY_ROOM,
 )
-from .sources import ROOM_KINDS, Kind, area_entities, area_name, energy_kind_of
+from .energy_dashboard import async_energy_dashboard_sensors
+from .sources import ROOM_KINDS, Kind, area_entities, area_name, energy_kind_of, entity_exists
 
 CONF_BATTERY = "battery"
 CONF_LOW_LEVEL = "low_level"
@@ -184,22 +180,15 @@ ROOM_SOURCES_SCHEMA = vol.Schema(
 )
 
 
-def _exists(hass: HomeAssistant, entity_id: str) -> bool:
-    return (
-        hass.states.get(entity_id) is not None
-        or er.async_get(hass).async_get(entity_id) is not None
-    )
-
-
 def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if any(not _exists(hass, person) for person in user_input.get(CONF_PEOPLE, [])):
+    if any(not entity_exists(hass, person) for person in user_input.get(CONF_PEOPLE, [])):
         errors[CONF_PEOPLE] = "entity_not_found"
     chosen: set[str] = set()
     for key in ELECTRICITY_FLOWS:
         if not (electricity := user_input.get(key)):
             continue
-        if not _exists(hass, electricity):
+        if not entity_exists(hass, electricity):
             errors[key] = "entity_not_found"
         elif energy_kind_of(hass, electricity) is None:
             errors[key] = "not_energy_or_power"
@@ -210,42 +199,13 @@ def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[s
         chosen.add(electricity)
     if outdoor := user_input.get(CONF_OUTDOOR_TEMPERATURE):
         state = hass.states.get(outdoor)
-        if not _exists(hass, outdoor):
+        if not entity_exists(hass, outdoor):
             errors[CONF_OUTDOOR_TEMPERATURE] = "entity_not_found"
         elif state is not None and (
             state.attributes.get("unit_of_measurement") not in TemperatureConverter.VALID_UNITS
         ):
             errors[CONF_OUTDOOR_TEMPERATURE] = "not_temperature"
     return errors
-
-
-async def _energy_dashboard_sensors(hass: HomeAssistant) -> dict[str, str]:
-    """The grid, solar and home battery meters the Energy dashboard was given, to suggest.
-
-    Only where the dashboard has one grid connection with an import meter and at most one
-    solar source and one battery, and only statistics that are entities (an external
-    statistic is not).
-    """
-    preferences = (await async_get_manager(hass)).data
-    sources = preferences["energy_sources"] if preferences is not None else []
-    grids = [source for source in sources if source["type"] == "grid"]
-    solars = [source for source in sources if source["type"] == "solar"]
-    batteries = [source for source in sources if source["type"] == "battery"]
-    if len(grids) != 1 or len(solars) > 1 or len(batteries) > 1:
-        return {}
-    found = {
-        CONF_ENERGY_SENSOR: grids[0].get("stat_energy_from"),
-        CONF_EXPORT_SENSOR: grids[0].get("stat_energy_to"),
-        CONF_PRODUCTION_SENSOR: solars[0]["stat_energy_from"] if solars else None,
-        CONF_BATTERY_DISCHARGE_SENSOR: batteries[0]["stat_energy_from"] if batteries else None,
-        CONF_BATTERY_CHARGE_SENSOR: batteries[0]["stat_energy_to"] if batteries else None,
-    }
-    suggested = {
-        key: statistic
-        for key, statistic in found.items()
-        if statistic and valid_entity_id(statistic) and _exists(hass, statistic)
-    }
-    return suggested if CONF_ENERGY_SENSOR in suggested else {}
 
 
 def _validate_room_sources(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
@@ -255,7 +215,7 @@ def _validate_room_sources(hass: HomeAssistant, user_input: Mapping[str, Any]) -
         value = user_input.get(key) or []
         entity_ids = [value] if isinstance(value, str) else list(value)
         chosen = chosen or bool(entity_ids)
-        if any(not _exists(hass, entity_id) for entity_id in entity_ids):
+        if any(not entity_exists(hass, entity_id) for entity_id in entity_ids):
             errors[key] = "entity_not_found"
     if not chosen:
         errors["base"] = "no_sources"
@@ -288,7 +248,7 @@ class ForesightConfigFlow(ConfigFlow, domain=DOMAIN):
                 HOME_SCHEMA,
                 user_input
                 if user_input is not None
-                else await _energy_dashboard_sensors(self.hass),
+                else await async_energy_dashboard_sensors(self.hass),
             ),
             errors=errors,
         )
@@ -349,7 +309,7 @@ class ForesightOptionsFlow(OptionsFlow):
             ):
                 value = user_input.get(key) or []
                 entity_ids = [value] if isinstance(value, str) else value
-                if any(not _exists(self.hass, entity_id) for entity_id in entity_ids):
+                if any(not entity_exists(self.hass, entity_id) for entity_id in entity_ids):
                     errors[key] = "entity_not_found"
             if not errors:
                 # The form's fields come from the form alone: a cleared optional field is gone.
@@ -374,7 +334,7 @@ class ForesightOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             battery = user_input[CONF_BATTERY]
-            if not _exists(self.hass, battery):
+            if not entity_exists(self.hass, battery):
                 errors[CONF_BATTERY] = "entity_not_found"
             else:
                 levels = dict(self.config_entry.options.get(CONF_BATTERY_LOW_LEVELS, {}))
@@ -406,7 +366,7 @@ class RoomSubentryFlow(ConfigSubentryFlow):
             )
             if not name:
                 errors["base"] = "area_or_name_required"
-            elif self._room_exists(area, name):
+            elif self._roomentity_exists(area, name):
                 errors["base"] = "room_exists"
             else:
                 self._room = {CONF_NAME: name}
@@ -419,7 +379,7 @@ class RoomSubentryFlow(ConfigSubentryFlow):
             errors=errors,
         )
 
-    def _room_exists(self, area: str | None, name: str) -> bool:
+    def _roomentity_exists(self, area: str | None, name: str) -> bool:
         for subentry in self._get_entry().subentries.values():
             if subentry.subentry_type != SUBENTRY_ROOM:
                 continue

@@ -1,4 +1,7 @@
-"""Repair issues Foresight raises: a source that went away or is not recorded, a rebuilt history."""
+"""Repair issues Foresight raises: a source gone or not recorded, a rebuilt history, unknown meters.
+
+The last: a home whose solar panels or battery the Energy dashboard knows but Foresight does not.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,17 @@ from pathlib import Path
 
 from homeassistant.components.recorder.entity_options import is_entity_recorded
 from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
 from .const import DOMAIN
+from .energy_dashboard import async_flows_to_add
 
 _SOURCE_ISSUES = ("source_missing", "source_not_recorded")
 _PROBLEM_ISSUES = ("source_silent_", "source_stuck_")
 HISTORY_REBUILT = "history_rebuilt"
+ENERGY_FLOWS_MISSING = "energy_flows_missing"
 
 
 def _issue_id(kind: str, entity_id: str) -> str:
@@ -75,21 +81,28 @@ def async_history_rebuilt(hass: HomeAssistant, set_aside: Path) -> None:
 
     Fixing the issue deletes the damaged copy, kept until then in case someone wants to see it.
     """
+    _create_fixable(hass, HISTORY_REBUILT, {"path": set_aside.name}, {"path": str(set_aside)})
+
+
+def _create_fixable(
+    hass: HomeAssistant, issue_id: str, placeholders: dict[str, str], data: dict[str, str]
+) -> None:
+    """An issue with a fix (``data`` goes to the fix's flow), dropped at a restart."""
     ir.async_create_issue(
         hass,
         DOMAIN,
-        HISTORY_REBUILT,
+        issue_id,
         is_fixable=True,
         is_persistent=False,
         severity=ir.IssueSeverity.WARNING,
-        translation_key=HISTORY_REBUILT,
-        translation_placeholders={"path": set_aside.name},
-        data={"path": str(set_aside)},
+        translation_key=issue_id,
+        translation_placeholders=placeholders,
+        data=dict(data),
     )
 
 
-class DeleteDamagedHistoryFlow(RepairsFlow):
-    """Deletes the damaged history file that was set aside, once the user confirms."""
+class _ConfirmedFix(RepairsFlow):
+    """A fix that asks once, then acts."""
 
     async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
         """Ask first."""
@@ -98,18 +111,70 @@ class DeleteDamagedHistoryFlow(RepairsFlow):
     async def async_step_confirm(
         self, user_input: dict[str, str] | None = None
     ) -> RepairsFlowResult:
-        """Delete the copy once confirmed."""
-        path = Path(str((self.data or {})["path"]))
+        """Act once confirmed."""
         if user_input is not None:
-            await self.hass.async_add_executor_job(partial(path.unlink, missing_ok=True))
+            await self._async_fix()
             return self.async_create_entry(data={})
-        return self.async_show_form(step_id="confirm", description_placeholders={"path": path.name})
+        return self.async_show_form(
+            step_id="confirm", description_placeholders=await self._async_placeholders()
+        )
+
+    async def _async_fix(self) -> None:
+        raise NotImplementedError
+
+    async def _async_placeholders(self) -> dict[str, str]:
+        raise NotImplementedError
+
+
+class DeleteDamagedHistoryFlow(_ConfirmedFix):
+    """Deletes the damaged history file that was set aside, once the user confirms."""
+
+    @property
+    def _path(self) -> Path:
+        return Path(str((self.data or {})["path"]))
+
+    async def _async_fix(self) -> None:
+        await self.hass.async_add_executor_job(partial(self._path.unlink, missing_ok=True))
+
+    async def _async_placeholders(self) -> dict[str, str]:
+        return {"path": self._path.name}
+
+
+async def async_check_energy_flows(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Tell a home learning from its grid import alone of the Energy dashboard's other meters."""
+    flows = await async_flows_to_add(hass, dict(entry.data))
+    if not flows:
+        ir.async_delete_issue(hass, DOMAIN, ENERGY_FLOWS_MISSING)
+        return
+    placeholders = {"sensors": ", ".join(flows.values())}
+    _create_fixable(hass, ENERGY_FLOWS_MISSING, placeholders, {"entry_id": entry.entry_id})
+
+
+class AddEnergyFlowsFlow(_ConfirmedFix):
+    """Adds the Energy dashboard's production, export and battery meters to the home.
+
+    The home then reloads and learns its energy models again.
+    """
+
+    async def _async_flows(self) -> tuple[ConfigEntry | None, dict[str, str]]:
+        entry = self.hass.config_entries.async_get_entry(str((self.data or {})["entry_id"]))
+        return entry, {} if entry is None else await async_flows_to_add(self.hass, dict(entry.data))
+
+    async def _async_fix(self) -> None:
+        entry, flows = await self._async_flows()
+        if entry is not None and flows:
+            self.hass.config_entries.async_update_entry(entry, data={**entry.data, **flows})
+
+    async def _async_placeholders(self) -> dict[str, str]:
+        return {"sensors": ", ".join((await self._async_flows())[1].values())}
 
 
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
-    """The fix of a fixable issue (only the rebuilt history has one)."""
+    """The fix of a fixable issue: add the home's energy flows, or delete a damaged history."""
+    if issue_id == ENERGY_FLOWS_MISSING:
+        return AddEnergyFlowsFlow()
     return DeleteDamagedHistoryFlow()
 
 

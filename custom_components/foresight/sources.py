@@ -349,3 +349,11 @@ def unique_sources(sources: Iterable[Source]) -> dict[str, Source]:
         if known is None or (known.room is None and source.room is not None):
             by_key[source.key] = source
     return by_key
+
+
+def entity_exists(hass: HomeAssistant, entity_id: str) -> bool:
+    """Whether an entity has a state or is registered (its integration may load later)."""
+    return (
+        hass.states.get(entity_id) is not None
+        or er.async_get(hass).async_get(entity_id) is not None
+    )
