@@ -51,7 +51,7 @@ from .sources import ROOM_KINDS, Kind, area_entities, area_name, energy_kind_of,
 CONF_BATTERY = "battery"
 CONF_LOW_LEVEL = "low_level"
 
-# The main electricity sensor, the home's production and its export: a meter or a power sensor.
+# Each of the home's electricity sensors (see ELECTRICITY_FLOWS): a meter or a power sensor.
 _ELECTRICITY = selector.EntitySelector(
     selector.EntitySelectorConfig(
         domain="sensor", device_class=[SensorDeviceClass.POWER, SensorDeviceClass.ENERGY]
@@ -195,7 +195,7 @@ def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[s
         elif electricity in chosen:  # counted twice, the home's use would be wrong
             errors[key] = "sensor_chosen_twice"
         elif key != CONF_ENERGY_SENSOR and not user_input.get(CONF_ENERGY_SENSOR):
-            errors[key] = "needs_main_sensor"  # production and export add to the grid's import
+            errors[key] = "needs_main_sensor"  # the other flows add to the grid's import
         chosen.add(electricity)
     if outdoor := user_input.get(CONF_OUTDOOR_TEMPERATURE):
         state = hass.states.get(outdoor)
@@ -366,7 +366,7 @@ class RoomSubentryFlow(ConfigSubentryFlow):
             )
             if not name:
                 errors["base"] = "area_or_name_required"
-            elif self._roomentity_exists(area, name):
+            elif self._room_exists(area, name):
                 errors["base"] = "room_exists"
             else:
                 self._room = {CONF_NAME: name}
@@ -379,7 +379,7 @@ class RoomSubentryFlow(ConfigSubentryFlow):
             errors=errors,
         )
 
-    def _roomentity_exists(self, area: str | None, name: str) -> bool:
+    def _room_exists(self, area: str | None, name: str) -> bool:
         for subentry in self._get_entry().subentries.values():
             if subentry.subentry_type != SUBENTRY_ROOM:
                 continue
