@@ -24,8 +24,10 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.foresight.const import (
     CONF_BATTERY_CHARGE_SENSOR,
     CONF_BATTERY_DISCHARGE_SENSOR,
+    CONF_ENERGY_SENSOR,
     CONF_EXPORT_SENSOR,
     CONF_PRODUCTION_SENSOR,
+    ELECTRICITY_FLOWS,
     EVENT_UNUSUAL_ENERGY,
 )
 from custom_components.foresight.history import HistoryStore, HourlyRow
@@ -315,7 +317,10 @@ async def test_production_added_later_is_learned_from_its_past(
     hass.config_entries.async_update_entry(home_entry, data={**home_entry.data, **SOLAR_HOME})
     await hass.async_block_till_done(wait_background_tasks=True)
     await _assert_the_entities_show_the_engine_result(hass, hours, used, SOLAR_NOW)
-    assert home_entry.runtime_data.models.get("energy")["flows"] == [1.0, 1.0, -1.0, 1.0, -1.0]
+    assert home_entry.runtime_data.models.get("energy")["flows"] == [
+        [entity_id, ELECTRICITY_FLOWS[conf]]
+        for conf, entity_id in {CONF_ENERGY_SENSOR: "sensor.house_energy", **SOLAR_HOME}.items()
+    ]
 
 
 async def _two_day_forecast(hass: HomeAssistant) -> dict[str, Any]:
@@ -808,8 +813,18 @@ def test_a_model_learned_from_the_import_alone_is_learned_again_with_production(
         restarted = HomeEnergy(store, HOUSE_METER, None, UTC)
         restarted.restore(parameters)
         assert restarted.forecaster is not None
-    solar = HomeEnergy(store, [*HOUSE_METER, EnergyFlow("sensor.solar", Kind.POWER)], None, UTC)
+    solar_flows = [*HOUSE_METER, EnergyFlow("sensor.solar", Kind.POWER)]
+    solar = HomeEnergy(store, solar_flows, None, UTC)
     solar.restore(saved)
     assert solar.forecaster is None
     assert solar.detector is None
+    # Learned with the panels: kept with them, learned again with a battery in their place.
+    with_solar = {**saved, "flows": [["sensor.house_energy", 1.0], ["sensor.solar", 1.0]]}
+    solar.restore(with_solar)
+    assert solar.forecaster is not None
+    battery = HomeEnergy(
+        store, [*HOUSE_METER, EnergyFlow("sensor.battery_out", Kind.ENERGY)], None, UTC
+    )
+    battery.restore(with_solar)
+    assert battery.forecaster is None
     store.close()

@@ -1,8 +1,8 @@
 """The home's energy: trained and predicted from Foresight's history (runs in the executor).
 
 Reads hourly consumption from the history (an energy meter's hourly use, or a power sensor's
-hourly mean; in a home with its own production, the grid import plus the production less the
-export, see :class:`EnergyFlow`), hands it to ``learning.energy`` on the home's energy clock
+hourly mean; in a home with solar panels or a battery, the sum of its flows, see
+:class:`EnergyFlow`), hands it to ``learning.energy`` on the home's energy clock
 (``energy_clock``), and turns the result into what the energy entities show, on the meter's
 real hours.
 """
@@ -94,7 +94,9 @@ class EnergyFlow:
 
     key: str
     kind: Kind  # an energy meter or a power sensor
-    sign: float = 1.0  # +1: the grid import or the home's production; -1: its export
+    # +1: what comes to the home's use (the grid import, the production, a battery's discharge);
+    # -1: what does not (the export, a battery's charge).
+    sign: float = 1.0
     solar: bool = False  # solar panels' production: nothing while the sun is down
 
 
@@ -155,7 +157,7 @@ class HomeEnergy:
         if not isinstance(saved, dict):
             return
         # Models saved before the flows were counted were learned on the main sensor alone.
-        if saved.get("flows", [1.0]) != self._signs():
+        if saved.get("flows", self._learned_from()[:1]) != self._learned_from():
             _LOGGER.info("The energy model was learned from other sensors: learning it again")
             return
         try:
@@ -220,9 +222,9 @@ class HomeEnergy:
             kwh[row.hour] = np.nan if value is None else value
         return kwh
 
-    def _signs(self) -> list[float]:
-        """What the models are learned from, saved with them: each flow's sign, main first."""
-        return [flow.sign for flow in self.flows]
+    def _learned_from(self) -> list[list[str | float]]:
+        """What the models are learned from, saved with them: each flow and its sign, main first."""
+        return [[flow.key, flow.sign] for flow in self.flows]
 
     def _workday(self, hours: FloatArray, measured: FloatArray | None) -> FloatArray | None:
         """Which ``hours`` fall on working days: ``measured`` where known, else the calendar."""
@@ -323,7 +325,7 @@ class HomeEnergy:
             forecaster, past.hours, past.kwh, now=clock_now, workday=past.workday
         )
         return {
-            "flows": self._signs(),
+            "flows": self._learned_from(),
             "forecaster": forecaster.to_dict(),
             "detector": self.detector.to_dict(),
             "occupancy_skills": list(self.occupancy_skills) if self.occupancy_skills else None,
