@@ -21,6 +21,7 @@ from custom_components.foresight.const import (
     SUBENTRY_ROOM,
 )
 from custom_components.foresight.history import HistoryStore
+from custom_components.foresight.models import ModelStore
 from homeassistant.components.energy.data import async_get_manager
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
@@ -183,6 +184,33 @@ async def test_what_was_learned_of_a_renamed_appliance_is_kept_under_its_new_id(
     maintenance = home_entry.runtime_data.coordinator.maintenance
     assert maintenance.flagged["sensor.kitchen_fridge"] == flagged
     assert "sensor.fridge_power" not in maintenance.flagged
+
+
+@pytest.mark.parametrize(
+    ("renames", "kept_as"),
+    [
+        ([("fridge_power", "kitchen_fridge"), ("kitchen_fridge", "fridge")], "fridge"),
+        ([("fridge_power", "kitchen_fridge"), ("kitchen_fridge", "fridge_power")], "fridge_power"),
+    ],
+    ids=["renamed_twice", "renamed_back"],
+)
+async def test_models_follow_an_entity_renamed_twice_before_they_reload(
+    hass: HomeAssistant, renames: list[tuple[str, str]], kept_as: str
+) -> None:
+    """The models are saved under the entity's last id, whatever ids it went through."""
+    flagged = {"flagged": {"sensor.fridge_power": [[1_790_000_000.0, 1_790_086_400.0]]}}
+    models = ModelStore(hass, "home")
+    await models.async_load()
+    models.put("maintenance", flagged)
+    for old, new in renames:
+        models.rename(f"sensor.{old}", f"sensor.{new}")
+    await models.async_close()
+
+    reloaded = ModelStore(hass, "home")
+    await reloaded.async_load()
+    assert reloaded.get("maintenance") == {
+        "flagged": {f"sensor.{kept_as}": flagged["flagged"]["sensor.fridge_power"]}
+    }
 
 
 async def test_a_rename_follows_every_setting_that_names_the_entity(

@@ -83,7 +83,12 @@ class ModelStore:
 
     def rename(self, old: str, new: str) -> None:
         """Follow an entity rename: from now on the models are saved under its new id."""
-        self._renames[old] = new
+        # An id the models know, renamed already, follows this rename too (A → B → C, or back).
+        known = [loaded for loaded, current in self._renames.items() if current == old]
+        for loaded in known:
+            self._renames[loaded] = new
+        if not known:
+            self._renames[old] = new
         if not self._closed:
             self._store.async_delay_save(self._saved, SAVE_DELAY_S)
 
