@@ -22,7 +22,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 
-from .conftest import copied_alone, load_entry, set_home_states
+from .conftest import copied_alone, history_locked, load_entry, set_home_states
 
 MOTION = {"device_class": "motion"}
 
@@ -56,9 +56,13 @@ def _wal_size(hass: HomeAssistant, entry: MockConfigEntry) -> int:
     return Path(f"{history_path(hass, entry)}-wal").stat().st_size
 
 
+def _backups(hass: HomeAssistant) -> list[Path]:
+    return list(Path(hass.config.path("backups")).glob("*.tar"))
+
+
 def _history_in_backup(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[Path, int]:
     """Foresight's history file and the size of its WAL, out of Home Assistant's one backup."""
-    [backup] = Path(hass.config.path("backups")).glob("*.tar")
+    [backup] = _backups(hass)
     name = f"data/.storage/foresight/{entry.entry_id}.db"
     with tarfile.open(backup) as outer:
         inner = outer.extractfile("homeassistant.tar.gz")
@@ -166,3 +170,20 @@ async def test_a_home_assistant_backup_holds_a_whole_history(
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert _motion_in(copy) == [0.0, 1.0]
     assert await _motion(hass, setup_home) == [0.0, 1.0]
+
+
+async def test_a_history_that_cannot_be_folded_does_not_fail_the_backup(
+    hass: HomeAssistant,
+    setup_home: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Home Assistant's backup is made, Foresight's history copied as it is."""
+    assert await async_setup_component(hass, "backup", {})
+    await hass.async_block_till_done()
+    monkeypatch.setattr(setup_home.runtime_data.store, "hold", history_locked)
+
+    await hass.services.async_call("backup", "create", blocking=True)
+
+    assert await hass.async_add_executor_job(_backups, hass)
+    assert "Cannot fold Foresight's history before the backup" in caplog.text

@@ -21,7 +21,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .history import HistoryHeldError, HistoryStore
+from .history import HISTORY_ERRORS, HistoryHeldError, HistoryStore
 
 if TYPE_CHECKING:
     from . import ForesightConfigEntry
@@ -100,7 +100,12 @@ async def async_after_backup[T](hass: HomeAssistant, job: Callable[[], Awaitable
 
 async def _async_hold(hass: HomeAssistant, hold: _Hold, store: HistoryStore) -> None:
     hold.stores.append(store)
-    await hass.async_add_executor_job(store.hold)
+    try:
+        await hass.async_add_executor_job(store.hold)
+    except HISTORY_ERRORS as error:  # a failing pre-backup step would fail the whole backup
+        _LOGGER.warning(
+            "Cannot fold Foresight's history before the backup; it is copied as it is: %s", error
+        )
 
 
 async def _async_release(hass: HomeAssistant) -> None:
