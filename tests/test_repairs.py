@@ -414,3 +414,27 @@ async def test_no_energy_flows_issue_where_there_is_nothing_to_add(
     set_home_states(hass)
     await _setup(hass, home_entry)
     assert ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing") is None
+
+
+async def test_the_energy_flows_issue_follows_the_energy_dashboard(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """Solar panels added to the dashboard raise the issue; taken off it, it clears."""
+    meter = {"unit_of_measurement": "kWh", "device_class": "energy"}
+    hass.states.async_set("sensor.solar_energy", "812.4", meter)
+    grid = {"type": "grid", "stat_energy_from": "sensor.house_energy"}
+    solar = {"type": "solar", "stat_energy_from": "sensor.solar_energy"}
+    manager = await async_get_manager(hass)
+    await manager.async_update({"energy_sources": [grid]})
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, "energy_flows_missing") is None
+
+    await manager.async_update({"energy_sources": [grid, solar]})
+    issue = issues.async_get_issue(DOMAIN, "energy_flows_missing")
+    assert issue is not None
+    assert issue.translation_placeholders == {"sensors": "sensor.solar_energy"}
+
+    await manager.async_update({"energy_sources": [grid]})
+    assert issues.async_get_issue(DOMAIN, "energy_flows_missing") is None

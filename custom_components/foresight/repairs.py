@@ -9,11 +9,13 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
+from homeassistant.components.energy.data import async_get_manager
 from homeassistant.components.recorder.entity_options import is_entity_recorded
 from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
 from .energy_dashboard import async_flows_to_add
@@ -22,6 +24,7 @@ _SOURCE_ISSUES = ("source_missing", "source_not_recorded")
 _PROBLEM_ISSUES = ("source_silent_", "source_stuck_")
 HISTORY_REBUILT = "history_rebuilt"
 ENERGY_FLOWS_MISSING = "energy_flows_missing"
+_DASHBOARD_FOLLOWED: HassKey[bool] = HassKey(f"{DOMAIN}_energy_dashboard_followed")
 
 
 def _issue_id(kind: str, entity_id: str) -> str:
@@ -141,7 +144,22 @@ class DeleteDamagedHistoryFlow(_ConfirmedFix):
 
 
 async def async_check_energy_flows(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Tell a home learning from its grid import alone of the Energy dashboard's other meters."""
+    """Tell a home learning from its grid import alone of the Energy dashboard's other meters.
+
+    Checked again whenever the dashboard changes, so the issue comes and goes with its meters.
+    """
+    if not hass.data.get(_DASHBOARD_FOLLOWED):
+        hass.data[_DASHBOARD_FOLLOWED] = True  # the dashboard's listeners cannot be removed
+
+        async def _dashboard_changed() -> None:
+            for loaded in hass.config_entries.async_loaded_entries(DOMAIN):
+                await _async_check_energy_flows(hass, loaded)
+
+        (await async_get_manager(hass)).async_listen_updates(_dashboard_changed)
+    await _async_check_energy_flows(hass, entry)
+
+
+async def _async_check_energy_flows(hass: HomeAssistant, entry: ConfigEntry) -> None:
     flows = await async_flows_to_add(hass, dict(entry.data))
     if not flows:
         ir.async_delete_issue(hass, DOMAIN, ENERGY_FLOWS_MISSING)
