@@ -134,7 +134,7 @@ def home_sources(
 
 
 def electricity_sensors(entry: ConfigEntry) -> dict[str, str]:
-    """The home's electricity sensors by setting: the main one, its production, its export."""
+    """The home's electricity sensors by setting: the main one and its other flows, if any."""
     return {conf: entity_id for conf in ELECTRICITY_FLOWS if (entity_id := entry.data.get(conf))}
 
 
