@@ -187,3 +187,18 @@ async def test_a_history_that_cannot_be_folded_does_not_fail_the_backup(
 
     assert await hass.async_add_executor_job(_backups, hass)
     assert "Cannot fold Foresight's history before the backup" in caplog.text
+
+
+async def test_foresight_removed_during_a_backup_keeps_its_history_until_the_backup_ends(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    """The backup may be copying the history file: it is deleted once the backup has ended."""
+    path = history_path(hass, setup_home)
+    await async_pre_backup(hass)
+    assert await hass.config_entries.async_remove(setup_home.entry_id)
+    await hass.async_block_till_done()
+    assert path.exists()
+
+    await async_post_backup(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not list(path.parent.glob(f"{path.name}*"))

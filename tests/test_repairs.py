@@ -438,3 +438,26 @@ async def test_the_energy_flows_issue_follows_the_energy_dashboard(
 
     await manager.async_update({"energy_sources": [grid]})
     assert issues.async_get_issue(DOMAIN, "energy_flows_missing") is None
+
+
+async def test_the_energy_flows_fix_says_so_when_the_meters_are_gone(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """Meters removed from Home Assistant since the issue was raised: nothing to add."""
+    hass.states.async_set("sensor.solar_energy", "812.4", {"device_class": "energy"})
+    solar = {"type": "solar", "stat_energy_from": "sensor.solar_energy"}
+    grid = {"type": "grid", "stat_energy_from": "sensor.house_energy"}
+    await (await async_get_manager(hass)).async_update({"energy_sources": [grid, solar]})
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing") is not None
+
+    hass.states.async_remove("sensor.solar_energy")
+    assert await async_setup_component(hass, "repairs", {})
+    flows = repairs_flow_manager(hass)
+    assert flows is not None
+    result = await flows.async_init(DOMAIN, data={"issue_id": "energy_flows_missing"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "nothing_to_add"
+    assert CONF_PRODUCTION_SENSOR not in home_entry.data
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing") is None

@@ -21,7 +21,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassEntryKey
 
 from .backfill import async_backfill
-from .backup import async_after_backup, async_hold_during_backup
+from .backup import async_after_backup, async_hold_during_backup, async_when_no_backup
 from .blueprint_install import async_install_blueprints
 from .const import (
     CONF_BATTERY_LOW_LEVEL,
@@ -376,4 +376,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -
         for file in path.parent.glob(f"{path.name}*"):
             file.unlink(missing_ok=True)
 
-    await hass.async_add_executor_job(_remove)
+    # A backup copying the file meanwhile would fail on a file gone: it goes once that ends.
+    await async_when_no_backup(hass, partial(hass.async_add_executor_job, _remove))

@@ -98,6 +98,19 @@ async def async_after_backup[T](hass: HomeAssistant, job: Callable[[], Awaitable
                 await hold.released.wait()
 
 
+async def async_when_no_backup(hass: HomeAssistant, job: Callable[[], Awaitable[None]]) -> None:
+    """Run ``job`` now, or in the background once a running backup ends (it may copy its files)."""
+    if (hold := hass.data.get(HOLD)) is None:
+        await job()
+        return
+
+    async def _after_the_backup() -> None:
+        await hold.released.wait()
+        await job()
+
+    hass.async_create_background_task(_after_the_backup(), "foresight after the backup")
+
+
 async def _async_hold(hass: HomeAssistant, hold: _Hold, store: HistoryStore) -> None:
     hold.stores.append(store)
     try:

@@ -174,6 +174,13 @@ class AddEnergyFlowsFlow(_ConfirmedFix):
     The home then reloads and learns its energy models again.
     """
 
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Ask, unless the meters are gone since the issue was raised."""
+        if not (await self._async_flows())[1]:
+            ir.async_delete_issue(self.hass, DOMAIN, ENERGY_FLOWS_MISSING)
+            return self.async_abort(reason="nothing_to_add")
+        return await super().async_step_init(user_input)
+
     async def _async_flows(self) -> tuple[ConfigEntry | None, dict[str, str]]:
         entry = self.hass.config_entries.async_get_entry(str((self.data or {})["entry_id"]))
         return entry, {} if entry is None else await async_flows_to_add(self.hass, dict(entry.data))
