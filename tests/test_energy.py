@@ -828,3 +828,18 @@ def test_a_model_learned_from_the_import_alone_is_learned_again_with_production(
     battery.restore(with_solar)
     assert battery.forecaster is None
     store.close()
+
+
+async def test_the_sun_follows_the_home_to_its_new_location(
+    hass: HomeAssistant, energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray]
+) -> None:
+    """The home's location corrected in its settings: its panels' nights are the new place's."""
+    entry = energy_home[0]
+    running = entry.runtime_data
+    energy = running.coordinator.energy
+    assert energy is not None
+    assert energy.location == (hass.config.latitude, hass.config.longitude)
+    await hass.config.async_update(latitude=60.17, longitude=24.94)
+    await hass.async_block_till_done()
+    assert energy.location == (60.17, 24.94)
+    assert entry.runtime_data is running  # nothing learned depends on it: no reload

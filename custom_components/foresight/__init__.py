@@ -337,6 +337,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         # Everything learned and predicted is on the home's wall clock: start again on the new one.
         if hass.config.time_zone != models.time_zone:
             hass.config_entries.async_schedule_reload(entry.entry_id)
+        if energy is not None:  # where the sun sets for the home's solar panels
+            energy.location = (hass.config.latitude, hass.config.longitude)
 
     entry.async_on_unload(hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _core_config_updated))
 

@@ -142,7 +142,7 @@ class HomeEnergy:
         self._people = people or []
         self._workday_key = workday_key
         self._country = country
-        self._location = location
+        self.location = location  # followed when the home's location changes
         self._days_off_by_year: dict[int, list[date]] = {}  # the country's public holidays, by year
         self.forecaster: EnergyForecaster | None = None
         self.detector: UnusualUseDetector | None = None
@@ -206,8 +206,8 @@ class HomeEnergy:
         kwh = np.zeros(utc.size)
         for flow, known in zip(self.flows, by_flow, strict=True):
             values = np.array([known.get(int(hour), np.nan) for hour in utc])
-            if flow.solar and self._location is not None:
-                values[np.isnan(values) & dark_hours(utc, *self._location)] = 0.0
+            if flow.solar and self.location is not None:
+                values[np.isnan(values) & dark_hours(utc, *self.location)] = 0.0
             kwh += flow.sign * values
         return utc, kwh
 
