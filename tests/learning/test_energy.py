@@ -459,6 +459,27 @@ def test_small_stop_is_found_by_the_day_floor_within_two_days() -> None:
     assert not any(v.active for v in verdicts(kwh))
 
 
+def test_a_floor_verdict_shows_the_band_of_the_always_on_energy() -> None:
+    """The day's floor reports always-on energy: its band is that energy's ordinary range."""
+    times, kwh, _ = _home(92, seed=9)
+    midnight = START + 89 * DAY
+    model, detector = _trained(times, kwh, midnight)
+    stopped = kwh.copy()
+    stopped[89 * 24 + 14 :] = np.maximum(stopped[89 * 24 + 14 :] - 0.04, 0.0)  # a fridge stops
+    expected = energy.day_ahead_expectations(model, times, stopped, midnight - DAY, 3)
+    window = slice(90 * 24 + 13 - 47, 90 * 24 + 14)
+    found = detector.check(times[window], stopped[window], expected)
+    assert found.active and found.kind == "shortfall"
+    assert found.expected_kwh == pytest.approx(24 * detector.day_floor_kwh)
+    assert found.lower_kwh == pytest.approx(
+        24 * (detector.day_floor_kwh - detector.day_floor_drop_kwh)
+    )
+    assert found.upper_kwh == pytest.approx(
+        24 * (detector.day_floor_kwh + detector.day_floor_rise_kwh)
+    )
+    assert found.seen_kwh < found.lower_kwh <= found.expected_kwh <= found.upper_kwh
+
+
 def test_windowed_evidence_matches_a_cusum_restarted_two_days_back() -> None:
     rng = np.random.default_rng(12)
     evidence = rng.normal(-0.2, 1.0, 200)
@@ -660,6 +681,11 @@ def test_a_shortfall_must_fall_clearly_below_the_lowest_ordinary_level() -> None
     found = verdict(0.8)  # a fifth below it for four hours: something stopped
     assert found.active and found.kind == "shortfall"
     assert found.since == midnight
+    # The lowest ordinary level is what was expected; below the band's low edge it alarms.
+    assert found.lower_kwh == pytest.approx(
+        energy.SHORTFALL_HOURS * detector.floor_kwh / energy.SHORTFALL_FACTOR
+    )
+    assert found.seen_kwh < found.lower_kwh <= found.expected_kwh <= found.upper_kwh
 
 
 def _heated_home(days: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

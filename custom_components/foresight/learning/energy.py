@@ -1030,7 +1030,8 @@ class UnusualUse:
     since: float | None  # hour start where the unusual run began (local wall clock)
     expected_kwh: float  # what was expected over the run (or the latest hour)
     seen_kwh: float  # what was used over the run (or the latest hour)
-    # The forecasts' 80 % band summed over the run's hours (NaN when not active).
+    # The band around expected_kwh (NaN when not active): the forecasts' 80 % band summed over
+    # the run's hours, or for a floor's verdict the ordinary range of the always-on energy.
     lower_kwh: float = float("nan")
     upper_kwh: float = float("nan")
 
@@ -1469,11 +1470,14 @@ class UnusualUseDetector:
             return verdict
         last = int(np.flatnonzero(known)[-1])
         run = (times >= verdict.since) & (np.arange(times.size) <= last)
-        return replace(
-            verdict,
-            lower_kwh=float(np.nansum(lower[run])),
-            upper_kwh=float(np.nansum(upper[run])),
-        )
+        # A floor's verdict brings its own band; the others show the forecasts' band.
+        lower_kwh = verdict.lower_kwh
+        if np.isnan(lower_kwh):
+            lower_kwh = float(np.nansum(lower[run]))
+        upper_kwh = verdict.upper_kwh
+        if np.isnan(upper_kwh):  # never below what was expected, however tight the forecasts
+            upper_kwh = max(float(np.nansum(upper[run])), verdict.expected_kwh)
+        return replace(verdict, lower_kwh=lower_kwh, upper_kwh=upper_kwh)
 
     def _judge(
         self,
@@ -1508,6 +1512,8 @@ class UnusualUseDetector:
                     float(times[last + 1 - SHORTFALL_HOURS]),
                     self.floor_kwh * SHORTFALL_HOURS,
                     float(recent.sum()),
+                    # The lowest ordinary level was expected; below this it is a stop.
+                    lower_kwh=self.floor_kwh / SHORTFALL_FACTOR * SHORTFALL_HOURS,
                 )
         day_floor, day_first = float("nan"), float(times[0])
         if last + 1 >= DAY_FLOOR_HOURS:  # the day's floor needs a day of hours
@@ -1515,13 +1521,7 @@ class UnusualUseDetector:
             day_first = float(times[last + 1 - DAY_FLOOR_HOURS])
         # The day's rules report the always-on energy over the day: usual floor vs. seen floor.
         if self.day_floor_kwh - day_floor > self.day_floor_drop_kwh:  # False when any is NaN
-            return UnusualUse(
-                True,
-                "shortfall",
-                day_first,
-                self.day_floor_kwh * DAY_FLOOR_HOURS,
-                day_floor * DAY_FLOOR_HOURS,
-            )
+            return self._day_floor_verdict("shortfall", day_first, day_floor)
         window = slice(max(0, last + 1 - SHIFT_WINDOW_HOURS), last + 1)
         drop = self._shift_evidence(seen[window], hour_of_day[window], -self.shift_drop_kwh)
         if drop is not None:
@@ -1544,13 +1544,7 @@ class UnusualUseDetector:
                     float(recent.sum()),
                 )
         if day_floor - self.day_floor_kwh > self.day_floor_rise_kwh:
-            return UnusualUse(
-                True,
-                "raised_floor",
-                day_first,
-                self.day_floor_kwh * DAY_FLOOR_HOURS,
-                day_floor * DAY_FLOOR_HOURS,
-            )
+            return self._day_floor_verdict("raised_floor", day_first, day_floor)
         midnight = float(np.floor(times[last] / DAY) * DAY)
         floors_rise = self._floors_rise(times[: last + 1], seen[: last + 1], midnight)
         if floors_rise > self.floors_rise_kwh:  # False when either is NaN
@@ -1571,6 +1565,21 @@ class UnusualUseDetector:
                     "raised_floor", gathered, window, times, seen, expected_now
                 )
         return UnusualUse(False, "none", None, float(expected_now[last]), float(seen[last]))
+
+    def _day_floor_verdict(
+        self, kind: Literal["shortfall", "raised_floor"], since: float, day_floor: float
+    ) -> UnusualUse:
+        """The always-on energy over the day, usual vs. seen, with its ordinary range."""
+        # An unset limit (its rule switched off) leaves that edge to the forecasts' band.
+        return UnusualUse(
+            True,
+            kind,
+            since,
+            self.day_floor_kwh * DAY_FLOOR_HOURS,
+            day_floor * DAY_FLOOR_HOURS,
+            lower_kwh=max(self.day_floor_kwh - self.day_floor_drop_kwh, 0.0) * DAY_FLOOR_HOURS,
+            upper_kwh=(self.day_floor_kwh + self.day_floor_rise_kwh) * DAY_FLOOR_HOURS,
+        )
 
     def _floors_rise(self, times: FloatArray, seen: FloatArray, midnight: float) -> float:
         """How far today's night and daytime floors both rose by the last of ``times``.
