@@ -17,6 +17,7 @@ import yaml
 
 from custom_components.foresight import config_flow, repairs, services
 from custom_components.foresight.const import DOMAIN
+from custom_components.foresight.learning import energy
 from custom_components.foresight.learning.rhythm import RhythmCheck, RhythmStatus
 from homeassistant import const as ha_const
 from homeassistant.core import HomeAssistant
@@ -220,6 +221,15 @@ def test_repair_issues_are_translated() -> None:
     for issue in issues:
         assert TRANSLATIONS["issues"][issue]["title"]
         assert TRANSLATIONS["issues"][issue]["description"]
+
+
+def test_every_energy_model_the_accuracy_sensor_names_is_translated() -> None:
+    models = (energy.BASELINE, energy.PREVIOUS_DAY, energy.SMOOTHED, energy.BLEND, *energy.MIXES)
+    attribute = TRANSLATIONS["entity"]["sensor"]["energy_forecast_accuracy"]["state_attributes"]
+    for model in models:
+        # A translation key is a slug: a dot would split it.
+        assert re.fullmatch(r"[a-z0-9_]+", model), model
+        assert attribute["model"]["state"][model], model
 
 
 async def test_every_source_problem_issue_is_translated_and_cleared(hass: HomeAssistant) -> None:

@@ -67,10 +67,11 @@ PREVIOUS_DAY = "previous_day"
 BLEND = "profile_blend"
 SMOOTHED = "smoothed_profile"
 # Mixes of the blend with the smoothed profile, by the blend's share.
-MIXES = {f"blend_{share:g}_smoothed": share for share in (0.25, 0.5, 0.75)}
+# Named by the blend's percentage: the names are translation keys, where a dot cannot go.
+MIXES = {f"blend_{round(share * 100)}_smoothed": share for share in (0.25, 0.5, 0.75)}
 # A fitted winner is published mixed with this steadier candidate, in proportion to how surely
 # it beat it day by day on the held-out days: 56 days rank close candidates by chance.
-SHRINK_TOWARDS = "blend_0.5_smoothed"
+SHRINK_TOWARDS = "blend_50_smoothed"
 FULL_TRUST_T = 2.0  # a paired t of the daily errors this large: the winner is published alone
 BLEND_STABILITY = 1e-6  # tiny ridge on the blend's normal equations, for collinear profiles
 MIN_FIT_DAYS = 14
