@@ -12,7 +12,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.foresight.home_thermal import hold_readings
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 
 from .controllers_helpers import TEMPERATURE, simulate_heated_room
@@ -81,6 +82,28 @@ async def test_warm_up_is_learned_from_the_thermostat(
         rate.attributes["temperature"] * 1.8 + 32, abs=0.1
     )
     assert in_fahrenheit.attributes["heat_loss"] == rate.attributes["heat_loss"]
+
+    # Restarted after an hour down, the thermometer's integration loading after Foresight: the
+    # room's temperature is known once Home Assistant has started, not at the next refresh.
+    assert await hass.config_entries.async_unload(home_at_start.entry_id)
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(hours=1))
+    thermometer = hass.states.get("sensor.living_temperature")
+    assert thermometer is not None
+    hass.states.async_remove("sensor.living_temperature")
+    hass.set_state(CoreState.starting)
+    assert await hass.config_entries.async_setup(home_at_start.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    hass.states.async_set(thermometer.entity_id, thermometer.state, thermometer.attributes)
+    hass.set_state(CoreState.running)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    restarted = hass.states.get("sensor.living_room_warm_up_rate")
+    assert restarted is not None
+    assert restarted.state not in ("unknown", "unavailable")
+    assert restarted.attributes["temperature"] == pytest.approx(
+        float(hass.states.get("sensor.living_temperature").state) * 1.8 + 32, abs=0.1
+    )
 
 
 async def test_warm_up_is_learned_from_the_set_point_without_hvac_action(

@@ -317,6 +317,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         entry.async_create_background_task(
             hass, _backfill_then_train(), "foresight backfill and training"
         )
+        # Sensors whose integrations loaded after Foresight have states now: show what they say.
+        entry.async_create_background_task(
+            hass, coordinator.async_request_refresh(), "foresight refresh at start"
+        )
 
     @callback
     def _nightly(_now: datetime) -> None:
