@@ -14,11 +14,12 @@ from homeassistant.components.recorder.entity_options import is_entity_recorded
 from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
 from .energy_dashboard import async_flows_to_add
+from .sources import entity_exists
 
 _SOURCE_ISSUES = ("source_missing", "source_not_recorded")
 _PROBLEM_ISSUES = ("source_silent_", "source_stuck_")
@@ -33,10 +34,9 @@ def _issue_id(kind: str, entity_id: str) -> str:
 
 def async_check_sources(hass: HomeAssistant, entity_ids: Iterable[str]) -> None:
     """Raise an issue for each source that does not exist or is not recorded; clear the others."""
-    registry = er.async_get(hass)
     wanted: set[str] = set()
     for entity_id in set(entity_ids):
-        if hass.states.get(entity_id) is None and registry.async_get(entity_id) is None:
+        if not entity_exists(hass, entity_id):
             wanted.add(_issue_id("source_missing", entity_id))
             _create(hass, "source_missing", entity_id)
         elif not is_entity_recorded(hass, entity_id):
