@@ -265,7 +265,8 @@ class HeatingController(Controller):
         if room.in_use:
             return comfort, "in_use"
         if room.next_use is not None:
-            self.preheat_from = room.next_use - lead
+            # On the whole minute: the time a user reads, and the one the controller keeps.
+            self.preheat_from = (room.next_use - lead).replace(second=0, microsecond=0)
             # Once started, a pre-heat holds: the warmer room needs less time, not less heat.
             if now >= self.preheat_from or self._preheating_for == room.next_use:
                 self._preheating_for = room.next_use
