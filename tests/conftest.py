@@ -127,7 +127,7 @@ def copied_alone(db: Path, folder: Path) -> sqlite3.Connection:
 
 HOME_DATA = {
     CONF_PEOPLE: ["person.alice"],
-    CONF_ENERGY_SENSOR: "sensor.house_energy",
+    CONF_ENERGY_SENSOR: ["sensor.house_energy"],
     CONF_OUTDOOR_TEMPERATURE: "sensor.outdoor_temperature",
 }
 
@@ -201,6 +201,7 @@ def entry_like(
     changed by what is given."""
     return MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title=entry.title,
         entry_id=entry_id,
         data={**entry.data, **(data or {})},
@@ -223,6 +224,7 @@ def home_entry() -> MockConfigEntry:
     """A Foresight entry with one room, not yet added to Home Assistant."""
     return MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title="Foresight",
         data=HOME_DATA,
         options={CONF_RETENTION_DAYS: 400},

@@ -29,6 +29,7 @@ from custom_components.foresight.const import (
     DOMAIN,
     SUBENTRY_ROOM,
 )
+from custom_components.foresight.energy_dashboard import async_energy_dashboard_sensors
 from homeassistant.components.energy.data import async_get_manager
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
@@ -60,8 +61,8 @@ def _states(hass: HomeAssistant) -> None:
 
 SOLAR_HOME = {
     **HOME_DATA,
-    CONF_PRODUCTION_SENSOR: "sensor.solar_energy",
-    CONF_EXPORT_SENSOR: "sensor.grid_power",
+    CONF_PRODUCTION_SENSOR: ["sensor.solar_energy"],
+    CONF_EXPORT_SENSOR: ["sensor.grid_power"],
 }
 
 
@@ -90,10 +91,10 @@ async def test_home_step_creates_the_entry(hass: HomeAssistant) -> None:
 async def test_home_step_accepts_power_and_nothing_optional(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_ENERGY_SENSOR: "sensor.grid_power"}
+        result["flow_id"], {CONF_ENERGY_SENSOR: ["sensor.grid_power"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: "sensor.grid_power"}
+    assert result["data"] == {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: ["sensor.grid_power"]}
 
 
 async def test_home_step_takes_a_solar_homes_production_and_export(hass: HomeAssistant) -> None:
@@ -136,11 +137,11 @@ async def test_home_step_suggests_the_energy_dashboards_sensors(hass: HomeAssist
     )
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert _suggested(result) == {
-        CONF_ENERGY_SENSOR: "sensor.house_energy",
-        CONF_PRODUCTION_SENSOR: "sensor.solar_energy",
-        CONF_EXPORT_SENSOR: "sensor.grid_export",
-        CONF_BATTERY_DISCHARGE_SENSOR: "sensor.battery_out",
-        CONF_BATTERY_CHARGE_SENSOR: "sensor.battery_in",
+        CONF_ENERGY_SENSOR: ["sensor.house_energy"],
+        CONF_PRODUCTION_SENSOR: ["sensor.solar_energy"],
+        CONF_EXPORT_SENSOR: ["sensor.grid_export"],
+        CONF_BATTERY_DISCHARGE_SENSOR: ["sensor.battery_out"],
+        CONF_BATTERY_CHARGE_SENSOR: ["sensor.battery_in"],
     }
 
     # A production that is an external statistic, not an entity, is not suggested.
@@ -148,7 +149,42 @@ async def test_home_step_suggests_the_energy_dashboards_sensors(hass: HomeAssist
     await manager.async_update({"energy_sources": [manager.data["energy_sources"][0], solar]})
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert CONF_PRODUCTION_SENSOR not in _suggested(result)
-    assert _suggested(result)[CONF_ENERGY_SENSOR] == "sensor.house_energy"
+    assert _suggested(result)[CONF_ENERGY_SENSOR] == ["sensor.house_energy"]
+
+
+async def test_home_step_suggests_both_tariffs_and_every_inverter(hass: HomeAssistant) -> None:
+    """A meter with two tariffs is two grid connections on the dashboard: both are suggested,
+    as are both inverters, but not a flow of which a part is no entity."""
+    for meter in ("tariff_1", "tariff_2", "export_1", "export_2", "roof", "garage"):
+        hass.states.async_set(
+            f"sensor.{meter}", "1.0", {"unit_of_measurement": "kWh", "device_class": "energy"}
+        )
+    grids = [
+        {"type": "grid", "stat_energy_from": f"sensor.tariff_{n}", "stat_energy_to": export}
+        for n, export in ((1, "sensor.export_1"), (2, "sensor.export_2"))
+    ]
+    solars = [
+        {"type": "solar", "stat_energy_from": "sensor.roof"},
+        {"type": "solar", "stat_energy_from": "sensor.garage"},
+    ]
+    manager = await async_get_manager(hass)
+    await manager.async_update({"energy_sources": [*grids, *solars]})
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert _suggested(result) == {
+        CONF_ENERGY_SENSOR: ["sensor.tariff_1", "sensor.tariff_2"],
+        CONF_PRODUCTION_SENSOR: ["sensor.roof", "sensor.garage"],
+        CONF_EXPORT_SENSOR: ["sensor.export_1", "sensor.export_2"],
+    }
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _suggested(result))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+    # One inverter an external statistic: its production would be missing from the home's use.
+    solars[1] = {"type": "solar", "stat_energy_from": "inverter:garage"}
+    await manager.async_update({"energy_sources": [*grids, *solars]})
+    assert await async_energy_dashboard_sensors(hass) == {
+        CONF_ENERGY_SENSOR: ["sensor.tariff_1", "sensor.tariff_2"],
+        CONF_EXPORT_SENSOR: ["sensor.export_1", "sensor.export_2"],
+    }
 
 
 async def test_home_step_suggests_nothing_without_an_energy_dashboard(hass: HomeAssistant) -> None:
@@ -160,24 +196,24 @@ async def test_home_step_suggests_nothing_without_an_energy_dashboard(hass: Home
     ("user_input", "errors"),
     [
         (
-            {**SOLAR_HOME, CONF_PRODUCTION_SENSOR: "sensor.living_temperature"},
+            {**SOLAR_HOME, CONF_PRODUCTION_SENSOR: ["sensor.living_temperature"]},
             {CONF_PRODUCTION_SENSOR: "not_energy_or_power"},
         ),
         (
-            {**SOLAR_HOME, CONF_EXPORT_SENSOR: "sensor.nothing"},
+            {**SOLAR_HOME, CONF_EXPORT_SENSOR: ["sensor.nothing"]},
             {CONF_EXPORT_SENSOR: "entity_not_found"},
         ),
         (
-            {**SOLAR_HOME, CONF_EXPORT_SENSOR: "sensor.house_energy"},
+            {**SOLAR_HOME, CONF_EXPORT_SENSOR: ["sensor.house_energy"]},
             {CONF_EXPORT_SENSOR: "sensor_chosen_twice"},
         ),
         (
-            {CONF_PRODUCTION_SENSOR: "sensor.solar_energy"},
+            {CONF_PRODUCTION_SENSOR: ["sensor.solar_energy"]},
             {CONF_PRODUCTION_SENSOR: "needs_main_sensor"},
         ),
-        ({CONF_ENERGY_SENSOR: "sensor.does_not_exist"}, {CONF_ENERGY_SENSOR: "entity_not_found"}),
+        ({CONF_ENERGY_SENSOR: ["sensor.does_not_exist"]}, {CONF_ENERGY_SENSOR: "entity_not_found"}),
         (
-            {CONF_ENERGY_SENSOR: "sensor.living_temperature"},
+            {CONF_ENERGY_SENSOR: ["sensor.living_temperature"]},
             {CONF_ENERGY_SENSOR: "not_energy_or_power"},
         ),
         (
@@ -216,16 +252,16 @@ async def test_reconfigure_home(hass: HomeAssistant, setup_home: MockConfigEntry
     assert result["step_id"] == "reconfigure"
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_ENERGY_SENSOR: "sensor.living_co2"}
+        result["flow_id"], {CONF_ENERGY_SENSOR: ["sensor.living_co2"]}
     )
     assert result["errors"] == {CONF_ENERGY_SENSOR: "not_energy_or_power"}
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: "sensor.grid_power"}
+        result["flow_id"], {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: ["sensor.grid_power"]}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert setup_home.data == {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: "sensor.grid_power"}
+    assert setup_home.data == {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: ["sensor.grid_power"]}
 
 
 async def test_reconfigure_a_solar_home_keeps_its_production_and_export(
@@ -233,7 +269,7 @@ async def test_reconfigure_a_solar_home_keeps_its_production_and_export(
 ) -> None:
     result = await setup_home.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {**SOLAR_HOME, CONF_PRODUCTION_SENSOR: "sensor.living_co2"}
+        result["flow_id"], {**SOLAR_HOME, CONF_PRODUCTION_SENSOR: ["sensor.living_co2"]}
     )
     assert result["errors"] == {CONF_PRODUCTION_SENSOR: "not_energy_or_power"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], SOLAR_HOME)

@@ -25,7 +25,7 @@ async def test_diagnostics(
     text = str(diagnostics)
     assert "alice" not in text
     assert diagnostics["entry"]["data"]["people"] == "**REDACTED**"
-    assert diagnostics["entry"]["data"]["energy_sensor"] == "sensor.house_energy"
+    assert diagnostics["entry"]["data"]["energy_sensor"] == ["sensor.house_energy"]
     assert diagnostics["entry"]["rooms"][0]["title"] == "Living room"
     assert diagnostics["history"]["usable_days"] == {"home": 1, "Living room": 1}
     sources = diagnostics["history"]["sources"]

@@ -185,10 +185,10 @@ async def _assert_the_entities_show_the_engine_result(
 # 16:00 in California on a sunny day after cloudy weeks.
 SOLAR_NOW = datetime(2026, 6, 10, 23, 0, tzinfo=UTC)
 SOLAR_HOME = {
-    CONF_PRODUCTION_SENSOR: "sensor.solar_power",
-    CONF_EXPORT_SENSOR: "sensor.grid_export",
-    CONF_BATTERY_DISCHARGE_SENSOR: "sensor.battery_out",
-    CONF_BATTERY_CHARGE_SENSOR: "sensor.battery_in",
+    CONF_PRODUCTION_SENSOR: ["sensor.solar_power"],
+    CONF_EXPORT_SENSOR: ["sensor.grid_export"],
+    CONF_BATTERY_DISCHARGE_SENSOR: ["sensor.battery_out"],
+    CONF_BATTERY_CHARGE_SENSOR: ["sensor.battery_in"],
 }
 BATTERY_KWH = 5.0  # the home battery's capacity, and the most it moves in an hour
 BATTERY_RATE_KWH = 2.5
@@ -319,8 +319,36 @@ async def test_production_added_later_is_learned_from_its_past(
     await _assert_the_entities_show_the_engine_result(hass, hours, used, SOLAR_NOW)
     assert home_entry.runtime_data.models.get("energy")["flows"] == [
         [entity_id, ELECTRICITY_FLOWS[conf]]
-        for conf, entity_id in {CONF_ENERGY_SENSOR: "sensor.house_energy", **SOLAR_HOME}.items()
+        for conf, entity_ids in {CONF_ENERGY_SENSOR: ["sensor.house_energy"], **SOLAR_HOME}.items()
+        for entity_id in entity_ids
     ]
+
+
+async def test_a_meter_with_two_tariffs_is_learned_as_their_sum(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """A meter counting day and night tariffs apart: the home uses what both count."""
+    zone = ZoneInfo(hass.config.time_zone)
+    utc_hours = (NOW - timedelta(days=DAYS)).timestamp() + 3600.0 * np.arange(DAYS * 24)
+    local = to_wall_clock(utc_hours, zone)
+    used = _usual_day(local, np.random.default_rng(5))
+    night = ((local % 86400) // 3600 < 7) | ((local % 86400) // 3600 >= 23)
+    tariffs = {"sensor.energy_tariff_1": np.where(night, 0.0, used)}
+    tariffs["sensor.energy_tariff_2"] = np.where(night, used, 0.0)
+    for meter, kwh in tariffs.items():
+        import_hourly_statistics(hass, meter, "energy", "kWh", _meter_rows(utc_hours, kwh))
+    freezer.move_to(NOW)
+    set_home_states(hass)
+    for meter, kwh in tariffs.items():
+        hass.states.async_set(meter, f"{kwh.sum():.3f}", {**ENERGY, "unit_of_measurement": "kWh"})
+    await async_wait_recording_done(hass)
+    await load_entry(hass, home_entry, data={CONF_ENERGY_SENSOR: list(tariffs)})
+
+    energy = home_entry.runtime_data.coordinator.energy
+    assert energy is not None
+    assert [(flow.key, flow.sign) for flow in energy.flows] == [(meter, 1.0) for meter in tariffs]
+    hours, home_use = _on_the_wall_clock(hass, utc_hours, used)
+    await _assert_the_entities_show_the_engine_result(hass, hours, home_use, NOW)
 
 
 async def _two_day_forecast(hass: HomeAssistant) -> dict[str, Any]:

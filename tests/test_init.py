@@ -13,7 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.foresight import history_path
-from custom_components.foresight.const import DOMAIN
+from custom_components.foresight.const import CONF_ENERGY_SENSOR, DOMAIN
 from custom_components.foresight.history import HistoryStore
 from custom_components.foresight.home_maintenance import HomeMaintenance
 from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS
@@ -109,6 +109,38 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
     home_history = hass.states.get("sensor.foresight_history")
     assert home_history is not None
     assert home_history.attributes["sources"] == 12
+
+
+async def test_a_home_set_up_before_electricity_lists_is_migrated(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """A home from Foresight 1.1 named one sensor per electricity setting: it becomes a list."""
+    old = MockConfigEntry(
+        domain=DOMAIN,
+        minor_version=1,
+        data={**home_entry.data, CONF_ENERGY_SENSOR: "sensor.house_energy"},
+        options=dict(home_entry.options),
+    )
+    set_home_states(hass)
+    old.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(old.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert old.state is ConfigEntryState.LOADED
+    assert (old.version, old.minor_version) == (1, 2)
+    assert old.data[CONF_ENERGY_SENSOR] == ["sensor.house_energy"]
+    energy = old.runtime_data.coordinator.energy
+    assert energy is not None and [flow.key for flow in energy.flows] == ["sensor.house_energy"]
+    assert await hass.config_entries.async_unload(old.entry_id)
+
+
+async def test_a_home_from_a_newer_foresight_is_not_set_up(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    newer = MockConfigEntry(domain=DOMAIN, version=2, data=dict(home_entry.data))
+    newer.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(newer.entry_id)
+    assert newer.state is ConfigEntryState.MIGRATION_ERROR
+    assert newer.data == home_entry.data
 
 
 async def test_unload_stops_everything(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:

@@ -239,7 +239,7 @@ async def test_a_rename_follows_every_setting_that_names_the_entity(
     home_entry = MockConfigEntry(
         domain=DOMAIN,
         title="Foresight",
-        data={**home_entry.data, CONF_PRODUCTION_SENSOR: "sensor.solar_power"},
+        data={**home_entry.data, CONF_PRODUCTION_SENSOR: ["sensor.solar_power"]},
         options={
             **home_entry.options,
             CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"],
@@ -270,7 +270,7 @@ async def test_a_rename_follows_every_setting_that_names_the_entity(
     assert options[CONF_WORKDAY_SENSOR] == "binary_sensor.working_day"
     assert options[CONF_EXCLUDED_BATTERIES] == ["sensor.tv_remote_battery"]
     assert options[CONF_BATTERY_LOW_LEVELS] == {"sensor.front_door_battery": 20}
-    assert home_entry.data[CONF_PRODUCTION_SENSOR] == "sensor.roof_solar_power"
+    assert home_entry.data[CONF_PRODUCTION_SENSOR] == ["sensor.roof_solar_power"]
     # The appliance's history went with it.
     store: HistoryStore = home_entry.runtime_data.store
     kept = await hass.async_add_executor_job(store.samples, "sensor.kitchen_fridge_power")
@@ -374,7 +374,7 @@ async def test_a_home_learning_from_its_grid_import_alone_is_told_of_its_solar_p
     await _setup(hass, home_entry)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing")
     assert issue is not None
-    assert issue.translation_placeholders == {"sensors": "sensor.grid_export, sensor.solar_energy"}
+    assert issue.translation_placeholders == {"sensors": "sensor.solar_energy, sensor.grid_export"}
 
     assert await async_setup_component(hass, "repairs", {})
     flows = repairs_flow_manager(hass)
@@ -385,8 +385,8 @@ async def test_a_home_learning_from_its_grid_import_alone_is_told_of_its_solar_p
     assert done["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert home_entry.data[CONF_PRODUCTION_SENSOR] == "sensor.solar_energy"
-    assert home_entry.data[CONF_EXPORT_SENSOR] == "sensor.grid_export"
+    assert home_entry.data[CONF_PRODUCTION_SENSOR] == ["sensor.solar_energy"]
+    assert home_entry.data[CONF_EXPORT_SENSOR] == ["sensor.grid_export"]
     assert home_entry.state is ConfigEntryState.LOADED
     energy = home_entry.runtime_data.coordinator.energy
     assert energy is not None

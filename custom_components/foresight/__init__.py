@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+import itertools
 from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntry
@@ -114,7 +115,7 @@ def home_sources(
     no unit yet (it loads after Foresight): its readings are not then dropped as power.
     """
     sources = [Source(person, Kind.PERSON) for person in entry.data.get(CONF_PEOPLE, [])]
-    for electricity in electricity_sensors(entry).values():
+    for electricity in itertools.chain.from_iterable(electricity_sensors(entry).values()):
         kept = (kept_kinds or {}).get(electricity)
         kind = energy_kind_of(hass, electricity) or (Kind(kept) if kept else Kind.POWER)
         sources.append(Source(electricity, kind))
@@ -133,9 +134,9 @@ def home_sources(
     return sources
 
 
-def electricity_sensors(entry: ConfigEntry) -> dict[str, str]:
-    """The home's electricity sensors by setting: the main one and its other flows, if any."""
-    return {conf: entity_id for conf in ELECTRICITY_FLOWS if (entity_id := entry.data.get(conf))}
+def electricity_sensors(entry: ConfigEntry) -> dict[str, list[str]]:
+    """The home's electricity sensors by setting: the main ones and its other flows, if any."""
+    return {conf: entity_ids for conf in ELECTRICITY_FLOWS if (entity_ids := entry.data.get(conf))}
 
 
 def heated_rooms(entry: ConfigEntry) -> dict[str, HeatedRoom]:
@@ -167,6 +168,21 @@ def _retried_if_out_of_reach(store: HistoryStore) -> Iterator[None]:
         yield
     except HISTORY_ERRORS as error:
         raise history_unavailable(ConfigEntryNotReady, store, error) from error
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -> bool:
+    """Bring a home set up by an earlier Foresight to this one's format."""
+    if entry.version > 1:
+        return False  # from a newer Foresight: left as it is, not set up
+    if entry.minor_version < 2:
+        # 1.2: each electricity setting holds a list (a meter with two tariffs, two inverters).
+        lists = {
+            conf: [value]
+            for conf in ELECTRICITY_FLOWS
+            if isinstance(value := entry.data.get(conf), str)
+        }
+        hass.config_entries.async_update_entry(entry, data={**entry.data, **lists}, minor_version=2)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -> bool:
@@ -226,7 +242,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
                     ELECTRICITY_FLOWS[conf],
                     solar=conf == CONF_PRODUCTION_SENSOR,
                 )
-                for conf, entity_id in electricity.items()
+                for conf, entity_ids in electricity.items()
+                for entity_id in entity_ids
             ],
             outdoor,
             zone,

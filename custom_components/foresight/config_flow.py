@@ -51,10 +51,12 @@ from .sources import ROOM_KINDS, Kind, area_entities, area_name, energy_kind_of,
 CONF_BATTERY = "battery"
 CONF_LOW_LEVEL = "low_level"
 
-# Each of the home's electricity sensors (see ELECTRICITY_FLOWS): a meter or a power sensor.
+# Each of the home's electricity flows (see ELECTRICITY_FLOWS): meters or power sensors.
 _ELECTRICITY = selector.EntitySelector(
     selector.EntitySelectorConfig(
-        domain="sensor", device_class=[SensorDeviceClass.POWER, SensorDeviceClass.ENERGY]
+        domain="sensor",
+        device_class=[SensorDeviceClass.POWER, SensorDeviceClass.ENERGY],
+        multiple=True,
     )
 )
 
@@ -186,17 +188,16 @@ def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[s
         errors[CONF_PEOPLE] = "entity_not_found"
     chosen: set[str] = set()
     for key in ELECTRICITY_FLOWS:
-        if not (electricity := user_input.get(key)):
-            continue
-        if not entity_exists(hass, electricity):
-            errors[key] = "entity_not_found"
-        elif energy_kind_of(hass, electricity) is None:
-            errors[key] = "not_energy_or_power"
-        elif electricity in chosen:  # counted twice, the home's use would be wrong
-            errors[key] = "sensor_chosen_twice"
-        elif key != CONF_ENERGY_SENSOR and not user_input.get(CONF_ENERGY_SENSOR):
-            errors[key] = "needs_main_sensor"  # the other flows add to the grid's import
-        chosen.add(electricity)
+        for electricity in user_input.get(key) or []:
+            if not entity_exists(hass, electricity):
+                errors[key] = "entity_not_found"
+            elif energy_kind_of(hass, electricity) is None:
+                errors[key] = "not_energy_or_power"
+            elif electricity in chosen:  # counted twice, the home's use would be wrong
+                errors[key] = "sensor_chosen_twice"
+            elif key != CONF_ENERGY_SENSOR and not user_input.get(CONF_ENERGY_SENSOR):
+                errors[key] = "needs_main_sensor"  # the other flows add to the grid's import
+            chosen.add(electricity)
     if outdoor := user_input.get(CONF_OUTDOOR_TEMPERATURE):
         state = hass.states.get(outdoor)
         if not entity_exists(hass, outdoor):
@@ -230,6 +231,7 @@ class ForesightConfigFlow(ConfigFlow, domain=DOMAIN):
     """The home: who lives there, its electricity meter, the outdoor temperature."""
 
     VERSION = 1
+    MINOR_VERSION = 2  # 1.2: each electricity setting is a list (see async_migrate_entry)
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the home's people and sensors."""

@@ -18,6 +18,7 @@ CONF_BATTERY_DISCHARGE_SENSOR: Final = "battery_discharge_sensor"  # out of the 
 CONF_BATTERY_CHARGE_SENSOR: Final = "battery_charge_sensor"  # into the home battery
 # How each electricity sensor counts toward the home's use:
 # import + production − export + battery discharge − battery charge.
+# Each setting holds a list: a meter with two tariffs, two inverters, two batteries.
 ELECTRICITY_FLOWS: Final = {
     CONF_ENERGY_SENSOR: 1.0,
     CONF_PRODUCTION_SENSOR: 1.0,

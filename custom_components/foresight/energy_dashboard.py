@@ -8,6 +8,9 @@ issue whose fix adds them).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from homeassistant.components.energy.data import async_get_manager
 from homeassistant.core import HomeAssistant, valid_entity_id
 
@@ -17,45 +20,48 @@ from .const import (
     CONF_ENERGY_SENSOR,
     CONF_EXPORT_SENSOR,
     CONF_PRODUCTION_SENSOR,
+    ELECTRICITY_FLOWS,
 )
 from .sources import entity_exists
 
+# The setting each statistic of a dashboard source goes to, by the source's type.
+_FLOWS_OF_SOURCE = {
+    "grid": {"stat_energy_from": CONF_ENERGY_SENSOR, "stat_energy_to": CONF_EXPORT_SENSOR},
+    "solar": {"stat_energy_from": CONF_PRODUCTION_SENSOR},
+    "battery": {
+        "stat_energy_from": CONF_BATTERY_DISCHARGE_SENSOR,
+        "stat_energy_to": CONF_BATTERY_CHARGE_SENSOR,
+    },
+}
 
-async def async_energy_dashboard_sensors(hass: HomeAssistant) -> dict[str, str]:
+
+async def async_energy_dashboard_sensors(hass: HomeAssistant) -> dict[str, list[str]]:
     """The grid, solar and home battery meters the Energy dashboard was given, to suggest.
 
-    Only where the dashboard has one grid connection with an import meter and at most one
-    solar source and one battery, and only statistics that are entities (an external
-    statistic is not).
+    Every grid connection's import (a meter with two tariffs is two connections there) and
+    export, every solar source and every battery. A setting is suggested only where each of its
+    statistics is an entity (an external statistic is not): a part of a flow would be wrong.
     """
     preferences = (await async_get_manager(hass)).data
-    sources = preferences["energy_sources"] if preferences is not None else []
-    grids = [source for source in sources if source["type"] == "grid"]
-    solars = [source for source in sources if source["type"] == "solar"]
-    batteries = [source for source in sources if source["type"] == "battery"]
-    if len(grids) != 1 or len(solars) > 1 or len(batteries) > 1:
-        return {}
-    found = {
-        CONF_ENERGY_SENSOR: grids[0].get("stat_energy_from"),
-        CONF_EXPORT_SENSOR: grids[0].get("stat_energy_to"),
-        CONF_PRODUCTION_SENSOR: solars[0]["stat_energy_from"] if solars else None,
-        CONF_BATTERY_DISCHARGE_SENSOR: batteries[0]["stat_energy_from"] if batteries else None,
-        CONF_BATTERY_CHARGE_SENSOR: batteries[0]["stat_energy_to"] if batteries else None,
-    }
+    found: dict[str, list[str]] = {key: [] for key in ELECTRICITY_FLOWS}
+    for source in preferences["energy_sources"] if preferences is not None else []:
+        for statistic_key, setting in _FLOWS_OF_SOURCE.get(source["type"], {}).items():
+            if isinstance(statistic := source.get(statistic_key), str) and statistic:
+                found[setting].append(statistic)
     suggested = {
-        key: statistic
-        for key, statistic in found.items()
-        if statistic and valid_entity_id(statistic) and entity_exists(hass, statistic)
+        key: meters
+        for key, meters in found.items()
+        if meters and all(valid_entity_id(meter) and entity_exists(hass, meter) for meter in meters)
     }
     return suggested if CONF_ENERGY_SENSOR in suggested else {}
 
 
-async def async_flows_to_add(hass: HomeAssistant, data: dict[str, object]) -> dict[str, str]:
+async def async_flows_to_add(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, list[str]]:
     """The dashboard's production, export and battery meters a home with its grid import lacks.
 
-    Empty unless the home's main sensor is the dashboard's grid import.
+    Empty unless the home's main sensors are the dashboard's grid imports.
     """
     known = await async_energy_dashboard_sensors(hass)
-    if not known or data.get(CONF_ENERGY_SENSOR) != known[CONF_ENERGY_SENSOR]:
+    if not known or set(data.get(CONF_ENERGY_SENSOR) or ()) != set(known[CONF_ENERGY_SENSOR]):
         return {}
-    return {key: entity_id for key, entity_id in known.items() if not data.get(key)}
+    return {key: entity_ids for key, entity_ids in known.items() if not data.get(key)}

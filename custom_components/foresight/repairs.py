@@ -159,12 +159,17 @@ async def async_check_energy_flows(hass: HomeAssistant, entry: ConfigEntry) -> N
     await _async_check_energy_flows(hass, entry)
 
 
+def _listed(flows: dict[str, list[str]]) -> str:
+    """The meters to add, as the issue names them."""
+    return ", ".join(entity_id for entity_ids in flows.values() for entity_id in entity_ids)
+
+
 async def _async_check_energy_flows(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    flows = await async_flows_to_add(hass, dict(entry.data))
+    flows = await async_flows_to_add(hass, entry.data)
     if not flows:
         ir.async_delete_issue(hass, DOMAIN, ENERGY_FLOWS_MISSING)
         return
-    placeholders = {"sensors": ", ".join(flows.values())}
+    placeholders = {"sensors": _listed(flows)}
     _create_fixable(hass, ENERGY_FLOWS_MISSING, placeholders, {"entry_id": entry.entry_id})
 
 
@@ -181,9 +186,9 @@ class AddEnergyFlowsFlow(_ConfirmedFix):
             return self.async_abort(reason="nothing_to_add")
         return await super().async_step_init(user_input)
 
-    async def _async_flows(self) -> tuple[ConfigEntry | None, dict[str, str]]:
+    async def _async_flows(self) -> tuple[ConfigEntry | None, dict[str, list[str]]]:
         entry = self.hass.config_entries.async_get_entry(str((self.data or {})["entry_id"]))
-        return entry, {} if entry is None else await async_flows_to_add(self.hass, dict(entry.data))
+        return entry, {} if entry is None else await async_flows_to_add(self.hass, entry.data)
 
     async def _async_fix(self) -> None:
         entry, flows = await self._async_flows()
@@ -191,7 +196,7 @@ class AddEnergyFlowsFlow(_ConfirmedFix):
             self.hass.config_entries.async_update_entry(entry, data={**entry.data, **flows})
 
     async def _async_placeholders(self) -> dict[str, str]:
-        return {"sensors": ", ".join((await self._async_flows())[1].values())}
+        return {"sensors": _listed((await self._async_flows())[1])}
 
 
 async def async_create_fix_flow(
