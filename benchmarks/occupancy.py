@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from datetime import UTC, datetime
+import itertools
 import json
 import math
 import resource
@@ -262,6 +263,7 @@ def run_adl(sensors_path: str, activities_path: str) -> dict[str, Any]:
     forecast_rows: list[FloatArray] = []
     model_only_rows: list[FloatArray] = []
     arrival_rows: list[tuple[float, float | None, bool]] = []
+    departure_rows: list[tuple[float, float | None, bool]] = []
     cursor = 0
     for row, now in enumerate(times):
         while cursor < len(events) and events[cursor][0] <= now:
@@ -281,9 +283,12 @@ def run_adl(sensors_path: str, activities_path: str) -> dict[str, Any]:
                 tracker.forecast(None, float(now), use_fallback=False).probabilities
             )
             outlook = tracker.home_outlook(float(now))
-            arrival = outlook.expected_arrival
+            arrival, departure = outlook.expected_arrival, outlook.expected_departure
             arrival_rows.append(
-                (float(now), None if arrival is None else arrival.time, outlook.someone_home)
+                (float(now), None if arrival is None else arrival.time, not outlook.someone_home)
+            )
+            departure_rows.append(
+                (float(now), None if departure is None else departure.time, outlook.someone_home)
             )
     home_label = 1.0 - _inside(away, times)
     result: dict[str, Any] = {
@@ -338,34 +343,58 @@ def run_adl(sensors_path: str, activities_path: str) -> dict[str, Any]:
     finite = [value for value in balanced.values() if value is not None]
     result["room_balanced_accuracy_mean"] = _round(float(np.mean(finite))) if finite else None
     print(f"room balanced accuracy {balanced}")
-    # Expected arrival, at each five minutes truly away, against the median away duration.
-    train_durations = [b - a for a, b in away if b <= split]
-    median_away = float(np.median(train_durations)) if train_durations else HOUR
+    # Expected arrival, at each five minutes truly away, against the median away duration;
+    # expected departure, at each five minutes truly home, against the median home duration.
+    ordered_away = sorted(away)
+    home_spans = [(a[1], b[0]) for a, b in itertools.pairwise(ordered_away) if b[0] > a[1]]
+    for name, spans, rows in (
+        ("arrival", ordered_away, arrival_rows),
+        ("departure", home_spans, departure_rows),
+    ):
+        model_mae, baseline_mae, points = _expected_end_mae(spans, rows, split)
+        result[f"{name}_mae_min"] = model_mae
+        result[f"{name}_mae_min_baseline"] = baseline_mae
+        result[f"{name}_points"] = points
+        print(
+            f"{name} MAE {model_mae} min vs median-duration baseline "
+            f"{baseline_mae} min over {points} points"
+        )
+    return result
+
+
+def _expected_end_mae(
+    spans: Sequence[tuple[float, float]],
+    rows: Sequence[tuple[float, float | None, bool]],
+    split: float,
+) -> tuple[float | None, float | None, int]:
+    """Mean error (minutes) of an expected end of the episodes ``spans`` and of its baseline.
+
+    ``rows``: (time, the expected end, whether the model believes the episode is on). Scored
+    where an episode truly is on; the baseline expects the median length of the training
+    half's episodes. A model that believes the episode is over expects its end now.
+    """
+    train_durations = [b - a for a, b in spans if b <= split]
+    median = float(np.median(train_durations)) if train_durations else HOUR
     model_errors, baseline_errors = [], []
-    for moment, predicted, home in arrival_rows:
-        span = next(((a, b) for a, b in away if a <= moment < b), None)
+    for moment, predicted, believed in rows:
+        span = next(((a, b) for a, b in spans if a <= moment < b), None)
         if span is None:
             continue
-        if home:
-            guess = moment  # the model believes they are home: it expects no arrival
+        if not believed:
+            guess = moment
         elif predicted is None:
             guess = moment + DAY  # nothing expected within a day
         else:
             guess = predicted
         model_errors.append(abs(guess - span[1]))
-        baseline_errors.append(abs(max(moment, span[0] + median_away) - span[1]))
-    result["arrival_mae_min"] = (
-        _round(float(np.mean(model_errors)) / MINUTE, 1) if model_errors else None
+        baseline_errors.append(abs(max(moment, span[0] + median) - span[1]))
+    if not model_errors:
+        return None, None, 0
+    return (
+        _round(float(np.mean(model_errors)) / MINUTE, 1),
+        _round(float(np.mean(baseline_errors)) / MINUTE, 1),
+        len(model_errors),
     )
-    result["arrival_mae_min_baseline"] = (
-        _round(float(np.mean(baseline_errors)) / MINUTE, 1) if baseline_errors else None
-    )
-    result["arrival_points"] = len(model_errors)
-    print(
-        f"arrival MAE {result['arrival_mae_min']} min vs median-away baseline "
-        f"{result['arrival_mae_min_baseline']} min over {len(model_errors)} points"
-    )
-    return result
 
 
 # --- Speed -------------------------------------------------------------------------------------
