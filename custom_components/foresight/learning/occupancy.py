@@ -108,6 +108,7 @@ from .occupancy_stats import (
     episode_lengths,
     fit_conditional_routine,
     fit_convex_blend,
+    fit_episode_starts,
     fit_logistic,
     fit_routine,
     fit_survival,
@@ -563,6 +564,7 @@ def _fit_unit(
     in_use_curve, in_use_mean = fit_survival(in_use_lengths)
     unit.survival = np.vstack((idle_curve, in_use_curve))
     unit.survival_mean = np.asarray([idle_mean, in_use_mean])
+    unit.episodes = fit_episode_starts(data.labels, start, end)
     # The home's forecast also reads how recently each room was active, standardised so that
     # the correction's one penalty treats a busy room and a rarely used one alike.
     unit.forecast_rooms = sorted(data.room_activity) if room is None else []

@@ -528,7 +528,7 @@ class OccupancyTracker:
             times=times,
             probabilities=probabilities,
             hourly=hourly,
-            next_use=time if in_use else _next_use(unit, state, time),
+            next_use=time if in_use else _next_use(unit, state, time, wall_clock),
             status=unit.status,
             confidence=self._confidence(unit),
         )
@@ -565,13 +565,12 @@ class OccupancyTracker:
         """Someone home now; expected arrival while away, or departure while home."""
         unit = self.model.home
         state = self._units[None].state(time, untrusted)
-        now = self._nowcast(unit, state, time, untrusted, time + wall_clock_shift)
+        wall_clock = time + wall_clock_shift
+        now = self._nowcast(unit, state, time, untrusted, wall_clock)
         home = now >= 0.5
         home_for, away_for = self._durations(None, unit, state, time, untrusted)
-        if home:
-            expected = expected_end(unit, 1, float(home_for), time)
-        else:
-            expected = expected_end(unit, 0, float(away_for), time)
+        lasted = float(home_for if home else away_for)
+        expected = expected_end(unit, int(home), lasted, time, wall_clock)
         return HomeOutlook(
             someone_home_probability=now,
             someone_home=home,
@@ -580,14 +579,19 @@ class OccupancyTracker:
         )
 
 
-def expected_end(unit: UnitModel, in_use: int, elapsed: float, time: float) -> ExpectedTime | None:
+def expected_end(
+    unit: UnitModel, in_use: int, elapsed: float, time: float, wall_clock: float | None = None
+) -> ExpectedTime | None:
     """When the current idle (0) or in-use (1) episode is expected to end, with its range.
 
     From the learned lengths of the unit's past episodes, given how long this one has lasted;
-    None when it is not expected to end within two weeks.
+    with ``wall_clock`` (``time`` on the home's wall clock), of those that began at a like
+    time of day and type of day. None when it is not expected to end within two weeks.
     """
+    # An episode that has lasted the longest age known has no known start.
+    start = None if wall_clock is None or elapsed >= MAX_AGE else wall_clock - elapsed
     earliest, middle, latest = remaining_quantiles(
-        unit.survival[in_use],
+        unit.expected_survival(in_use, start),
         float(unit.survival_mean[in_use]),
         elapsed,
         (LIKELY_RANGE[0], 0.5, LIKELY_RANGE[1]),
@@ -599,10 +603,12 @@ def expected_end(unit: UnitModel, in_use: int, elapsed: float, time: float) -> E
     )
 
 
-def _next_use(unit: UnitModel, state: Mapping[str, FloatArray], time: float) -> float | None:
+def _next_use(
+    unit: UnitModel, state: Mapping[str, FloatArray], time: float, wall_clock: float
+) -> float | None:
     """Start of the next use of an idle room: the median end of its idle spell."""
     _, idle_for = dynamics(unit, state)
-    expected = expected_end(unit, 0, float(idle_for), time)
+    expected = expected_end(unit, 0, float(idle_for), time, wall_clock)
     return None if expected is None else expected.time
 
 

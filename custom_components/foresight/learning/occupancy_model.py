@@ -18,6 +18,7 @@ from .occupancy_signals import HOUR, MINUTE, RECENT_TAUS, FeatureSpec, FloatArra
 from .occupancy_stats import (
     CONDITIONAL_LASTED,
     SURVIVAL_GRID,
+    EpisodeStarts,
     WeeklyRoutine,
     logit,
     prior_survival,
@@ -30,7 +31,9 @@ Status = Literal["learning", "ready", "degraded"]
 Fallback = Literal["", "blend", "routine", "persistence"]
 FALLBACKS = ("", "blend", "routine", "persistence")
 
-MODEL_VERSION = 5  # 5: the home's forecast also reads how recently each room was active
+MODEL_VERSION = 6  # 6: the past episodes' starts, for expected times by time of day and week
+# Older versions still read: 5 (no episodes' starts: expected times from all episodes alike).
+READABLE_VERSIONS = (5, MODEL_VERSION)
 HOME = "home"  # the unit name of the home as a whole in scores and reports
 FORECAST_HORIZONS = (
     15 * MINUTE,
@@ -88,6 +91,20 @@ class UnitModel:
     room_mean: FloatArray = field(default_factory=lambda: np.zeros(0))
     room_scale: FloatArray = field(default_factory=lambda: np.ones(0))
     room_coef: FloatArray = field(default_factory=lambda: np.zeros((len(FORECAST_HORIZONS), 0)))
+    # The recent idle and in-use episodes' starts and lengths: when the current one is expected
+    # to end reads those that began at a like time. None: not learned (or an older save).
+    episodes: tuple[EpisodeStarts, EpisodeStarts] | None = None
+
+    def expected_survival(self, in_use: int, start: float | None) -> FloatArray:
+        """Survival of the idle (0) or in-use (1) episode that began at ``start`` (wall clock).
+
+        That of the past episodes that began at a like time (see :class:`EpisodeStarts`); of
+        all of them where the start or the past episodes' starts are unknown.
+        """
+        curve = np.asarray(self.survival[in_use], dtype=np.float64)
+        if start is None or self.episodes is None:
+            return curve
+        return self.episodes[in_use].survival_from(curve, start)
 
     def nowcast_from_features(self, raw: FloatArray) -> FloatArray:
         """Probability of use from raw features (rows); NaN features count as average."""
@@ -252,6 +269,15 @@ class UnitModel:
             "room_mean": _floats(self.room_mean),
             "room_scale": _floats(self.room_scale),
             "room_coef": [_floats(row) for row in self.room_coef],
+            "episodes": None
+            if self.episodes is None
+            else [
+                [
+                    [round(float(h), 3), round(float(n))]
+                    for h, n in zip(e.hours, e.lengths, strict=True)
+                ]
+                for e in self.episodes
+            ],
         }
 
     @classmethod
@@ -311,6 +337,7 @@ class UnitModel:
                 raise ValueError("bad room coefficients")
             if not np.all(room_scale > 0):
                 raise ValueError("bad room scale")
+            episodes = _episodes(data.get("episodes"))
             return cls(
                 room=room,
                 specs=specs,
@@ -341,9 +368,29 @@ class UnitModel:
                 room_mean=room_mean,
                 room_scale=room_scale,
                 room_coef=room_coef,
+                episodes=episodes,
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"bad occupancy unit model: {err}") from err
+
+
+def _episodes(data: Any) -> tuple[EpisodeStarts, EpisodeStarts] | None:
+    """The idle and in-use episodes' [hour of week, length] pairs (None: not saved)."""
+    if data is None:
+        return None
+    result = []
+    for pairs in data:
+        table = np.asarray(pairs, dtype=np.float64)
+        table = table.reshape(0, 2) if table.size == 0 else table
+        if table.ndim != 2 or table.shape[1] != 2:
+            raise ValueError("bad episodes")
+        hours, lengths = table[:, 0], table[:, 1]
+        if not np.all((hours >= 0) & (hours < 168) & (lengths > 0) & np.isfinite(lengths)):
+            raise ValueError("bad episodes")
+        result.append(EpisodeStarts(hours, lengths))
+    if len(result) != 2:
+        raise ValueError("bad episodes")
+    return result[0], result[1]
 
 
 def _floats(values: FloatArray) -> list[float]:
@@ -454,7 +501,7 @@ class OccupancyModel:
     @classmethod
     def from_dict(cls, data: Any) -> OccupancyModel:
         """Read the plain JSON form; raises ValueError on bad or old data."""
-        if not isinstance(data, dict) or data.get("version") != MODEL_VERSION:
+        if not isinstance(data, dict) or data.get("version") not in READABLE_VERSIONS:
             raise ValueError("not an occupancy model of this version")
         try:
             sources = [

@@ -414,6 +414,64 @@ def survival_ratio(
     return np.asarray(np.clip(ratio, 0.0, 1.0), dtype=np.float64)
 
 
+# Past episodes weigh in an expected end as much as their start's time of day is like the
+# current one's (a Gaussian of this width, in hours), less if the day type differs.
+SIMILAR_START_HOURS = 1.5
+OTHER_DAY_TYPE_WEIGHT = 0.2  # a weekday's episode for a weekend's, and the other way round
+SIMILAR_SHRINK_EPISODES = 3.0  # pseudo-episodes of the curve of all episodes
+WEEKEND_HOUR = 120.0  # Saturday 00:00, in hours of the week
+
+
+@dataclass(slots=True)
+class EpisodeStarts:
+    """Recent past episodes of one state: when each began (hour of week) and its length."""
+
+    hours: FloatArray
+    lengths: FloatArray
+    steps: FloatArray | None = None  # each one's smoothed step on the survival grid, once read
+
+    def survival_from(self, curve: FloatArray, start: float) -> FloatArray:
+        """The survival of episodes that began at a time like ``start`` (local wall clock).
+
+        The past episodes weighted by how close their start's time of day is to it, and
+        whether it was the same type of day (weekday or weekend); shrunk towards ``curve``
+        (all episodes) by :data:`SIMILAR_SHRINK_EPISODES`, so a few similar ones move it little.
+        """
+        if self.lengths.size == 0:
+            return curve
+        if self.steps is None:
+            log_lengths = np.log(np.maximum(self.lengths, 1.0))
+            width = kernel_width(log_lengths)
+            self.steps = sigmoid((log_lengths[:, None] - np.log(SURVIVAL_GRID)[None, :]) / width)
+        hour = float(hour_of_week(np.asarray(start)))
+        apart = (self.hours - hour + 12.0) % 24.0 - 12.0
+        same_type = (self.hours >= WEEKEND_HOUR) == (hour >= WEEKEND_HOUR)
+        weight = np.exp(-0.5 * (apart / SIMILAR_START_HOURS) ** 2) * np.where(
+            same_type, 1.0, OTHER_DAY_TYPE_WEIGHT
+        )
+        similar = weight @ self.steps
+        return np.asarray(
+            (similar + SIMILAR_SHRINK_EPISODES * curve) / (weight.sum() + SIMILAR_SHRINK_EPISODES),
+            dtype=np.float64,
+        )
+
+
+def fit_episode_starts(
+    labels: tuple[FloatArray, FloatArray, FloatArray], start: float, end: float
+) -> tuple[EpisodeStarts, EpisodeStarts]:
+    """The recent finished idle and in-use episodes in [start, end), with their starts.
+
+    The same episodes as :func:`fit_survival`'s curves (the last :data:`MAX_EPISODES` of each).
+    """
+    first, last, state, finished = label_episodes(labels, start, end)
+    result = []
+    for value in (0.0, 1.0):
+        chosen = finished & (state == value) & (last > first)
+        begun, ended = first[chosen][-MAX_EPISODES:], last[chosen][-MAX_EPISODES:]
+        result.append(EpisodeStarts(hour_of_week(begun), ended - begun))
+    return result[0], result[1]
+
+
 REMAINING_GRID = np.concatenate(([0.0], np.geomspace(MINUTE, 14 * DAY, 240)))
 
 
