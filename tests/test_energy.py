@@ -306,6 +306,31 @@ async def test_a_solar_home_learns_what_it_uses(
     unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
     assert unusual is not None
     assert unusual.state == ("off" if solar else "on")
+    # With a battery, the export may go on after dark: only the production is nothing then.
+    assert [flow.key for flow in energy.flows if flow.zero_in_the_dark] == (
+        ["sensor.solar_power"] if solar else []
+    )
+
+
+async def test_without_a_battery_the_export_is_nothing_after_dark(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """An inverter's export meter asleep at night: the home's nights are still learned."""
+    set_home_states(hass)
+    for meter in ("sensor.solar_energy", "sensor.grid_export"):
+        hass.states.async_set(meter, "10.0", {**ENERGY, "unit_of_measurement": "kWh"})
+    data = {
+        CONF_PRODUCTION_SENSOR: ["sensor.solar_energy"],
+        CONF_EXPORT_SENSOR: ["sensor.grid_export"],
+    }
+    await load_entry(hass, home_entry, data={**home_entry.data, **data})
+    energy = home_entry.runtime_data.coordinator.energy
+    assert energy is not None
+    assert {flow.key: flow.zero_in_the_dark for flow in energy.flows} == {
+        "sensor.house_energy": False,
+        "sensor.solar_energy": True,
+        "sensor.grid_export": True,
+    }
 
 
 async def test_production_added_later_is_learned_from_its_past(
@@ -756,16 +781,25 @@ def test_outdoor_temperature_forecast_is_the_engine_result(tmp_path: Path) -> No
 
 
 def test_solar_panels_silent_at_night_produced_nothing(tmp_path: Path) -> None:
-    """An inverter asleep says nothing: while the sun is down, that is no production."""
+    """An inverter asleep says nothing: while the sun is down, that is no production, and
+    (without a battery) no export."""
     midnight = datetime(2026, 6, 21, tzinfo=UTC).timestamp()
     hours = midnight + 3600.0 * np.array([1, 12])  # London: night, then noon
     store = HistoryStore(tmp_path / "history.db")
     store.open()
     store.write(
-        {"sensor.house_energy": "energy", "sensor.solar_energy": "energy"},
+        {
+            "sensor.house_energy": "energy",
+            "sensor.solar_energy": "energy",
+            "sensor.grid_export": "energy",
+        },
         hourly=[HourlyRow("sensor.house_energy", int(h), None, None, None, 0.3) for h in hours],
     )
-    flows = [*HOUSE_METER, EnergyFlow("sensor.solar_energy", Kind.ENERGY, solar=True)]
+    flows = [
+        *HOUSE_METER,
+        EnergyFlow("sensor.solar_energy", Kind.ENERGY, zero_in_the_dark=True),
+        EnergyFlow("sensor.grid_export", Kind.ENERGY, -1.0, zero_in_the_dark=True),
+    ]
     at = datetime.fromtimestamp(midnight + 13 * 3600.0, UTC)
     home = HomeEnergy(store, flows, None, UTC, location=(51.5, -0.13))
     kwh = home._hourly(at, 1).kwh

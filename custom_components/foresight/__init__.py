@@ -25,11 +25,14 @@ from .backfill import async_backfill
 from .backup import async_after_backup, async_hold_during_backup, async_when_no_backup
 from .blueprint_install import async_install_blueprints
 from .const import (
+    CONF_BATTERY_CHARGE_SENSOR,
+    CONF_BATTERY_DISCHARGE_SENSOR,
     CONF_BATTERY_LOW_LEVEL,
     CONF_BATTERY_LOW_LEVELS,
     CONF_CLIMATE,
     CONF_ENERGY_SENSOR,
     CONF_EXCLUDED_BATTERIES,
+    CONF_EXPORT_SENSOR,
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
     CONF_PRODUCTION_SENSOR,
@@ -233,6 +236,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     electricity = electricity_sensors(entry)
     if CONF_ENERGY_SENSOR in electricity:
         outdoor = entry.data.get(CONF_OUTDOOR_TEMPERATURE)
+        # Panels produce nothing in the dark; without a home battery, nothing is exported then.
+        zero_in_the_dark = {CONF_PRODUCTION_SENSOR}
+        if not electricity.keys() & {CONF_BATTERY_DISCHARGE_SENSOR, CONF_BATTERY_CHARGE_SENSOR}:
+            zero_in_the_dark.add(CONF_EXPORT_SENSOR)
         energy = HomeEnergy(
             store,
             [
@@ -240,7 +247,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
                     sources[entity_id].key,
                     sources[entity_id].kind,
                     ELECTRICITY_FLOWS[conf],
-                    solar=conf == CONF_PRODUCTION_SENSOR,
+                    zero_in_the_dark=conf in zero_in_the_dark,
                 )
                 for conf, entity_ids in electricity.items()
                 for entity_id in entity_ids

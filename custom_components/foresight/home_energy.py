@@ -97,7 +97,9 @@ class EnergyFlow:
     # +1: what comes to the home's use (the grid import, the production, a battery's discharge);
     # -1: what does not (the export, a battery's charge).
     sign: float = 1.0
-    solar: bool = False  # solar panels' production: nothing while the sun is down
+    # Nothing while the sun is down, so an hour it says nothing of then is 0: solar panels'
+    # production, and the export of a home without a battery (an inverter asleep says nothing).
+    zero_in_the_dark: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +133,8 @@ class HomeEnergy:
 
         A home with only its main sensor has one flow. ``people``' series say when the home is
         away; ``workday_key``'s which days are worked; the public holidays of ``country`` (an
-        ISO 3166 code) are days off. At the home's ``location`` (latitude, longitude), a solar
-        flow that says nothing while the sun is down produced nothing.
+        ISO 3166 code) are days off. At the home's ``location`` (latitude, longitude), a flow
+        that is nothing in the dark and says nothing while the sun is down was nothing.
         """
         self._store = store
         self.flows = tuple(flows)
@@ -198,15 +200,15 @@ class HomeEnergy:
     def _consumption(self, start: float, end: float) -> tuple[FloatArray, FloatArray]:
         """The UTC hours any flow has in ``[start, end)`` and the home's use in each (kWh).
 
-        An hour is known only where every flow is: an unknown production is never taken as 0,
-        but while the sun is down (an inverter asleep says nothing).
+        An hour is known only where every flow is: an unknown production or export is never taken
+        as 0, but while the sun is down (see :attr:`EnergyFlow.zero_in_the_dark`).
         """
         by_flow = [self._flow_kwh(flow, start, end) for flow in self.flows]
         utc = np.array(sorted(set().union(*by_flow)), dtype=np.float64)
         kwh = np.zeros(utc.size)
         for flow, known in zip(self.flows, by_flow, strict=True):
             values = np.array([known.get(int(hour), np.nan) for hour in utc])
-            if flow.solar and self.location is not None:
+            if flow.zero_in_the_dark and self.location is not None:
                 values[np.isnan(values) & dark_hours(utc, *self.location)] = 0.0
             kwh += flow.sign * values
         return utc, kwh
