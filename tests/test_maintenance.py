@@ -547,11 +547,14 @@ async def test_get_forecast_lists_battery_dates(
     assert battery["entity_id"] == "sensor.door_battery"
     assert battery["status"] == "predicted"
     assert battery["within_horizon"] is True
+    # The same time everywhere, to the whole second as the sensor shows it.
     sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
     assert sensor is not None
-    assert datetime.fromisoformat(battery["low_at"]).replace(
-        microsecond=0
-    ) == datetime.fromisoformat(sensor.state)
+    assert datetime.fromisoformat(battery["low_at"]) == datetime.fromisoformat(sensor.state)
+    shown = [battery[key] for key in ("low_at", "likely_from", "likely_until")]
+    shown += [sensor.attributes[key].isoformat() for key in ("likely_from", "likely_until")]
+    shown += [upcoming["low_at"] for upcoming in sensor.attributes["upcoming"]]
+    assert all(datetime.fromisoformat(when).microsecond == 0 for when in shown), shown
     assert response["appliances"] == {"sensor.fridge_power": {"status": "learning", "drifted": []}}
 
 

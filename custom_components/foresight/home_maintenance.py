@@ -344,8 +344,12 @@ class HomeMaintenance:
             if rhythm.last_report < local <= local_now:
                 rhythm.record(local, rhythm.is_on if _is_binary(self._kinds[key]) else None)
 
+    def _shown(self, local: float) -> datetime:
+        """A wall-clock time as shown: to the whole second, as every other time Foresight shows."""
+        return from_wall_clock(math.floor(local), self._zone)
+
     def _when(self, local: float | None) -> datetime | None:
-        return from_wall_clock(local, self._zone) if local is not None else None
+        return self._shown(local) if local is not None else None
 
     def _battery(self, key: str, local_now: float) -> BatteryOutlook:
         forecast = self.batteries[key].forecast(local_now)
@@ -368,7 +372,7 @@ class HomeMaintenance:
         return SourceProblem(
             entity_id=key.split("#", 1)[0],
             status=check.status,
-            since=from_wall_clock(local_now - check.seconds_since_report, self._zone),
+            since=self._shown(local_now - check.seconds_since_report),
             allowed_hours=round((check.allowed_seconds or 0.0) / HOUR, 2),
             needs_repair=rhythm.needs_repair(local_now),
         )
