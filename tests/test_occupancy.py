@@ -480,6 +480,13 @@ async def test_last_trained_is_the_model_in_use_and_a_rejection_is_shown(
     assert after.state == before.state
     assert after.attributes["last_rejected"] == dt_util.utcnow()
 
+    # Retrained by hand at any moment: shown to the whole second, as the sensor's own state.
+    freezer.tick(timedelta(minutes=3, microseconds=250_000))
+    await hass.services.async_call(DOMAIN, "retrain", {}, blocking=True)
+    after = hass.states.get("sensor.foresight_last_trained")
+    assert after is not None
+    assert after.attributes["last_rejected"] == dt_util.utcnow().replace(microsecond=0)
+
 
 async def test_a_model_learned_from_a_lamps_own_series_is_learned_afresh(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture

@@ -433,7 +433,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         failed: list[str] = []
         async with self._training:
             await self.observer.async_flush(dt_util.utcnow().timestamp())
-            now = dt_util.utcnow()
+            # To the whole second: when a model was trained or kept out is shown so.
+            now = dt_util.utcnow().replace(microsecond=0)
             if self.energy is not None:
                 with _keeping_the_previous_model("energy", failed):
                     parameters = await self.hass.async_add_executor_job(self.energy.train, now)
