@@ -158,6 +158,9 @@ async def test_simulation_follows_the_learned_evening_while_away(
     assert switch is not None
     assert switch.attributes["learned_days"] == HISTORY_DAYS + 1  # and the evening it was set up
     assert datetime.fromisoformat(switch.attributes["evening_end"]) == bedtime
+    # The start is shown as the end is: in the home's time, to the whole second.
+    shown = sunset.astimezone(zone).replace(microsecond=0).isoformat()
+    assert switch.attributes["evening_start"] == shown
 
     moment = datetime.combine(DAY, time(14), zone)
     while moment < datetime.combine(DAY + timedelta(days=1), time(1), zone):

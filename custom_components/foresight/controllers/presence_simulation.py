@@ -219,6 +219,8 @@ class PresenceSimulationController(Controller):
         if sunset is None or self.pattern is None:
             return None
         bedtime = _evening_start(day, self.zone) + self.pattern.bedtime_slot * SLOT
+        # Shown as the bedtime is: in the home's time zone, to the whole second.
+        sunset = sunset.astimezone(self.zone).replace(microsecond=0)
         return (sunset, bedtime) if sunset < bedtime else None
 
     async def _async_learn(self, now: datetime) -> None:
