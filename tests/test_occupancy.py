@@ -92,11 +92,15 @@ def entry() -> MockConfigEntry:
     return _home()
 
 
-def _home(kitchen_lights: list[str] | None = None) -> MockConfigEntry:
-    """Alice's home: a kitchen and a lounge, each with its motion sensor."""
+def _home(
+    kitchen_lights: list[str] | None = None,
+    more_rooms: tuple[tuple[str, dict[str, Any]], ...] = (),
+) -> MockConfigEntry:
+    """Alice's home: a kitchen and a lounge, each with its motion sensor (and ``more_rooms``)."""
     rooms = [
         ("Kitchen", {"motion": ["binary_sensor.kitchen_motion"], "light": kitchen_lights or []}),
         ("Lounge", {"motion": ["binary_sensor.lounge_motion"]}),
+        *more_rooms,
     ]
     return MockConfigEntry(
         domain=DOMAIN,
@@ -333,6 +337,25 @@ async def _occupancy_forecast(hass: HomeAssistant, room: str) -> dict[str, Any]:
     )
     assert result is not None
     return dict(result)
+
+
+async def test_a_room_whose_sensors_all_belong_to_another_room_keeps_the_calendar(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A snug that only shares the kitchen's motion sensor has no routine of its own: the
+    calendar still shows the home's and the other rooms' routines."""
+    entry = _home(more_rooms=(("Snug", {"motion": ["binary_sensor.kitchen_motion"]}),))
+    zone = ZoneInfo(hass.config.time_zone)
+    await _record_then_set_up(hass, freezer, entry, _routine(zone))
+    calendar = hass.states.get("calendar.foresight_learned_routine")
+    assert calendar is not None
+    assert calendar.state in ("on", "off")
+    summaries = {event.summary for event in (await _routine_events(hass, NOW, NOW + DAY)).values()}
+    assert "Lounge in use" in summaries
+    assert "Snug in use" not in summaries
+    snug_state = hass.states.get("sensor.snug_model_status")
+    assert snug_state is not None
+    assert snug_state.state == "learning"
 
 
 async def test_a_trusted_presence_sensor_teaches_its_room(

@@ -371,7 +371,8 @@ class HomeOccupancy:
         Each period that overlaps ``start``–``end`` is given whole, from its learned start to
         its learned end, so the same period is the same whatever range is asked.
         """
-        if self.model is None:
+        # A room with no sensors of its own (all another room's) has no routine to show.
+        if self.model is None or (room is not None and room not in self.model.rooms):
             return []
         routine = self.model.unit(room).routine
         # The routine repeats every week, so a period is found within one week from Monday
