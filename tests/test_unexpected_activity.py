@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.foresight.const import CONF_PEOPLE, CONF_PET_PRONE
 from homeassistant.core import HomeAssistant, State
+from homeassistant.util import dt as dt_util
 
 from .conftest import entry_like, set_home_states
 from .controllers_helpers import Predicted, predict, tick
@@ -56,6 +57,7 @@ async def test_motion_while_away_is_unexpected(
     events = async_capture_events(hass, EVENT)
     assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]
 
+    freezer.move_to(START + timedelta(seconds=0.25))
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
     await tick(hass, freezer, START + timedelta(minutes=1))
     assert not events  # a moment for an arrival to show up
@@ -67,7 +69,10 @@ async def test_motion_while_away_is_unexpected(
     assert sensor is not None and sensor.state == "on"
     assert sensor.attributes["device_class"] == "problem"
     assert sensor.attributes["entity_id"] == "binary_sensor.living_motion"
-    assert datetime.fromisoformat(sensor.attributes["when"]) == START
+    # In the home's time, to the whole second, as every time Foresight shows.
+    assert (
+        sensor.attributes["when"] == events[0].data["when"] == dt_util.as_local(START).isoformat()
+    )
 
     # Someone home: cleared.
     hass.states.async_set("person.alice", "home")

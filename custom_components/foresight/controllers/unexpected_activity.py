@@ -41,6 +41,11 @@ class Activity:
     room: str | None
     when: datetime
 
+    @property
+    def shown_when(self) -> str:
+        """When, as Foresight shows a time: in the home's time, to the whole second."""
+        return dt_util.as_local(self.when).replace(microsecond=0).isoformat()
+
 
 class UnexpectedActivity(Controller):
     """Watches the home's motion and door sensors while nobody should be there.
@@ -119,7 +124,7 @@ class UnexpectedActivity(Controller):
                 "entity_id": activity.entity_id,
                 "name": activity.name,
                 "room": activity.room,
-                "when": activity.when.isoformat(),
+                "when": activity.shown_when,
             }
             _LOGGER.debug("Unexpected activity: %s", data)
             self.hass.bus.async_fire(EVENT_UNEXPECTED_ACTIVITY, data)
@@ -152,7 +157,7 @@ class UnexpectedActivity(Controller):
             "entity_id": activity.entity_id,
             "sensor": activity.name,
             "room": activity.room,
-            "when": activity.when.isoformat(),
+            "when": activity.shown_when,
         }
 
     def restore(self, attributes: dict[str, Any]) -> None:
