@@ -387,6 +387,11 @@ async def test_options_battery_level(hass: HomeAssistant, setup_home: MockConfig
         result["flow_id"], {"battery": "sensor.gone_battery", "low_level": 30}
     )
     assert result["errors"] == {"battery": "entity_not_found"}
+    # The form's picker offers batteries only; another sensor sent anyway is refused.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"battery": "sensor.house_energy", "low_level": 30}
+    )
+    assert result["errors"] == {"battery": "not_a_battery"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"battery": "sensor.lock_battery", "low_level": 30}
     )

@@ -46,7 +46,15 @@ from .const import (
     SUBENTRY_ROOM,
 )
 from .energy_dashboard import async_energy_dashboard_sensors
-from .sources import ROOM_KINDS, Kind, area_entities, area_name, energy_kind_of, entity_exists
+from .sources import (
+    ROOM_KINDS,
+    Kind,
+    area_entities,
+    area_name,
+    battery_sensors,
+    energy_kind_of,
+    entity_exists,
+)
 
 CONF_BATTERY = "battery"
 CONF_LOW_LEVEL = "low_level"
@@ -338,6 +346,8 @@ class ForesightOptionsFlow(OptionsFlow):
             battery = user_input[CONF_BATTERY]
             if not entity_exists(self.hass, battery):
                 errors[CONF_BATTERY] = "entity_not_found"
+            elif battery not in battery_sensors(self.hass):
+                errors[CONF_BATTERY] = "not_a_battery"
             else:
                 levels = dict(self.config_entry.options.get(CONF_BATTERY_LOW_LEVELS, {}))
                 levels[battery] = user_input[CONF_LOW_LEVEL]
