@@ -20,6 +20,7 @@ from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
@@ -141,6 +142,32 @@ async def test_a_home_from_a_newer_foresight_is_not_set_up(
     assert not await hass.config_entries.async_setup(newer.entry_id)
     assert newer.state is ConfigEntryState.MIGRATION_ERROR
     assert newer.data == home_entry.data
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper", "default_upper"),
+    [
+        ("eco_temperature", "comfort_temperature", 21.0),
+        ("lights_off_threshold", "lights_on_threshold", 60.0),
+    ],
+)
+async def test_a_setting_never_passes_the_one_it_must_stay_below(
+    hass: HomeAssistant, setup_home: MockConfigEntry, lower: str, upper: str, default_upper: float
+) -> None:
+    """Eco above comfort, or lights switched off above where they switch on: refused, said why."""
+    low, high = f"number.living_room_{lower}", f"number.living_room_{upper}"
+    for entity_id, value in ((low, default_upper + 1), (high, 10.0)):
+        with pytest.raises(ServiceValidationError) as refused:
+            await hass.services.async_call(
+                "number", "set_value", {"entity_id": entity_id, "value": value}, blocking=True
+            )
+        assert refused.value.translation_key == f"{lower}_above"
+    assert float(hass.states.get(high).state) == default_upper  # type: ignore[union-attr]
+    # Up to the other one is fine.
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": low, "value": default_upper}, blocking=True
+    )
+    assert float(hass.states.get(low).state) == default_upper  # type: ignore[union-attr]
 
 
 async def test_unload_stops_everything(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:

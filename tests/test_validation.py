@@ -17,6 +17,7 @@ import yaml
 
 from custom_components.foresight import config_flow, repairs, services
 from custom_components.foresight.const import DOMAIN
+from custom_components.foresight.controllers import Controller
 from custom_components.foresight.learning import energy
 from custom_components.foresight.learning.rhythm import RhythmCheck, RhythmStatus
 from homeassistant import const as ha_const
@@ -176,6 +177,14 @@ def test_actions_match_services_yaml_and_translations() -> None:
             assert translated["fields"][field]["description"], (service, field)
     exceptions = _string_literals(INTEGRATION / "services.py", r'translation_key="([a-z_]+)"')
     assert exceptions <= set(TRANSLATIONS["exceptions"])
+    # A setting refused for passing the one it must stay below (number.py) says why.
+    ordered = [
+        f"{setting.key}_above"
+        for controller in Controller.__subclasses__()
+        for setting in controller.settings_spec
+        if setting.not_above
+    ]
+    assert ordered and set(ordered) <= set(TRANSLATIONS["exceptions"])
 
 
 def _registered_schemas() -> dict[str, vol.Schema]:

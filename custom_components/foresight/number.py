@@ -5,9 +5,11 @@ from __future__ import annotations
 from homeassistant.components.number import NumberMode, RestoreNumber
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ForesightConfigEntry
+from .const import DOMAIN
 from .controllers import Controller
 from .controllers.base import Setting
 from .entity import ControllerEntity, add_entities
@@ -64,6 +66,18 @@ class ControllerSetting(ControllerEntity, RestoreNumber):
 
     async def async_set_native_value(self, value: float) -> None:
         """Change the setting; the controller looks again at once."""
+        settings = {**self.controller.settings, self.setting.key: value}
+        for lower in self.controller.settings_spec:
+            upper = lower.not_above
+            if upper is not None and settings[lower.key] > settings[upper]:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key=f"{lower.key}_above",
+                    translation_placeholders={
+                        "lower": f"{settings[lower.key]:g}",
+                        "upper": f"{settings[upper]:g}",
+                    },
+                )
         self.controller.settings[self.setting.key] = value
         self.async_write_ha_state()
         self.controller.async_schedule()

@@ -45,6 +45,9 @@ class Setting:
     maximum: float
     step: float
     unit: str | None = None
+    # Another setting of the controller this one may never be above (eco and comfort); a
+    # value that would pass it is refused with the exception ``<key>_above``.
+    not_above: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

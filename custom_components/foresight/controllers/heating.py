@@ -104,7 +104,7 @@ class HeatingController(Controller):
     key = "smart_heating"
     settings_spec = (
         Setting(COMFORT, 21.0, 5.0, 30.0, 0.5, UnitOfTemperature.CELSIUS),
-        Setting(ECO, 17.0, 5.0, 30.0, 0.5, UnitOfTemperature.CELSIUS),
+        Setting(ECO, 17.0, 5.0, 30.0, 0.5, UnitOfTemperature.CELSIUS, not_above=COMFORT),
     )
 
     def __init__(

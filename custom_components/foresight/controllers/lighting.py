@@ -49,7 +49,7 @@ class LightingController(Controller):
     key = "smart_lighting"
     settings_spec = (
         Setting(ON_THRESHOLD, 60.0, 1.0, 100.0, 1.0, PERCENTAGE),
-        Setting(OFF_THRESHOLD, 30.0, 0.0, 99.0, 1.0, PERCENTAGE),
+        Setting(OFF_THRESHOLD, 30.0, 0.0, 99.0, 1.0, PERCENTAGE, not_above=ON_THRESHOLD),
         Setting(ILLUMINANCE_THRESHOLD, 50.0, 0.0, 2000.0, 1.0, LIGHT_LUX),
         Setting(HOLD_TIME, 10.0, 0.0, 240.0, 1.0, UnitOfTime.MINUTES),
         Setting(BRIGHTNESS, 80.0, 1.0, 100.0, 1.0, PERCENTAGE),
