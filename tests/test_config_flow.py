@@ -547,6 +547,57 @@ async def test_room_without_area_and_room_errors(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def test_a_sensor_tells_one_room(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
+    """The living room's sensors and thermostat cannot be another room's too: Foresight would
+    read them for the first room only, and two rooms would heat with one thermostat."""
+    flow = await hass.config_entries.subentries.async_init(
+        (setup_home.entry_id, SUBENTRY_ROOM), context={"source": SOURCE_USER}
+    )
+    # The study's area holds the living room's thermostat and a lamp of its own: the lamp
+    # alone is suggested.
+    study = ar.async_get(hass).async_get_or_create("Study")
+    registry = er.async_get(hass)
+    hass.states.async_remove("climate.living")  # registered again below, in the study's area
+    for domain, object_id in (("climate", "living"), ("light", "study_lamp")):
+        registered = registry.async_get_or_create(
+            domain, "test", object_id, suggested_object_id=object_id
+        )
+        registry.async_update_entity(registered.entity_id, area_id=study.id)
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {CONF_AREA: study.id}
+    )
+    assert _suggested(result) == {"light": ["light.study_lamp"]}
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"],
+        {
+            "light": ["light.living_lamp"],
+            "temperature": ["sensor.outdoor_temperature", "sensor.living_temperature"],
+            CONF_CLIMATE: "climate.living",
+        },
+    )
+    assert result["errors"] == {
+        "light": "used_by_another_room",
+        "temperature": "used_by_another_room",
+        CONF_CLIMATE: "used_by_another_room",
+    }
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {"temperature": ["sensor.outdoor_temperature"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # The living room keeps its own when it is changed.
+    living = next(s for s in setup_home.subentries.values() if s.title == "Living room")
+    result = await hass.config_entries.subentries.async_init(
+        (setup_home.entry_id, SUBENTRY_ROOM),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": living.subentry_id},
+    )
+    sources = {k: v for k, v in living.data.items() if k not in (CONF_NAME, CONF_AREA)}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], sources)
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
 async def test_reconfigure_room(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
     room = next(iter(setup_home.subentries.values()))
     result = await hass.config_entries.subentries.async_init(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import probatio as vol
@@ -217,15 +217,35 @@ def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[s
     return errors
 
 
-def _validate_room_sources(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
+def _room_entities(data: Mapping[str, Any], key: str) -> list[str]:
+    """The entities a room's form or configuration names for ``key`` (the thermostat: one)."""
+    value = data.get(key) or []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _other_rooms_entities(entry: ConfigEntry, this_room: str | None) -> set[str]:
+    """What the home's other rooms are told of: a sensor tells Foresight of one room only."""
+    return {
+        entity_id
+        for room_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_ROOM and room_id != this_room
+        for key in (*ROOM_KINDS, CONF_CLIMATE)
+        for entity_id in _room_entities(subentry.data, key)
+    }
+
+
+def _validate_room_sources(
+    hass: HomeAssistant, user_input: Mapping[str, Any], taken: Collection[str]
+) -> dict[str, str]:
     errors: dict[str, str] = {}
     chosen = False
     for key in (*ROOM_KINDS, CONF_CLIMATE):
-        value = user_input.get(key) or []
-        entity_ids = [value] if isinstance(value, str) else list(value)
+        entity_ids = _room_entities(user_input, key)
         chosen = chosen or bool(entity_ids)
         if any(not entity_exists(hass, entity_id) for entity_id in entity_ids):
             errors[key] = "entity_not_found"
+        elif any(entity_id in taken for entity_id in entity_ids):
+            errors[key] = "used_by_another_room"
     if not chosen:
         errors["base"] = "no_sources"
     elif not set(user_input.get(CONF_TRUSTED_PRESENCE) or []) <= set(
@@ -406,8 +426,9 @@ class RoomSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Choose the room's entities, pre-filled from its area."""
         errors: dict[str, str] = {}
+        taken = _other_rooms_entities(self._get_entry(), None)
         if user_input is not None:
-            errors = _validate_room_sources(self.hass, user_input)
+            errors = _validate_room_sources(self.hass, user_input, taken)
             if not errors:
                 return self.async_create_entry(
                     title=self._room[CONF_NAME],
@@ -416,10 +437,11 @@ class RoomSubentryFlow(ConfigSubentryFlow):
                 )
         suggested: Mapping[str, Any] | None = user_input
         if suggested is None and (area := self._room.get(CONF_AREA)):
+            # The area's entities another room is not told of already.
             suggested = {
-                key: ids[0] if key == CONF_CLIMATE else ids
+                key: free[0] if key == CONF_CLIMATE else free
                 for key, ids in area_entities(self.hass, area).items()
-                if ids
+                if (free := [entity_id for entity_id in ids if entity_id not in taken])
             }
         return self.async_show_form(
             step_id="sources",
@@ -435,7 +457,8 @@ class RoomSubentryFlow(ConfigSubentryFlow):
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _validate_room_sources(self.hass, user_input)
+            taken = _other_rooms_entities(self._get_entry(), subentry.subentry_id)
+            errors = _validate_room_sources(self.hass, user_input, taken)
             if not errors:
                 kept = {
                     key: subentry.data[key]
