@@ -13,7 +13,8 @@ minute of the numbers for the last ``RAW_NUMERIC_DAYS`` (plus the hour the next 
 forgets), and an hourly row of every series for the whole span. On the file built, it times
 what the integration runs in Home Assistant's executor: one five-minute write, the hourly
 summary, the latest temperatures of the warm-up outlook, relearning maintenance from the whole
-history and the next refresh's maintenance report.
+history, the next refresh's maintenance report, and the nightly training of the occupancy and
+energy models from the file (time and peak memory).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 import math
 from pathlib import Path
+import resource
 import statistics
 import tempfile
 import time
@@ -41,7 +43,9 @@ from custom_components.foresight.const import (
     RAW_NUMERIC_DAYS,
 )
 from custom_components.foresight.history import HistoryStore, HourlyRow, Sample
+from custom_components.foresight.home_energy import EnergyFlow, HomeEnergy
 from custom_components.foresight.home_maintenance import HomeMaintenance, MaintenanceReport
+from custom_components.foresight.home_occupancy import HomeOccupancy, occupancy_sources
 from custom_components.foresight.home_thermal import HeatedRoom, HomeThermal
 from custom_components.foresight.observe import SeriesBuilder
 from custom_components.foresight.sources import (
@@ -59,6 +63,8 @@ DAY = 86400.0
 YEAR = 365.25 * DAY
 BATCH = 300.0  # the observer writes every five minutes
 ZONE = ZoneInfo("Europe/Paris")
+COUNTRY = "FR"
+LOCATION = (48.86, 2.35)  # the home's latitude and longitude
 # The last write closes an hour: the batch then carries every series' hourly row too.
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC).timestamp() - BATCH
 
@@ -295,6 +301,54 @@ def _maintenance(store: HistoryStore, home: SyntheticHome) -> HomeMaintenance:
     )
 
 
+def _traced(run: Callable[[], Any]) -> float:
+    """Peak memory (MB, tracemalloc) of ``run``."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def _max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+
+
+def nightly_training(store: HistoryStore, home: SyntheticHome, now: datetime) -> dict[str, float]:
+    """The coordinator's nightly training of occupancy and energy at ``now``, as it calls them.
+
+    Occupancy is first trained a day earlier (the model in use, with its live tracker), so the
+    night's candidate is scored against it on the day between, as every night after the first.
+    """
+    energy = HomeEnergy(
+        store,
+        [EnergyFlow("sensor.home_energy", Kind.ENERGY)],
+        "sensor.outdoor_temperature",
+        ZONE,
+        people=[key for key, source in home.sources.items() if source.kind is Kind.PERSON],
+        country=COUNTRY,
+        location=LOCATION,
+    )
+    occupancy = HomeOccupancy(store, ZONE, occupancy_sources(home.sources.values(), []))
+    rss_before = _max_rss_mb()
+    previous, first_s = _timed(lambda: occupancy.train(now - timedelta(days=1)))
+    occupancy.adopt(previous)
+    candidate, nightly_s = _timed(lambda: occupancy.train(now))
+    rss_growth = _max_rss_mb() - rss_before
+    _, energy_s = _timed(lambda: energy.train(now))
+    return {
+        "occupancy_first_training_s": round(first_s, 2),
+        "occupancy_training_s": round(nightly_s, 2),
+        # Training leaves the model in use as it is: the same night, traced.
+        "occupancy_training_peak_mb": round(_traced(lambda: occupancy.train(now)), 1),
+        "occupancy_training_rss_growth_mb": round(rss_growth, 1),
+        "occupancy_replaces": candidate.replaces,
+        "energy_training_s": round(energy_s, 3),
+        "energy_training_peak_mb": round(_traced(lambda: energy.train(now)), 1),
+    }
+
+
 def build(store: HistoryStore, home: SyntheticHome, start: float, end: float) -> None:
     """Observe the home from ``start`` to ``end``, written and pruned a day at a time."""
     day_end = start
@@ -337,10 +391,8 @@ def run_speed(days: int, seed: int) -> dict[str, Any]:
 
         maintenance = _maintenance(store, home)
         _, rebuild_s = _timed(lambda: maintenance.rebuild(now))
-        tracemalloc.start()
-        _maintenance(store, home).rebuild(now)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        peak_mb = _traced(lambda: _maintenance(store, home).rebuild(now))
+        training = nightly_training(store, home, now)
 
         # What a stop keeps with the models now; a restart five minutes later takes it back.
         kept = json.dumps(maintenance.learned())
@@ -377,11 +429,19 @@ def run_speed(days: int, seed: int) -> dict[str, Any]:
         f"{statistics.median(outlook_s) * 1e3:.2f} ms"
     )
     print(
-        f"maintenance: rebuild {rebuild_s:.2f} s (peak {peak / 1e6:.1f} MB), "
+        f"maintenance: rebuild {rebuild_s:.2f} s (peak {peak_mb:.1f} MB), "
         f"report five minutes later {report_s * 1e3:.1f} ms "
         f"({len(report.batteries)} batteries, {len(report.problems)} problems); "
         f"a restart taking back what was kept ({len(kept) / 1e6:.2f} MB) "
         f"{restart_s * 1e3:.1f} ms"
+    )
+    print(
+        f"nightly training: occupancy {training['occupancy_training_s']:.2f} s "
+        f"(the first {training['occupancy_first_training_s']:.2f} s), "
+        f"peak {training['occupancy_training_peak_mb']:.1f} MB traced, "
+        f"max RSS +{training['occupancy_training_rss_growth_mb']:.1f} MB; "
+        f"energy {training['energy_training_s']:.3f} s, "
+        f"peak {training['energy_training_peak_mb']:.1f} MB"
     )
     result |= {
         "build_s": round(build_s, 2),
@@ -398,9 +458,10 @@ def run_speed(days: int, seed: int) -> dict[str, Any]:
         "last_values_ms": round(statistics.median(outlook_s) * 1e3, 3),
         "maintenance_rebuild_s": round(rebuild_s, 3),
         "maintenance_report_ms": round(report_s * 1e3, 2),
-        "maintenance_peak_mb": round(peak / 1e6, 1),
+        "maintenance_peak_mb": round(peak_mb, 1),
         "maintenance_restart_ms": round(restart_s * 1e3, 2),
         "maintenance_kept_mb": round(len(kept) / 1e6, 2),
+        **training,
     }
     return result
 

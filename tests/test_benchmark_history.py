@@ -32,6 +32,11 @@ def test_speed_reports_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
         "maintenance_peak_mb",
         "maintenance_restart_ms",
         "maintenance_kept_mb",
+        "occupancy_first_training_s",
+        "occupancy_training_s",
+        "occupancy_training_peak_mb",
+        "energy_training_s",
+        "energy_training_peak_mb",
     }
     assert figures <= result.keys()
     assert result["days"] == 2
