@@ -8,12 +8,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
+from pathlib import Path
 import threading
 from typing import Any
+import weakref
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 import numpy as np
+import numpy.typing as npt
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -29,12 +32,13 @@ from custom_components.foresight.const import (
     SUBENTRY_ROOM,
     TRAIN_AT,
 )
-from custom_components.foresight.history import HistoryStore
+from custom_components.foresight.history import HistoryStore, Sample
 from custom_components.foresight.home_maintenance import MaintenanceReport, SourceProblem
 from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS, train_occupancy
 from custom_components.foresight.learning.occupancy_live import OccupancyTracker
 from custom_components.foresight.learning.occupancy_model import OccupancyModel
 from custom_components.foresight.learning.occupancy_signals import OccupancySource, SourceSeries
+from custom_components.foresight.sources import Kind, Source
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.components.calendar.const import DATA_COMPONENT as CALENDAR_COMPONENT
@@ -750,3 +754,58 @@ async def test_a_quiet_home_writes_only_what_changed(
     lounge = hass.states.get("binary_sensor.lounge_occupancy")
     assert lounge is not None
     assert lounge.state == "on"
+
+
+def test_training_holds_one_rooms_readings_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big home's history is not held whole while it trains: a room reads its own sources,
+    the home keeps only their signs of activity. The model is the one the whole history learns."""
+    zone = ZoneInfo("Europe/Paris")
+    sources = [
+        Source(f"{kind}.room_{r}_{kind}", kind, f"room_{r}")
+        for r in range(4)
+        for kind in (Kind.MOTION, Kind.TEMPERATURE)
+    ]
+    rng = np.random.default_rng(3)
+    end = NOW.timestamp()
+    samples = []
+    for source in sources:
+        if source.kind is Kind.MOTION:
+            times = np.sort(rng.uniform(end - 6 * 86400, end, 400))
+            values = np.arange(times.size) % 2.0
+        else:
+            times = np.arange(end - 6 * 86400, end, 600.0)
+            values = np.round(20 + rng.normal(0, 0.5, times.size), 1)
+        samples += [Sample(source.key, t, v) for t, v in zip(times, values, strict=True)]
+    store = HistoryStore(tmp_path / "history.db")
+    store.open()
+    store.write({source.key: str(source.kind) for source in sources}, samples)
+    occupancy = home_occupancy.HomeOccupancy(store, zone, sources)
+    whole = dict(occupancy.history(NOW, home_occupancy.TRAIN_DAYS))
+    first = min(float(series.times[0]) for series in whole.values())
+    expected = train_occupancy(
+        [OccupancySource(s.key, str(s.kind), s.room) for s in sources],
+        whole,
+        first,
+        wall_clock_now(NOW, zone),
+    )
+
+    held: list[weakref.ref[npt.NDArray[np.float64]]] = []
+    most_held = 0
+    read = SourceSeries.of
+
+    def _read(*args: Any) -> SourceSeries:
+        nonlocal most_held
+        series = read(*args)
+        held.append(weakref.ref(series.times))
+        most_held = max(most_held, sum(ref() is not None for ref in held))
+        return series
+
+    del whole
+    monkeypatch.setattr(SourceSeries, "of", _read)
+    candidate = occupancy.train(NOW)
+    store.close()
+
+    assert most_held <= 4  # two rooms' (the one learning, the one before) of the eight series
+    assert candidate.model.to_dict() == expected.to_dict()

@@ -8,7 +8,7 @@ entities follow a state change within a second.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 import logging
@@ -160,6 +160,34 @@ def _shown(probability: float) -> float:
     return round(float(probability), SHOWN_PROBABILITY_DIGITS)
 
 
+class ReadWhenAsked(Mapping[str, SourceSeries]):
+    """Sources' readings, read from the history file each time one is asked for.
+
+    Training holds only what the unit it learns keeps (a room's series; for the home, every
+    source's signs of activity), never the whole home's readings at once: on a big home those
+    are tens of MB, most of them numbers read once a minute.
+    """
+
+    def __init__(self, keys: Iterable[str], read: Callable[[str], SourceSeries]) -> None:
+        """Read ``keys`` (in that order) with ``read``."""
+        self._keys = dict.fromkeys(keys)
+        self._read = read
+
+    def __getitem__(self, key: str) -> SourceSeries:
+        """The source's readings, read now."""
+        if key not in self._keys:
+            raise KeyError(key)
+        return self._read(key)
+
+    def __iter__(self) -> Iterator[str]:
+        """The sources, in the order given."""
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        """How many sources."""
+        return len(self._keys)
+
+
 class HomeOccupancy:
     """The occupancy model and its live tracker for one home."""
 
@@ -187,11 +215,11 @@ class HomeOccupancy:
         # time since a reading is the real time across a daylight saving change.
         self._tracker_offset = utc_offset(time.time(), zone)
 
-    def history(self, now: datetime, days: float) -> dict[str, SourceSeries]:
+    def history(self, now: datetime, days: float) -> Mapping[str, SourceSeries]:
         """Every source's readings over ``days`` before ``now``, on the local wall clock."""
         return self._series(now, days, lambda utc: to_wall_clock(utc, self._zone))
 
-    def _tracker_history(self, now: datetime, days: float) -> dict[str, SourceSeries]:
+    def _tracker_history(self, now: datetime, days: float) -> Mapping[str, SourceSeries]:
         """Every source's readings over ``days`` before ``now``, on the live tracker's clock."""
         return self._series(now, days, lambda utc: np.asarray(utc) + self._tracker_offset)
 
@@ -200,16 +228,17 @@ class HomeOccupancy:
         now: datetime,
         days: float,
         clock: Callable[[list[float]], npt.NDArray[np.float64]],
-    ) -> dict[str, SourceSeries]:
+    ) -> Mapping[str, SourceSeries]:
         end = math.nextafter(now.timestamp(), math.inf)
-        series = {}
-        for source in self._sources:
-            rows = self._store.samples(source.source_id, end - days * DAY, end)
-            series[source.source_id] = SourceSeries.of(
+
+        def read(key: str) -> SourceSeries:
+            rows = self._store.samples(key, end - days * DAY, end)
+            return SourceSeries.of(
                 clock([t for t, _ in rows]).tolist(),
                 [math.nan if v is None else v for _, v in rows],
             )
-        return series
+
+        return ReadWhenAsked([source.source_id for source in self._sources], read)
 
     def restore(self, saved: Any, now: datetime) -> None:
         """Take back the model saved before a restart and catch up on the last day (executor)."""
