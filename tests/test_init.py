@@ -170,6 +170,19 @@ async def test_a_setting_never_passes_the_one_it_must_stay_below(
     assert float(hass.states.get(low).state) == default_upper  # type: ignore[union-attr]
 
 
+async def test_settings_kept_from_before_that_contradict_do_not_block_the_others(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    """Lights' thresholds restored the wrong way round: the brightness can still be changed."""
+    lighting = next(c for c in setup_home.runtime_data.controllers if c.key == "smart_lighting")
+    lighting.settings.update(lights_off_threshold=70.0, lights_on_threshold=60.0)
+    brightness = "number.living_room_lights_brightness"
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": brightness, "value": 50}, blocking=True
+    )
+    assert hass.states.get(brightness).state == "50.0"  # type: ignore[union-attr]
+
+
 async def test_unload_stops_everything(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:
     path = setup_home.runtime_data.store.path
     assert await hass.config_entries.async_unload(setup_home.entry_id)

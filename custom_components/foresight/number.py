@@ -69,7 +69,9 @@ class ControllerSetting(ControllerEntity, RestoreNumber):
         settings = {**self.controller.settings, self.setting.key: value}
         for lower in self.controller.settings_spec:
             upper = lower.not_above
-            if upper is not None and settings[lower.key] > settings[upper]:
+            if upper is None or self.setting.key not in (lower.key, upper):
+                continue
+            if settings[lower.key] > settings[upper]:
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key=f"{lower.key}_above",
