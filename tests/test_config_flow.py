@@ -37,6 +37,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
 
 from .conftest import HOME_DATA, set_home_states, start_home
+from .controllers_helpers import turn
 
 
 @pytest.fixture(autouse=True)
@@ -705,3 +706,67 @@ async def test_settings_no_longer_given_lose_their_entities_and_disabled_ones_st
     assert registry.async_get("sensor.living_room_warm_up_rate") is not None
     assert registry.async_get("binary_sensor.foresight_fridge_power_problem") is None
     assert registry.async_get("binary_sensor.foresight_unusual_energy") is None
+
+
+async def _add_room(
+    hass: HomeAssistant, entry: MockConfigEntry, room: dict[str, str], sources: dict[str, object]
+) -> None:
+    """Add a room through the subentry flow: ``room`` picks it, ``sources`` tell of its use."""
+    flow = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_ROOM), context={"source": SOURCE_USER}
+    )
+    await hass.config_entries.subentries.async_configure(flow["flow_id"], room)
+    result = await hass.config_entries.subentries.async_configure(flow["flow_id"], sources)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _heating_on_and_eco_changed(hass: HomeAssistant) -> None:
+    await turn(hass, "switch", "turn_on", "switch.living_room_smart_heating")
+    await turn(hass, "number", "set_value", "number.living_room_eco_temperature", value=15.5)
+
+
+def _heating(hass: HomeAssistant) -> tuple[str, str, str]:
+    """The living room's Smart heating, eco and comfort temperatures, as shown."""
+    states = [
+        hass.states.get(f"{domain}.living_room_{key}")
+        for domain, key in (
+            ("switch", "smart_heating"),
+            ("number", "eco_temperature"),
+            ("number", "comfort_temperature"),
+        )
+    ]
+    assert all(state is not None for state in states)
+    return states[0].state, states[1].state, states[2].state  # type: ignore[union-attr]
+
+
+async def test_a_room_removed_then_added_again_starts_anew(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    """Added again, a room is a new room: its Smart heating off, its settings the defaults."""
+    await _heating_on_and_eco_changed(hass)
+    assert hass.config_entries.async_remove_subentry(setup_home, next(iter(setup_home.subentries)))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get("switch.living_room_smart_heating") is None
+
+    living_room = ar.async_get(hass).async_get_or_create("Living room")
+    sources = {
+        "motion": ["binary_sensor.living_motion"],
+        "temperature": ["sensor.living_temperature"],
+        CONF_CLIMATE: "climate.living",
+    }
+    await _add_room(hass, setup_home, {CONF_AREA: living_room.id}, sources)
+    assert _heating(hass) == ("off", "17.0", "21.0")
+
+
+async def test_removing_a_room_keeps_the_other_rooms_switches_and_settings(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    await _add_room(
+        hass, setup_home, {CONF_NAME: "Attic"}, {"temperature": ["sensor.outdoor_temperature"]}
+    )
+    await _heating_on_and_eco_changed(hass)
+    attic = next(s for s in setup_home.subentries.values() if s.title == "Attic")
+    assert hass.config_entries.async_remove_subentry(setup_home, attic.subentry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _heating(hass) == ("on", "15.5", "21.0")

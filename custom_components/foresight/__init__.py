@@ -14,7 +14,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
@@ -51,6 +51,7 @@ from .const import (
 )
 from .controllers import Controller, build_controllers
 from .coordinator import ForesightCoordinator, history_unavailable
+from .entity import async_forget_last_states
 from .history import HISTORY_ERRORS, HistoryStore, HistoryTooNewError
 from .home_energy import EnergyFlow, HomeEnergy
 from .home_maintenance import HomeMaintenance
@@ -357,6 +358,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     )
     entry.async_on_unload(async_follow_renames(hass, entry, sources))
     entry.async_on_unload(async_follow_new_batteries(hass, entry, sources))
+    rooms = set(entry.subentries)
+
+    async def _async_reload(hass: HomeAssistant, entry: ForesightConfigEntry) -> None:
+        # Home Assistant 2026.10 drops a removed room's entities from the registry after this starts.
+        removed = [
+            registered.entity_id
+            for registered in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+            if registered.config_subentry_id in rooms.difference(entry.subentries)
+        ]
+        await hass.config_entries.async_reload(entry.entry_id)
+        # Once unloaded, so that nothing keeps them again: a room added again is a new room.
+        async_forget_last_states(hass, removed)
+
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await async_check_energy_flows(hass, entry)
 
@@ -381,10 +395,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     for controller in controllers:
         controller.async_ready()
     return True
-
-
-async def _async_reload(hass: HomeAssistant, entry: ForesightConfigEntry) -> None:
-    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import callback
-from homeassistant.helpers import entity_registry as er
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er, restore_state
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import (
     AddConfigEntryEntitiesCallback,
@@ -100,3 +100,12 @@ def add_entities(
     for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
         if registered.domain == platform.domain and registered.unique_id not in provided:
             registry.async_remove(registered.entity_id)
+
+
+@callback
+def async_forget_last_states(hass: HomeAssistant, entity_ids: Iterable[str]) -> None:
+    """Forget the last states kept of removed entities: added again, they start anew."""
+    # Home Assistant before 2026.11 keeps them by entity id (later by registry entry, never reused).
+    kept = getattr(restore_state.async_get(hass), "last_states", {})
+    for entity_id in entity_ids:
+        kept.pop(entity_id, None)
