@@ -201,7 +201,7 @@ def entry_like(
     changed by what is given."""
     return MockConfigEntry(
         domain=DOMAIN,
-        minor_version=2,
+        version=2,
         title=entry.title,
         entry_id=entry_id,
         data={**entry.data, **(data or {})},
@@ -224,7 +224,7 @@ def home_entry() -> MockConfigEntry:
     """A Foresight entry with one room, not yet added to Home Assistant."""
     return MockConfigEntry(
         domain=DOMAIN,
-        minor_version=2,
+        version=2,
         title="Foresight",
         data=HOME_DATA,
         options={CONF_RETENTION_DAYS: 400},

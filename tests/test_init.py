@@ -115,10 +115,11 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
 async def test_a_home_set_up_before_electricity_lists_is_migrated(
     hass: HomeAssistant, home_entry: MockConfigEntry
 ) -> None:
-    """A home from Foresight 1.1 named one sensor per electricity setting: it becomes a list."""
+    """A home from a Foresight of version 1 named one sensor per electricity setting: it becomes
+    a list."""
     old = MockConfigEntry(
         domain=DOMAIN,
-        minor_version=1,
+        version=1,
         data={**home_entry.data, CONF_ENERGY_SENSOR: "sensor.house_energy"},
         options=dict(home_entry.options),
     )
@@ -127,7 +128,7 @@ async def test_a_home_set_up_before_electricity_lists_is_migrated(
     assert await hass.config_entries.async_setup(old.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert old.state is ConfigEntryState.LOADED
-    assert (old.version, old.minor_version) == (1, 2)
+    assert (old.version, old.minor_version) == (2, 1)
     assert old.data[CONF_ENERGY_SENSOR] == ["sensor.house_energy"]
     energy = old.runtime_data.coordinator.energy
     assert energy is not None and [flow.key for flow in energy.flows] == ["sensor.house_energy"]
@@ -137,7 +138,7 @@ async def test_a_home_set_up_before_electricity_lists_is_migrated(
 async def test_a_home_from_a_newer_foresight_is_not_set_up(
     hass: HomeAssistant, home_entry: MockConfigEntry
 ) -> None:
-    newer = MockConfigEntry(domain=DOMAIN, version=2, data=dict(home_entry.data))
+    newer = MockConfigEntry(domain=DOMAIN, version=3, data=dict(home_entry.data))
     newer.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(newer.entry_id)
     assert newer.state is ConfigEntryState.MIGRATION_ERROR

@@ -176,16 +176,18 @@ def _retried_if_out_of_reach(store: HistoryStore) -> Iterator[None]:
 
 async def async_migrate_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -> bool:
     """Bring a home set up by an earlier Foresight to this one's format."""
-    if entry.version > 1:
+    if entry.version > 2:
         return False  # from a newer Foresight: left as it is, not set up
-    if entry.minor_version < 2:
-        # 1.2: each electricity setting holds a list (a meter with two tariffs, two inverters).
+    if entry.version == 1:
+        # 2: each electricity setting holds a list (a meter with two tariffs, two inverters).
         lists = {
             conf: [value]
             for conf in ELECTRICITY_FLOWS
             if isinstance(value := entry.data.get(conf), str)
         }
-        hass.config_entries.async_update_entry(entry, data={**entry.data, **lists}, minor_version=2)
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, **lists}, version=2, minor_version=1
+        )
     return True
 
 

@@ -258,8 +258,9 @@ def _validate_room_sources(
 class ForesightConfigFlow(ConfigFlow, domain=DOMAIN):
     """The home: who lives there, its electricity meter, the outdoor temperature."""
 
-    VERSION = 1
-    MINOR_VERSION = 2  # 1.2: each electricity setting is a list (see async_migrate_entry)
+    # 2: each electricity setting is a list (async_migrate_entry); an earlier Foresight, which
+    # would read one entity id there, refuses to set such a home up rather than break on it.
+    VERSION = 2
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the home's people and sensors."""
