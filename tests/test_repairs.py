@@ -11,6 +11,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.foresight import history_path
 from custom_components.foresight.const import (
     CONF_BATTERY_LOW_LEVELS,
+    CONF_ENERGY_SENSOR,
     CONF_EXCLUDED_BATTERIES,
     CONF_EXPORT_SENSOR,
     CONF_PRODUCTION_SENSOR,
@@ -391,6 +392,42 @@ async def test_a_home_learning_from_its_grid_import_alone_is_told_of_its_solar_p
     energy = home_entry.runtime_data.coordinator.energy
     assert energy is not None
     assert len(energy.flows) == 3
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing") is None
+
+
+async def test_a_home_learning_from_one_tariff_is_told_of_the_other(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """The dashboard's grid meter counts two tariffs; the home reads the first one only."""
+    hass.states.async_set(
+        "sensor.house_energy_night",
+        "91.0",
+        {"unit_of_measurement": "kWh", "device_class": "energy"},
+    )
+    tariffs = [
+        {"type": "grid", "stat_energy_from": "sensor.house_energy"},
+        {"type": "grid", "stat_energy_from": "sensor.house_energy_night"},
+    ]
+    await (await async_get_manager(hass)).async_update({"energy_sources": tariffs})
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing")
+    assert issue is not None
+    assert issue.translation_placeholders == {"sensors": "sensor.house_energy_night"}
+
+    assert await async_setup_component(hass, "repairs", {})
+    flows = repairs_flow_manager(hass)
+    assert flows is not None
+    form = await flows.async_init(DOMAIN, data={"issue_id": "energy_flows_missing"})
+    done = await flows.async_configure(form["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert home_entry.data[CONF_ENERGY_SENSOR] == [
+        "sensor.house_energy",
+        "sensor.house_energy_night",
+    ]
+    energy = home_entry.runtime_data.coordinator.energy
+    assert energy is not None and len(energy.flows) == 2
     assert ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing") is None
 
 

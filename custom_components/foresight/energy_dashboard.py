@@ -1,9 +1,9 @@
 """What Home Assistant's Energy dashboard knows of the home's electricity, for Foresight to use.
 
-The dashboard's grid import is the meter a home usually gives Foresight; with solar panels or a
-home battery, their meters there tell Foresight what the home really uses. They are suggested
-when the home is set up, and a home set up with the grid import alone is told of them (a repair
-issue whose fix adds them).
+The dashboard's grid imports (one a tariff) are the meters a home usually gives Foresight; with
+solar panels or a home battery, their meters there tell Foresight what the home really uses.
+They are suggested when the home is set up, and a home set up with the grid import alone (or
+one tariff of it) is told of the others (a repair issue whose fix adds them).
 """
 
 from __future__ import annotations
@@ -57,11 +57,17 @@ async def async_energy_dashboard_sensors(hass: HomeAssistant) -> dict[str, list[
 
 
 async def async_flows_to_add(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The dashboard's production, export and battery meters a home with its grid import lacks.
+    """The dashboard's meters a home learning from its grid import lacks, by setting.
 
-    Empty unless the home's main sensors are the dashboard's grid imports.
+    The dashboard's other grid imports (a meter's other tariff), and its production, export and
+    battery meters where the home has none. Empty unless the home's main sensors are among the
+    dashboard's grid imports.
     """
     known = await async_energy_dashboard_sensors(hass)
-    if not known or set(data.get(CONF_ENERGY_SENSOR) or ()) != set(known[CONF_ENERGY_SENSOR]):
+    main = data.get(CONF_ENERGY_SENSOR) or []
+    if not known or not main or not set(main) <= set(known[CONF_ENERGY_SENSOR]):
         return {}
-    return {key: entity_ids for key, entity_ids in known.items() if not data.get(key)}
+    missing = {key: entity_ids for key, entity_ids in known.items() if not data.get(key)}
+    if tariffs := [meter for meter in known[CONF_ENERGY_SENSOR] if meter not in main]:
+        missing[CONF_ENERGY_SENSOR] = tariffs
+    return missing

@@ -174,7 +174,7 @@ async def _async_check_energy_flows(hass: HomeAssistant, entry: ConfigEntry) -> 
 
 
 class AddEnergyFlowsFlow(_ConfirmedFix):
-    """Adds the Energy dashboard's production, export and battery meters to the home.
+    """Adds the Energy dashboard's other tariffs, production, export and battery meters.
 
     The home then reloads and learns its energy models again.
     """
@@ -193,7 +193,8 @@ class AddEnergyFlowsFlow(_ConfirmedFix):
     async def _async_fix(self) -> None:
         entry, flows = await self._async_flows()
         if entry is not None and flows:
-            self.hass.config_entries.async_update_entry(entry, data={**entry.data, **flows})
+            added = {key: [*entry.data.get(key, []), *meters] for key, meters in flows.items()}
+            self.hass.config_entries.async_update_entry(entry, data={**entry.data, **added})
 
     async def _async_placeholders(self) -> dict[str, str]:
         return {"sensors": _listed((await self._async_flows())[1])}
