@@ -358,6 +358,18 @@ async def test_an_appliance_problem_sensor_named_by_its_entity_id_keeps_its_sett
     assert hass.states.get("binary_sensor.my_fridge_problem") is not None
 
 
+async def _fix_energy_flows(hass: HomeAssistant) -> None:
+    """Confirm the fix of the energy flows issue, as a user does in Repairs."""
+    assert await async_setup_component(hass, "repairs", {})
+    flows = repairs_flow_manager(hass)
+    assert flows is not None
+    form = await flows.async_init(DOMAIN, data={"issue_id": "energy_flows_missing"})
+    assert form["type"] is FlowResultType.FORM and form["step_id"] == "confirm"
+    done = await flows.async_configure(form["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
 async def test_a_home_learning_from_its_grid_import_alone_is_told_of_its_solar_panels(
     hass: HomeAssistant, home_entry: MockConfigEntry
 ) -> None:
@@ -377,14 +389,7 @@ async def test_a_home_learning_from_its_grid_import_alone_is_told_of_its_solar_p
     assert issue is not None
     assert issue.translation_placeholders == {"sensors": "sensor.solar_energy, sensor.grid_export"}
 
-    assert await async_setup_component(hass, "repairs", {})
-    flows = repairs_flow_manager(hass)
-    assert flows is not None
-    form = await flows.async_init(DOMAIN, data={"issue_id": "energy_flows_missing"})
-    assert form["type"] is FlowResultType.FORM and form["step_id"] == "confirm"
-    done = await flows.async_configure(form["flow_id"], {})
-    assert done["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await _fix_energy_flows(hass)
 
     assert home_entry.data[CONF_PRODUCTION_SENSOR] == ["sensor.solar_energy"]
     assert home_entry.data[CONF_EXPORT_SENSOR] == ["sensor.grid_export"]
@@ -415,13 +420,7 @@ async def test_a_home_learning_from_one_tariff_is_told_of_the_other(
     assert issue is not None
     assert issue.translation_placeholders == {"sensors": "sensor.house_energy_night"}
 
-    assert await async_setup_component(hass, "repairs", {})
-    flows = repairs_flow_manager(hass)
-    assert flows is not None
-    form = await flows.async_init(DOMAIN, data={"issue_id": "energy_flows_missing"})
-    done = await flows.async_configure(form["flow_id"], {})
-    assert done["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await _fix_energy_flows(hass)
     assert home_entry.data[CONF_ENERGY_SENSOR] == [
         "sensor.house_energy",
         "sensor.house_energy_night",
