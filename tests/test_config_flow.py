@@ -650,20 +650,28 @@ def _not_provided(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
 async def test_a_room_reconfigured_without_lights_and_thermostat_loses_their_entities(
     hass: HomeAssistant, setup_home: MockConfigEntry
 ) -> None:
+    heating = "switch.living_room_smart_heating"
+    await hass.services.async_call("switch", "turn_on", {"entity_id": heating}, blocking=True)
     room = next(iter(setup_home.subentries.values()))
-    result = await hass.config_entries.subentries.async_init(
-        (setup_home.entry_id, SUBENTRY_ROOM),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": room.subentry_id},
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"motion": ["binary_sensor.living_motion"]}
-    )
-    assert result["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done(wait_background_tasks=True)
+    sources = {k: v for k, v in room.data.items() if k not in (CONF_NAME, CONF_AREA)}
 
+    async def reconfigure(user_input: dict[str, object]) -> None:
+        result = await hass.config_entries.subentries.async_init(
+            (setup_home.entry_id, SUBENTRY_ROOM),
+            context={"source": SOURCE_RECONFIGURE, "subentry_id": room.subentry_id},
+        )
+        result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    await reconfigure({"motion": ["binary_sensor.living_motion"]})
     assert _not_provided(hass, setup_home) == []
-    assert hass.states.get("switch.living_room_smart_heating") is None
+    assert hass.states.get(heating) is None
     assert hass.states.get("binary_sensor.living_room_occupancy") is not None
+
+    # The thermostat given back: its heating is new, off as any new controller is.
+    await reconfigure(sources)
+    assert hass.states.get(heating).state == "off"  # type: ignore[union-attr]
 
 
 async def test_removing_a_room_removes_its_device_and_entities(

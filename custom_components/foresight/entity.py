@@ -80,7 +80,7 @@ def add_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     entities: Iterable[ForesightEntity],
 ) -> None:
-    """Add a platform's entities, and forget the registry entries of ``entry`` it no longer adds.
+    """Add a platform's entities; forget the entries and last states of those it no longer adds.
 
     Each entity goes on its room's subentry (the home's when its ``room`` is None). Called once
     per platform, with all its entities, at the end of its setup: a failed setup removes nothing.
@@ -97,9 +97,15 @@ def add_entities(
     provided = {entity.unique_id for added in by_room.values() for entity in added}
     platform = async_get_current_platform()
     registry = er.async_get(platform.hass)
-    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
-        if registered.domain == platform.domain and registered.unique_id not in provided:
-            registry.async_remove(registered.entity_id)
+    gone = [
+        registered.entity_id
+        for registered in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if registered.domain == platform.domain and registered.unique_id not in provided
+    ]
+    for entity_id in gone:
+        registry.async_remove(entity_id)
+    # Provided again one day (a room's thermostat given back), each starts anew.
+    async_forget_last_states(platform.hass, gone)
 
 
 @callback
