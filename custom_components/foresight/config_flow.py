@@ -54,6 +54,7 @@ from .sources import (
     battery_sensors,
     energy_kind_of,
     entity_exists,
+    room_sources,
 )
 
 CONF_BATTERY = "battery"
@@ -226,11 +227,10 @@ def _room_entities(data: Mapping[str, Any], key: str) -> list[str]:
 def _other_rooms_entities(entry: ConfigEntry, this_room: str | None) -> set[str]:
     """What the home's other rooms are told of: a sensor tells Foresight of one room only."""
     return {
-        entity_id
+        source.entity_id
         for room_id, subentry in entry.subentries.items()
         if subentry.subentry_type == SUBENTRY_ROOM and room_id != this_room
-        for key in (*ROOM_KINDS, CONF_CLIMATE)
-        for entity_id in _room_entities(subentry.data, key)
+        for source in room_sources(room_id, subentry.data)
     }
 
 
