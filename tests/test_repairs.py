@@ -358,6 +358,16 @@ async def test_an_appliance_problem_sensor_named_by_its_entity_id_keeps_its_sett
     assert hass.states.get("binary_sensor.my_fridge_problem") is not None
 
 
+async def _energy_flows_issue(
+    hass: HomeAssistant, entry: MockConfigEntry, energy_sources: list[dict[str, str]]
+) -> ir.IssueEntry | None:
+    """The energy flows issue of the home set up while the Energy dashboard has these sources."""
+    await (await async_get_manager(hass)).async_update({"energy_sources": energy_sources})
+    set_home_states(hass)
+    await _setup(hass, entry)
+    return ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing")
+
+
 async def _fix_energy_flows(hass: HomeAssistant) -> None:
     """Confirm the fix of the energy flows issue, as a user does in Repairs."""
     assert await async_setup_component(hass, "repairs", {})
@@ -379,13 +389,9 @@ async def test_a_home_learning_from_its_grid_import_alone_is_told_of_its_solar_p
     hass.states.async_set("sensor.grid_export", "356.0", meter)
     grid = {"type": "grid", "stat_energy_from": "sensor.house_energy"}
     solar = {"type": "solar", "stat_energy_from": "sensor.solar_energy"}
-    manager = await async_get_manager(hass)
-    await manager.async_update(
-        {"energy_sources": [{**grid, "stat_energy_to": "sensor.grid_export"}, solar]}
+    issue = await _energy_flows_issue(
+        hass, home_entry, [{**grid, "stat_energy_to": "sensor.grid_export"}, solar]
     )
-    set_home_states(hass)
-    await _setup(hass, home_entry)
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing")
     assert issue is not None
     assert issue.translation_placeholders == {"sensors": "sensor.solar_energy, sensor.grid_export"}
 
@@ -413,10 +419,7 @@ async def test_a_home_learning_from_one_tariff_is_told_of_the_other(
         {"type": "grid", "stat_energy_from": "sensor.house_energy"},
         {"type": "grid", "stat_energy_from": "sensor.house_energy_night"},
     ]
-    await (await async_get_manager(hass)).async_update({"energy_sources": tariffs})
-    set_home_states(hass)
-    await _setup(hass, home_entry)
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing")
+    issue = await _energy_flows_issue(hass, home_entry, tariffs)
     assert issue is not None
     assert issue.translation_placeholders == {"sensors": "sensor.house_energy_night"}
 
@@ -446,10 +449,7 @@ async def test_no_energy_flows_issue_where_there_is_nothing_to_add(
     hass: HomeAssistant, home_entry: MockConfigEntry, energy_sources: list[dict[str, str]]
 ) -> None:
     hass.states.async_set("sensor.grid_power", "1.2", {"unit_of_measurement": "kW"})
-    await (await async_get_manager(hass)).async_update({"energy_sources": energy_sources})
-    set_home_states(hass)
-    await _setup(hass, home_entry)
-    assert ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing") is None
+    assert await _energy_flows_issue(hass, home_entry, energy_sources) is None
 
 
 async def test_the_energy_flows_issue_follows_the_energy_dashboard(
@@ -483,10 +483,7 @@ async def test_the_energy_flows_fix_says_so_when_the_meters_are_gone(
     hass.states.async_set("sensor.solar_energy", "812.4", {"device_class": "energy"})
     solar = {"type": "solar", "stat_energy_from": "sensor.solar_energy"}
     grid = {"type": "grid", "stat_energy_from": "sensor.house_energy"}
-    await (await async_get_manager(hass)).async_update({"energy_sources": [grid, solar]})
-    set_home_states(hass)
-    await _setup(hass, home_entry)
-    assert ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing") is not None
+    assert await _energy_flows_issue(hass, home_entry, [grid, solar]) is not None
 
     hass.states.async_remove("sensor.solar_energy")
     assert await async_setup_component(hass, "repairs", {})
