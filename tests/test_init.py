@@ -13,7 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.foresight import history_path
-from custom_components.foresight.const import CONF_ENERGY_SENSOR, DOMAIN
+from custom_components.foresight.const import CONF_ENERGY_SENSOR, CONF_PRODUCTION_SENSOR, DOMAIN
 from custom_components.foresight.history import HistoryStore
 from custom_components.foresight.home_maintenance import HomeMaintenance
 from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS
@@ -120,7 +120,12 @@ async def test_a_home_set_up_before_electricity_lists_is_migrated(
     old = MockConfigEntry(
         domain=DOMAIN,
         version=1,
-        data={**home_entry.data, CONF_ENERGY_SENSOR: "sensor.house_energy"},
+        # An electricity setting left empty in a form may have been kept as "".
+        data={
+            **home_entry.data,
+            CONF_ENERGY_SENSOR: "sensor.house_energy",
+            CONF_PRODUCTION_SENSOR: "",
+        },
         options=dict(home_entry.options),
     )
     set_home_states(hass)
@@ -130,6 +135,7 @@ async def test_a_home_set_up_before_electricity_lists_is_migrated(
     assert old.state is ConfigEntryState.LOADED
     assert (old.version, old.minor_version) == (2, 1)
     assert old.data[CONF_ENERGY_SENSOR] == ["sensor.house_energy"]
+    assert CONF_PRODUCTION_SENSOR not in old.data
     energy = old.runtime_data.coordinator.energy
     assert energy is not None and [flow.key for flow in energy.flows] == ["sensor.house_energy"]
     assert await hass.config_entries.async_unload(old.entry_id)

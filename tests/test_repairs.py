@@ -240,6 +240,7 @@ async def test_a_rename_follows_every_setting_that_names_the_entity(
     home_entry = MockConfigEntry(
         domain=DOMAIN,
         title="Foresight",
+        version=home_entry.version,
         data={**home_entry.data, CONF_PRODUCTION_SENSOR: ["sensor.solar_power"]},
         options={
             **home_entry.options,

@@ -179,15 +179,16 @@ async def async_migrate_entry(hass: HomeAssistant, entry: ForesightConfigEntry) 
     if entry.version > 2:
         return False  # from a newer Foresight: left as it is, not set up
     if entry.version == 1:
-        # 2: each electricity setting holds a list (a meter with two tariffs, two inverters).
-        lists = {
-            conf: [value]
-            for conf in ELECTRICITY_FLOWS
-            if isinstance(value := entry.data.get(conf), str)
-        }
-        hass.config_entries.async_update_entry(
-            entry, data={**entry.data, **lists}, version=2, minor_version=1
-        )
+        # 2: each electricity setting holds a list (a meter with two tariffs, two inverters);
+        # one left empty ("") is dropped.
+        data = dict(entry.data)
+        for conf in ELECTRICITY_FLOWS:
+            if isinstance(value := data.get(conf), str):
+                if value:
+                    data[conf] = [value]
+                else:
+                    del data[conf]
+        hass.config_entries.async_update_entry(entry, data=data, version=2, minor_version=1)
     return True
 
 
