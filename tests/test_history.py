@@ -323,6 +323,30 @@ def test_use_over_a_meter_gap_is_unknown_not_put_in_one_hour() -> None:
     assert agg.take_implausible() == 0
 
 
+def test_a_meter_back_within_minutes_shares_their_use_between_the_two_hours() -> None:
+    """Unavailable from 00:58 to 01:03: the 0.3 kWh read after it go 2/5 to hour 0, 3/5 to hour 1."""
+    agg = HourlyAggregator("sensor.meter", counter=True)
+    rows = agg.add(0.0, 100.0)
+    rows += agg.add(3000.0, 100.5)
+    rows += agg.add(3480.0, None)
+    assert agg.advance(3630.0) == []  # hour 0 waits: the meter may yet tell what it used
+    rows += agg.add(3780.0, 100.8)
+    rows += agg.add(5000.0, 101.0)
+    rows += agg.advance(7200.0)
+    assert [row.hour // 3600 for row in rows] == [0, 1]
+    assert _use(rows) == [0.62, 0.38]
+
+
+def test_a_meter_reset_while_briefly_unavailable_is_not_shared() -> None:
+    """A reset during the gap: what was used around it can't be told, both hours stay unknown."""
+    agg = HourlyAggregator("sensor.meter", counter=True)
+    rows = agg.add(0.0, 100.0)
+    rows += agg.add(3480.0, None)
+    rows += agg.add(3780.0, 0.2)
+    rows += agg.advance(7200.0)
+    assert _use(rows) == [None, None]
+
+
 def test_a_steady_meter_uses_nothing() -> None:
     agg = HourlyAggregator("sensor.meter", counter=True)
     agg.add(0.0, 100.0)
@@ -341,6 +365,17 @@ def test_use_while_foresight_was_stopped_is_unknown() -> None:
     _, rows, _ = builder.take()
     assert [row.hour // 3600 for row in rows] == [0, 4, 5]  # nothing while it was stopped
     assert _use(rows) == [None, None, 0.3]
+
+
+def test_use_over_a_restart_of_minutes_is_shared_between_its_hours() -> None:
+    """Stopped at 00:59, back at 01:01: the 0.2 kWh counted meanwhile are half each hour's."""
+    builder = SeriesBuilder(Source("sensor.meter", Kind.ENERGY))
+    builder.resume(3540.0, [(0.0, 100.0)])
+    builder.add(3540.0, None)
+    builder.add(3660.0, 100.2)
+    builder.advance(7200.0)
+    _, rows, _ = builder.take()
+    assert _use(rows) == [0.1, 0.1]
 
 
 def test_a_resumed_hour_closes_whole_and_earlier_hours_are_not_made_again() -> None:

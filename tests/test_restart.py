@@ -133,17 +133,55 @@ async def test_a_history_from_a_newer_foresight_fails_setup_and_is_kept(
     assert not ir.async_get(hass).issues
 
 
+_States = dict[str, tuple[str, dict[str, str]]]
+
+
+def _set(hass: HomeAssistant, states: _States) -> None:
+    for entity_id, (state, attributes) in states.items():
+        hass.states.async_set(entity_id, state, attributes)
+
+
+async def _set_up_at(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    when: datetime,
+    states: _States,
+) -> None:
+    freezer.move_to(when)
+    set_home_states(hass)
+    _set(hass, states)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    down: datetime,
+    up: datetime,
+    states: _States,
+) -> None:
+    """Home Assistant down from ``down`` to ``up``; ``states`` are what its restart brings back."""
+    freezer.move_to(down)
+    assert await hass.config_entries.async_unload(entry.entry_id)  # what stopping does
+    await hass.async_block_till_done()
+    freezer.move_to(up)
+    _set(hass, states)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
 async def test_a_restart_keeps_saved_hours_and_the_downtime_is_a_gap(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
 ) -> None:
     """Hours written before a stop stay as written; the hours Home Assistant was down are unknown."""
     ten = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    freezer.move_to(ten)
-    set_home_states(hass)
-    hass.states.async_set("sensor.outdoor_temperature", "0.0", _OUTDOOR)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await _set_up_at(
+        hass, freezer, home_entry, ten, {"sensor.outdoor_temperature": ("0.0", _OUTDOOR)}
+    )
     freezer.move_to(ten + timedelta(minutes=30))
     hass.states.async_set("sensor.outdoor_temperature", "10.0", _OUTDOOR)
     hass.states.async_set("sensor.house_energy", "1001.0", _METER)
@@ -155,15 +193,18 @@ async def test_a_restart_keeps_saved_hours_and_the_downtime_is_a_gap(
     meter = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
     assert [row.consumption for row in meter] == [1.0]
 
-    freezer.move_to(ten + timedelta(hours=1, minutes=10))
-    assert await hass.config_entries.async_unload(home_entry.entry_id)  # what stopping does
-    await hass.async_block_till_done()
     # Home Assistant is down until 17:10; its states come back with the restart.
-    freezer.move_to(ten + timedelta(hours=7, minutes=10))
-    hass.states.async_set("sensor.outdoor_temperature", "3.0", _OUTDOOR)
-    hass.states.async_set("sensor.house_energy", "1004.0", _METER)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await _restart(
+        hass,
+        freezer,
+        home_entry,
+        ten + timedelta(hours=1, minutes=10),
+        ten + timedelta(hours=7, minutes=10),
+        {
+            "sensor.outdoor_temperature": ("3.0", _OUTDOOR),
+            "sensor.house_energy": ("1004.0", _METER),
+        },
+    )
     freezer.move_to(ten + timedelta(hours=8, minutes=5))
     await home_entry.runtime_data.coordinator.async_refresh()
 
@@ -182,6 +223,35 @@ async def test_a_restart_keeps_saved_hours_and_the_downtime_is_a_gap(
     samples = await hass.async_add_executor_job(store.samples, "sensor.outdoor_temperature")
     stop = (ten + timedelta(hours=1, minutes=10)).timestamp()
     assert [(t - stop, v) for t, v in samples if t >= stop] == [(0.0, None), (6 * 3600.0, 3.0)]
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_a_restart_of_minutes_over_an_hour_edge_loses_no_hour_of_use(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Down from 10:59 to 11:01: the 0.2 kWh counted meanwhile are shared, both hours known."""
+    ten = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    await _set_up_at(hass, freezer, home_entry, ten, {"sensor.house_energy": ("1000.0", _METER)})
+    freezer.move_to(ten + timedelta(minutes=30))
+    hass.states.async_set("sensor.house_energy", "1001.0", _METER)
+    await _restart(
+        hass,
+        freezer,
+        home_entry,
+        ten + timedelta(minutes=59),
+        ten + timedelta(hours=1, minutes=1),
+        {"sensor.house_energy": ("1001.2", _METER)},
+    )
+    freezer.move_to(ten + timedelta(hours=1, minutes=40))
+    hass.states.async_set("sensor.house_energy", "1001.5", _METER)
+    freezer.move_to(ten + timedelta(hours=2, minutes=5))
+    await home_entry.runtime_data.coordinator.async_refresh()
+
+    store: HistoryStore = home_entry.runtime_data.store
+    meter = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
+    assert [(row.hour - ten.timestamp()) / 3600 for row in meter] == [0, 1]
+    assert [row.consumption for row in meter] == [pytest.approx(1.1), pytest.approx(0.4)]
     assert await hass.config_entries.async_unload(home_entry.entry_id)
     await hass.async_block_till_done()
 

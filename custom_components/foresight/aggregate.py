@@ -15,6 +15,9 @@ HOUR = 3600
 RESET_DROP = 0.9
 # More than a three-phase 63 A main fuse (43 kW) can pass in an hour: a glitch or a new meter.
 MAX_HOURLY_KWH = 50.0
+# A meter silent no longer than this over an hour's edge (a restart, a network blip): what it
+# counted meanwhile is shared between the two hours in proportion to time, not lost to both.
+SHARED_SILENCE_S = 15 * 60
 
 
 @dataclass(slots=True)
@@ -34,8 +37,10 @@ class HourlyAggregator:
     A value holds until the next reading; a gap (None) holds nothing. For a meter (``counter``)
     the consumption of an hour is the sum of the increases read in it, resets handled, 0 while
     it holds steady. It is unknown when the meter was not read across the whole hour (a gap
-    over an hour's edge, such as a restart: what it counted meanwhile can't be placed) or
-    when it is implausible (``MAX_HOURLY_KWH``), which is counted in :meth:`take_implausible`.
+    over an hour's edge: what it counted meanwhile can't be placed) or when it is implausible
+    (``MAX_HOURLY_KWH``), which is counted in :meth:`take_implausible`. A gap of at most
+    ``SHARED_SILENCE_S`` over an edge (a restart) is the exception: the hour it began in waits
+    for the meter's next reading, and the increase is shared between the hours by time.
     """
 
     __slots__ = (
@@ -46,6 +51,7 @@ class HourlyAggregator:
         "_last_counter",
         "_last_t",
         "_last_value",
+        "_silent_since",
         "key",
     )
 
@@ -58,12 +64,18 @@ class HourlyAggregator:
         self._last_value: float | None = None
         self._last_counter: float | None = None
         self._counting = False  # the meter has been read without a gap since its last reading
+        self._silent_since: float | None = None  # a counted meter's gap began then
         self._implausible = 0
 
     def add(self, t: float, value: float | None) -> list[HourlyRow]:
         """Take a reading at UTC seconds ``t``; returns the hours it closed."""
         if self._last_t is not None and t < self._last_t:
             return []  # out of order: the series already moved on
+        if self._silent_since is not None:
+            if value is None:
+                return self.advance(t)  # still silent
+            since, self._silent_since = self._silent_since, None
+            self._share(since, t, value)
         closed = self.advance(t)
         hour = self._current(t)
         if value is not None:
@@ -72,6 +84,8 @@ class HourlyAggregator:
             if self._counter:
                 self._count(hour, value, read_at_start=t == hour.start)
         elif self._counter:
+            if self._counting:
+                self._silent_since = t
             self._counting = False
         self._last_t, self._last_value = t, value
         return closed
@@ -100,11 +114,31 @@ class HourlyAggregator:
             used = 0.0
         hour.consumption = (hour.consumption or 0.0) + used
 
+    def _share(self, since: float, t: float, value: float) -> None:
+        """Back at ``t`` from a gap begun at ``since``: the earlier hour's share of the use."""
+        previous, hour = self._last_counter, self._hour
+        edge = (since // HOUR + 1) * HOUR
+        if (
+            previous is None
+            or hour is None
+            or not edge <= t <= since + SHARED_SILENCE_S
+            or value < previous  # a reset or a dip meanwhile: the use can't be placed
+        ):
+            return
+        share = (value - previous) * (edge - since) / (t - since)
+        hour.consumption = (hour.consumption or 0.0) + share
+        self._last_counter = previous + share
+        self._counting = True
+
     def advance(self, t: float) -> list[HourlyRow]:
         """Let time pass to ``t`` with no new reading; returns the hours that closed."""
         closed: list[HourlyRow] = []
         if self._last_t is None:
             return closed
+        if self._silent_since is not None:
+            if t < self._silent_since + SHARED_SILENCE_S:
+                return closed  # the hour the meter fell silent in waits for its next reading
+            self._silent_since = None
         while True:
             hour = self._current(self._last_t)
             end = hour.start + HOUR

@@ -7,7 +7,8 @@ that. This module keeps, per source (a series key such as ``binary_sensor.hall_m
   (unavailable / unknown). Binary sources keep every change, numeric ones at most one reading a
   minute, and only for the last ``raw_numeric_days``.
 - ``observed``: when Foresight began watching each source live, and until when it wrote what it
-  saw; a restart resumes from there, and the time it was not watching is a gap.
+  saw; a restart resumes from there, and the time it was not watching is a gap (a meter's use
+  over a gap of minutes is shared between its hours, see ``aggregate.py``).
 - ``hourly``: one row per source and hour (UTC hour start): time-weighted mean, min, max, and for
   energy meters the consumption in that hour. Kept for ``retention_days``.
 - ``days``: per source and UTC day, how many readings (not gaps) and hourly rows it holds. SQLite
