@@ -162,6 +162,8 @@ async def test_renamed_source_keeps_its_history(
     assert old == []
     assert [value for _, value in new][:2] == [0.0, 1.0]
     assert [value for _, value in new][-1] == 0.0
+    # Nothing is kept under the old id, not even an empty series.
+    assert "binary_sensor.living_motion" not in await hass.async_add_executor_job(store.kinds)
 
 
 async def test_what_was_learned_of_a_renamed_appliance_is_kept_under_its_new_id(

@@ -210,6 +210,12 @@ class Observer:
         if imitation:
             self._imitations.append(context.id)
 
+    @callback
+    def forget(self, entity_id: str) -> None:
+        """Stop following an entity renamed away: nothing more is written under its old id."""
+        for builder in self._builders.pop(entity_id, []):
+            del self._kinds[builder.source.key]
+
     def _as_known(self, source: Source, context: Context) -> bool:
         """Whether this series keeps the change a context made (else it keeps it as unknown)."""
         if source.by_hand:

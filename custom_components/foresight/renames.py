@@ -99,8 +99,10 @@ def _names(entry: ConfigEntry, entity_id: str) -> bool:
 async def _async_rename(hass: HomeAssistant, entry: ConfigEntry, old: str, new: str) -> None:
     runtime = entry.runtime_data
     store: HistoryStore = runtime.store
-    # Write what the old id saw (its last state included) before its history moves.
+    # Write what the old id saw (its last state included) before its history moves; after it,
+    # nothing (the old id's removal) makes it a series of its own again.
     await runtime.observer.async_flush(dt_util.utcnow().timestamp())
+    runtime.observer.forget(old)
 
     async def _rename_history() -> None:
         for suffix in KEY_SUFFIXES:  # one renamed before a backup held the rest is skipped
