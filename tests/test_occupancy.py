@@ -411,6 +411,18 @@ async def test_two_days_of_history_are_still_learning(
         assert status.attributes["days_needed"] == MIN_HISTORY_DAYS
 
 
+async def test_two_days_of_history_put_no_routine_on_the_calendar(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """Two days are no weekly routine: while learning, the calendar shows none, not a guess."""
+    events = [e for e in _routine(ZoneInfo(hass.config.time_zone)) if e[0] >= NOW - 2 * DAY]
+    await _record_then_set_up(hass, freezer, entry, events)
+    assert await _routine_events(hass, NOW, NOW + 7 * DAY) == {}
+    calendar = hass.states.get("calendar.foresight_learned_routine")
+    assert calendar is not None
+    assert calendar.state == "off"
+
+
 async def test_a_new_tracker_catches_up_off_the_event_loop(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

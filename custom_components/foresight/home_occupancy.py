@@ -397,13 +397,17 @@ class HomeOccupancy:
     ) -> list[tuple[datetime, datetime, float]]:
         """The periods the learned weekly routine expects the room (None: home) in use.
 
-        Each period that overlaps ``start``–``end`` is given whole, from its learned start to
-        its learned end, so the same period is the same whatever range is asked.
+        Nothing while the room is still learning. Each period that overlaps ``start``–``end`` is
+        given whole, from its learned start to its learned end, so the same period is the same
+        whatever range is asked.
         """
         # A room with no sensors of its own (all another room's) has no routine to show.
         if self.model is None or (room is not None and room not in self.model.rooms):
             return []
-        routine = self.model.unit(room).routine
+        unit = self.model.unit(room)
+        if unit.status == "learning":
+            return []  # a day or two is no weekly routine: shown as one, it would be made up
+        routine = unit.routine
         # The routine repeats every week, so a period is found within one week from Monday
         # 00:00 and lasts at most a week: one in use all week is cut at each Monday 00:00.
         steps = np.arange(MONDAY, MONDAY + WEEK, ROUTINE_STEP, dtype=np.float64)
