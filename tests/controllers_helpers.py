@@ -56,6 +56,7 @@ class Predicted:
             confidence=0.9,
             skill=0.5,
             scores={},
+            learned_days=28 if self.status == "ready" else 1,
         )
         arrival = self.expected_arrival
         presence = HomePresence(

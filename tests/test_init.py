@@ -100,7 +100,7 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
     status = hass.states.get("sensor.living_room_model_status")
     assert status is not None
     assert status.state == "learning"
-    assert status.attributes["usable_days"] == 1
+    assert status.attributes["usable_days"] == 0  # not a whole day yet
     assert status.attributes["days_needed"] == MIN_HISTORY_DAYS
     history = hass.states.get("sensor.living_room_history")
     assert history is not None

@@ -411,6 +411,20 @@ async def test_two_days_of_history_are_still_learning(
         assert status.attributes["days_needed"] == MIN_HISTORY_DAYS
 
 
+async def test_two_days_of_history_count_fewer_days_than_needed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """Under two days from Sunday to Tuesday touch three dates, but are not three days: the
+    status says it has fewer days than it needs, as its being still learning means."""
+    events = [e for e in _routine(ZoneInfo(hass.config.time_zone)) if e[0] >= NOW - 2 * DAY]
+    await _record_then_set_up(hass, freezer, entry, events)
+    for name in ("kitchen", "lounge", "foresight"):
+        status = hass.states.get(f"sensor.{name}_model_status")
+        assert status is not None
+        assert status.state == "learning"
+        assert 1 <= status.attributes["usable_days"] < status.attributes["days_needed"]
+
+
 async def test_two_days_of_history_put_no_routine_on_the_calendar(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> None:

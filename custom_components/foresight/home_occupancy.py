@@ -86,6 +86,7 @@ class RoomOutlook:
     confidence: float
     skill: float | None
     scores: dict[str, float]
+    learned_days: int  # whole days of history the status was judged on
 
 
 # An expected time, the earliest it is likely, and the latest (None: beyond the next day).
@@ -371,6 +372,7 @@ class HomeOccupancy:
             confidence=forecast.confidence,
             skill=_round(skill),
             scores={k: v for k, v in unit.scores.items() if math.isfinite(v)},
+            learned_days=math.floor(model.history_days),
         )
 
     def hourly(

@@ -78,7 +78,8 @@ def _status(snapshot: Snapshot, scope: Scope) -> str:
 def _status_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
     room = _room(snapshot, scope)
     return {
-        "usable_days": snapshot.history.usable_days.get(scope.room, 0),
+        # The days the status was judged on, not the dates they touch: learning means too few.
+        "usable_days": room.learned_days if room is not None else 0,
         "days_needed": MIN_HISTORY_DAYS,
         "confidence": round(room.confidence, 3) if room is not None else 0.0,
     }
