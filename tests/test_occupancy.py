@@ -397,6 +397,20 @@ async def test_a_trusted_presence_sensor_teaches_its_room(
     assert [s.source_id for s in model.sources if s.reliable] == ["binary_sensor.study_radar"]
 
 
+async def test_the_homes_next_use_is_its_expected_arrival(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """While everybody is away, the home's next expected use and the expected arrival are one
+    answer to one question: when someone is back."""
+    await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
+    arrival = hass.states.get("sensor.foresight_expected_arrival")
+    next_use = hass.states.get("sensor.foresight_next_expected_use")
+    assert arrival is not None
+    assert next_use is not None
+    assert arrival.state not in ("unknown", "unavailable")
+    assert next_use.state == arrival.state
+
+
 async def test_two_days_of_history_are_still_learning(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> None:

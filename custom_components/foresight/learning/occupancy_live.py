@@ -528,7 +528,7 @@ class OccupancyTracker:
             times=times,
             probabilities=probabilities,
             hourly=hourly,
-            next_use=time if in_use else _next_use(unit, state, time, wall_clock),
+            next_use=time if in_use else _next_use(unit, float(durations[1]), time, wall_clock),
             status=unit.status,
             confidence=self._confidence(unit),
         )
@@ -603,12 +603,13 @@ def expected_end(
     )
 
 
-def _next_use(
-    unit: UnitModel, state: Mapping[str, FloatArray], time: float, wall_clock: float
-) -> float | None:
-    """Start of the next use of an idle room: the median end of its idle spell."""
-    _, idle_for = dynamics(unit, state)
-    expected = expected_end(unit, 0, float(idle_for), time, wall_clock)
+def _next_use(unit: UnitModel, idle_for: float, time: float, wall_clock: float) -> float | None:
+    """Start of the next use of an idle room: the median end of its idle spell.
+
+    ``idle_for``: how long it has been idle, as its forecast reads it (by its teachers where
+    they are known), so the home's next use is its expected arrival.
+    """
+    expected = expected_end(unit, 0, idle_for, time, wall_clock)
     return None if expected is None else expected.time
 
 
