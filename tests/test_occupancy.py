@@ -411,12 +411,19 @@ async def test_the_homes_next_use_is_its_expected_arrival(
     assert next_use.state == arrival.state
 
 
+async def _set_up_after_two_days(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """Foresight set up on a home whose history holds only its last two days."""
+    events = [e for e in _routine(ZoneInfo(hass.config.time_zone)) if e[0] >= NOW - 2 * DAY]
+    await _record_then_set_up(hass, freezer, entry, events)
+
+
 async def test_two_days_of_history_are_still_learning(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> None:
     """A home Foresight has watched for two days says it is learning, with a low confidence."""
-    events = [e for e in _routine(ZoneInfo(hass.config.time_zone)) if e[0] >= NOW - 2 * DAY]
-    await _record_then_set_up(hass, freezer, entry, events)
+    await _set_up_after_two_days(hass, freezer, entry)
     for name in ("kitchen", "lounge", "foresight"):
         status = hass.states.get(f"sensor.{name}_model_status")
         assert status is not None
@@ -430,8 +437,7 @@ async def test_two_days_of_history_count_fewer_days_than_needed(
 ) -> None:
     """Under two days from Sunday to Tuesday touch three dates, but are not three days: the
     status says it has fewer days than it needs, as its being still learning means."""
-    events = [e for e in _routine(ZoneInfo(hass.config.time_zone)) if e[0] >= NOW - 2 * DAY]
-    await _record_then_set_up(hass, freezer, entry, events)
+    await _set_up_after_two_days(hass, freezer, entry)
     for name in ("kitchen", "lounge", "foresight"):
         status = hass.states.get(f"sensor.{name}_model_status")
         assert status is not None
@@ -443,8 +449,7 @@ async def test_two_days_of_history_put_no_routine_on_the_calendar(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> None:
     """Two days are no weekly routine: while learning, the calendar shows none, not a guess."""
-    events = [e for e in _routine(ZoneInfo(hass.config.time_zone)) if e[0] >= NOW - 2 * DAY]
-    await _record_then_set_up(hass, freezer, entry, events)
+    await _set_up_after_two_days(hass, freezer, entry)
     assert await _routine_events(hass, NOW, NOW + 7 * DAY) == {}
     calendar = hass.states.get("calendar.foresight_learned_routine")
     assert calendar is not None
