@@ -548,6 +548,12 @@ async def test_unusual_use_is_unknown_while_learning(
     unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
     assert unusual is not None
     assert unusual.state == "unknown"
+    # No forecast is published yet: no model is named as publishing it.
+    accuracy = hass.states.get("sensor.foresight_energy_forecast_accuracy")
+    assert accuracy is not None
+    assert accuracy.state == "unknown"
+    assert accuracy.attributes["model"] is None
+    assert accuracy.attributes["model_share"] is None
 
 
 async def test_retrain_action(

@@ -243,10 +243,11 @@ def _energy_accuracy_attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[st
     energy = snapshot.energy
     if energy is None:
         return {}
+    published = energy.status != "learning"  # learning: no forecast, so no model publishes it
     return {
-        "model": energy.model,
+        "model": energy.model if published else None,
         # A narrow winner is published mixed with the steadier half blend, half smoothed profile.
-        "model_share": energy.model_share,
+        "model_share": energy.model_share if published else None,
         "nrmse": energy.nrmse,
         "nrmse_baseline": energy.nrmse_baseline,
         "baseline": "same_hour_last_7_days",
