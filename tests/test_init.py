@@ -392,6 +392,7 @@ async def test_removing_the_entry_deletes_its_history(
     assert await hass.config_entries.async_remove(setup_home.entry_id)
     await hass.async_block_till_done()
     assert not path.exists()
+    assert not path.parent.exists()  # the only home's folder goes with it
     assert hass.config_entries.async_entries(DOMAIN) == []
 
 

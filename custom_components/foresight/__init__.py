@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -418,6 +418,8 @@ async def async_remove_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -
     def _remove() -> None:
         for file in path.parent.glob(f"{path.name}*"):
             file.unlink(missing_ok=True)
+        with suppress(OSError):  # another home's files, or something the user put there
+            path.parent.rmdir()
 
     # A backup copying the file meanwhile would fail on a file gone: it goes once that ends.
     await async_when_no_backup(hass, partial(hass.async_add_executor_job, _remove))
