@@ -27,7 +27,7 @@ async def test_diagnostics(
     assert diagnostics["entry"]["data"]["people"] == "**REDACTED**"
     assert diagnostics["entry"]["data"]["energy_sensor"] == ["sensor.house_energy"]
     assert diagnostics["entry"]["rooms"][0]["title"] == "Living room"
-    assert diagnostics["history"]["usable_days"] == {"home": 1, "Living room": 1}
+    assert diagnostics["history"]["days_with_data"] == {"home": 1, "Living room": 1}
     sources = diagnostics["history"]["sources"]
     assert sources["sensor.living_co2"]["dropped"] == {"not_a_number": 1}
     assert sources["sensor.living_co2"]["samples"] == 1

@@ -53,14 +53,14 @@ class HistorySummary:
     """What Foresight's history holds, per source and per room (None is the home)."""
 
     coverage: dict[str, Coverage]
-    usable_days: dict[str | None, int]
+    days_with_data: dict[str | None, int]
 
     def with_dropped(self, dropped: dict[str, dict[str, int]]) -> HistorySummary:
         """The same summary with newer counts of dropped readings."""
         coverage = {
             key: replace(cov, dropped=dropped.get(key, {})) for key, cov in self.coverage.items()
         }
-        return HistorySummary(coverage, self.usable_days)
+        return HistorySummary(coverage, self.days_with_data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +409,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         """What the history holds now (blocking: call from an executor)."""
         return HistorySummary(
             coverage=self.store.coverage(),
-            usable_days={
+            days_with_data={
                 room: self.store.days_with_data(keys) for room, keys in self.room_keys.items()
             },
         )

@@ -82,9 +82,9 @@ async def async_get_config_entry_diagnostics(
             ],
         },
         "history": {
-            "usable_days": {
+            "days_with_data": {
                 ("home" if room is None else entry.subentries[room].title): days
-                for room, days in summary.usable_days.items()
+                for room, days in summary.days_with_data.items()
                 if room is None or room in entry.subentries
             },
             "sources": coverage,

@@ -194,7 +194,7 @@ MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTime.DAYS,
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda snapshot, scope: snapshot.history.usable_days.get(scope.room, 0),
+        value_fn=lambda snapshot, scope: snapshot.history.days_with_data.get(scope.room, 0),
         attributes_fn=_history_attributes,
     ),
 )
