@@ -40,6 +40,7 @@ from custom_components.foresight.learning.occupancy_signals import (
     since_high,
 )
 from custom_components.foresight.learning.occupancy_stats import (
+    EpisodeStarts,
     WeeklyRoutine,
     choose_ridge,
     fit_conditional_routine,
@@ -285,6 +286,24 @@ def test_round_trip_and_bad_data(trained) -> None:
     ):
         with pytest.raises(ValueError):
             OccupancyModel.from_dict(broken)
+
+
+def test_an_episode_begun_just_before_the_week_ends_is_read_back(trained) -> None:
+    """A stay begun in the week's last second is saved as the week's start, and read back."""
+    unit = UnitModel.from_dict(trained[0].rooms["kitchen"].to_dict())
+    assert unit.episodes is not None
+    idle, in_use = unit.episodes
+    unit.episodes = (
+        EpisodeStarts(np.append(idle.hours, 168.0 - 0.1 / 3600), np.append(idle.lengths, 600.0)),
+        in_use,
+    )
+    restored = UnitModel.from_dict(json.loads(json.dumps(unit.to_dict())))
+    assert restored.episodes is not None
+    assert restored.episodes[0].hours[-1] == 0.0
+    assert restored.episodes[0].lengths[-1] == 600.0
+    saved = unit.to_dict()
+    saved["episodes"][0][-1][0] = 168.0  # as an earlier Foresight saved it
+    assert UnitModel.from_dict(saved).episodes[0].hours[-1] == 0.0  # type: ignore[index]
 
 
 def test_gaps_nan_and_missing_sources_do_not_crash() -> None:

@@ -273,7 +273,8 @@ class UnitModel:
             if self.episodes is None
             else [
                 [
-                    [round(float(h), 3), round(float(n))]
+                    # The week's last instant rounds up to its end: saved as its start.
+                    [round(float(h), 3) % 168.0, round(float(n))]
                     for h, n in zip(e.hours, e.lengths, strict=True)
                 ]
                 for e in self.episodes
@@ -385,9 +386,10 @@ def _episodes(data: Any) -> tuple[EpisodeStarts, EpisodeStarts] | None:
         if table.ndim != 2 or table.shape[1] != 2:
             raise ValueError("bad episodes")
         hours, lengths = table[:, 0], table[:, 1]
-        if not np.all((hours >= 0) & (hours < 168) & (lengths > 0) & np.isfinite(lengths)):
+        # 168 is the week's start again, as an earlier Foresight saved its last instant.
+        if not np.all((hours >= 0) & (hours <= 168) & (lengths > 0) & np.isfinite(lengths)):
             raise ValueError("bad episodes")
-        result.append(EpisodeStarts(hours, lengths))
+        result.append(EpisodeStarts(hours % 168.0, lengths))
     if len(result) != 2:
         raise ValueError("bad episodes")
     return result[0], result[1]
