@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 import logging
 import threading
+from types import MappingProxyType
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -13,11 +14,17 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.foresight import history_path
-from custom_components.foresight.const import CONF_ENERGY_SENSOR, CONF_PRODUCTION_SENSOR, DOMAIN
+from custom_components.foresight.const import (
+    CONF_ENERGY_SENSOR,
+    CONF_PRODUCTION_SENSOR,
+    DOMAIN,
+    SUBENTRY_ROOM,
+)
 from custom_components.foresight.history import HistoryStore
 from custom_components.foresight.home_maintenance import HomeMaintenance
+from custom_components.foresight.home_occupancy import HomeOccupancy
 from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -538,3 +545,44 @@ async def test_a_setup_that_fails_leaves_nothing_listening(
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert "HistoryClosedError" not in caplog.text
+
+
+async def test_a_room_added_while_foresight_starts_is_set_up_too(
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A room added while Foresight is still starting (after a first room) breaks nothing, and
+    Foresight reloads with it once started."""
+    set_home_states(hass)
+    home_entry.add_to_hass(hass)
+    restoring, go_on = threading.Event(), threading.Event()
+    restore = HomeOccupancy.restore
+
+    def slow_restore(*args: Any) -> Any:
+        restoring.set()
+        go_on.wait(10)
+        return restore(*args)
+
+    monkeypatch.setattr(HomeOccupancy, "restore", slow_restore)
+    setup = hass.async_create_task(hass.config_entries.async_setup(home_entry.entry_id))
+    assert await hass.async_add_executor_job(restoring.wait, 10)
+    hass.states.async_set("binary_sensor.study_motion", "off", {"device_class": "motion"})
+    hass.config_entries.async_add_subentry(
+        home_entry,
+        ConfigSubentry(
+            data=MappingProxyType({"name": "Study", "motion": ["binary_sensor.study_motion"]}),
+            subentry_type=SUBENTRY_ROOM,
+            title="Study",
+            unique_id="study",
+        ),
+    )
+    go_on.set()
+    await setup  # the reload that takes the room in may already have begun
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert home_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.foresight_history") is not None
+    assert hass.states.get("sensor.study_occupancy_probability") is not None
+    assert set(home_entry.runtime_data.coordinator.room_keys) == {None, *home_entry.subentries}

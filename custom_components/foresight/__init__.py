@@ -194,6 +194,21 @@ async def async_migrate_entry(hass: HomeAssistant, entry: ForesightConfigEntry) 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -> bool:
     """Open the history, start observing, and backfill once Home Assistant has started."""
+    rooms = set(entry.subentries)
+
+    async def _async_reload(hass: HomeAssistant, entry: ForesightConfigEntry) -> None:
+        # Home Assistant 2026.10 drops a removed room's entities from the registry after this starts.
+        removed = [
+            registered.entity_id
+            for registered in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+            if registered.config_subentry_id in rooms.difference(entry.subentries)
+        ]
+        await hass.config_entries.async_reload(entry.entry_id)
+        # Once unloaded, so that nothing keeps them again: a room added again is a new room.
+        async_forget_last_states(hass, removed)
+
+    # Before anything is read: a room or setting changed while Foresight starts reloads it after.
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
     store = HistoryStore(history_path(hass, entry))
     try:
         with _retried_if_out_of_reach(store):
@@ -361,20 +376,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     )
     entry.async_on_unload(async_follow_renames(hass, entry, sources))
     entry.async_on_unload(async_follow_new_batteries(hass, entry, sources))
-    rooms = set(entry.subentries)
-
-    async def _async_reload(hass: HomeAssistant, entry: ForesightConfigEntry) -> None:
-        # Home Assistant 2026.10 drops a removed room's entities from the registry after this starts.
-        removed = [
-            registered.entity_id
-            for registered in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-            if registered.config_subentry_id in rooms.difference(entry.subentries)
-        ]
-        await hass.config_entries.async_reload(entry.entry_id)
-        # Once unloaded, so that nothing keeps them again: a room added again is a new room.
-        async_forget_last_states(hass, removed)
-
-    entry.async_on_unload(entry.add_update_listener(_async_reload))
     await async_check_energy_flows(hass, entry)
 
     @callback

@@ -418,6 +418,8 @@ async def async_setup_entry(
         descriptions += ENERGY_SENSORS
     entities = [ForesightSensor(coordinator, d, home) for d in descriptions]
     for room_id, subentry in entry.subentries.items():
+        if room_id not in room_keys:
+            continue  # added while Foresight started: it comes with the reload that follows
         room = Scope(room_id, room_keys[room_id])
         entities += (ForesightSensor(coordinator, d, room, subentry.title) for d in MODEL_SENSORS)
         if room_id in coordinator.thermal.rooms:
