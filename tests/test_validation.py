@@ -10,6 +10,7 @@ import re
 from typing import Any, get_args
 
 from awesomeversion import AwesomeVersion
+import hass_frontend
 from packaging.requirements import Requirement
 import probatio as vol
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
@@ -272,6 +273,15 @@ async def test_every_entity_is_translated_and_has_an_icon(
         assert key is not None, entity.entity_id
         assert TRANSLATIONS["entity"][platform][key]["name"], entity.entity_id
         assert ICONS["entity"][platform][key]["default"].startswith("mdi:"), entity.entity_id
+
+
+def test_every_icon_is_one_the_frontend_can_show() -> None:
+    """Each icon Foresight names is in the Material Design Icons the frontend ships."""
+    icon_list = Path(hass_frontend.where()) / "static" / "mdi" / "iconList.json"
+    known = {icon["name"] for icon in json.loads(icon_list.read_text())}
+    named = set(re.findall(r'"mdi:([a-z0-9-]+)"', (INTEGRATION / "icons.json").read_text()))
+    assert named
+    assert sorted(named - known) == []
 
 
 async def test_readme_automation_examples_act_only_on_real_changes(hass: HomeAssistant) -> None:
