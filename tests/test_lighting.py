@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.foresight.const import DOMAIN, SUBENTRY_ROOM
+from homeassistant.components.logbook import EVENT_LOGBOOK_ENTRY
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Context, HomeAssistant, State
@@ -52,9 +53,15 @@ async def test_lights_follow_the_room_in_the_dark(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert _lamp(hass) == "off"  # the room is used, but it is still light
 
-    # At dusk: on, at the room's brightness.
+    # At dusk: on, at the room's brightness, in the lamp's logbook as Foresight's doing.
+    logbook = async_capture_events(hass, EVENT_LOGBOOK_ENTRY)
     await tick(hass, freezer, sunset + timedelta(minutes=1))
     assert _lamp(hass) == "on"
+    lamp = hass.states.get(LAMP)
+    assert lamp is not None
+    assert [(entry.data.get("entity_id"), entry.context.id) for entry in logbook] == [
+        (LAMP, lamp.context.id)
+    ]
     assert hass.states.get(LAMP).attributes["brightness"] == 204  # type: ignore[union-attr]
     switch = hass.states.get(SWITCH)
     assert switch is not None and switch.attributes["switched_on"] == [LAMP]

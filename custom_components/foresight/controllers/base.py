@@ -232,10 +232,10 @@ class Controller:
         entity_id = data.get(ATTR_ENTITY_ID)
         _LOGGER.debug("%s: %s.%s %s (%s)", self.key, domain, service, dict(data), message)
         entry: dict[str, Any] = {ATTR_NAME: "Foresight", "message": message, ATTR_DOMAIN: DOMAIN}
-        if isinstance(entity_id, str):
-            entry[ATTR_ENTITY_ID] = entity_id
-        # The logbook shows this entry, and the state changes it caused under it.
-        self.hass.bus.async_fire(EVENT_LOGBOOK_ENTRY, entry, context=context)
+        # The logbook shows an entry in each entity's own logbook, and the changes it caused.
+        for each in [entity_id] if isinstance(entity_id, str) else entity_id or [None]:
+            entry_for = entry if each is None else {**entry, ATTR_ENTITY_ID: each}
+            self.hass.bus.async_fire(EVENT_LOGBOOK_ENTRY, entry_for, context=context)
         try:
             await self.hass.services.async_call(
                 domain, service, dict(data), blocking=True, context=context
