@@ -319,6 +319,17 @@ async def test_options_settings(hass: HomeAssistant, setup_home: MockConfigEntry
     )
     assert result["errors"] == {CONF_PET_PRONE: "entity_not_found"}
 
+    # The form's picker offers power sensors only; another sensor sent anyway is refused.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_RETENTION_DAYS: 90,
+            CONF_BATTERY_LOW_LEVEL: 15,
+            CONF_WATCHED_APPLIANCES: ["sensor.fridge_power", "sensor.outdoor_temperature"],
+        },
+    )
+    assert result["errors"] == {CONF_WATCHED_APPLIANCES: "not_power"}
+
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {

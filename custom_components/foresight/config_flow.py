@@ -342,6 +342,11 @@ class ForesightOptionsFlow(OptionsFlow):
                 entity_ids = [value] if isinstance(value, str) else value
                 if any(not entity_exists(self.hass, entity_id) for entity_id in entity_ids):
                     errors[key] = "entity_not_found"
+                elif key == CONF_WATCHED_APPLIANCES and any(
+                    energy_kind_of(self.hass, entity_id) is not Kind.POWER
+                    for entity_id in entity_ids
+                ):
+                    errors[key] = "not_power"  # an appliance's cycles are read from its power
             if not errors:
                 # The form's fields come from the form alone: a cleared optional field is gone.
                 kept = {
