@@ -12,10 +12,14 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
+from custom_components.foresight import blueprint_install
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import selector
 from homeassistant.setup import async_setup_component
+from homeassistant.util.unit_system import METRIC_SYSTEM, US_CUSTOMARY_SYSTEM, UnitSystem
+from homeassistant.util.yaml import load_yaml_dict
 
 from .conftest import set_home_states
 from .controllers_helpers import Predicted, async_setup_lamp, async_setup_thermostat, predict, tick
@@ -162,15 +166,29 @@ async def test_notify_on_unusual_energy(
     assert "3.4 kWh seen, 1.2 kWh expected" in notification["message"]
 
 
+@pytest.mark.parametrize(
+    ("units", "before", "comfort"),
+    [(METRIC_SYSTEM, 17, 21), (US_CUSTOMARY_SYSTEM, 62, 70)],
+    ids=["celsius", "fahrenheit"],
+)
 async def test_preheat_a_room_before_its_next_use(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     home_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
+    units: UnitSystem,
+    before: float,
+    comfort: float,
 ) -> None:
+    """The comfort temperature is in the home's own unit: 70 in a home in °F."""
+    hass.config.units = units
+    shipped = Path(blueprint_install.__file__).parent / "blueprints/automation/preheat_room.yaml"
+    comfort_input = load_yaml_dict(shipped)["blueprint"]["input"]["temperature"]
+    assert selector.selector(comfort_input["selector"])(comfort) == comfort  # as the form checks
+    assert "unit_of_measurement" not in comfort_input["selector"]["number"]
     freezer.move_to(START)
     set_home_states(hass)
-    await async_setup_thermostat(hass, target_temp=17)
+    await async_setup_thermostat(hass, target_temp=before)
     home_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(home_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -185,14 +203,14 @@ async def test_preheat_a_room_before_its_next_use(
         {
             "next_use": "sensor.living_room_next_expected_use",
             "thermostat": "climate.living",
-            "temperature": 21,
+            "temperature": comfort,
             "lead_minutes": 60,
         },
     )
     await tick(hass, freezer, START + timedelta(minutes=29))
-    assert hass.states.get("climate.living").attributes["temperature"] == 17  # type: ignore[union-attr]
+    assert hass.states.get("climate.living").attributes["temperature"] == before  # type: ignore[union-attr]
     await tick(hass, freezer, START + timedelta(minutes=31))
-    assert hass.states.get("climate.living").attributes["temperature"] == 21  # type: ignore[union-attr]
+    assert hass.states.get("climate.living").attributes["temperature"] == comfort  # type: ignore[union-attr]
 
 
 async def test_lights_follow_the_occupancy_probability(
