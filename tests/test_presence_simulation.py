@@ -19,7 +19,7 @@ from custom_components.foresight.controllers.presence_simulation import (
     plan_evening,
 )
 from custom_components.foresight.sources import Kind, Source, unique_sources
-from homeassistant.const import EVENT_CALL_SERVICE
+from homeassistant.const import EVENT_CALL_SERVICE, EVENT_LOGBOOK_ENTRY
 from homeassistant.core import Context, Event, HomeAssistant
 from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.setup import async_setup_component
@@ -260,6 +260,7 @@ async def test_dry_run_calls_nothing(
     )
     await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
     calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    logbook = async_capture_events(hass, EVENT_LOGBOOK_ENTRY)
     caplog.set_level(logging.INFO)
     moment = datetime.combine(DAY, time(18), zone)
     while moment < datetime.combine(DAY, time(23), zone):
@@ -267,6 +268,10 @@ async def test_dry_run_calls_nothing(
         await tick(hass, freezer, moment)
     assert not _calls(calls)
     assert "Dry run, would switch presence simulation: light.living_lamp on" in caplog.text
+    # Also where a user looks without setting up logging: the lamp's own logbook.
+    entries = [event.data for event in logbook if event.data.get("entity_id") == LAMP]
+    assert entries
+    assert entries[0]["message"].startswith("dry run, would switch presence simulation: ")
     assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
 
 

@@ -219,6 +219,14 @@ class Controller:
     async def async_evaluate(self) -> None:
         """Decide and act."""
 
+    @callback
+    def note_in_logbook(self, entity_id: Any, message: str, context: Context | None = None) -> None:
+        """An entry in each entity's own logbook; under it, the changes ``context`` caused."""
+        entry: dict[str, Any] = {ATTR_NAME: "Foresight", "message": message, ATTR_DOMAIN: DOMAIN}
+        for each in [entity_id] if isinstance(entity_id, str) else entity_id or [None]:
+            entry_for = entry if each is None else {**entry, ATTR_ENTITY_ID: each}
+            self.hass.bus.async_fire(EVENT_LOGBOOK_ENTRY, entry_for, context=context)
+
     async def async_call(
         self, domain: str, service: str, data: Mapping[str, Any], message: str
     ) -> bool:
@@ -231,11 +239,7 @@ class Controller:
         self.coordinator.observer.note_own_action(context, imitation=self.imitates_the_home)
         entity_id = data.get(ATTR_ENTITY_ID)
         _LOGGER.debug("%s: %s.%s %s (%s)", self.key, domain, service, dict(data), message)
-        entry: dict[str, Any] = {ATTR_NAME: "Foresight", "message": message, ATTR_DOMAIN: DOMAIN}
-        # The logbook shows an entry in each entity's own logbook, and the changes it caused.
-        for each in [entity_id] if isinstance(entity_id, str) else entity_id or [None]:
-            entry_for = entry if each is None else {**entry, ATTR_ENTITY_ID: each}
-            self.hass.bus.async_fire(EVENT_LOGBOOK_ENTRY, entry_for, context=context)
+        self.note_in_logbook(entity_id, message, context)
         try:
             await self.hass.services.async_call(
                 domain, service, dict(data), blocking=True, context=context
