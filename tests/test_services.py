@@ -44,13 +44,30 @@ async def test_translated_errors(
 
 @pytest.mark.parametrize(
     "data",
-    [{"kind": "weather"}, {"kind": "energy", "hours": 0}, {"kind": "energy", "hours": "many"}],
+    [
+        {"kind": "weather"},
+        {"kind": "maintenance", "hours": 0},
+        {"kind": "maintenance", "hours": "many"},
+        {"kind": "maintenance", "hours": 2.5},  # not cut to 2 unsaid
+        {"kind": "maintenance", "room": "living room"},  # rooms have occupancy forecasts only
+        {"kind": "energy", "room": "living room"},
+    ],
 )
 async def test_invalid_arguments_are_refused(
     hass: HomeAssistant, setup_home: MockConfigEntry, data: dict[str, object]
 ) -> None:
-    with pytest.raises(ServiceValidationError):
+    with pytest.raises(ServiceValidationError) as raised:
         await _call(hass, "get_forecast", data)
+    assert raised.value.translation_key == "invalid_argument"
+
+
+async def test_hours_may_be_given_as_a_whole_number_in_any_form(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    """As a template or a form gives it: 48.0 and "48" are 48 hours."""
+    for hours in (48.0, "48"):
+        response = await _call(hass, "get_forecast", {"kind": "maintenance", "hours": hours})
+        assert isinstance(response, dict) and response["kind"] == "maintenance"
 
 
 async def test_energy_still_learning(hass: HomeAssistant, setup_home: MockConfigEntry) -> None:

@@ -42,15 +42,34 @@ MAX_HOURS = 1440  # 60 days: the maintenance calendar's horizon
 RETRAIN_SCHEMA = vol.Schema(
     {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string, vol.Optional(ATTR_ROOM): cv.string}
 )
-GET_FORECAST_SCHEMA = vol.Schema(
-    {
-        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Required(ATTR_KIND): vol.In(KINDS),
-        vol.Optional(ATTR_ROOM): cv.string,
-        vol.Optional(ATTR_HOURS, default=24): vol.All(
-            vol.Coerce(int), vol.Range(min=1, max=MAX_HOURS)
-        ),
-    }
+
+
+def _whole(value: Any) -> int:
+    """A whole number (48, 48.0 or "48"); 2.5 hours is refused, not cut to 2 unsaid."""
+    number = float(value)
+    if not number.is_integer():
+        raise vol.Invalid("expected a whole number")
+    return int(number)
+
+
+def _room_only_for_occupancy(data: dict[str, Any]) -> dict[str, Any]:
+    if ATTR_ROOM in data and data[ATTR_KIND] != "occupancy":
+        raise vol.Invalid("a room has an occupancy forecast only", path=[ATTR_ROOM])
+    return data
+
+
+GET_FORECAST_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+            vol.Required(ATTR_KIND): vol.In(KINDS),
+            vol.Optional(ATTR_ROOM): cv.string,
+            vol.Optional(ATTR_HOURS, default=24): vol.All(
+                vol.Coerce(float), _whole, vol.Range(min=1, max=MAX_HOURS)
+            ),
+        }
+    ),
+    _room_only_for_occupancy,
 )
 
 
@@ -183,7 +202,8 @@ def _maintenance_forecast(report: MaintenanceReport, hours: int) -> ServiceRespo
 
 
 def _validated[T](
-    schema: vol.Schema, handler: Callable[[ServiceCall], Coroutine[Any, Any, T]]
+    schema: Callable[[dict[str, Any]], dict[str, Any]],
+    handler: Callable[[ServiceCall], Coroutine[Any, Any, T]],
 ) -> Callable[[ServiceCall], Coroutine[Any, Any, T]]:
     """Check a call's data against ``schema``; a bad argument is a translated error."""
 
