@@ -131,6 +131,24 @@ async def _async_setup_radio(hass: HomeAssistant) -> None:
     assert hass.states.get(RADIO).state == "off"  # type: ignore[union-attr]
 
 
+async def test_tonights_evening_is_shown_while_someone_is_home(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Switched on at home: the attributes already say when tonight's simulation would run."""
+    home_entry = _fixed(home_entry)
+    zone = await _home_with_evenings(hass, freezer, home_entry)
+    hass.states.async_set("person.alice", "home")
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await tick(hass, freezer, datetime.combine(DAY, time(14), zone))
+    switch = hass.states.get(SWITCH)
+    assert switch is not None
+    assert switch.attributes["simulating"] is False
+    assert datetime.fromisoformat(switch.attributes["evening_end"]) == datetime.combine(
+        DAY, time(22), zone
+    )
+    assert switch.attributes["evening_start"] is not None
+
+
 def _calls(calls: list[Event], domain: str = "light") -> list[tuple[datetime, str]]:
     """When each of Foresight's calls to ``domain`` was made, and which service."""
     return [

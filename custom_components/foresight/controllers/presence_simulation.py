@@ -246,13 +246,6 @@ class PresenceSimulationController(Controller):
         """Switch the lights and media as tonight's plan says, while nobody is home."""
         now = dt_util.utcnow()
         await self._async_learn(now)
-        if not self.everybody_away():
-            if self.active:
-                _LOGGER.debug("%s: someone is home, stopping", self.key)
-            self.active = False
-            self.switched_on.clear()
-            self.notify()
-            return
         today = dt_util.as_local(now).date()
         evening = None
         for day in (today, today - timedelta(days=1)):
@@ -260,15 +253,23 @@ class PresenceSimulationController(Controller):
             if window is not None and window[0] <= now < window[1]:
                 evening = (day, window)
                 break
+        # Shown whether or not anyone is home: when the simulation runs, or would tonight.
+        self.evening = evening[1] if evening is not None else self.evening_of(today)
+        if not self.everybody_away():
+            if self.active:
+                _LOGGER.debug("%s: someone is home, stopping", self.key)
+            self.active = False
+            self.switched_on.clear()
+            self.notify()
+            return
         if evening is None:
             self.active = False
-            self.evening = self.evening_of(today)
             if lit := sorted(self.switched_on):
                 self.switched_on.clear()
                 await self._async_switch(lit, on=False, why="the evening is over")
             self.notify()
             return
-        day, self.evening = evening[0], evening[1]
+        day = evening[0]
         self.active = True
         seed = self.entry.entry_id
         assert self.pattern is not None
