@@ -12,6 +12,7 @@ from pathlib import Path
 import shutil
 import sqlite3
 import sys
+import threading
 from typing import Any, NoReturn
 
 import pytest
@@ -114,6 +115,25 @@ def history_locked(*args: Any, **kwargs: Any) -> NoReturn:
 def disk_full(*args: Any, **kwargs: Any) -> NoReturn:
     """Stands in for a history method while the disk is full."""
     raise sqlite3.OperationalError("database or disk is full")
+
+
+def held_when_called(
+    monkeypatch: pytest.MonkeyPatch, owner: object, name: str
+) -> tuple[threading.Event, threading.Event]:
+    """Each call of ``owner.name`` (run in an executor) waits before it begins, until released.
+
+    Returns (called, release): ``called`` is set once a call waits, ``release`` lets it go on.
+    """
+    called, release = threading.Event(), threading.Event()
+    original = getattr(owner, name)
+
+    def held(*args: Any) -> Any:
+        called.set()
+        release.wait(10)
+        return original(*args)
+
+    monkeypatch.setattr(owner, name, held)
+    return called, release
 
 
 def copied_alone(db: Path, folder: Path) -> sqlite3.Connection:

@@ -31,7 +31,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
-from .conftest import set_home_states, start_home
+from .conftest import held_when_called, set_home_states, start_home
 
 
 async def _stored(
@@ -412,15 +412,7 @@ async def test_reloading_during_a_refresh_asked_for_abandons_it_quietly(
     """A refresh the user asked for, still running when Foresight reloads, reads no closed file."""
     assert await async_setup_component(hass, "homeassistant", {})
     maintenance = setup_home.runtime_data.coordinator.maintenance
-    reporting, go_on = threading.Event(), threading.Event()
-    report = maintenance.report
-
-    def slow_report(*args: Any) -> Any:
-        reporting.set()
-        go_on.wait(10)
-        return report(*args)
-
-    monkeypatch.setattr(maintenance, "report", slow_report)
+    reporting, go_on = held_when_called(monkeypatch, maintenance, "report")
     update = hass.async_create_task(
         hass.services.async_call(
             "homeassistant",
@@ -557,15 +549,7 @@ async def test_a_room_added_while_foresight_starts_is_set_up_too(
     Foresight reloads with it once started."""
     set_home_states(hass)
     home_entry.add_to_hass(hass)
-    restoring, go_on = threading.Event(), threading.Event()
-    restore = HomeOccupancy.restore
-
-    def slow_restore(*args: Any) -> Any:
-        restoring.set()
-        go_on.wait(10)
-        return restore(*args)
-
-    monkeypatch.setattr(HomeOccupancy, "restore", slow_restore)
+    restoring, go_on = held_when_called(monkeypatch, HomeOccupancy, "restore")
     setup = hass.async_create_task(hass.config_entries.async_setup(home_entry.entry_id))
     assert await hass.async_add_executor_job(restoring.wait, 10)
     hass.states.async_set("binary_sensor.study_motion", "off", {"device_class": "motion"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import pytest
@@ -13,6 +12,8 @@ from custom_components.foresight.const import DOMAIN
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from .conftest import held_when_called
 
 
 async def _call(hass: HomeAssistant, service: str, data: dict[str, object]) -> object:
@@ -112,15 +113,7 @@ async def test_removing_foresight_during_a_retrain_leaves_no_models_behind(
 ) -> None:
     """The training stops quietly, the action says why, and nothing is saved for the home."""
     coordinator = setup_home.runtime_data.coordinator
-    training, go_on = threading.Event(), threading.Event()
-    train = coordinator.occupancy.train
-
-    def slow_train(*args: Any) -> Any:
-        training.set()
-        go_on.wait(10)
-        return train(*args)
-
-    monkeypatch.setattr(coordinator.occupancy, "train", slow_train)
+    training, go_on = held_when_called(monkeypatch, coordinator.occupancy, "train")
     retrain = hass.async_create_task(_call(hass, "retrain", {}))
     assert await hass.async_add_executor_job(training.wait, 10)
     assert await hass.config_entries.async_remove(setup_home.entry_id)
