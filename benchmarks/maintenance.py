@@ -3,6 +3,7 @@
 Run from the repository root, each prints one JSON object as its last line::
 
     .venv/bin/python -m benchmarks.maintenance batteries
+    .venv/bin/python -m benchmarks.maintenance batteries --recorded-days 10
     .venv/bin/python -m benchmarks.maintenance silent --sensors ../shared/data/uci-adl-binary-ordonez/OrdonezA_Sensors.txt
     .venv/bin/python -m benchmarks.maintenance appliances
 
@@ -25,7 +26,11 @@ import numpy as np
 
 from benchmarks.datasets import read_adl_intervals
 from custom_components.foresight.learning.appliances import ApplianceModel, add_flagged
-from custom_components.foresight.learning.batteries import DEFAULT_LOW_LEVEL, BatteryDischarge
+from custom_components.foresight.learning.batteries import (
+    DEFAULT_LOW_LEVEL,
+    BatteryDischarge,
+    hourly_readings,
+)
 from custom_components.foresight.learning.rhythm import SourceRhythm
 
 DAY = 86400.0
@@ -134,17 +139,60 @@ def _simulate_battery(rng: np.random.Generator) -> dict[str, Any]:
     }
 
 
-def run_batteries(devices: int, seeds: Sequence[int]) -> dict[str, Any]:
+def _hourly_summaries(
+    times: np.ndarray, levels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What long-term statistics keep of reports: each hour's start, lowest and highest level.
+
+    An hour holds the level reported before it began (held) and every report inside it.
+    """
+    first = math.floor(times[0] / HOUR) * HOUR
+    starts = first + HOUR * np.arange(math.floor((times[-1] - first) / HOUR) + 1)
+    held = levels[np.maximum(np.searchsorted(times, starts, side="left") - 1, 0)]
+    held[starts <= times[0]] = np.nan  # nothing reported yet when the first hour began
+    slot = ((times - first) // HOUR).astype(int)
+    lows = np.full(starts.size, np.inf)
+    highs = np.full(starts.size, -np.inf)
+    np.minimum.at(lows, slot, levels)
+    np.maximum.at(highs, slot, levels)
+    return starts, np.fmin(lows, held), np.fmax(highs, held)
+
+
+def _battery_history(
+    device: dict[str, Any], now: float, recorded_days: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The readings known at ``now``: the reports, or hourly summaries beyond the recorder's days."""
+    seen = device["times"] <= now
+    times, levels = device["times"][seen], device["levels"][seen]
+    if recorded_days is None:
+        return times, levels
+    recent = times >= now - recorded_days * DAY
+    cut = float(times[recent][0]) if recent.any() else now
+    starts, lows, highs = device["hourly"]
+    summarised = starts + HOUR <= cut
+    early_times, early_levels = hourly_readings(
+        starts[summarised], lows[summarised], highs[summarised], HOUR
+    )
+    return np.concatenate([early_times, times[recent]]), np.concatenate(
+        [early_levels, levels[recent]]
+    )
+
+
+def run_batteries(
+    devices: int, seeds: Sequence[int], recorded_days: float | None = None
+) -> dict[str, Any]:
     """Each seed's ``devices`` simulated batteries, pooled; and each seed's own figures.
 
     One seed's 200 devices give medians that move by half a day between seeds: the headline
-    figures pool all seeds, and the spread between seeds is reported with them.
+    figures pool all seeds, and the spread between seeds is reported with them. With
+    ``recorded_days``, only the reports of those last days are known; everything before them
+    only as hourly lows and highs, as a recorder's long-term statistics keep them.
     """
     pooled: dict[int, list[float]] = {horizon: [] for horizon in HORIZONS_DAYS}
     pooled_inside: list[bool] = []
     per_seed: dict[str, dict[str, Any]] = {}
     for seed in seeds:
-        one = _run_battery_seed(devices, seed)
+        one = _run_battery_seed(devices, seed, recorded_days)
         for horizon in HORIZONS_DAYS:
             pooled[horizon] += one.pop(f"_errors_{horizon}d")
         pooled_inside += one.pop("_inside")
@@ -153,10 +201,13 @@ def run_batteries(devices: int, seeds: Sequence[int]) -> dict[str, Any]:
         "benchmark": "batteries",
         "devices": devices * len(seeds),
         "seeds": list(seeds),
+        "recorded_days": recorded_days,
     }
     for horizon in HORIZONS_DAYS:
         result[f"mae_days_{horizon}d"] = _rounded_median(pooled[horizon])
     result["coverage_80"] = _ratio(sum(pooled_inside), len(pooled_inside))
+    for horizon in HORIZONS_DAYS:  # devices with no date then, or no battery in yet
+        result[f"no_date_{horizon}d"] = sum(one[f"no_date_{horizon}d"] for one in per_seed.values())
     for key in ("mae_days_30d", "mae_days_14d", "mae_days_7d", "coverage_80"):
         values = [one[key] for one in per_seed.values() if one[key] is not None]
         result[f"{key}_seed_median"] = _rounded_median(values)
@@ -165,7 +216,7 @@ def run_batteries(devices: int, seeds: Sequence[int]) -> dict[str, Any]:
     return result
 
 
-def _run_battery_seed(devices: int, seed: int) -> dict[str, Any]:
+def _run_battery_seed(devices: int, seed: int, recorded_days: float | None) -> dict[str, Any]:
     """Predict each simulated battery's low date 30, 14 and 7 days before it happens."""
     rng = np.random.default_rng(seed)
     errors: dict[int, list[float]] = {horizon: [] for horizon in HORIZONS_DAYS}
@@ -180,14 +231,15 @@ def _run_battery_seed(devices: int, seed: int) -> dict[str, Any]:
         if not device:
             continue
         simulated += 1
+        if recorded_days is not None:
+            device["hourly"] = _hourly_summaries(device["times"], device["levels"])
         for horizon in HORIZONS_DAYS:
             now = device["low_at"] - horizon * DAY
-            seen = device["times"] <= now
             if now <= device["replaced_at"]:
                 no_date[horizon] += 1  # the battery was not in yet: nothing to predict
                 continue
             started = time.perf_counter()
-            discharge = BatteryDischarge.from_history(device["times"][seen], device["levels"][seen])
+            discharge = BatteryDischarge.from_history(*_battery_history(device, now, recorded_days))
             forecast = discharge.forecast(now)
             timings.append(time.perf_counter() - started)
             if horizon == HORIZONS_DAYS[0]:
@@ -570,6 +622,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     batteries.add_argument(
         "--seeds", default="7,11,13,17,19", help="comma-separated seeds, devices pooled"
     )
+    batteries.add_argument(
+        "--recorded-days",
+        type=float,
+        default=None,
+        help="know only these last days as reports, the rest as hourly lows and highs",
+    )
     silent = commands.add_parser("silent", help="silent / stuck sensors on a UCI ADL log")
     silent.add_argument("--sensors", required=True, help="a UCI ADL *_Sensors.txt file")
     silent.add_argument("--dropouts-per-sensor", type=int, default=10)
@@ -581,7 +639,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
     if args.command == "batteries":
         seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
-        result = run_batteries(args.devices, seeds)
+        result = run_batteries(args.devices, seeds, args.recorded_days)
     elif args.command == "silent":
         result = run_silent(args.sensors, args.dropouts_per_sensor, args.seed)
     else:

@@ -17,6 +17,9 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 
 from custom_components.foresight import history_path
 from custom_components.foresight.const import (
@@ -40,7 +43,7 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
-from .conftest import recorded_attributes
+from .conftest import import_hourly_statistics, recorded_attributes
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 BATTERY = {"device_class": "battery", "unit_of_measurement": "%", "state_class": "measurement"}
@@ -504,6 +507,46 @@ async def test_a_drift_longer_than_the_training_days_is_never_learned_as_normal(
     assert fridge is not None
     assert fridge.state == "on"
     assert "run_minutes" in fridge.attributes["drifted"] or "duty" in fridge.attributes["drifted"]
+
+
+async def test_a_battery_is_predicted_on_the_first_day_from_its_long_term_statistics(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """Months of hourly statistics and one recorded state: a date from the day Foresight starts."""
+    freezer.move_to(START)
+
+    def level(moment: datetime) -> float:  # half a point a day from 100 % 100 days ago
+        return float(
+            round(100 - 0.5 * (moment - START + timedelta(days=100)).total_seconds() / 86400)
+        )
+
+    hours = [START - timedelta(days=100, hours=-hour) for hour in range(100 * 24)]
+    import_hourly_statistics(
+        hass,
+        "sensor.door_battery",
+        "unitless",
+        "%",
+        [
+            {
+                "start": hour,
+                "mean": level(hour + timedelta(minutes=30)),
+                "min": level(hour + timedelta(hours=1)),
+                "max": level(hour),
+            }
+            for hour in hours
+        ],
+    )
+    hass.states.async_set("sensor.door_battery", str(level(START)), BATTERY)
+    await async_wait_recording_done(hass)
+    maintenance_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(maintenance_entry.entry_id)
+    await _refresh(hass, maintenance_entry.runtime_data.coordinator)
+
+    sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
+    assert sensor is not None
+    assert sensor.attributes["entity_id"] == "sensor.door_battery"
+    low_at = datetime.fromisoformat(sensor.state)
+    assert abs(low_at - (START + timedelta(days=80))) < timedelta(days=3)  # 50 % left
 
 
 async def test_a_battery_added_later_is_watched_without_a_reload(

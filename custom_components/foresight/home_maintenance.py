@@ -29,7 +29,7 @@ from .learning.appliances import (
     MeasureCheck,
     add_flagged,
 )
-from .learning.batteries import BatteryDischarge
+from .learning.batteries import BatteryDischarge, hourly_readings
 from .learning.rhythm import SourceRhythm
 from .sources import BINARY_KINDS
 from .timebase import from_wall_clock, to_wall_clock, wall_clock_now
@@ -158,11 +158,29 @@ class HomeMaintenance:
             times = self._local([t for t, _ in rows])
             values = np.array([v for _, v in rows], dtype=np.float64)
             if key in self._low_levels:
+                early_times, early_values = self._forgotten_levels(key, rows[0][0] if rows else end)
                 self.batteries[key] = BatteryDischarge.from_history(
-                    times, values, low_level=self._low_levels[key]
+                    np.concatenate([early_times, times]),
+                    np.concatenate([early_values, values]),
+                    low_level=self._low_levels[key],
                 )
             binary = _is_binary(self._kinds[key])
             self.rhythms[key] = SourceRhythm.from_reports(times, values >= 0.5 if binary else None)
+
+    def _forgotten_levels(self, key: str, before: float) -> tuple[np.ndarray, np.ndarray]:
+        """A battery's levels before its first recorded report, from its hourly lows and highs.
+
+        The recorder forgets states after days but keeps their hourly statistics for years: a
+        battery's months of discharge are known from the day Foresight is set up.
+        """
+        rows = [row for row in self._store.hours(key, 0.0, before) if row.hour + HOUR <= before]
+        times, levels = hourly_readings(
+            [row.hour for row in rows],
+            [math.nan if row.min is None else row.min for row in rows],
+            [math.nan if row.max is None else row.max for row in rows],
+            HOUR,
+        )
+        return self._local(times.tolist()), levels
 
     def _fit_appliances(self, end: float) -> None:
         for key in self.appliance_keys:

@@ -14,6 +14,7 @@ from custom_components.foresight.learning.batteries import (
     BatteryDischarge,
     _fit_discharge,
     _fit_polynomial,
+    hourly_readings,
 )
 
 HOUR = 3600.0
@@ -370,3 +371,68 @@ def test_even_ensemble_takes_the_middle_of_its_two_middle_dates() -> None:
     expected = 0.5 * (last_three.time_at(10.0) + last_five.time_at(10.0))
     assert fit.time_at(10.0) == pytest.approx(expected)
     assert last_three.time_at(10.0) != pytest.approx(last_five.time_at(10.0))
+
+
+def _hourly_summaries(
+    times: np.ndarray, levels: np.ndarray, until: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What long-term statistics keep of reports before ``until``: each hour's lowest and highest.
+
+    An hour holds the level reported before it began and every report inside it.
+    """
+    starts, lows, highs = [], [], []
+    hour = math.floor(times[0] / HOUR) * HOUR
+    while hour + HOUR <= until:
+        held = levels[times < hour]
+        inside = levels[(times >= hour) & (times < hour + HOUR)]
+        values = np.concatenate([held[-1:], inside])
+        if values.size:
+            starts.append(hour)
+            lows.append(values.min())
+            highs.append(values.max())
+        hour += HOUR
+    return np.array(starts), np.array(lows), np.array(highs)
+
+
+def test_hourly_summaries_stand_in_for_the_readings_the_recorder_forgot() -> None:
+    """Months known only as hourly lows and highs, the last days as reports: the same date."""
+    times, levels, low_at = _trace(250, 0.35, step=5.0, seed=4)
+    now = float(times[-1])
+    recent = times >= now - 10 * DAY
+    starts, lows, highs = _hourly_summaries(times, levels, float(times[recent][0]))
+    early_times, early_levels = hourly_readings(starts, lows, highs)
+    discharge = BatteryDischarge.from_history(
+        np.concatenate([early_times, times[recent]]),
+        np.concatenate([early_levels, levels[recent]]),
+    )
+    forecast = discharge.forecast(now)
+    reports_only = BatteryDischarge.from_history(times, levels).forecast(now)
+    recent_only = BatteryDischarge.from_history(times[recent], levels[recent]).forecast(now)
+    assert forecast.status == "predicted"
+    assert forecast.low_at is not None and reports_only.low_at is not None
+    assert abs(forecast.low_at - low_at) / DAY < 2.5
+    assert abs(forecast.low_at - reports_only.low_at) / DAY < 1.0
+    assert recent_only.status == "learning"  # what the last days alone could say
+
+
+def test_hourly_summaries_keep_a_replacement_and_a_discharge_apart() -> None:
+    """A battery replaced within an hour: its low comes before its high, a new discharge."""
+    old_times, old_levels, _ = _trace(30, 1.5, start_level=60, every=2 * HOUR)
+    new_times, new_levels, _ = _trace(20, 1.0, every=2 * HOUR, seed=1)
+    new_times = new_times - START + float(old_times[-1]) + 1800.0
+    times = np.concatenate([old_times, new_times])
+    levels = np.concatenate([old_levels, new_levels])
+    starts, lows, highs = _hourly_summaries(times, levels, float(times[-1]))
+    discharge = BatteryDischarge.from_history(*hourly_readings(starts, lows, highs))
+    assert discharge.replacements == 1
+    started = discharge.discharge_started
+    assert started is not None
+    assert math.floor(started / HOUR) == math.floor(float(new_times[0]) / HOUR)
+
+
+def test_hourly_readings_of_nothing_are_empty() -> None:
+    """No summaries, no readings; an hour known only by its mean gives none either."""
+    times, levels = hourly_readings([], [], [])
+    assert times.size == levels.size == 0
+    times, levels = hourly_readings([START], [math.nan], [50.0])
+    assert times.size == levels.size == 0

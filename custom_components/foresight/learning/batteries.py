@@ -411,6 +411,36 @@ class _Shape:
         return -_extrapolated_many(levels, self.levels, -self.days_to_low)
 
 
+def hourly_readings(
+    starts: ArrayLike, lows: ArrayLike, highs: ArrayLike, hour: float = 3600.0
+) -> tuple[FloatArray, FloatArray]:
+    """Readings standing in for hourly summaries of a level (each hour's start, low and high).
+
+    A recorder keeps only the lowest and highest level of each hour once it has forgotten the
+    reports. Each hour gives two readings, one at its start and one just before its end: a
+    discharge steps from high to low, a replacement from low to high, so whichever of the two is
+    nearer the level the hour before comes first. An hour missing its low or high gives none.
+    """
+    start = np.asarray(starts, dtype=np.float64)
+    low = np.asarray(lows, dtype=np.float64)
+    high = np.asarray(highs, dtype=np.float64)
+    keep = np.isfinite(start) & np.isfinite(low) & np.isfinite(high)
+    start, low, high = start[keep], low[keep], high[keep]
+    order = np.argsort(start, kind="stable")
+    start, low, high = start[order], low[order], high[order]
+    times = np.empty(2 * start.size)
+    levels = np.empty(2 * start.size)
+    before = math.inf  # with nothing before, an hour is taken as part of a discharge
+    for index in range(start.size):
+        first, last = high[index], low[index]
+        if abs(low[index] - before) < abs(high[index] - before):
+            first, last = last, first
+        times[2 * index : 2 * index + 2] = start[index], start[index] + hour - 1.0
+        levels[2 * index : 2 * index + 2] = first, last
+        before = last
+    return times, levels
+
+
 def _smoothed(levels: FloatArray, days: FloatArray) -> FloatArray:
     """Crossing days smoothed by a local quadratic in level over nearby weeks.
 
