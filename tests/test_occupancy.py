@@ -411,6 +411,24 @@ async def test_the_homes_next_use_is_its_expected_arrival(
     assert next_use.state == arrival.state
 
 
+async def test_the_action_and_the_forecast_sensor_give_each_hour_one_chance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """An automation reading get_forecast and a chart of the sensor's list show the same
+    chance for the same hour, and one hour ahead is the sensor's state."""
+    await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
+    forecast = hass.states.get("sensor.kitchen_occupancy_forecast")
+    assert forecast is not None
+    result = await _occupancy_forecast(hass, "Kitchen")
+    listed = {hour["start"]: hour["probability"] for hour in forecast.attributes["forecast"]}
+    asked = {hour["start"]: hour["probability"] for hour in result["forecast"][:24]}
+    assert list(asked) == list(listed)
+    assert list(asked.values()) == pytest.approx(list(listed.values()), abs=5e-3)
+    assert result["forecast"][0]["probability"] * 100 == pytest.approx(
+        float(forecast.state), abs=0.5
+    )
+
+
 async def _set_up_after_two_days(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> None:
@@ -696,7 +714,7 @@ async def test_a_room_in_use_stays_in_use_as_the_clocks_go_forward(
     _assert_forecast_hours_from(hass, SPRING_FORWARD)
     result = await _occupancy_forecast(hass, "kitchen")
     assert [datetime.fromisoformat(hour["start"]) for hour in result["forecast"]] == [
-        SPRING_FORWARD + timedelta(hours=hour) for hour in range(-1, 47)
+        SPRING_FORWARD + timedelta(hours=hour) for hour in range(48)
     ]
     assert await _kitchen_at(hass, freezer, SPRING_FORWARD + timedelta(minutes=1)) > 50
     _assert_forecast_hours_from(hass, SPRING_FORWARD + timedelta(hours=1))

@@ -385,7 +385,8 @@ class HomeOccupancy:
         forecast = tracker.forecast(
             room, self._tracker_time(now), untrusted, wall_clock_shift=self._wall_clock_shift(now)
         )
-        starts = self._hour_starts(now, 0, hours)
+        # The hours the forecast sensor lists, so both give each hour the same chance.
+        starts = self._hour_starts(now, 1, hours)
         probabilities = model.unit(room).routine.at(to_wall_clock(starts + HOUR / 2, self._zone))
         ahead = min(hours, forecast.hourly.size)
         probabilities[:ahead] = forecast.hourly[:ahead]
