@@ -116,6 +116,22 @@ async def test_a_person_arriving_is_not_unexpected(
     assert not events
 
 
+async def test_each_activity_waits_its_own_minutes_for_an_arrival(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Motion long before Alice's phone says she is home is reported; the door she opened
+    two minutes before it does is hers, even though the motion's wait ends first."""
+    await _setup(hass, freezer, home_entry)
+    events = async_capture_events(hass, EVENT)
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await tick(hass, freezer, START + timedelta(minutes=2, seconds=30))
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
+    await tick(hass, freezer, START + timedelta(minutes=3, seconds=30))
+    hass.states.async_set("person.alice", "home")
+    await tick(hass, freezer, START + timedelta(minutes=10))
+    assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]
+
+
 async def test_a_phone_first_seen_after_setup_is_an_arrival(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 import logging
 from typing import Any
 
@@ -106,19 +107,23 @@ class UnexpectedActivity(Controller):
         if not self.everybody_away() or self._near_presence_change(now):
             return
         entity_id = event.data["entity_id"]
-        self._pending.append(Activity(entity_id, new.name, self.watched.get(entity_id), now))
+        activity = Activity(entity_id, new.name, self.watched.get(entity_id), now)
+        self._pending.append(activity)
         _LOGGER.debug("%s fired while everybody is away; waiting for an arrival", entity_id)
-        self._stop.append(async_call_later(self.hass, ARRIVAL_GRACE, self._confirm))
+        # Each activity waits its own minutes: a later one may still be someone arriving.
+        self._stop.append(
+            async_call_later(self.hass, ARRIVAL_GRACE, partial(self._confirm, activity))
+        )
 
     @callback
-    def _confirm(self, _now: datetime) -> None:
-        pending, self._pending = self._pending, []
-        for activity in pending:
-            # The home was predicted empty before: the activity itself may make it look used now.
-            if self._near_presence_change(activity.when) or (
-                self.people and not self.everybody_away()
-            ):
-                continue
+    def _confirm(self, activity: Activity, _now: datetime) -> None:
+        if activity not in self._pending:
+            return  # someone came home meanwhile, or the alerts were switched off
+        self._pending.remove(activity)
+        # The home was predicted empty before: the activity itself may make it look used now.
+        if not (
+            self._near_presence_change(activity.when) or (self.people and not self.everybody_away())
+        ):
             self.activity = activity
             data = {
                 "entity_id": activity.entity_id,
