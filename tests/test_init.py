@@ -31,7 +31,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
-from .conftest import held_when_called, set_home_states, start_home
+from .conftest import entry_like, held_when_called, load_entry, set_home_states, start_home
 
 
 async def _stored(
@@ -401,6 +401,22 @@ async def test_removing_the_entry_deletes_its_history(
     assert not path.exists()
     assert not path.parent.exists()  # the only home's folder goes with it
     assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+async def test_foresight_added_again_starts_with_its_automations_off(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    """A home removed with its presence simulation on, and added again, simulates nothing
+    until the user turns it on: each automation is off until turned on."""
+    switch = "switch.foresight_presence_simulation"
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    assert await hass.config_entries.async_remove(setup_home.entry_id)
+    await hass.async_block_till_done()
+
+    await load_entry(hass, entry_like(setup_home, entry_id="added_again"))
+    state = hass.states.get(switch)
+    assert state is not None
+    assert state.state == "off"
 
 
 async def test_reloading_during_a_refresh_asked_for_abandons_it_quietly(

@@ -410,8 +410,16 @@ async def async_unload_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -> None:
-    """Forget the home: its history file, its models and its repair issues."""
+    """Forget the home: its history file, its models, its repair issues and its last states."""
     async_clear_all(hass)
+    # Added again, its switches start off rather than taking back the removed home's.
+    async_forget_last_states(
+        hass,
+        [
+            registered.entity_id
+            for registered in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        ],
+    )
     hass.data.get(UNWRITTEN, {}).pop(entry.entry_id, None)
     await ModelStore(hass, entry.entry_id).async_remove()
     path = history_path(hass, entry)
