@@ -183,6 +183,46 @@ async def test_without_people_the_predicted_empty_home_counts(
     assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]
 
 
+async def _reload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Foresight reloads itself, as when a new battery appears or a setting changes."""
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_activity_waiting_for_an_arrival_survives_a_reload(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Motion while away, then a reload before its minutes are up: still reported, and what
+    was already reported stays on."""
+    await _setup(hass, freezer, home_entry)
+    events = async_capture_events(hass, EVENT)
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await tick(hass, freezer, START + timedelta(minutes=1))
+    await _reload(hass, home_entry)
+    await tick(hass, freezer, START + timedelta(minutes=5))
+    assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]
+
+    await _reload(hass, home_entry)
+    sensor = hass.states.get(SENSOR)
+    assert sensor is not None and sensor.state == "on"
+    assert sensor.attributes["entity_id"] == "binary_sensor.living_motion"
+
+
+async def test_someone_who_just_left_is_still_known_after_a_reload(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Bob leaves, Foresight reloads a moment later, and the door closing behind him is his."""
+    await _setup(hass, freezer, home_entry)
+    events = async_capture_events(hass, EVENT)
+    for state, minutes in (("home", 10.0), ("not_home", 10.5)):
+        hass.states.async_set("device_tracker.bob_phone", state)
+        await tick(hass, freezer, START + timedelta(minutes=minutes))
+    await _reload(hass, home_entry)
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
+    await tick(hass, freezer, START + timedelta(minutes=20))
+    assert not events
+
+
 async def test_what_was_seen_survives_a_restart(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
 ) -> None:

@@ -6,8 +6,9 @@ the home's "unexpected activity" binary sensor and the ``foresight_unexpected_ac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from functools import partial
 import logging
 from typing import Any
@@ -41,6 +42,21 @@ class Activity:
     name: str
     room: str | None
     when: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """The activity as kept across a reload."""
+        return {**asdict(self), "when": self.when.isoformat()}
+
+    @classmethod
+    def from_dict(cls, saved: Any) -> Activity | None:
+        """An activity kept across a reload (None: unreadable)."""
+        if not isinstance(saved, Mapping):
+            return None
+        when = dt_util.parse_datetime(str(saved.get("when")))
+        entity_id, name, room = saved.get("entity_id"), saved.get("name"), saved.get("room")
+        if when is None or not isinstance(entity_id, str):
+            return None
+        return cls(entity_id, str(name or entity_id), room if isinstance(room, str) else None, when)
 
     @property
     def shown_when(self) -> str:
@@ -88,10 +104,33 @@ class UnexpectedActivity(Controller):
         ]
 
     @callback
-    def async_stopped(self) -> None:
+    def async_started(self) -> None:
+        """Judge what was waiting for an arrival before a reload once its minutes are up."""
+        now = dt_util.utcnow()
+        for activity in self._pending:
+            wait = max(activity.when + ARRIVAL_GRACE - now, timedelta(0))
+            self._stop.append(async_call_later(self.hass, wait, partial(self._confirm, activity)))
+
+    @callback
+    def async_forget(self) -> None:
         """Switched off: nothing pending, nothing reported."""
         self._pending.clear()
         self.activity = None
+
+    def memory(self) -> dict[str, Any]:
+        """What waits for an arrival, and when someone last came or left, for a reload."""
+        changed = self._presence_changed
+        return {
+            "pending": [activity.as_dict() for activity in self._pending],
+            "presence_changed": changed.isoformat() if changed is not None else None,
+        }
+
+    def remember(self, memory: Mapping[str, Any]) -> None:
+        """Take back what waited for an arrival, and when someone last came or left."""
+        self._presence_changed = dt_util.parse_datetime(str(memory.get("presence_changed")))
+        for saved in memory.get("pending") or ():
+            if (activity := Activity.from_dict(saved)) is not None:
+                self._pending.append(activity)
 
     def _near_presence_change(self, when: datetime) -> bool:
         changed = self._presence_changed
