@@ -16,10 +16,12 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
+from custom_components.foresight.controllers.heating import WINDOW_OPEN_FOR
 from custom_components.foresight.home_occupancy import HomeOccupancy
 from homeassistant.components.logbook import EVENT_LOGBOOK_ENTRY
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant, State
+from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 
 from .conftest import set_home_states
@@ -144,9 +146,9 @@ async def test_heating_follows_the_predicted_use(
     assert _setpoint(hass) == 21.0
     assert hass.states.get(SWITCH).attributes["manual_override"] is False  # type: ignore[union-attr]
 
-    # An open window: eco until it is closed.
+    # A window left open: eco until it is closed.
     hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "window"})
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await tick(hass, freezer, next_use + timedelta(minutes=2))
     assert _setpoint(hass) == 17.0
     assert hass.states.get(SWITCH).attributes["reason"] == "window_open"  # type: ignore[union-attr]
     hass.states.async_set("binary_sensor.living_window", "off", {"device_class": "window"})
@@ -166,7 +168,7 @@ async def test_heating_follows_the_predicted_use(
     # Nobody home and nobody expected before the warm-up: eco.
     predicted.in_use, predicted.someone_home = False, False
     predicted.next_use = next_use + timedelta(hours=2)
-    await tick(hass, freezer, next_use + timedelta(minutes=2))
+    await tick(hass, freezer, next_use + timedelta(minutes=3))
     assert _setpoint(hass) == 17.0
     assert hass.states.get(SWITCH).attributes["reason"] == "away"  # type: ignore[union-attr]
     await hass.services.async_call(
@@ -392,12 +394,40 @@ async def test_a_window_closing_gives_back_the_set_point_kept_by_hand(
     await _switch_on(hass)
     await _by_hand(hass, 23.0)
     hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "window"})
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await tick(hass, freezer, dt_util.utcnow() + WINDOW_OPEN_FOR)
     assert _setpoint(hass) == 17.0
     hass.states.async_set("binary_sensor.living_window", "off", {"device_class": "window"})
     await hass.async_block_till_done(wait_background_tasks=True)
     assert _setpoint(hass) == 23.0
     assert _attributes(hass)["reason"] == "manual"
+
+
+async def test_only_a_window_left_open_gives_eco(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), ranged=False)
+    await _switch_on(hass)
+    assert _setpoint(hass) == 21.0
+    # A door (an inner door left open all day) is no reason to keep the room cool.
+    opened = dt_util.utcnow()
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "door"})
+    await tick(hass, freezer, opened + timedelta(minutes=10))
+    assert _setpoint(hass) == 21.0
+    hass.states.async_set("binary_sensor.living_window", "off", {"device_class": "window"})
+    # Nor a window opened for a moment; one left open a minute is.
+    opened += timedelta(minutes=10)
+    hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "window"})
+    await tick(hass, freezer, opened + timedelta(seconds=50))
+    assert _setpoint(hass) == 21.0
+    await tick(hass, freezer, opened + WINDOW_OPEN_FOR)
+    assert _setpoint(hass) == 17.0
+    assert _attributes(hass)["reason"] == "window_open"
+    hass.states.async_set("binary_sensor.living_window", "off", {"device_class": "window"})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _setpoint(hass) == 21.0  # closed: back at once
 
 
 async def test_heating_acts_only_while_the_thermostat_heats(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import logging
 from typing import Any
 
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.components.climate.const import (
     ATTR_CURRENT_TEMPERATURE,
     ATTR_MAX_TEMP,
@@ -22,6 +23,7 @@ from homeassistant.components.climate.const import (
 )
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
+    ATTR_DEVICE_CLASS,
     ATTR_ENTITY_ID,
     ATTR_SUPPORTED_FEATURES,
     ATTR_TEMPERATURE,
@@ -38,7 +40,7 @@ from homeassistant.core import (
     State,
     callback,
 )
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
 
@@ -51,6 +53,8 @@ COMFORT = "comfort_temperature"
 ECO = "eco_temperature"
 # Pre-heating starts this much earlier than the learned warm-up strictly needs.
 PREHEAT_MARGIN = timedelta(minutes=5)
+# A window open this long means eco: one opened for a moment is no reason to cool the room.
+WINDOW_OPEN_FOR = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +121,7 @@ class HeatingController(Controller):
         climate: str,
         openings: list[str],
     ) -> None:
-        """Heat ``room`` through ``climate``; any of ``openings`` open means eco."""
+        """Heat ``room`` through ``climate``; a window among ``openings`` left open means eco."""
         super().__init__(hass, entry, coordinator, room, room_name)
         self.climate = climate
         self.openings = openings
@@ -127,6 +131,7 @@ class HeatingController(Controller):
         self.preheat_from: datetime | None = None
         self._preheating_for: datetime | None = None  # the use a started pre-heat is for
         self.sent: float | None = None  # the set point Foresight last set
+        self._window_check: CALLBACK_TYPE | None = None  # a look once an opening has lasted
 
     @callback
     def async_listen(self) -> list[CALLBACK_TYPE]:
@@ -159,8 +164,32 @@ class HeatingController(Controller):
         return 0.5 if self.hass.config.units.temperature_unit == UnitOfTemperature.CELSIUS else 1.0
 
     @callback
+    def async_stopped(self) -> None:
+        """No look at a window is left waiting."""
+        if self._window_check is not None:
+            self._window_check()
+            self._window_check = None
+
+    @callback
     def _on_opening(self, _event: Event[EventStateChangedData]) -> None:
+        self.async_schedule()  # a window closing gives the set point back at once
+        self.async_stopped()
+        self._window_check = async_call_later(self.hass, WINDOW_OPEN_FOR, self._on_window_check)
+
+    @callback
+    def _on_window_check(self, _now: datetime) -> None:
+        self._window_check = None
         self.async_schedule()
+
+    def _window_open(self, now: datetime) -> bool:
+        """A window of the room open a minute or more; a door (an inner one left open) is not."""
+        return any(
+            (opening := self.hass.states.get(entity_id)) is not None
+            and opening.state == STATE_ON
+            and opening.attributes.get(ATTR_DEVICE_CLASS) == BinarySensorDeviceClass.WINDOW
+            and now - opening.last_changed >= WINDOW_OPEN_FOR
+            for entity_id in self.openings
+        )
 
     @callback
     def _on_climate(self, event: Event[EventStateChangedData]) -> None:
@@ -234,10 +263,7 @@ class HeatingController(Controller):
             return None, "not_heating"
         comfort, eco = self._temperature(COMFORT), self._temperature(ECO)
         self.preheat_from = None
-        if any(
-            (opening := self.hass.states.get(entity_id)) is not None and opening.state == STATE_ON
-            for entity_id in self.openings
-        ):
+        if self._window_open(now):
             return eco, "window_open"
         if self._hold_applies(now) and self.manual is not None:
             return self.manual.setpoint, "manual"
