@@ -449,6 +449,21 @@ async def test_heating_acts_only_while_the_thermostat_heats(
     assert _attributes(hass)["manual_override"] is False
 
 
+async def test_a_set_point_chosen_while_the_heating_is_off_is_kept(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(), mode="off")
+    await _switch_on(hass)
+    await _by_hand(hass, 18.0)  # chosen for when it heats again
+    await turn(hass, "input_select", "select_option", MODE, option="heat")
+    assert _setpoint(hass) == 18.0
+    assert _attributes(hass)["reason"] == "manual"
+    assert _attributes(hass)["manual_setpoint"] == 18.0
+
+
 async def test_a_thermostat_keeping_a_range_heats_to_its_low_end(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

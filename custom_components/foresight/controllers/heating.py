@@ -102,6 +102,18 @@ def _setpoint_attribute(state: State) -> str | None:
     return None
 
 
+def _chosen_setpoint_attribute(state: State) -> str | None:
+    """The set point a person may choose, in any mode: while off, the one kept for heating."""
+    if (attribute := _setpoint_attribute(state)) is not None:
+        return attribute
+    features = int(state.attributes.get(ATTR_SUPPORTED_FEATURES) or 0)
+    if features & ClimateEntityFeature.TARGET_TEMPERATURE:
+        return ATTR_TEMPERATURE
+    if features & ClimateEntityFeature.TARGET_TEMPERATURE_RANGE:
+        return ATTR_TARGET_TEMP_LOW
+    return None
+
+
 class HeatingController(Controller):
     """Sets a room's thermostat to its comfort or eco temperature."""
 
@@ -202,11 +214,16 @@ class HeatingController(Controller):
         # A thermostat reconnecting reports the set point it kept: nobody changed it.
         if {old.state, new.state} & {STATE_UNAVAILABLE, STATE_UNKNOWN}:
             return
-        # Switching the heating on or over is not choosing a set point.
-        if (attribute := _setpoint_attribute(new)) is None or attribute != _setpoint_attribute(old):
+        # Switching the heating on or over is not choosing a set point; choosing one while it
+        # is off, for when it heats again, is.
+        attribute = _chosen_setpoint_attribute(new)
+        if attribute is None or attribute != _chosen_setpoint_attribute(old):
             return
-        setpoint = _number(new.attributes.get(attribute))
-        if setpoint is None or setpoint == _number(old.attributes.get(attribute)):
+        setpoint, before = (
+            _number(new.attributes.get(attribute)),
+            _number(old.attributes.get(attribute)),
+        )
+        if setpoint is None or before is None or setpoint == before:
             return
         if self.is_own(new.context) or (
             self.sent is not None and abs(setpoint - self.sent) < self._step(new)
