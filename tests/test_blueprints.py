@@ -147,7 +147,9 @@ async def test_notify_on_unexpected_activity(
     await tick(hass, freezer, START + timedelta(minutes=10))
     (notification,) = _calls(calls, "persistent_notification")
     assert notification["title"] == "Unexpected activity"
-    assert "Living room" in notification["message"]
+    sensor = hass.states.get("binary_sensor.foresight_unexpected_activity")
+    assert sensor is not None
+    assert notification["message"].startswith(f"{sensor.attributes['sensor']} (Living room) at ")
 
 
 async def test_notify_on_unusual_energy(

@@ -164,12 +164,7 @@ class UnexpectedActivity(Controller):
             self._near_presence_change(activity.when) or (self.people and not self.everybody_away())
         ):
             self.activity = activity
-            data = {
-                "entity_id": activity.entity_id,
-                "name": activity.name,
-                "room": activity.room,
-                "when": activity.shown_when,
-            }
+            data = self.report()  # what the sensor shows, under the same names
             _LOGGER.debug("Unexpected activity: %s", data)
             self.hass.bus.async_fire(EVENT_UNEXPECTED_ACTIVITY, data)
             self.notify()
