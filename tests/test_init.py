@@ -58,7 +58,6 @@ async def test_setup_adds_devices_and_diagnostic_sensors(
         "comfort_temperature",
         "eco_temperature",
         "history",
-        "illuminance_threshold",
         "last_trained",
         "lights_brightness",
         "lights_hold_time",

@@ -150,6 +150,9 @@ async def test_an_illuminance_sensor_says_when_it_is_dark(
     hass.states.async_set("sensor.living_lux", "20", {"unit_of_measurement": "lx"})
     await tick(hass, freezer, noon + timedelta(minutes=2))
     assert _lamp(hass) == "on"
+    # Its threshold is a setting only here: without a sensor, the sun says when it is dark.
+    threshold = hass.states.get("number.living_room_darkness_threshold")
+    assert threshold is not None and threshold.state == "50.0"
 
 
 async def _lamp_on_at_dusk(

@@ -47,7 +47,7 @@ class LightingController(Controller):
     """Switches a room's lights on when it is used in the dark, and off once it is empty."""
 
     key = "smart_lighting"
-    settings_spec = (
+    settings_spec: tuple[Setting, ...] = (
         Setting(ON_THRESHOLD, 60.0, 1.0, 100.0, 1.0, PERCENTAGE),
         Setting(OFF_THRESHOLD, 30.0, 0.0, 99.0, 1.0, PERCENTAGE, not_above=ON_THRESHOLD),
         Setting(ILLUMINANCE_THRESHOLD, 50.0, 0.0, 2000.0, 1.0, LIGHT_LUX),
@@ -66,6 +66,11 @@ class LightingController(Controller):
         illuminance: list[str],
     ) -> None:
         """Switch ``lights``; ``illuminance`` sensors (if any) say whether it is dark."""
+        if not illuminance:
+            # The sun says when it is dark: no darkness threshold to set.
+            self.settings_spec = tuple(
+                s for s in self.settings_spec if s.key != ILLUMINANCE_THRESHOLD
+            )
         super().__init__(hass, entry, coordinator, room, room_name)
         self.lights = lights
         self.illuminance = illuminance
