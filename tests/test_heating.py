@@ -21,6 +21,7 @@ from custom_components.foresight.home_occupancy import HomeOccupancy
 from homeassistant.components.logbook import EVENT_LOGBOOK_ENTRY
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 
@@ -522,17 +523,18 @@ async def test_a_thermostat_that_rounds_is_not_told_again_and_again(
     assert _attributes(hass)["manual_override"] is False
 
 
-async def test_heating_in_a_fahrenheit_home(
+async def _setup_fahrenheit(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    home_entry: MockConfigEntry,
+    entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A home in °F with a thermostat in °F (45–86, set to 66) and a room not in use."""
     hass.config.units = US_CUSTOMARY_SYSTEM
     await _setup(
         hass,
         freezer,
-        home_entry,
+        entry,
         monkeypatch,
         Predicted(),
         unit="°F",
@@ -540,9 +542,59 @@ async def test_heating_in_a_fahrenheit_home(
         max_temperature=86,
         setpoint=66,
     )
+
+
+async def test_heating_in_a_fahrenheit_home(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _setup_fahrenheit(hass, freezer, home_entry, monkeypatch)
     calls = async_capture_events(hass, EVENT_CALL_SERVICE)
     await _switch_on(hass)
     assert _setpoints(calls) == [{"temperature": pytest.approx(62.6)}]  # 17 °C
+
+
+async def test_a_fahrenheit_home_sets_its_temperatures_in_fahrenheit(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Comfort and eco are shown and entered in °F, and what is entered is what is sent."""
+    await _setup_fahrenheit(hass, freezer, home_entry, monkeypatch)
+    comfort = hass.states.get("number.living_room_comfort_temperature")
+    assert comfort is not None
+    assert comfort.attributes["unit_of_measurement"] == "°F"
+    assert float(comfort.state) == 69.8  # 21 °C
+    assert (comfort.attributes["min"], comfort.attributes["max"]) == (41, 86)
+    await turn(hass, "number", "set_value", "number.living_room_comfort_temperature", value=70)
+    await turn(hass, "number", "set_value", "number.living_room_eco_temperature", value=60)
+    assert float(hass.states.get("number.living_room_eco_temperature").state) == 60  # type: ignore[union-attr]
+    with pytest.raises(ServiceValidationError) as refused:
+        await turn(hass, "number", "set_value", "number.living_room_eco_temperature", value=72)
+    assert refused.value.translation_placeholders == {
+        "lower": "72 °F",
+        "upper": "70 °F",
+    }
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    await _switch_on(hass)
+    assert _setpoints(calls) == [{"temperature": 60.0}]
+
+
+async def test_a_setting_kept_in_fahrenheit_is_restored_as_the_same_temperature(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    eco = State("number.living_room_eco_temperature", "64.4", {"unit_of_measurement": "°F"})
+    mock_restore_cache(hass, [State(SWITCH, "on"), eco])
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    await _setup_fahrenheit(hass, freezer, home_entry, monkeypatch)
+    await tick(hass, freezer, START + timedelta(minutes=1))
+    assert _setpoints(calls)[-1] == {"temperature": 64.4}
 
 
 async def test_a_fahrenheit_home_pre_heats_as_early_as_a_celsius_one(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from homeassistant.components.number import NumberMode, RestoreNumber
-from homeassistant.const import EntityCategory
+from homeassistant.components.number import NumberDeviceClass, NumberMode, RestoreNumber
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util.unit_conversion import TemperatureConverter
 
 from . import ForesightConfigEntry
 from .const import DOMAIN
@@ -42,6 +43,9 @@ class ControllerSetting(ControllerEntity, RestoreNumber):
         self._attr_native_max_value = setting.maximum
         self._attr_native_step = setting.step
         self._attr_native_unit_of_measurement = setting.unit
+        if setting.unit in TemperatureConverter.VALID_UNITS:
+            # Shown and entered in the home's unit (°F in a home in °F), kept in the setting's.
+            self._attr_device_class = NumberDeviceClass.TEMPERATURE
 
     async def async_added_to_hass(self) -> None:
         """Take back the value set before a restart."""
@@ -51,7 +55,9 @@ class ControllerSetting(ControllerEntity, RestoreNumber):
             value = data.native_value
         elif (state := await self.async_get_last_state()) is not None:
             try:
-                value = float(state.state)
+                value = self._native(
+                    float(state.state), state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+                )
             except ValueError:
                 value = None
         if value is not None:
@@ -76,10 +82,26 @@ class ControllerSetting(ControllerEntity, RestoreNumber):
                     translation_domain=DOMAIN,
                     translation_key=f"{lower.key}_above",
                     translation_placeholders={
-                        "lower": f"{settings[lower.key]:g}",
-                        "upper": f"{settings[upper]:g}",
+                        "lower": self._shown(settings[lower.key]),
+                        "upper": self._shown(settings[upper]),
                     },
                 )
         self.controller.settings[self.setting.key] = value
         self.async_write_ha_state()
         self.controller.async_schedule()
+
+    def _native(self, value: float, unit: object) -> float:
+        """A temperature kept in another unit (the home's, shown before) in the setting's."""
+        native = self.setting.unit
+        if self.device_class is None or unit in (None, native) or native is None:
+            return value
+        if unit not in TemperatureConverter.VALID_UNITS:
+            raise ValueError(unit)
+        return TemperatureConverter.convert(value, str(unit), native)
+
+    def _shown(self, value: float) -> str:
+        """A value of the setting as the user reads it: in the unit the number is shown in."""
+        unit = self.unit_of_measurement
+        if self.device_class is not None and self.setting.unit and unit != self.setting.unit:
+            value = TemperatureConverter.convert(value, self.setting.unit, str(unit))
+        return f"{round(value, 1):g} {unit}" if unit else f"{round(value, 1):g}"
