@@ -307,6 +307,21 @@ async def test_bad_values_are_dropped_and_counted(
     assert history.attributes["dropped"] == 1
 
 
+async def test_a_power_glitch_beyond_what_a_home_can_draw_is_dropped(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    """A power sensor reading 900 kW for a moment would make its hour a day's use: dropped."""
+    power = {"unit_of_measurement": "kW", "device_class": "power"}
+    for value in ("900", "-900", "0.15"):
+        hass.states.async_set("sensor.living_tv_power", value, power)
+    await hass.async_block_till_done()
+    samples = await _stored(hass, setup_home, "sensor.living_tv_power")
+    assert [v for _, v in samples] == [1.0, 150.0]
+    assert setup_home.runtime_data.coordinator.data.history.coverage[
+        "sensor.living_tv_power"
+    ].dropped == {"out_of_range": 2}
+
+
 async def test_a_unit_the_kind_cannot_have_is_dropped(
     hass: HomeAssistant, setup_home: MockConfigEntry
 ) -> None:

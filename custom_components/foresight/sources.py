@@ -97,7 +97,8 @@ _CONVERTER: dict[Kind, type[BaseUnitConverter]] = {
 
 # Values outside these bounds are not physical readings; they are dropped and counted.
 _PLAUSIBLE: dict[Kind, tuple[float, float]] = {
-    Kind.POWER: (-1e6, 1e6),
+    # Beyond a 400 A service at 240 V (96 kW), the largest a home has: a glitch, not a draw.
+    Kind.POWER: (-1e5, 1e5),
     Kind.ENERGY: (-1e9, 1e9),
     Kind.TEMPERATURE: (-90.0, 150.0),
     Kind.SETPOINT: (-90.0, 150.0),
