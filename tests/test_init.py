@@ -30,6 +30,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
+from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 
 from .conftest import entry_like, held_when_called, load_entry, set_home_states, start_home
 
@@ -320,6 +321,19 @@ async def test_a_power_glitch_beyond_what_a_home_can_draw_is_dropped(
     assert setup_home.runtime_data.coordinator.data.history.coverage[
         "sensor.living_tv_power"
     ].dropped == {"out_of_range": 2}
+
+
+async def test_a_thermostat_in_a_fahrenheit_home_is_read_in_fahrenheit(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """A thermostat shows its set point in the home's unit: 68 in a home in °F is 20 °C."""
+    hass.config.units = US_CUSTOMARY_SYSTEM
+    await start_home(hass, home_entry)
+    thermostat = {"temperature": 68.0, "current_temperature": 66.0, "hvac_action": "idle"}
+    hass.states.async_set("climate.living", "heat", thermostat)
+    await hass.async_block_till_done()
+    samples = await _stored(hass, home_entry, "climate.living#setpoint")
+    assert samples[-1][1] == pytest.approx(20.0)
 
 
 async def test_a_unit_the_kind_cannot_have_is_dropped(

@@ -120,7 +120,7 @@ def _backfill_entity(
     dropped: dict[str, dict[str, int]] = {}
     for source in sources:
         end = min(until.timestamp(), observed_since.get(source.key, math.inf))
-        builder = SeriesBuilder(source)
+        builder = SeriesBuilder(source, hass.config.units.temperature_unit)
         for state in states:
             if isinstance(state, State) and state.last_updated_timestamp < end:
                 builder.add_state(state, max(state.last_updated_timestamp, start.timestamp()))

@@ -36,11 +36,21 @@ class SeriesBuilder:
     The same builder serves live observation and the recorder backfill.
     """
 
-    __slots__ = ("_aggregator", "_binary", "_last", "dropped", "hourly", "samples", "source")
+    __slots__ = (
+        "_aggregator",
+        "_binary",
+        "_last",
+        "_temperature_unit",
+        "dropped",
+        "hourly",
+        "samples",
+        "source",
+    )
 
-    def __init__(self, source: Source) -> None:
-        """Start an empty series for ``source``."""
+    def __init__(self, source: Source, temperature_unit: str = "°C") -> None:
+        """Start an empty series for ``source`` in a home showing ``temperature_unit``."""
         self.source = source
+        self._temperature_unit = temperature_unit
         self._binary = source.kind in BINARY_KINDS
         self._aggregator = HourlyAggregator(source.key, counter=source.kind is Kind.ENERGY)
         self._last: Sample | None = None
@@ -63,7 +73,7 @@ class SeriesBuilder:
 
     def add_state(self, state: State, t: float | None = None) -> Sample | None:
         """Read a Home Assistant state (at ``t``, default its last update); the sample kept."""
-        reading = read_state(self.source.kind, state)
+        reading = read_state(self.source.kind, state, self._temperature_unit)
         if isinstance(reading, Rejected):
             self.dropped[reading] += 1
             return None
@@ -76,7 +86,7 @@ class SeriesBuilder:
         was not seen being made); a light's own series unless it finds the light on (presence
         simulation may have switched it). A series' first value is no change.
         """
-        reading = read_state(self.source.kind, state)
+        reading = read_state(self.source.kind, state, self._temperature_unit)
         if self._last is None or isinstance(reading, Rejected) or reading == self._last.value:
             return True
         if self.source.by_hand:
@@ -182,7 +192,7 @@ class Observer:
                 builder.source = source
                 self._continued[source.key] = carried.until
             else:
-                builder = SeriesBuilder(source)
+                builder = SeriesBuilder(source, hass.config.units.temperature_unit)
             self._builders[source.entity_id].append(builder)
             self._kinds[source.key] = source.kind
         # Series no longer watched: what they still hold is written once, as it is.

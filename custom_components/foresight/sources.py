@@ -182,10 +182,14 @@ class Rejected(StrEnum):
 Reading = float | None | Rejected
 
 
-def read_state(kind: Kind, state: State) -> Reading:
-    """Turn a Home Assistant state into a value in the kind's canonical unit."""
+def read_state(kind: Kind, state: State, home_temperature_unit: str = "°C") -> Reading:
+    """Turn a Home Assistant state into a value in the kind's canonical unit.
+
+    ``home_temperature_unit``: the home's unit, which a climate entity's temperatures are in.
+    """
     if kind is Kind.SETPOINT:
-        return _read_number(kind, state.attributes.get("temperature"), _unit_of(state))
+        unit = _unit_of(state, home_temperature_unit)
+        return _read_number(kind, state.attributes.get("temperature"), unit)
     if state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
         return None
     if kind is Kind.HEATING:
@@ -199,12 +203,12 @@ def read_state(kind: Kind, state: State) -> Reading:
     return _read_number(kind, state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
 
 
-def _unit_of(state: State) -> str:
-    # Climate entities report temperatures in the system unit; the attribute says which.
+def _unit_of(state: State, home_unit: str) -> str:
+    # Climate entities report temperatures in the home's unit, unless an attribute says which.
     unit = state.attributes.get("temperature_unit") or state.attributes.get(
         ATTR_UNIT_OF_MEASUREMENT
     )
-    return str(unit) if unit else "°C"
+    return str(unit) if unit else home_unit
 
 
 def _read_binary(kind: Kind, state: State) -> Reading:
