@@ -41,6 +41,17 @@ async def test_diagnostics(
     assert "Living room" in models["occupancy"]
     assert models["energy"]["status"] == snapshot.energy.status
     assert models["energy"]["model"] == snapshot.energy.model
+    # The living room's thermostat: its warm-up as the warm-up rate sensor reads it.
+    room = next(iter(setup_home.subentries))
+    assert models["warm_up"] == {
+        "Living room": {
+            "temperature": snapshot.warm_up[room].temperature,
+            "rate_c_per_h": snapshot.warm_up[room].rate_c_per_h,
+            "gain_c_per_h": snapshot.warm_up[room].gain_c_per_h,
+            "loss_per_h": snapshot.warm_up[room].loss_per_h,
+            "delay_min": snapshot.warm_up[room].delay_min,
+        }
+    }
     assert models["maintenance"]["batteries"] == sorted(
         battery.status for battery in snapshot.maintenance.batteries
     )

@@ -50,6 +50,11 @@ def _models(entry: ForesightConfigEntry, snapshot: Snapshot) -> dict[str, Any]:
             "trained_days": energy.trained_days,
             "unusual_kind": energy.unusual_kind,
         },
+        "warm_up": {
+            entry.subentries[room].title: asdict(warm_up)
+            for room, warm_up in snapshot.warm_up.items()
+            if room in entry.subentries
+        },
         "maintenance": {
             "batteries": sorted(battery.status for battery in maintenance.batteries),
             "problems": sorted(
