@@ -178,6 +178,10 @@ class HeatingController(Controller):
     @callback
     def async_stopped(self) -> None:
         """No look at a window is left waiting."""
+        self._cancel_window_check()
+
+    @callback
+    def _cancel_window_check(self) -> None:
         if self._window_check is not None:
             self._window_check()
             self._window_check = None
@@ -185,7 +189,7 @@ class HeatingController(Controller):
     @callback
     def _on_opening(self, _event: Event[EventStateChangedData]) -> None:
         self.async_schedule()  # a window closing gives the set point back at once
-        self.async_stopped()
+        self._cancel_window_check()
         self._window_check = async_call_later(self.hass, WINDOW_OPEN_FOR, self._on_window_check)
 
     @callback
