@@ -306,6 +306,20 @@ def test_an_episode_begun_just_before_the_week_ends_is_read_back(trained) -> Non
     assert UnitModel.from_dict(saved).episodes[0].hours[-1] == 0.0  # type: ignore[index]
 
 
+def test_an_episode_shorter_than_half_a_second_is_read_back(trained) -> None:
+    """Two sensors a fraction of a second apart: the saved model still loads after a restart."""
+    unit = UnitModel.from_dict(trained[0].rooms["kitchen"].to_dict())
+    assert unit.episodes is not None
+    idle, in_use = unit.episodes
+    unit.episodes = (
+        EpisodeStarts(np.append(idle.hours, 12.0), np.append(idle.lengths, 0.3)),
+        in_use,
+    )
+    restored = UnitModel.from_dict(json.loads(json.dumps(unit.to_dict())))
+    assert restored.episodes is not None
+    assert restored.episodes[0].lengths[-1] == 0.0
+
+
 def test_gaps_nan_and_missing_sources_do_not_crash() -> None:
     sources, history, start, end = _home(seed=2, days=6)
     co2 = history["kitchen_co2"]

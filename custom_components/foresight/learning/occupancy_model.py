@@ -386,8 +386,9 @@ def _episodes(data: Any) -> tuple[EpisodeStarts, EpisodeStarts] | None:
         if table.ndim != 2 or table.shape[1] != 2:
             raise ValueError("bad episodes")
         hours, lengths = table[:, 0], table[:, 1]
-        # 168 is the week's start again, as an earlier Foresight saved its last instant.
-        if not np.all((hours >= 0) & (hours <= 168) & (lengths > 0) & np.isfinite(lengths)):
+        # 168 is the week's start again, as an earlier Foresight saved its last instant;
+        # a length 0 is an episode under half a second, saved to the whole second.
+        if not np.all((hours >= 0) & (hours <= 168) & (lengths >= 0) & np.isfinite(lengths)):
             raise ValueError("bad episodes")
         result.append(EpisodeStarts(hours % 168.0, lengths))
     if len(result) != 2:
