@@ -243,6 +243,17 @@ async def _switch_on(hass: HomeAssistant) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def _heating_a_room_in_use(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A room in use on a template thermostat, its smart heating switched on."""
+    await _setup(hass, freezer, entry, monkeypatch, Predicted(in_use=True), ranged=False)
+    await _switch_on(hass)
+
+
 async def _by_hand(hass: HomeAssistant, setpoint: float) -> None:
     await turn(hass, "climate", "set_temperature", "climate.living", temperature=setpoint)
 
@@ -306,8 +317,7 @@ async def test_a_set_point_changed_by_hand_is_shown_kept_at_once(
     home_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), ranged=False)
-    await _switch_on(hass)
+    await _heating_a_room_in_use(hass, freezer, home_entry, monkeypatch)
     await _by_hand(hass, 23.0)
     assert _attributes(hass)["manual_override"] is True
     assert _attributes(hass)["reason"] == "manual"
@@ -319,8 +329,7 @@ async def test_going_back_by_hand_to_foresights_set_point_is_kept(
     home_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), ranged=False)
-    await _switch_on(hass)
+    await _heating_a_room_in_use(hass, freezer, home_entry, monkeypatch)
     assert _setpoint(hass) == 21.0
     await _by_hand(hass, 18.0)
     # The person changes their mind: back to the set point Foresight had chosen.
@@ -391,8 +400,7 @@ async def test_a_window_closing_gives_back_the_set_point_kept_by_hand(
     home_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), ranged=False)
-    await _switch_on(hass)
+    await _heating_a_room_in_use(hass, freezer, home_entry, monkeypatch)
     await _by_hand(hass, 23.0)
     hass.states.async_set("binary_sensor.living_window", "on", {"device_class": "window"})
     await tick(hass, freezer, dt_util.utcnow() + WINDOW_OPEN_FOR)
@@ -409,8 +417,7 @@ async def test_only_a_window_left_open_gives_eco(
     home_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), ranged=False)
-    await _switch_on(hass)
+    await _heating_a_room_in_use(hass, freezer, home_entry, monkeypatch)
     assert _setpoint(hass) == 21.0
     # A door (an inner door left open all day) is no reason to keep the room cool.
     opened = dt_util.utcnow()

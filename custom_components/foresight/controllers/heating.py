@@ -223,10 +223,8 @@ class HeatingController(Controller):
         attribute = _chosen_setpoint_attribute(new)
         if attribute is None or attribute != _chosen_setpoint_attribute(old):
             return
-        setpoint, before = (
-            _number(new.attributes.get(attribute)),
-            _number(old.attributes.get(attribute)),
-        )
+        setpoint = _number(new.attributes.get(attribute))
+        before = _number(old.attributes.get(attribute))
         if setpoint is None or before is None or setpoint == before:
             return
         if self.is_own(new.context) or (

@@ -297,9 +297,8 @@ class PresenceSimulationController(Controller):
         message = f"presence simulation: {', '.join(devices)} {'on' if on else 'off'} ({why})"
         if self.choices[MODE] == MODE_DRY_RUN:
             _LOGGER.info("Dry run, would switch %s", message)
-            self.note_in_logbook(
-                devices, f"dry run, would switch {message}"
-            )  # seen, not configured
+            # In each device's logbook too: a dry run is for seeing what would happen.
+            self.note_in_logbook(devices, f"dry run, would switch {message}")
             return
         by_domain: dict[str, list[str]] = {}
         for device in devices:
