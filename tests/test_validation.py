@@ -7,12 +7,14 @@ from importlib.metadata import distribution, version
 import json
 from pathlib import Path
 import re
+import string
 from typing import Any, get_args
 
 from awesomeversion import AwesomeVersion
 import hass_frontend
 from packaging.requirements import Requirement
 import probatio as vol
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 import yaml
 
@@ -24,6 +26,7 @@ from custom_components.foresight.learning.rhythm import RhythmCheck, RhythmStatu
 from homeassistant import const as ha_const
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -278,6 +281,59 @@ async def test_every_entity_is_translated_and_has_an_icon(
         assert key is not None, entity.entity_id
         assert TRANSLATIONS["entity"][platform][key]["name"], entity.entity_id
         assert ICONS["entity"][platform][key]["default"].startswith("mdi:"), entity.entity_id
+
+
+LANGUAGES = ("de", "fr", "nl")  # besides English, which the others are checked against
+
+
+def _texts(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Each text of a translation file by its dotted key, as Home Assistant flattens them."""
+    texts: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            texts.update(_texts(value, f"{prefix}{key}."))
+        else:
+            texts[f"{prefix}{key}"] = value
+    return texts
+
+
+def _translation(language: str) -> dict[str, Any]:
+    """A language's translation file (invalid JSON fails here)."""
+    return json.loads(
+        (INTEGRATION / "translations" / f"{language}.json").read_text(encoding="utf-8")
+    )
+
+
+def _placeholders(text: str) -> set[str]:
+    """The placeholders of a text, read as Home Assistant reads them to fill them in."""
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+def test_every_language_file_is_one_checked() -> None:
+    found = {path.stem for path in (INTEGRATION / "translations").glob("*.json")}
+    assert found == {"en", *LANGUAGES}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_language_has_every_english_text_with_its_placeholders(language: str) -> None:
+    """A missing key shows English, an extra one nothing, a wrong placeholder English again."""
+    english = _texts(TRANSLATIONS)
+    translated = _texts(_translation(language))
+    assert sorted(english.keys() - translated.keys()) == [], "missing"
+    assert sorted(translated.keys() - english.keys()) == [], "not in English"
+    for key, text in translated.items():
+        assert isinstance(text, str) and text.strip(), key
+        assert _placeholders(text) == _placeholders(english[key]), key
+
+
+async def test_home_assistant_shows_each_language_without_falling_back(
+    hass: HomeAssistant,
+) -> None:
+    for language in LANGUAGES:
+        for category, tree in _translation(language).items():
+            loaded = await async_get_translations(hass, language, category, [DOMAIN])
+            expected = _texts(tree, f"component.{DOMAIN}.{category}.")
+            assert loaded == expected, (language, category)
 
 
 def test_every_icon_is_one_the_frontend_can_show() -> None:
