@@ -872,3 +872,28 @@ def test_training_holds_one_rooms_readings_at_a_time(
 
     assert most_held <= 4  # two rooms' (the one learning, the one before) of the eight series
     assert candidate.model.to_dict() == expected.to_dict()
+
+
+async def test_an_expected_time_is_never_shown_in_the_past(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """Shown to its quarter hour, a use due within minutes would read "10 minutes ago": it is
+    shown due now instead, at the minute now is in."""
+    zone = ZoneInfo(hass.config.time_zone)
+    await _record_then_set_up(hass, freezer, entry, _routine(zone))
+    occupancy = entry.runtime_data.coordinator.occupancy
+    clamped = 0
+    for minutes in range(0, 24 * 60, 7):
+        now = NOW + timedelta(minutes=minutes, seconds=13)
+        outlook = occupancy.outlook(now, ())
+        assert outlook is not None
+        assert outlook.presence is not None
+        presence = outlook.presence
+        shown = [room.next_use for room in outlook.rooms.values()]
+        for expected in (presence.expected_arrival, presence.expected_departure):
+            shown += list(expected or ())
+        minute = now.replace(second=0)
+        for time in filter(None, shown):
+            assert time >= minute, (now, time)
+        clamped += minute in shown
+    assert clamped  # the sweep met uses due within a quarter hour

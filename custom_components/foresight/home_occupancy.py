@@ -306,10 +306,14 @@ class HomeOccupancy:
         """From the tracker's clock to the wall clock now: how the hour of day is read."""
         return utc_offset(now.timestamp(), self._zone) - self._tracker_offset
 
-    def _shown_time(self, tracker_time: float) -> datetime:
-        """An expected time as shown: its quarter hour, so pre-heating never starts late."""
+    def _shown_time(self, tracker_time: float, now: datetime) -> datetime:
+        """An expected time as shown: its quarter hour, so pre-heating never starts late.
+
+        Never before the minute ``now`` is in: a use due any moment is due now, not "ago".
+        """
         utc = tracker_time - self._tracker_offset
-        return datetime.fromtimestamp(utc - utc % SHOWN_TIME_STEP, self._zone)
+        minute = math.floor(now.timestamp() / 60) * 60
+        return datetime.fromtimestamp(max(utc - utc % SHOWN_TIME_STEP, minute), self._zone)
 
     def _hour_starts(self, now: datetime, first: int, count: int) -> npt.NDArray[np.float64]:
         """UTC starts of ``count`` hours, the first ``first`` hours after the one now began."""
@@ -330,23 +334,27 @@ class HomeOccupancy:
         rooms: dict[str | None, RoomOutlook] = {}
         for room in [*model.rooms, None]:
             forecast = tracker.forecast(room, moment, untrusted, wall_clock_shift=shift)
-            rooms[room] = self._room(forecast, model, room, starts)
+            rooms[room] = self._room(forecast, model, room, starts, now)
         home = tracker.home_outlook(moment, untrusted, shift)
         return OccupancyOutlook(
             rooms,
             HomePresence(
                 home.someone_home,
                 _shown(home.someone_home_probability),
-                self._expected(home.expected_arrival),
-                self._expected(home.expected_departure),
+                self._expected(home.expected_arrival, now),
+                self._expected(home.expected_departure, now),
             ),
         )
 
-    def _expected(self, expected: ExpectedTime | None) -> Expected | None:
+    def _expected(self, expected: ExpectedTime | None, now: datetime) -> Expected | None:
         if expected is None:
             return None
-        latest = self._shown_time(expected.latest) if expected.latest else None
-        return (self._shown_time(expected.time), self._shown_time(expected.earliest), latest)
+        latest = self._shown_time(expected.latest, now) if expected.latest else None
+        return (
+            self._shown_time(expected.time, now),
+            self._shown_time(expected.earliest, now),
+            latest,
+        )
 
     def _room(
         self,
@@ -354,6 +362,7 @@ class HomeOccupancy:
         model: OccupancyModel,
         room: str | None,
         starts: list[str],
+        now: datetime,
     ) -> RoomOutlook:
         unit = model.unit(room)
         skill = unit.scores.get("forecast_skill", math.nan)
@@ -367,7 +376,7 @@ class HomeOccupancy:
                 for start, p in zip(starts, forecast.hourly, strict=True)
             ],
             next_use=(
-                self._shown_time(forecast.next_use) if forecast.next_use is not None else None
+                self._shown_time(forecast.next_use, now) if forecast.next_use is not None else None
             ),
             confidence=forecast.confidence,
             skill=_round(skill),
