@@ -497,3 +497,56 @@ async def test_the_energy_flows_fix_says_so_when_the_meters_are_gone(
     assert result["reason"] == "nothing_to_add"
     assert CONF_PRODUCTION_SENSOR not in home_entry.data
     assert ir.async_get(hass).async_get_issue(DOMAIN, "energy_flows_missing") is None
+
+
+async def test_entities_renamed_together_each_keep_their_settings_and_history(
+    hass: HomeAssistant, home_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Renaming a device renames its entities at once: the first rename's reload loses none."""
+    registry = er.async_get(hass)
+    renamed = {
+        "person.alice": "person.alice_smith",
+        "binary_sensor.living_motion": "binary_sensor.lounge_motion",
+        "sensor.house_energy": "sensor.grid_energy",
+    }
+    for entity_id in renamed:
+        domain, object_id = entity_id.split(".")
+        registry.async_get_or_create(domain, "test", object_id, suggested_object_id=object_id)
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+
+    for old, new in renamed.items():  # one after the other, without waiting for Foresight
+        registry.async_update_entity(old, new_entity_id=new)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert "HistoryClosedError" not in caplog.text
+    assert home_entry.state is ConfigEntryState.LOADED
+    assert home_entry.data["people"] == ["person.alice_smith"]
+    assert home_entry.data[CONF_ENERGY_SENSOR] == ["sensor.grid_energy"]
+    room = next(iter(home_entry.subentries.values()))
+    assert room.data["motion"] == ["binary_sensor.lounge_motion"]
+    store: HistoryStore = home_entry.runtime_data.store
+    kinds = await hass.async_add_executor_job(store.kinds)
+    assert not kinds.keys() & renamed.keys()
+    assert kinds.keys() >= {"binary_sensor.lounge_motion", "sensor.grid_energy"}
+
+
+async def test_a_rename_under_way_when_the_home_reloads_is_finished_first(
+    hass: HomeAssistant, home_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = await _setup_registered(hass, home_entry, "binary_sensor.living_motion")
+
+    registry.async_update_entity(
+        "binary_sensor.living_motion", new_entity_id="binary_sensor.lounge_motion"
+    )
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert "HistoryClosedError" not in caplog.text
+    assert home_entry.state is ConfigEntryState.LOADED
+    room = next(iter(home_entry.subentries.values()))
+    assert room.data["motion"] == ["binary_sensor.lounge_motion"]
+    store: HistoryStore = home_entry.runtime_data.store
+    kinds = await hass.async_add_executor_job(store.kinds)
+    assert "binary_sensor.living_motion" not in kinds
+    assert "binary_sensor.lounge_motion" in kinds

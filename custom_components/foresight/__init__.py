@@ -59,7 +59,7 @@ from .home_occupancy import HomeOccupancy, occupancy_sources
 from .home_thermal import HeatedRoom, HomeThermal
 from .models import ModelStore
 from .observe import Observer, Unwritten
-from .renames import async_follow_new_batteries, async_follow_renames
+from .renames import RenameFollower, async_follow_new_batteries
 from .repairs import (
     async_check_energy_flows,
     async_check_sources,
@@ -98,6 +98,7 @@ class ForesightData:
     observer: Observer
     coordinator: ForesightCoordinator
     models: ModelStore
+    renames: RenameFollower
     controllers: list[Controller] = field(default_factory=list)
 
 
@@ -331,7 +332,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
 
     entry.async_on_unload(_close_models)
     controllers = build_controllers(hass, entry, coordinator)
-    entry.runtime_data = ForesightData(store, observer, coordinator, models, controllers)
+    renames = RenameFollower(hass, entry, sources)
+    entry.runtime_data = ForesightData(store, observer, coordinator, models, renames, controllers)
     for controller in controllers:
         entry.async_on_unload(controller.async_disable)
     entry.async_on_unload(coordinator.async_start_occupancy())
@@ -374,7 +376,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     entry.async_on_unload(
         async_track_time_change(hass, _nightly, hour=hour, minute=minute, second=second)
     )
-    entry.async_on_unload(async_follow_renames(hass, entry, sources))
+    entry.async_on_unload(renames.async_listen())
     entry.async_on_unload(async_follow_new_batteries(hass, entry, sources))
     await async_check_energy_flows(hass, entry)
 
@@ -405,6 +407,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -
     """Stop observing and write what is still buffered."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
+        # A rename under way (the reload it asked for may be this one) moves its history first.
+        await entry.runtime_data.renames.async_stop()
         await entry.runtime_data.observer.async_stop(dt_util.utcnow().timestamp())
     return unloaded
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 import logging
 from typing import Any
@@ -68,35 +69,75 @@ def replace_entity(data: Mapping[str, Any], old: str, new: str) -> dict[str, Any
     return updated
 
 
-def async_follow_renames(
-    hass: HomeAssistant, entry: ConfigEntry, sources: Mapping[str, Source]
-) -> Callable[[], None]:
-    """Listen for renamed and removed source entities; returns the unsubscribe callback."""
-    watched = {source.entity_id for source in sources.values()}
+class RenameFollower:
+    """Follows renamed and removed source entities, one rename after another.
+
+    Renaming a device renames its entities at once: their histories all move before the
+    settings change, once, since changing them reloads the home.
+    """
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, sources: Mapping[str, Source]
+    ) -> None:
+        """Follow the entities of ``sources`` and those the home's settings name."""
+        self._hass = hass
+        self._entry = entry
+        self._watched = {source.entity_id for source in sources.values()}
+        self._waiting: list[tuple[str, str]] = []
+        self._following: asyncio.Task[None] | None = None
+        self._stop_listening: Callable[[], None] | None = None
 
     @callback
-    def _on_registry_update(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+    def async_listen(self) -> Callable[[], None]:
+        """Start following; returns the callback that stops listening."""
+        self._stop_listening = self._hass.bus.async_listen(
+            er.EVENT_ENTITY_REGISTRY_UPDATED, self._on_registry_update
+        )
+        return self._async_stop_listening
+
+    @callback
+    def _async_stop_listening(self) -> None:
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None
+
+    async def async_stop(self) -> None:
+        """Stop listening and finish the renames under way (before the history closes)."""
+        self._async_stop_listening()
+        if self._following is not None:
+            await self._following
+
+    @callback
+    def _on_registry_update(self, event: Event[er.EventEntityRegistryUpdatedData]) -> None:
         data = event.data
-        if data["action"] == "remove" and data["entity_id"] in watched:
-            async_source_removed(hass, data["entity_id"])
+        if data["action"] == "remove" and data["entity_id"] in self._watched:
+            async_source_removed(self._hass, data["entity_id"])
             return
         if data["action"] != "update" or "old_entity_id" not in data:
             return
         old, new = data["old_entity_id"], data["entity_id"]
-        if old not in watched and not _names(entry, old):
+        if old not in self._watched and not _names(self._entry, old):
             return  # neither observed nor named in a setting (an excluded battery is named)
-        hass.async_create_task(_async_rename(hass, entry, old, new), eager_start=False)
+        self._watched.add(new)  # renamed again before the home reloads, it is still followed
+        self._waiting.append((old, new))
+        if self._following is None:
+            self._following = self._hass.async_create_task(
+                self._async_follow(), "foresight follows renamed entities", eager_start=False
+            )
 
-    return hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _on_registry_update)
+    async def _async_follow(self) -> None:
+        renamed: list[tuple[str, str]] = []
+        try:
+            while self._waiting:
+                old, new = self._waiting.pop(0)
+                await _async_move_history(self._hass, self._entry, old, new)
+                renamed.append((old, new))
+        finally:
+            self._following = None
+            _update_settings(self._hass, self._entry, renamed)
 
 
-def _names(entry: ConfigEntry, entity_id: str) -> bool:
-    """Whether the home's or a room's configuration names ``entity_id``."""
-    configurations = [entry.data, entry.options, *(s.data for s in entry.subentries.values())]
-    return any(replace_entity(c, entity_id, "") != dict(c) for c in configurations)
-
-
-async def _async_rename(hass: HomeAssistant, entry: ConfigEntry, old: str, new: str) -> None:
+async def _async_move_history(hass: HomeAssistant, entry: ConfigEntry, old: str, new: str) -> None:
     runtime = entry.runtime_data
     store: HistoryStore = runtime.store
     # Write what the old id saw (its last state included) before its history moves; after it,
@@ -110,14 +151,29 @@ async def _async_rename(hass: HomeAssistant, entry: ConfigEntry, old: str, new: 
 
     await async_after_backup(hass, _rename_history)
     runtime.models.rename(old, new)
+
+
+def _update_settings(
+    hass: HomeAssistant, entry: ConfigEntry, renamed: list[tuple[str, str]]
+) -> None:
+    """Name the renamed entities' new ids in the home's and its rooms' settings."""
     for subentry in entry.subentries.values():
-        updated = replace_entity(subentry.data, old, new)
+        updated = dict(subentry.data)
+        for old, new in renamed:
+            updated = replace_entity(updated, old, new)
         if updated != dict(subentry.data):
             hass.config_entries.async_update_subentry(entry, subentry, data=updated)
-    data = replace_entity(entry.data, old, new)
-    options = replace_entity(entry.options, old, new)
+    data, options = dict(entry.data), dict(entry.options)
+    for old, new in renamed:
+        data, options = replace_entity(data, old, new), replace_entity(options, old, new)
     if data != dict(entry.data) or options != dict(entry.options):
         hass.config_entries.async_update_entry(entry, data=data, options=options)
+
+
+def _names(entry: ConfigEntry, entity_id: str) -> bool:
+    """Whether the home's or a room's configuration names ``entity_id``."""
+    configurations = [entry.data, entry.options, *(s.data for s in entry.subentries.values())]
+    return any(replace_entity(c, entity_id, "") != dict(c) for c in configurations)
 
 
 def async_follow_new_batteries(
