@@ -200,7 +200,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     async def _async_reload(hass: HomeAssistant, entry: ForesightConfigEntry) -> None:
         # Home Assistant 2026.10 drops a removed room's entities from the registry after this starts.
         removed = [
-            registered.entity_id
+            registered
             for registered in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
             if registered.config_subentry_id in rooms.difference(entry.subentries)
         ]
@@ -417,13 +417,8 @@ async def async_remove_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -
     """Forget the home: its history file, its models, its repair issues and its last states."""
     async_clear_all(hass)
     # Added again, its switches start off rather than taking back the removed home's.
-    async_forget_last_states(
-        hass,
-        [
-            registered.entity_id
-            for registered in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        ],
-    )
+    registered = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    async_forget_last_states(hass, registered)
     hass.data.get(UNWRITTEN, {}).pop(entry.entry_id, None)
     await ModelStore(hass, entry.entry_id).async_remove()
     path = history_path(hass, entry)

@@ -98,20 +98,24 @@ def add_entities(
     platform = async_get_current_platform()
     registry = er.async_get(platform.hass)
     gone = [
-        registered.entity_id
+        registered
         for registered in er.async_entries_for_config_entry(registry, entry.entry_id)
         if registered.domain == platform.domain and registered.unique_id not in provided
     ]
-    for entity_id in gone:
-        registry.async_remove(entity_id)
+    for registered in gone:
+        registry.async_remove(registered.entity_id)
     # Provided again one day (a room's thermostat given back), each starts anew.
     async_forget_last_states(platform.hass, gone)
 
 
 @callback
-def async_forget_last_states(hass: HomeAssistant, entity_ids: Iterable[str]) -> None:
+def async_forget_last_states(hass: HomeAssistant, entities: Iterable[er.RegistryEntry]) -> None:
     """Forget the last states kept of removed entities: added again, they start anew."""
-    # Home Assistant before 2026.11 keeps them by entity id (later by registry entry, never reused).
-    kept = getattr(restore_state.async_get(hass), "last_states", {})
-    for entity_id in entity_ids:
-        kept.pop(entity_id, None)
+    restored = restore_state.async_get(hass)
+    # Home Assistant keeps them by entity id before 2026.11, and by registry entry since, whose
+    # id an entity provided again takes back.
+    by_entity_id = getattr(restored, "last_states", {})
+    by_registry_id = getattr(restored, "last_states_by_entity_registry_id", {})
+    for entity in entities:
+        by_entity_id.pop(entity.entity_id, None)
+        by_registry_id.pop(entity.id, None)
