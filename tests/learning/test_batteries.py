@@ -141,6 +141,15 @@ def test_low_level_reached_and_override() -> None:
     assert abs(at_twenty.low_at - (low_at - 10 * DAY)) / DAY < 1.5
 
 
+def test_low_is_dated_when_it_crossed_the_low_level_not_at_its_last_step() -> None:
+    """A battery at 3 % reached 10 % a week ago: that day is shown, not its last step."""
+    times, levels, low_at = _trace(97, 1.0)
+    forecast = BatteryDischarge.from_history(times, levels).forecast()
+    assert forecast.status == "low"
+    assert forecast.low_at is not None
+    assert abs(forecast.low_at - low_at) / DAY < 0.5
+
+
 def test_range_is_calibrated_on_noisy_devices() -> None:
     """The 80 % range holds the true date about 80 % of the time on noisy discharges."""
     inside = 0

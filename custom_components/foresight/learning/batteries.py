@@ -260,7 +260,7 @@ class BatteryDischarge:
         level_now = float(envelope[-1])
         if level_now + boundary <= self.low_level:
             # Even the top of the reading's step is below the low level: it surely is low.
-            return self._reached(crossing_times, runs, level_now)
+            return self._reached(crossing_times, crossing_levels, runs, envelope)
         span = current - float(runs[0, 0])
         since_step = current - (float(crossing_times[-1]) if crossing_times.size else runs[0, 0])
         if crossing_times.size < MIN_CROSSINGS or span < MIN_HISTORY:
@@ -322,9 +322,30 @@ class BatteryDischarge:
         )
 
     def _reached(
-        self, crossing_times: FloatArray, runs: FloatArray, level_now: float
+        self,
+        crossing_times: FloatArray,
+        crossing_levels: FloatArray,
+        runs: FloatArray,
+        envelope: FloatArray,
     ) -> BatteryForecast:
-        reached = float(crossing_times[-1]) if crossing_times.size else float(runs[-1, 0])
+        # When it passed the low level (between the steps either side), not its latest step.
+        below = np.flatnonzero(crossing_levels <= self.low_level)
+        if not below.size:  # seen below it from the first reading on
+            reached = float(runs[0, 0])
+        else:
+            reached = float(crossing_times[below[0]])
+            if below[0] > 0:
+                above = below[0] - 1
+                share = (crossing_levels[above] - self.low_level) / (
+                    crossing_levels[above] - crossing_levels[below[0]]
+                )
+                reached += (1.0 - share) * (crossing_times[above] - reached)
+            # Never before a reading above the low level, nor after the first below it.
+            above_low = runs[runs[:, 2] > self.low_level, 1]
+            if above_low.size:
+                reached = max(reached, float(above_low.max()))
+            reached = min(reached, float(runs[envelope < self.low_level, 0].min()))
+        level_now = float(envelope[-1])
         return BatteryForecast(
             "low",
             level_now,
