@@ -330,6 +330,17 @@ async def test_options_settings(hass: HomeAssistant, setup_home: MockConfigEntry
     )
     assert result["errors"] == {CONF_WATCHED_APPLIANCES: "not_power"}
 
+    # Only a battery level sensor can be left unwatched; a thermometer sent anyway is refused.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_RETENTION_DAYS: 90,
+            CONF_BATTERY_LOW_LEVEL: 15,
+            CONF_EXCLUDED_BATTERIES: ["sensor.outdoor_temperature"],
+        },
+    )
+    assert result["errors"] == {CONF_EXCLUDED_BATTERIES: "not_a_battery"}
+
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {

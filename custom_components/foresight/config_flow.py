@@ -347,6 +347,10 @@ class ForesightOptionsFlow(OptionsFlow):
                     for entity_id in entity_ids
                 ):
                     errors[key] = "not_power"  # an appliance's cycles are read from its power
+                elif key == CONF_EXCLUDED_BATTERIES and not set(entity_ids).issubset(
+                    battery_sensors(self.hass)
+                ):
+                    errors[key] = "not_a_battery"
             if not errors:
                 # The form's fields come from the form alone: a cleared optional field is gone.
                 kept = {
