@@ -216,9 +216,14 @@ async def test_models_follow_an_entity_renamed_twice_before_they_reload(
     }
 
 
+@pytest.mark.parametrize("all_at_once", [False, True], ids=["one_by_one", "all_at_once"])
 async def test_a_rename_follows_every_setting_that_names_the_entity(
-    hass: HomeAssistant, home_entry: MockConfigEntry
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    all_at_once: bool,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """Renamed one by one, or all at once as renaming their device does: every setting follows."""
     registry = er.async_get(hass)
     renamed = {
         "binary_sensor.living_motion": "binary_sensor.lounge_motion",
@@ -264,7 +269,9 @@ async def test_a_rename_follows_every_setting_that_names_the_entity(
 
     for old, new in renamed.items():
         registry.async_update_entity(old, new_entity_id=new)
-        await hass.async_block_till_done(wait_background_tasks=True)
+        if not all_at_once:
+            await hass.async_block_till_done(wait_background_tasks=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     room = next(iter(home_entry.subentries.values()))
     assert room.data["motion"] == ["binary_sensor.lounge_motion"]
@@ -279,6 +286,9 @@ async def test_a_rename_follows_every_setting_that_names_the_entity(
     store: HistoryStore = home_entry.runtime_data.store
     kept = await hass.async_add_executor_job(store.samples, "sensor.kitchen_fridge_power")
     assert [value for _, value in kept][:1] == [80.0]
+    kept = await hass.async_add_executor_job(store.samples, "sensor.front_door_battery")
+    assert [value for _, value in kept][:1] == [80.0]
+    assert "Error" not in caplog.text
 
 
 async def test_a_renamed_lamp_keeps_both_its_series(
