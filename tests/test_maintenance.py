@@ -133,7 +133,10 @@ async def test_battery_date_calendar_and_replacement(
     assert sensor is not None
     assert datetime.fromisoformat(sensor.state) == expected.replace(microsecond=0)
     assert sensor.attributes["entity_id"] == "sensor.door_battery"
-    assert sensor.attributes["level"] == pytest.approx(forecast.level)
+    assert forecast.level is not None
+    # The level the model reckons between two reported steps, shown to a tenth of a point.
+    assert sensor.attributes["level"] == round(forecast.level, 1) != forecast.level
+    assert sensor.attributes["upcoming"][0]["level"] == round(forecast.level, 1)
     assert 10 < (expected - now).days < 20  # 28 % left at 1.2 points a day
     assert sensor.attributes["upcoming"]
     assert "upcoming" not in await recorded_attributes(hass, sensor.entity_id)
@@ -141,6 +144,7 @@ async def test_battery_date_calendar_and_replacement(
     (event,) = await _maintenance_events(hass, days=60)
     assert event["start"] == expected.astimezone(zone).date().isoformat()
     assert "door_battery" in event["description"]
+    assert f"(now {round(forecast.level, 1):g} %)" in event["description"]
     assert not [e for e in events if e.data["type"] == "battery"]  # not within 7 days yet
 
     freezer.move_to(now + timedelta(hours=1))

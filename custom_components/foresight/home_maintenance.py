@@ -374,7 +374,8 @@ class HomeMaintenance:
         return BatteryOutlook(
             entity_id=key,
             status=forecast.status,
-            level=forecast.level,
+            # Reckoned between two reported steps: a tenth of a point is all it can tell.
+            level=round(forecast.level, 1) if forecast.level is not None else None,
             low_level=forecast.low_level,
             low_at=self._when(forecast.low_at),
             low_at_early=self._when(forecast.low_at_early),
