@@ -553,6 +553,45 @@ async def test_a_battery_is_predicted_on_the_first_day_from_its_long_term_statis
     assert abs(low_at - (START + timedelta(days=80))) < timedelta(days=3)  # 50 % left
 
 
+async def test_a_battery_found_low_at_setup_is_announced_with_the_day_it_crossed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """Its recorded history is read before anything is said: not "low since Foresight started"."""
+    freezer.move_to(START)
+
+    def level(moment: datetime) -> float:  # 0.95 points a day from 100 % 100 days ago: 5 % now
+        return float(
+            round(100 - 0.95 * (moment - START + timedelta(days=100)).total_seconds() / 86400)
+        )
+
+    hours = [START - timedelta(days=100, hours=-hour) for hour in range(100 * 24)]
+    import_hourly_statistics(
+        hass,
+        "sensor.door_battery",
+        "unitless",
+        "%",
+        [
+            {
+                "start": hour,
+                "mean": level(hour + timedelta(minutes=30)),
+                "min": level(hour + timedelta(hours=1)),
+                "max": level(hour),
+            }
+            for hour in hours
+        ],
+    )
+    hass.states.async_set("sensor.door_battery", str(level(START)), BATTERY)
+    await async_wait_recording_done(hass)
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
+    maintenance_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(maintenance_entry.entry_id)
+    await _refresh(hass, maintenance_entry.runtime_data.coordinator)
+
+    (event,) = [e for e in events if e.data["type"] == "battery"]
+    crossed = START - timedelta(days=100 - 90 / 0.95)
+    assert abs(datetime.fromisoformat(event.data["low_at"]) - crossed) < timedelta(days=1)
+
+
 async def test_a_battery_added_later_is_watched_without_a_reload(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
 ) -> None:

@@ -356,8 +356,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
             filled = await async_after_backup(
                 hass, partial(async_backfill, hass, store, series, until, retention)
             )
-            if filled or coordinator.needs_training:
-                await coordinator.async_train(filled)
+            await coordinator.async_history_read(filled)
 
         entry.async_create_background_task(
             hass, _backfill_then_train(), "foresight backfill and training"

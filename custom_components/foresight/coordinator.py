@@ -186,6 +186,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         }
         # Whether unusual energy use was last announced, kept so a restart does not repeat it.
         self._unusual_announced = models.get(UNUSUAL_ANNOUNCED) is True
+        # Nothing needs maintenance until the recorder's history of new sources was read.
+        self._history_read = False
         self._training = asyncio.Lock()
         self._summarised_at: datetime | None = None  # when the history was last summarised
         self._retention_days = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
@@ -363,6 +365,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         if unusual != self._unusual_announced:
             self._unusual_announced = unusual
             self.models.put(UNUSUAL_ANNOUNCED, unusual)
+        if not self._history_read:
+            return  # a battery seen only since now would be "low since now", whatever its past
         # Each battery coming due, problem and drift is announced once, when it first appears:
         # a battery whose date moves while still due soon, or a restart, is no news.
         due: dict[tuple[str, str], dict[str, object]] = {}
@@ -423,10 +427,21 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             or any(room not in self.thermal.models for room in self.thermal.rooms)
         )
 
-    async def async_train(self, backfilled: Collection[str] = ()) -> list[str]:
+    async def async_history_read(self, backfilled: Collection[str]) -> None:
+        """The recorder's history was read: learn from it where needed, then announce."""
+        if backfilled or self.needs_training:
+            await self.async_train(backfilled, history_read=True)
+            return
+        self._history_read = True
+        await self.async_refresh()
+
+    async def async_train(
+        self, backfilled: Collection[str] = (), *, history_read: bool = False
+    ) -> list[str]:
         """Train every model from the history (in the executor), keep them, and predict anew.
 
-        ``backfilled``: the series the history gained older samples of, relearned from scratch.
+        ``backfilled``: the series the history gained older samples of, relearned from scratch;
+        ``history_read``: the recorder's history has been read, so maintenance may announce.
         Returns the models whose training failed: for those, the model in use is kept.
         Raises HistoryClosedError if Foresight is unloaded meanwhile: nothing more is kept.
         """
@@ -447,6 +462,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
                 await self._async_keep_maintenance()
                 await self._async_keep_learned()
                 self.trained_at["maintenance"] = now
+            self._history_read = self._history_read or history_read
             if self.thermal.rooms:
                 with _keeping_the_previous_model("thermal", failed):
                     parameters = await self.hass.async_add_executor_job(self.thermal.train, now)
