@@ -272,8 +272,11 @@ async def test_a_stuck_sensor_gets_its_own_repair_issue(
 ) -> None:
     await _start(hass, maintenance_entry, freezer)
     coordinator = maintenance_entry.runtime_data.coordinator
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
     stuck_since = _hall_days(hass, freezer) + timedelta(minutes=10)
     freezer.move_to(stuck_since)
+    hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
+    freezer.move_to(stuck_since + timedelta(days=1))  # it still says "on" now and then
     hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
     freezer.move_to(stuck_since + timedelta(days=2))
     await _refresh(hass, coordinator)
@@ -281,6 +284,11 @@ async def test_a_stuck_sensor_gets_its_own_repair_issue(
     problem = hass.states.get("binary_sensor.foresight_sensor_problem")
     assert problem is not None
     assert [source["problem"] for source in problem.attributes["sources"]] == ["stuck"]
+    # Stuck since it turned on, not since it last said so.
+    on_since = stuck_since.replace(microsecond=0)
+    assert datetime.fromisoformat(problem.attributes["sources"][0]["since"]) == on_since
+    (said,) = [e.data for e in events if e.data["type"] == "stuck"]
+    assert datetime.fromisoformat(said["since"]) == on_since
     issues = ir.async_get(hass)
     assert issues.async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion") is None
     issue = issues.async_get_issue(DOMAIN, "source_stuck_binary_sensor.hall_motion")

@@ -63,7 +63,7 @@ class SourceProblem:
 
     entity_id: str
     status: str  # silent or stuck
-    since: datetime  # its last report
+    since: datetime  # its last report; stuck: when it turned on
     allowed_hours: float
     needs_repair: bool
 
@@ -388,10 +388,13 @@ class HomeMaintenance:
         check = rhythm.check(local_now)
         if not check.problem:
             return None
+        since = local_now - check.seconds_since_report
+        if check.status == "stuck" and rhythm.on_since is not None:
+            since = rhythm.on_since  # a stuck sensor may still say "on" now and then
         return SourceProblem(
             entity_id=key.split("#", 1)[0],
             status=check.status,
-            since=self._shown(local_now - check.seconds_since_report),
+            since=self._shown(since),
             allowed_hours=round((check.allowed_seconds or 0.0) / HOUR, 2),
             needs_repair=rhythm.needs_repair(local_now),
         )
