@@ -123,6 +123,30 @@ async def test_removed_source_raises_an_issue(
     )
 
 
+async def test_a_removed_battery_is_no_longer_watched(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """A battery watched only for being one is let go when removed: no issue nobody can fix."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create(
+        "sensor", "test", "smoke_alarm_battery", suggested_object_id="smoke_alarm_battery"
+    )
+    battery = {"device_class": "battery", "unit_of_measurement": "%"}
+    hass.states.async_set("sensor.smoke_alarm_battery", "95", battery)
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+    assert "sensor.smoke_alarm_battery" in home_entry.runtime_data.coordinator.maintenance.keys
+
+    registry.async_remove("sensor.smoke_alarm_battery")
+    hass.states.async_remove("sensor.smoke_alarm_battery")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issue_id = "source_missing_sensor.smoke_alarm_battery"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert home_entry.state is ConfigEntryState.LOADED
+    keys = home_entry.runtime_data.coordinator.maintenance.keys
+    assert "sensor.smoke_alarm_battery" not in keys
+
+
 @pytest.mark.parametrize(
     "recorder_config", [{"exclude": {"entities": ["sensor.living_temperature"]}}]
 )

@@ -83,6 +83,7 @@ class RenameFollower:
         self._hass = hass
         self._entry = entry
         self._watched = {source.entity_id for source in sources.values()}
+        self._batteries = {s.entity_id for s in sources.values() if s.kind is Kind.BATTERY}
         self._waiting: list[tuple[str, str]] = []
         self._following: asyncio.Task[None] | None = None
         self._stop_listening: Callable[[], None] | None = None
@@ -111,7 +112,11 @@ class RenameFollower:
     def _on_registry_update(self, event: Event[er.EventEntityRegistryUpdatedData]) -> None:
         data = event.data
         if data["action"] == "remove" and data["entity_id"] in self._watched:
-            async_source_removed(self._hass, data["entity_id"])
+            if data["entity_id"] in self._batteries:
+                # Watched because it is a battery: once gone, it is simply watched no more.
+                self._hass.config_entries.async_schedule_reload(self._entry.entry_id)
+            else:
+                async_source_removed(self._hass, data["entity_id"])
             return
         if data["action"] != "update" or "old_entity_id" not in data:
             return
