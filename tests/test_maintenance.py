@@ -217,7 +217,7 @@ async def test_a_battery_already_low_is_due_today(
     assert calendar.state == "on"
 
 
-@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("language", ["en", "it"])
 async def test_a_battery_low_since_this_morning_has_reached_its_level(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
