@@ -50,8 +50,6 @@ async def test_translated_errors(
         {"kind": "maintenance", "hours": 0},
         {"kind": "maintenance", "hours": "many"},
         {"kind": "maintenance", "hours": 2.5},  # not cut to 2 unsaid
-        {"kind": "maintenance", "room": "living room"},  # rooms have occupancy forecasts only
-        {"kind": "energy", "room": "living room"},
     ],
 )
 async def test_invalid_arguments_are_refused(
@@ -60,6 +58,20 @@ async def test_invalid_arguments_are_refused(
     with pytest.raises(ServiceValidationError) as raised:
         await _call(hass, "get_forecast", data)
     assert raised.value.translation_key == "invalid_argument"
+
+
+@pytest.mark.parametrize("kind", ["energy", "maintenance"])
+async def test_a_room_is_refused_for_a_forecast_of_the_whole_home(
+    hass: HomeAssistant, setup_home: MockConfigEntry, kind: str
+) -> None:
+    """Energy and maintenance are forecast for the home: the error says to leave the room out."""
+    with pytest.raises(ServiceValidationError) as raised:
+        await _call(hass, "get_forecast", {"kind": kind, "room": "living room"})
+    assert raised.value.translation_key == "room_only_for_occupancy"
+    assert str(raised.value) == (
+        "Foresight forecasts energy use and maintenance for the whole home, not per room: "
+        "leave the room out"  # Home Assistant drops the full stop
+    )
 
 
 async def test_hours_may_be_given_as_a_whole_number_in_any_form(

@@ -54,7 +54,9 @@ def _whole(value: Any) -> int:
 
 def _room_only_for_occupancy(data: dict[str, Any]) -> dict[str, Any]:
     if ATTR_ROOM in data and data[ATTR_KIND] != "occupancy":
-        raise vol.Invalid("a room has an occupancy forecast only", path=[ATTR_ROOM])
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="room_only_for_occupancy"
+        )
     return data
 
 
