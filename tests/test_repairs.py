@@ -365,6 +365,32 @@ async def test_a_renamed_appliance_keeps_its_problem_sensor(
     assert problem.attributes["power_sensor"] == "sensor.kitchen_fridge"
 
 
+async def test_an_appliance_whose_power_sensor_was_deleted_shows_no_verdict(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """Once its power sensor is deleted, an appliance's learned cycles say nothing of it now."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create(
+        "sensor", "test", "fridge", suggested_object_id="fridge_power", original_name="Fridge"
+    )
+    set_home_states(hass)
+    options = {**home_entry.options, CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"]}
+    await load_entry(hass, home_entry, options=options)
+    problem = hass.states.get("binary_sensor.foresight_fridge_problem")
+    assert problem is not None
+    assert problem.state != "unavailable"
+
+    registry.async_remove("sensor.fridge_power")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await home_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "source_missing_sensor.fridge_power")
+    problem = hass.states.get("binary_sensor.foresight_fridge_problem")
+    assert problem is not None
+    assert problem.state == "unavailable"
+
+
 async def test_an_appliance_problem_sensor_named_by_its_entity_id_keeps_its_settings(
     hass: HomeAssistant, home_entry: MockConfigEntry
 ) -> None:

@@ -214,6 +214,14 @@ class ApplianceProblemSensor(ForesightEntity, BinarySensorEntity):
         if not name and (state := coordinator.hass.states.get(appliance)) is not None:
             name = state.name
         self._attr_translation_placeholders = {"appliance": name or appliance}
+        self._registered = registered is not None
+
+    @property
+    def available(self) -> bool:
+        """Unavailable once its power sensor is deleted: what was learned says nothing now."""
+        if self._registered and er.async_get(self.hass).async_get(self._appliance) is None:
+            return False
+        return super().available
 
     @property
     def is_on(self) -> bool | None:
