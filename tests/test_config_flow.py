@@ -423,6 +423,18 @@ async def test_options_battery_level(hass: HomeAssistant, setup_home: MockConfig
     assert setup_home.options[CONF_RETENTION_DAYS] == 400  # the other settings are kept
     await hass.async_block_till_done(wait_background_tasks=True)
 
+    # Left empty, the battery takes the home's low level again.
+    result = await hass.config_entries.options.async_init(setup_home.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "battery_level"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"battery": "sensor.lock_battery"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert setup_home.options[CONF_BATTERY_LOW_LEVELS] == {}
+    await hass.async_block_till_done(wait_background_tasks=True)
+
 
 def _register_kitchen(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[str, dict[str, str]]:
     """A kitchen area with a device holding a motion sensor, and entities placed directly."""

@@ -138,7 +138,7 @@ BATTERY_LEVEL_SCHEMA = vol.Schema(
         vol.Required(CONF_BATTERY): selector.EntitySelector(
             selector.EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.BATTERY)
         ),
-        vol.Required(CONF_LOW_LEVEL): BATTERY_LEVEL,
+        vol.Optional(CONF_LOW_LEVEL): BATTERY_LEVEL,  # left empty: the home's low level
     }
 )
 
@@ -380,7 +380,9 @@ class ForesightOptionsFlow(OptionsFlow):
                 errors[CONF_BATTERY] = "not_a_battery"
             else:
                 levels = dict(self.config_entry.options.get(CONF_BATTERY_LOW_LEVELS, {}))
-                levels[battery] = user_input[CONF_LOW_LEVEL]
+                levels.pop(battery, None)
+                if CONF_LOW_LEVEL in user_input:
+                    levels[battery] = user_input[CONF_LOW_LEVEL]
                 return self.async_create_entry(
                     data={**self.config_entry.options, CONF_BATTERY_LOW_LEVELS: levels}
                 )
