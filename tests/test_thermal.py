@@ -134,6 +134,16 @@ async def test_warm_up_is_learned_from_the_set_point_without_hvac_action(
     assert rate.attributes["heating_gain"] == pytest.approx(GAIN, rel=0.25)
     assert rate.attributes["heat_loss"] == pytest.approx(LOSS, rel=0.4)
 
+    # A room left to freeze, at exactly 0 °C, still has a warm-up rate: the coldest it can be.
+    hass.states.async_set("sensor.living_temperature", "0.0", TEMPERATURE)
+    await home_at_start.runtime_data.coordinator.async_refresh()
+    frozen = hass.states.get("sensor.living_room_warm_up_rate")
+    assert frozen is not None
+    assert frozen.attributes["temperature"] == 0.0
+    assert float(frozen.state) == pytest.approx(
+        frozen.attributes["heating_gain"] + frozen.attributes["heat_loss"] * OUTDOOR, abs=0.05
+    )
+
 
 def test_hold_readings() -> None:
     times, values = hold_readings(

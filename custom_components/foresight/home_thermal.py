@@ -131,7 +131,9 @@ class HomeThermal:
             current = reading[1] if reading is not None else None
             ready = model is not None and model.ready
             rate = (
-                model.warm_up_rate(current, self.outdoor) if ready and model and current else None
+                model.warm_up_rate(current, self.outdoor)
+                if ready and model and current is not None  # 0 °C is a temperature
+                else None
             )
             warm_ups[room] = WarmUp(
                 temperature=current,
