@@ -240,6 +240,40 @@ async def test_home_step_errors_then_recovers(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+async def test_a_meters_power_and_energy_are_not_counted_together(hass: HomeAssistant) -> None:
+    """A smart meter's power sensor and its energy counter are one supply: chosen together, the
+    home's use would count twice. Its two tariffs' counters are two halves, and stay welcome."""
+    meter_entry = MockConfigEntry(domain="p1_meter")
+    meter_entry.add_to_hass(hass)
+    meter = dr.async_get(hass).async_get_or_create(
+        config_entry_id=meter_entry.entry_id, identifiers={("p1_meter", "meter")}
+    )
+    registry = er.async_get(hass)
+    sensors = {}
+    for key, unit, device_class in (
+        ("power", "W", "power"),
+        ("tariff_1", "kWh", "energy"),
+        ("tariff_2", "kWh", "energy"),
+    ):
+        sensors[key] = registry.async_get_or_create(
+            "sensor", "p1_meter", key, device_id=meter.id
+        ).entity_id
+        hass.states.async_set(
+            sensors[key], "100", {"unit_of_measurement": unit, "device_class": device_class}
+        )
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENERGY_SENSOR: [sensors["tariff_1"], sensors["power"]]}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_ENERGY_SENSOR: "power_and_energy_of_one_meter"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENERGY_SENSOR: [sensors["tariff_1"], sensors["tariff_2"]]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
 async def test_only_one_home(hass: HomeAssistant) -> None:
     MockConfigEntry(domain=DOMAIN, data=HOME_DATA).add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})

@@ -17,7 +17,7 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import selector
+from homeassistant.helpers import entity_registry as er, selector
 from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .const import (
@@ -207,6 +207,8 @@ def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[s
             elif key != CONF_ENERGY_SENSOR and not user_input.get(CONF_ENERGY_SENSOR):
                 errors[key] = "needs_main_sensor"  # the other flows add to the grid's import
             chosen.add(electricity)
+        if key not in errors and _power_and_energy_of_one_device(hass, user_input.get(key) or []):
+            errors[key] = "power_and_energy_of_one_meter"
     if outdoor := user_input.get(CONF_OUTDOOR_TEMPERATURE):
         state = hass.states.get(outdoor)
         if not entity_exists(hass, outdoor):
@@ -216,6 +218,19 @@ def _validate_home(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[s
         ):
             errors[CONF_OUTDOOR_TEMPERATURE] = "not_temperature"
     return errors
+
+
+def _power_and_energy_of_one_device(hass: HomeAssistant, entity_ids: list[str]) -> bool:
+    """Whether a device's power sensor and its energy meter are both among ``entity_ids``.
+
+    They measure the same electricity twice; a meter's two tariff counters do not.
+    """
+    registry = er.async_get(hass)
+    kinds_by_device: dict[str, set[Kind | None]] = {}
+    for entity_id in entity_ids:
+        if (entry := registry.async_get(entity_id)) is not None and entry.device_id is not None:
+            kinds_by_device.setdefault(entry.device_id, set()).add(energy_kind_of(hass, entity_id))
+    return any({Kind.POWER, Kind.ENERGY} <= kinds for kinds in kinds_by_device.values())
 
 
 def _room_entities(data: Mapping[str, Any], key: str) -> list[str]:
