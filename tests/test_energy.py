@@ -463,6 +463,25 @@ async def test_forecast_hours_are_the_meter_hours(
     )
 
 
+async def test_the_forecast_moves_on_when_the_hour_does(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray],
+) -> None:
+    """At the top of the hour the next hour's forecast is the new hour's, not the one just over:
+    an automation run on the hour reads the hour it is in."""
+    entry, _local_hours, _kwh = energy_home
+    freezer.move_to(NOW + timedelta(minutes=57))
+    await entry.runtime_data.coordinator.async_refresh()
+    freezer.move_to(NOW + timedelta(hours=1, seconds=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    next_hour = hass.states.get("sensor.foresight_energy_forecast_next_hour")
+    assert next_hour is not None
+    first = datetime.fromisoformat(next_hour.attributes["forecast"][0]["start"])
+    assert first == NOW + timedelta(hours=1)
+
+
 async def _heater_left_on(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

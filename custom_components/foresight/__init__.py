@@ -15,7 +15,7 @@ from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, EVENT_HOMEASSISTANT_ST
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, entity_registry as er
-from homeassistant.helpers.event import async_track_time_change
+from homeassistant.helpers.event import async_track_time_change, async_track_utc_time_change
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
@@ -370,7 +370,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     def _nightly(_now: datetime) -> None:
         entry.async_create_background_task(hass, coordinator.async_train(), "foresight training")
 
+    @callback
+    def _new_meter_hour(_now: datetime) -> None:
+        entry.async_create_background_task(
+            hass, coordinator.async_request_refresh(), "foresight refresh at the hour"
+        )
+
     entry.async_on_unload(async_at_started(hass, _started))
+    # The energy forecast starts from the meter's hour under way: it moves on when that hour does.
+    entry.async_on_unload(async_track_utc_time_change(hass, _new_meter_hour, minute=0, second=0))
     hour, minute, second = TRAIN_AT
     entry.async_on_unload(
         async_track_time_change(hass, _nightly, hour=hour, minute=minute, second=second)
