@@ -161,11 +161,12 @@ async def test_notify_on_unusual_energy(
     calls = async_capture_events(hass, EVENT_CALL_SERVICE)
     hass.bus.async_fire(
         "foresight_unusual_energy",
-        {"kind": "excess", "since": START.isoformat(), "expected_kwh": 1.2, "seen_kwh": 3.4},
+        {"kind": "excess", "since": START.isoformat(), "expected_kwh": 5.1073, "seen_kwh": 15.7587},
     )
     await hass.async_block_till_done()
     (notification,) = _calls(calls, "persistent_notification")
-    assert "3.4 kWh seen, 1.2 kWh expected" in notification["message"]
+    # The event's figures are precise; a notification reads them to the tenth of a kWh.
+    assert "15.8 kWh seen, 5.1 kWh expected" in notification["message"]
 
 
 @pytest.mark.parametrize(
