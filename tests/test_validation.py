@@ -387,7 +387,14 @@ async def test_readme_automation_examples_act_only_on_real_changes(hass: HomeAss
     hass.states.async_set(forecast, "75", {"forecast": []})
     hass.bus.async_fire(
         "foresight_unusual_energy",
-        {"kind": "excess", "since": "2026-11-27T10:00:00+00:00", "seen_kwh": 3.4},
+        {
+            "kind": "excess",
+            "since": "2026-11-27T10:00:00+00:00",
+            "expected_kwh": 1.2,
+            "expected_lower_kwh": 0.8,
+            "expected_upper_kwh": 1.7,
+            "seen_kwh": 3.4,
+        },
     )
     await hass.async_block_till_done()
     assert {service: len(made) for service, made in calls.items()} == {
