@@ -306,14 +306,17 @@ class HomeOccupancy:
         """From the tracker's clock to the wall clock now: how the hour of day is read."""
         return utc_offset(now.timestamp(), self._zone) - self._tracker_offset
 
-    def _shown_time(self, tracker_time: float, now: datetime) -> datetime:
+    def _shown_time(self, tracker_time: float, not_before: datetime | None) -> datetime:
         """An expected time as shown: its quarter hour, so pre-heating never starts late.
 
-        Never before the minute ``now`` is in: a use due any moment is due now, not "ago".
+        Never before the minute ``not_before`` is in: a use due any moment is due now, not
+        "10 minutes ago".
         """
         utc = tracker_time - self._tracker_offset
-        minute = math.floor(now.timestamp() / 60) * 60
-        return datetime.fromtimestamp(max(utc - utc % SHOWN_TIME_STEP, minute), self._zone)
+        shown = utc - utc % SHOWN_TIME_STEP
+        if not_before is not None:
+            shown = max(shown, math.floor(not_before.timestamp() / 60) * 60)
+        return datetime.fromtimestamp(shown, self._zone)
 
     def _hour_starts(self, now: datetime, first: int, count: int) -> npt.NDArray[np.float64]:
         """UTC starts of ``count`` hours, the first ``first`` hours after the one now began."""
@@ -375,8 +378,11 @@ class HomeOccupancy:
                 {"start": start, "probability": _round(p, SHOWN_PROBABILITY_DIGITS)}
                 for start, p in zip(starts, forecast.hourly, strict=True)
             ],
+            # In use, the quarter hour under way: not a time that moves on every minute.
             next_use=(
-                self._shown_time(forecast.next_use, now) if forecast.next_use is not None else None
+                self._shown_time(forecast.next_use, None if forecast.in_use else now)
+                if forecast.next_use is not None
+                else None
             ),
             confidence=forecast.confidence,
             skill=_round(skill),
