@@ -283,6 +283,36 @@ async def test_every_entity_is_translated_and_has_an_icon(
         assert ICONS["entity"][platform][key]["default"].startswith("mdi:"), entity.entity_id
 
 
+# Attributes whose value is true or false; the frontend shows them raw ("false") unless named.
+YES_NO_ATTRIBUTES = {
+    ("sensor", "energy_forecast_accuracy", "occupancy_input"),
+    ("switch", "smart_heating", "manual_override"),
+    ("switch", "smart_lighting", "dark"),
+    ("switch", "presence_simulation", "simulating"),
+}
+
+
+async def test_every_yes_or_no_attribute_reads_as_words(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    """A true or false attribute shows a word in each language, not "true" or "false"."""
+    registry = er.async_get(hass)
+    shown = set()
+    for entity in er.async_entries_for_config_entry(registry, setup_home.entry_id):
+        state = hass.states.get(entity.entity_id)
+        assert state is not None, entity.entity_id
+        for attribute, value in state.attributes.items():
+            if isinstance(value, bool):
+                shown.add((entity.domain, entity.translation_key, attribute))
+    assert shown
+    assert shown <= YES_NO_ATTRIBUTES
+    for language in ("en", *LANGUAGES):
+        entities = _translation(language)["entity"]
+        for platform, key, attribute in YES_NO_ATTRIBUTES:
+            states = entities[platform][key]["state_attributes"][attribute].get("state", {})
+            assert set(states) == {"true", "false"}, (language, key, attribute)
+
+
 LANGUAGES = ("de", "fr", "nl")  # besides English, which the others are checked against
 
 
