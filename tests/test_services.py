@@ -44,20 +44,33 @@ async def test_translated_errors(
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "translation_key", "placeholders"),
     [
-        {"kind": "weather"},
-        {"kind": "maintenance", "hours": 0},
-        {"kind": "maintenance", "hours": "many"},
-        {"kind": "maintenance", "hours": 2.5},  # not cut to 2 unsaid
+        ({"kind": "weather"}, "unknown_kind", {"kind": "weather"}),
+        ({"kind": "maintenance", "hours": 0}, "invalid_hours", {"hours": "0", "max": "1440"}),
+        (
+            {"kind": "maintenance", "hours": "many"},
+            "invalid_hours",
+            {"hours": "many", "max": "1440"},
+        ),
+        # not cut to 2 unsaid
+        ({"kind": "maintenance", "hours": 2.5}, "invalid_hours", {"hours": "2.5", "max": "1440"}),
+        ({"kind": "energy", "colour": "red"}, "invalid_argument", None),
     ],
 )
 async def test_invalid_arguments_are_refused(
-    hass: HomeAssistant, setup_home: MockConfigEntry, data: dict[str, object]
+    hass: HomeAssistant,
+    setup_home: MockConfigEntry,
+    data: dict[str, object],
+    translation_key: str,
+    placeholders: dict[str, str] | None,
 ) -> None:
+    """A wrong kind or number of hours is refused in the user's language, not a schema's English."""
     with pytest.raises(ServiceValidationError) as raised:
         await _call(hass, "get_forecast", data)
-    assert raised.value.translation_key == "invalid_argument"
+    assert raised.value.translation_key == translation_key
+    if placeholders is not None:
+        assert raised.value.translation_placeholders == placeholders
 
 
 @pytest.mark.parametrize("kind", ["energy", "maintenance"])

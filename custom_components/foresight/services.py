@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+import math
 from typing import TYPE_CHECKING, Any
 
 import probatio as vol
@@ -44,11 +45,29 @@ RETRAIN_SCHEMA = vol.Schema(
 )
 
 
-def _whole(value: Any) -> int:
-    """A whole number (48, 48.0 or "48"); 2.5 hours is refused, not cut to 2 unsaid."""
-    number = float(value)
-    if not number.is_integer():
-        raise vol.Invalid("expected a whole number")
+def _kind(value: Any) -> str:
+    """One of the kinds; another is refused in the user's language."""
+    if value not in KINDS:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_kind",
+            translation_placeholders={"kind": str(value)},
+        )
+    return str(value)
+
+
+def _hours(value: Any) -> int:
+    """Whole hours (48, 48.0 or "48") from 1 to MAX_HOURS; 2.5 is refused, not cut to 2 unsaid."""
+    try:
+        number = float(value)
+    except TypeError, ValueError:
+        number = math.nan
+    if not number.is_integer() or not 1 <= number <= MAX_HOURS:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_hours",
+            translation_placeholders={"hours": str(value), "max": str(MAX_HOURS)},
+        )
     return int(number)
 
 
@@ -64,11 +83,9 @@ GET_FORECAST_SCHEMA = vol.All(
     vol.Schema(
         {
             vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-            vol.Required(ATTR_KIND): vol.In(KINDS),
+            vol.Required(ATTR_KIND): _kind,
             vol.Optional(ATTR_ROOM): cv.string,
-            vol.Optional(ATTR_HOURS, default=24): vol.All(
-                vol.Coerce(float), _whole, vol.Range(min=1, max=MAX_HOURS)
-            ),
+            vol.Optional(ATTR_HOURS, default=24): _hours,
         }
     ),
     _room_only_for_occupancy,
