@@ -44,6 +44,30 @@ async def _stored(
     return await hass.async_add_executor_job(store.samples, key)
 
 
+async def test_devices_show_no_english_model_in_any_language(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """The frontend shows a device's model as given, untranslated: Foresight's devices have none.
+
+    A home device an earlier version registered with the model "Home" loses it too.
+    """
+    home_entry.add_to_hass(hass)
+    registry = dr.async_get(hass)
+    registry.async_get_or_create(
+        config_entry_id=home_entry.entry_id,
+        identifiers={(DOMAIN, home_entry.entry_id)},
+        name="Foresight",
+        manufacturer="Foresight",
+        model="Home",
+    )
+    await start_home(hass, home_entry)
+    devices = dr.async_entries_for_config_entry(registry, home_entry.entry_id)
+    assert sorted((device.name, device.model) for device in devices) == [
+        ("Foresight", None),
+        ("Living room", None),
+    ]
+
+
 async def test_setup_adds_devices_and_diagnostic_sensors(
     hass: HomeAssistant, setup_home: MockConfigEntry
 ) -> None:

@@ -43,7 +43,7 @@ class ForesightEntity(CoordinatorEntity[ForesightCoordinator]):
             identifiers={(DOMAIN, device_id)},
             name=room_name if room is not None else entry.title,
             manufacturer="Foresight",
-            model="Room" if room is not None else "Home",
+            model=None,  # shown untranslated by the frontend; None also clears an earlier one
             entry_type=DeviceEntryType.SERVICE,
         )
 
