@@ -40,7 +40,7 @@ from homeassistant.components.recorder.db_schema import MAX_STATE_ATTRS_BYTES
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .conftest import import_hourly_statistics, recorded_attributes
@@ -87,18 +87,27 @@ async def _refresh(hass: HomeAssistant, coordinator: ForesightCoordinator) -> No
     await coordinator.async_refresh()
 
 
-async def _maintenance_events(hass: HomeAssistant, days: int) -> list[dict[str, Any]]:
+async def _maintenance_events(
+    hass: HomeAssistant, days: int, calendar: str = "calendar.foresight_maintenance"
+) -> list[dict[str, Any]]:
     """The maintenance calendar's events over the next ``days``, as an automation reads them."""
     response = await hass.services.async_call(
         "calendar",
         "get_events",
-        {"entity_id": "calendar.foresight_maintenance", "duration": {"days": days}},
+        {"entity_id": calendar, "duration": {"days": days}},
         blocking=True,
         return_response=True,
     )
     assert response is not None
-    events: list[dict[str, Any]] = response["calendar.foresight_maintenance"]["events"]
+    events: list[dict[str, Any]] = response[calendar]["events"]
     return events
+
+
+def _home_entity_id(hass: HomeAssistant, entry: MockConfigEntry, platform: str, key: str) -> str:
+    """A home entity's id, which Home Assistant builds from its name in the home's language."""
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{entry.entry_id}_{key}")
+    assert entity_id is not None, key
+    return entity_id
 
 
 async def test_battery_date_calendar_and_replacement(
@@ -217,16 +226,26 @@ async def test_a_battery_already_low_is_due_today(
     assert calendar.state == "on"
 
 
-@pytest.mark.parametrize("language", ["en", "it"])
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "sensor.door_battery reached 10 % on {day:%Y-%m-%d}."),
+        ("it", "sensor.door_battery reached 10 % on {day:%Y-%m-%d}."),
+        ("de", "sensor.door_battery hat am {day:%d.%m.%Y} 10 % erreicht."),
+        ("fr", "sensor.door_battery a atteint 10 % le {day:%d/%m/%Y}."),
+    ],
+)
 async def test_a_battery_low_since_this_morning_has_reached_its_level(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     maintenance_entry: MockConfigEntry,
     language: str,
+    said: str,
 ) -> None:
     """A battery that crossed its low level this morning is due today, and said to be low.
 
-    In a language Foresight has no translation for, the calendar speaks English.
+    The date is written as the home's language writes dates; in a language Foresight has no
+    translation for, the calendar speaks English.
     """
     hass.config.language = language
     await _start(hass, maintenance_entry, freezer)
@@ -241,16 +260,18 @@ async def test_a_battery_low_since_this_morning_has_reached_its_level(
     freezer.move_to(today + timedelta(hours=15))
     await _refresh(hass, maintenance_entry.runtime_data.coordinator)
 
-    sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
+    next_battery = _home_entity_id(hass, maintenance_entry, "sensor", "next_battery")
+    sensor = hass.states.get(next_battery)
     assert sensor is not None
     crossed = datetime.fromisoformat(sensor.state)
     assert today + timedelta(hours=7) <= crossed <= today + timedelta(hours=8)
-    calendar = hass.states.get("calendar.foresight_maintenance")
+    maintenance = _home_entity_id(hass, maintenance_entry, "calendar", "maintenance")
+    calendar = hass.states.get(maintenance)
     assert calendar is not None
     assert calendar.state == "on"
-    said = f"sensor.door_battery reached 10 % on {today.date()}."
+    said = said.format(day=today.date())
     assert calendar.attributes["description"] == said
-    (event,) = await _maintenance_events(hass, days=1)
+    (event,) = await _maintenance_events(hass, days=1, calendar=maintenance)
     assert (event["start"], event["description"]) == (today.date().isoformat(), said)
 
 

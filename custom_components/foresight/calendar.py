@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.core import HomeAssistant
@@ -49,6 +49,10 @@ class EventTexts:
     def __call__(self, key: str, **placeholders: object) -> str:
         """The text ``key`` with its placeholders filled in."""
         return self._translations[f"component.{DOMAIN}.common.{key}"].format(**placeholders)
+
+    def date(self, day: date) -> str:
+        """A day as the language writes it (28.11.2026, 28/11/2026, 2026-11-28)."""
+        return self("date", day=f"{day.day:02d}", month=f"{day.month:02d}", year=day.year)
 
 
 class _Calendar(ForesightEntity, CalendarEntity):
@@ -128,7 +132,7 @@ class MaintenanceCalendar(_Calendar):
             name = state.name if state is not None else battery.entity_id
             said = {"entity_id": battery.entity_id, "low_level": f"{battery.low_level:g}"}
             if battery.low_at <= now:
-                description = self._texts("battery_reached", **said, date=reached)
+                description = self._texts("battery_reached", **said, date=self._texts.date(reached))
             else:
                 description = (
                     self._texts("battery_expected", **said, level=f"{battery.level:g}")
@@ -138,7 +142,11 @@ class MaintenanceCalendar(_Calendar):
                 if battery.low_at_early is not None and battery.low_at_late is not None:
                     early = dt_util.as_local(battery.low_at_early).date()
                     late = dt_util.as_local(battery.low_at_late).date()
-                    likely = self._texts("battery_likely", early=early, late=late)
+                    likely = self._texts(
+                        "battery_likely",
+                        early=self._texts.date(early),
+                        late=self._texts.date(late),
+                    )
                     description = f"{description} {likely}"
             events.append(
                 CalendarEvent(
