@@ -165,3 +165,28 @@ def test_saved_episodes_round_trip_and_an_older_save_predicts_as_before(commuter
     ):
         with pytest.raises(ValueError):
             OccupancyModel.from_dict({**saved, "home": {**saved["home"], "episodes": broken}})
+
+
+def test_nothing_learned_expects_no_time() -> None:
+    """A room or home that learned nothing (no history, or numbers alone) expects no use."""
+    co2 = OccupancySource("office_co2", "co2", "office")
+    times = START + np.arange(0.0, 21 * DAY, 5 * MINUTE)
+    busy = ((times % DAY) >= 9 * HOUR) & ((times % DAY) < 17 * HOUR)
+    history = {"office_co2": SourceSeries.of(times, 450.0 + 500.0 * busy)}
+    for sources, series, end in (
+        ([co2], history, START + 21 * DAY),
+        ([OccupancySource("guest_motion", "motion", "guest")], {}, START + DAY),
+    ):
+        model = train_occupancy(sources, series, START, end)
+        room = sources[0].room
+        assert not model.rooms[room].trained
+        tracker = OccupancyTracker(model)
+        tracker.replay(series)
+        at = end + 60.0
+        forecast = tracker.forecast(room, at)
+        assert not forecast.in_use
+        assert forecast.next_use is None  # not a time made up from the broad prior
+        assert forecast.status == "learning"
+        home = tracker.home_outlook(at)
+        assert home.expected_arrival is None
+        assert home.expected_departure is None

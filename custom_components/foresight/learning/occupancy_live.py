@@ -586,8 +586,11 @@ def expected_end(
 
     From the learned lengths of the unit's past episodes, given how long this one has lasted;
     with ``wall_clock`` (``time`` on the home's wall clock), of those that began at a like
-    time of day and type of day. None when it is not expected to end within two weeks.
+    time of day and type of day. None when it is not expected to end within two weeks, or
+    when the unit learned nothing yet.
     """
+    if not unit.trained:
+        return None  # its episode lengths are only the broad prior: no time to expect
     # An episode that has lasted the longest age known has no known start.
     start = None if wall_clock is None or elapsed >= MAX_AGE else wall_clock - elapsed
     earliest, middle, latest = remaining_quantiles(
