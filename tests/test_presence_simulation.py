@@ -265,6 +265,16 @@ async def test_a_history_out_of_reach_keeps_last_nights_evening_and_stops_on_arr
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR and "job" in r.getMessage()]
 
 
+async def test_the_switch_shows_the_mode_chosen_at_once(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    for option in ("dry_run", "live"):
+        await hass.services.async_call(
+            "select", "select_option", {"entity_id": MODE, "option": option}, blocking=True
+        )
+        assert hass.states.get(SWITCH).attributes["mode"] == option  # type: ignore[union-attr]
+
+
 async def test_dry_run_calls_nothing(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
