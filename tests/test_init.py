@@ -68,6 +68,42 @@ async def test_devices_show_no_english_model_in_any_language(
     ]
 
 
+async def test_automations_are_offered_only_where_they_can_act(hass: HomeAssistant) -> None:
+    """No lights or media: no presence simulation; no motion or door: no unexpected activity."""
+    set_home_states(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        version=2,
+        title="Foresight",
+        data={CONF_ENERGY_SENSOR: ["sensor.house_energy"]},
+    )
+    await load_entry(hass, entry)
+    home = [
+        e.translation_key
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    ]
+    for key in ("presence_simulation", "presence_simulation_mode", "unexpected_activity"):
+        assert key not in home
+    assert "unexpected_activity_alerts" not in home
+    room = ConfigSubentry(
+        data=MappingProxyType({"motion": ["binary_sensor.living_motion"]}),
+        subentry_type=SUBENTRY_ROOM,
+        title="Hall",
+        unique_id=None,
+    )
+    hass.config_entries.async_add_subentry(entry, room)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get("switch.foresight_unexpected_activity_alerts") is not None
+    assert hass.states.get("binary_sensor.foresight_unexpected_activity") is not None
+    assert hass.states.get("switch.foresight_presence_simulation") is None
+    hass.config_entries.async_update_entry(
+        entry, options={"simulation_lights": ["light.living_lamp"]}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get("switch.foresight_presence_simulation") is not None
+    assert hass.states.get("select.foresight_presence_simulation_mode") is not None
+
+
 async def test_setup_adds_devices_and_diagnostic_sensors(
     hass: HomeAssistant, setup_home: MockConfigEntry
 ) -> None:

@@ -79,8 +79,11 @@ async def async_setup_entry(
         ):
             registry.async_update_entity(kept, new_unique_id=sensor.unique_id)
         entities.append(sensor)
-    detector = next(c for c in entry.runtime_data.controllers if isinstance(c, UnexpectedActivity))
-    entities.append(UnexpectedActivitySensor(detector))
+    entities += (
+        UnexpectedActivitySensor(detector)
+        for detector in entry.runtime_data.controllers
+        if isinstance(detector, UnexpectedActivity)
+    )
     entities += (
         RoomOccupancySensor(coordinator, OCCUPANCY.key, room_id, subentry.title)
         for room_id, subentry in entry.subentries.items()

@@ -24,7 +24,11 @@ from .unexpected_activity import UnexpectedActivity
 def build_controllers(
     hass: HomeAssistant, entry: ConfigEntry, coordinator: ForesightCoordinator
 ) -> list[Controller]:
-    """One controller per room with a thermostat, per room with lights, and the home's two."""
+    """One controller per room with a thermostat, per room with lights, and the home's two.
+
+    Presence simulation only with lights or media to switch; unexpected activity only with a
+    motion or door sensor to watch.
+    """
     controllers: list[Controller] = []
     for room_id, subentry in entry.subentries.items():
         doors = list(subentry.data.get(Kind.DOOR, []))
@@ -53,9 +57,10 @@ def build_controllers(
         ]
     media = list(entry.options.get(CONF_SIMULATION_MEDIA) or [])
     people = list(entry.data.get(CONF_PEOPLE, []))
-    controllers.append(
-        PresenceSimulationController(hass, entry, coordinator, lights, media, people)
-    )
+    if lights or media:  # with nothing to switch, its switch would do nothing
+        controllers.append(
+            PresenceSimulationController(hass, entry, coordinator, lights, media, people)
+        )
     # Unexpected activity watches every room's motion and doors, but those pets set off.
     pet_prone = set(entry.options.get(CONF_PET_PRONE, []))
     watched: dict[str, str | None] = {
@@ -65,7 +70,8 @@ def build_controllers(
         for entity_id in subentry.data.get(kind, [])
         if entity_id not in pet_prone
     }
-    controllers.append(UnexpectedActivity(hass, entry, coordinator, watched, people))
+    if watched:  # with no sensor to watch, nothing could ever be reported
+        controllers.append(UnexpectedActivity(hass, entry, coordinator, watched, people))
     return controllers
 
 
