@@ -190,3 +190,32 @@ def test_nothing_learned_expects_no_time() -> None:
         home = tracker.home_outlook(at)
         assert home.expected_arrival is None
         assert home.expected_departure is None
+
+
+def test_a_home_that_learned_nothing_is_in_use_while_a_room_is() -> None:
+    """Without people the home learns nothing of its own: a room in use says someone is home."""
+    sources = [OccupancySource("hall_motion", "motion", "hall")]
+    times: list[float] = []
+    for day in range(21):
+        for hour in (7.0, 18.0, 19.0, 20.0, 21.0):
+            begin = START + day * DAY + hour * HOUR
+            times.extend(begin + np.arange(0.0, HOUR, 10 * MINUTE))
+    starts = np.asarray(times)
+    history = {
+        "hall_motion": SourceSeries.of(
+            np.column_stack((starts, starts + 60.0)).ravel(), np.tile([1.0, 0.0], starts.size)
+        )
+    }
+    end = START + 21 * DAY
+    model = train_occupancy(sources, history, START, end)
+    assert model.rooms["hall"].trained
+    assert not model.home.trained
+    tracker = OccupancyTracker(model)
+    tracker.replay(history)
+    at = end + 3 * HOUR  # a quiet morning hour, then motion in the hall
+    tracker.observe("hall_motion", at, 1.0)
+    room = tracker.occupancy_probability("hall", at + 30.0)
+    assert room >= 0.5
+    assert tracker.occupancy_probability(None, at + 30.0) >= room
+    assert tracker.forecast(None, at + 30.0).in_use
+    assert tracker.home_outlook(at + 30.0).someone_home

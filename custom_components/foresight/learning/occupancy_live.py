@@ -467,21 +467,37 @@ class OccupancyTracker:
         untrusted: Collection[str],
         wall_clock: float,
     ) -> float:
-        taught = [
-            self._binary[sid].value
-            for sid in unit.teachers
-            if sid not in untrusted and sid in self._binary
-        ]
-        known = [value for value in taught if math.isfinite(value)]
-        if known:
+        if known := self._taught(unit, untrusted):
             return TEACHER_PROBABILITY if max(known) == 1.0 else 1.0 - TEACHER_PROBABILITY
         if unit.nowcast_fallback == "routine":
-            return float(unit.routine.at(np.asarray([wall_clock]))[0])
-        if unit.nowcast_fallback == "persistence":
+            now = float(unit.routine.at(np.asarray([wall_clock]))[0])
+        elif unit.nowcast_fallback == "persistence":
             recent = float(state["age"]) <= unit.hold
-            return BASELINE_CONFIDENCE if recent else 1.0 - BASELINE_CONFIDENCE
-        raw = self._features(unit, state, time, untrusted, wall_clock)
-        return float(unit.nowcast_from_features(raw[None, :])[0])
+            now = BASELINE_CONFIDENCE if recent else 1.0 - BASELINE_CONFIDENCE
+        else:
+            raw = self._features(unit, state, time, untrusted, wall_clock)
+            now = float(unit.nowcast_from_features(raw[None, :])[0])
+        if unit.room is not None or unit.trained:
+            return now
+        # A home that learned nothing of its own: anyone in a room that learned its use is home.
+        rooms = [
+            self._nowcast(
+                room, self._units[name].state(time, untrusted), time, untrusted, wall_clock
+            )
+            for name, room in self.model.rooms.items()
+            if room.trained
+        ]
+        return max([now, *rooms])
+
+    def _taught(self, unit: UnitModel, untrusted: Collection[str]) -> list[float]:
+        """What the unit's trusted teachers (people, presence sensors) say now, where known."""
+        return [
+            value
+            for sid in unit.teachers
+            if sid not in untrusted
+            and sid in self._binary
+            and math.isfinite(value := self._binary[sid].value)
+        ]
 
     def forecast(
         self,
