@@ -226,6 +226,42 @@ async def test_a_battery_already_low_is_due_today(
     assert calendar.state == "on"
 
 
+async def _battery_low_since_this_morning(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> datetime:
+    """A month of the door battery running down, below its 10 % since 8 today; returns today."""
+    await _start(hass, entry, freezer)
+    zone = ZoneInfo(hass.config.time_zone)
+    for day in range(1, 30):  # 3 points a day, down to 13 %
+        freezer.move_to(START + timedelta(days=day))
+        hass.states.async_set("sensor.door_battery", str(100 - 3 * day), BATTERY)
+    today = (START + timedelta(days=30)).astimezone(zone).replace(hour=0, minute=0)
+    for hour, level in ((7, 11), (8, 7)):  # below its 10 % since this morning
+        freezer.move_to(today + timedelta(hours=hour))
+        hass.states.async_set("sensor.door_battery", str(level), BATTERY)
+    freezer.move_to(today + timedelta(hours=15))
+    await _refresh(hass, entry.runtime_data.coordinator)
+    return today
+
+
+async def test_the_calendar_speaks_the_language_home_assistant_was_just_set_to(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """Changing the server's language in the general settings reloads Foresight in it."""
+    today = await _battery_low_since_this_morning(hass, maintenance_entry, freezer)
+    calendar = hass.states.get("calendar.foresight_maintenance")
+    assert calendar is not None
+    assert calendar.attributes["description"].endswith(f"reached 10 % on {today.date()}.")
+
+    await hass.config.async_update(language="de")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await _refresh(hass, maintenance_entry.runtime_data.coordinator)
+
+    calendar = hass.states.get("calendar.foresight_maintenance")  # its id stays as it was
+    assert calendar is not None
+    assert calendar.attributes["description"].endswith(f"hat am {today:%d.%m.%Y} 10 % erreicht.")
+
+
 @pytest.mark.parametrize(
     ("language", "said"),
     [
@@ -248,17 +284,7 @@ async def test_a_battery_low_since_this_morning_has_reached_its_level(
     translation for, the calendar speaks English.
     """
     hass.config.language = language
-    await _start(hass, maintenance_entry, freezer)
-    zone = ZoneInfo(hass.config.time_zone)
-    for day in range(1, 30):  # 3 points a day, down to 13 %
-        freezer.move_to(START + timedelta(days=day))
-        hass.states.async_set("sensor.door_battery", str(100 - 3 * day), BATTERY)
-    today = (START + timedelta(days=30)).astimezone(zone).replace(hour=0, minute=0)
-    for hour, level in ((7, 11), (8, 7)):  # below its 10 % since this morning
-        freezer.move_to(today + timedelta(hours=hour))
-        hass.states.async_set("sensor.door_battery", str(level), BATTERY)
-    freezer.move_to(today + timedelta(hours=15))
-    await _refresh(hass, maintenance_entry.runtime_data.coordinator)
+    today = await _battery_low_since_this_morning(hass, maintenance_entry, freezer)
 
     next_battery = _home_entity_id(hass, maintenance_entry, "sensor", "next_battery")
     sensor = hass.states.get(next_battery)

@@ -387,10 +387,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     entry.async_on_unload(async_follow_new_batteries(hass, entry, sources))
     await async_check_energy_flows(hass, entry)
 
+    language = hass.config.language
+
     @callback
     def _core_config_updated(_event: Event) -> None:
         # Everything learned and predicted is on the home's wall clock: start again on the new one.
-        if hass.config.time_zone != models.time_zone:
+        # Names and calendar texts are in the server's language as it was at setup: so again.
+        if hass.config.time_zone != models.time_zone or hass.config.language != language:
             hass.config_entries.async_schedule_reload(entry.entry_id)
         if energy is not None:  # where the sun sets for the home's solar panels
             energy.location = (hass.config.latitude, hass.config.longitude)
