@@ -68,8 +68,25 @@ async def test_devices_show_no_english_model_in_any_language(
     ]
 
 
+OCCUPANCY_OF_THE_HOME = (
+    "occupancy_probability",
+    "occupancy_forecast",
+    "next_use",
+    "model_status",
+    "model_accuracy",
+    "last_trained",
+    "expected_arrival",
+    "expected_departure",
+    "someone_home",
+    "learned_routine",
+)
+
+
 async def test_automations_are_offered_only_where_they_can_act(hass: HomeAssistant) -> None:
-    """No lights or media: no presence simulation; no motion or door: no unexpected activity."""
+    """No lights or media: no presence simulation; no motion or door: no unexpected activity.
+
+    Nor, with no room and no person to learn from, anything about the home's occupancy.
+    """
     set_home_states(hass)
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -85,6 +102,8 @@ async def test_automations_are_offered_only_where_they_can_act(hass: HomeAssista
     for key in ("presence_simulation", "presence_simulation_mode", "unexpected_activity"):
         assert key not in home
     assert "unexpected_activity_alerts" not in home
+    assert [key for key in OCCUPANCY_OF_THE_HOME if key in home] == []
+    assert {"energy_next_hour", "history", "next_battery"} <= set(home)
     room = ConfigSubentry(
         data=MappingProxyType({"motion": ["binary_sensor.living_motion"]}),
         subentry_type=SUBENTRY_ROOM,
@@ -96,6 +115,12 @@ async def test_automations_are_offered_only_where_they_can_act(hass: HomeAssista
     assert hass.states.get("switch.foresight_unexpected_activity_alerts") is not None
     assert hass.states.get("binary_sensor.foresight_unexpected_activity") is not None
     assert hass.states.get("switch.foresight_presence_simulation") is None
+    home = [
+        e.translation_key
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if e.config_subentry_id is None
+    ]
+    assert [key for key in OCCUPANCY_OF_THE_HOME if key not in home] == []
     hass.config_entries.async_update_entry(
         entry, options={"simulation_lights": ["light.living_lamp"]}
     )

@@ -63,10 +63,9 @@ async def async_setup_entry(
 ) -> None:
     """Add the home's presence and problem sensors, and each room's occupancy."""
     coordinator = entry.runtime_data.coordinator
-    entities: list[ForesightEntity] = [
-        SensorProblemSensor(coordinator, SENSOR_PROBLEM.key),
-        SomeoneHomeSensor(coordinator, SOMEONE_HOME.key),
-    ]
+    entities: list[ForesightEntity] = [SensorProblemSensor(coordinator, SENSOR_PROBLEM.key)]
+    if coordinator.occupancy.keys:  # a room or a person to learn the home's occupancy from
+        entities.append(SomeoneHomeSensor(coordinator, SOMEONE_HOME.key))
     if coordinator.energy is not None:
         entities.append(UnusualEnergySensor(coordinator, UNUSUAL_ENERGY.key))
     registry = er.async_get(hass)

@@ -29,14 +29,10 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     rooms = {room_id: subentry.title for room_id, subentry in entry.subentries.items()}
     texts = EventTexts(await async_get_translations(hass, hass.config.language, "common", [DOMAIN]))
-    add_entities(
-        entry,
-        async_add_entities,
-        [
-            RoutineCalendar(coordinator, "learned_routine", texts, rooms),
-            MaintenanceCalendar(coordinator, "maintenance", texts),
-        ],
-    )
+    calendars: list[_Calendar] = [MaintenanceCalendar(coordinator, "maintenance", texts)]
+    if coordinator.occupancy.keys:  # a room or a person to learn a routine from
+        calendars.append(RoutineCalendar(coordinator, "learned_routine", texts, rooms))
+    add_entities(entry, async_add_entities, calendars)
 
 
 class EventTexts:

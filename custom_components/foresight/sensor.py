@@ -130,8 +130,8 @@ def _skill(snapshot: Snapshot, scope: Scope) -> float | None:
     return _percent(room.skill) if room is not None else None
 
 
-# Every room and the home.
-MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
+# Every room, and the home where it has a room or a person to learn from.
+OCCUPANCY_SENSORS: tuple[ForesightSensorDescription, ...] = (
     ForesightSensorDescription(
         key="occupancy_probability",
         shows_occupancy=True,
@@ -188,15 +188,17 @@ MODEL_SENSORS: tuple[ForesightSensorDescription, ...] = (
             "last_rejected": snapshot.rejected_at.get("occupancy")
         },
     ),
-    ForesightSensorDescription(
-        key="history",
-        translation_key="history",
-        native_unit_of_measurement=UnitOfTime.DAYS,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda snapshot, scope: snapshot.history.days_with_data.get(scope.room, 0),
-        attributes_fn=_history_attributes,
-    ),
+)
+
+# Every room and the home.
+HISTORY_SENSOR = ForesightSensorDescription(
+    key="history",
+    translation_key="history",
+    native_unit_of_measurement=UnitOfTime.DAYS,
+    state_class=SensorStateClass.MEASUREMENT,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    value_fn=lambda snapshot, scope: snapshot.history.days_with_data.get(scope.room, 0),
+    attributes_fn=_history_attributes,
 )
 
 
@@ -413,7 +415,9 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     room_keys = coordinator.room_keys
     home = Scope(None, room_keys[None])
-    descriptions = MODEL_SENSORS + PRESENCE_SENSORS + MAINTENANCE_SENSORS
+    descriptions: tuple[ForesightSensorDescription, ...] = (HISTORY_SENSOR, *MAINTENANCE_SENSORS)
+    if coordinator.occupancy.keys:  # a room or a person to learn the home's occupancy from
+        descriptions = (*OCCUPANCY_SENSORS, *descriptions, *PRESENCE_SENSORS)
     if coordinator.energy is not None:
         descriptions += ENERGY_SENSORS
     entities = [ForesightSensor(coordinator, d, home) for d in descriptions]
@@ -421,7 +425,10 @@ async def async_setup_entry(
         if room_id not in room_keys:
             continue  # added while Foresight started: it comes with the reload that follows
         room = Scope(room_id, room_keys[room_id])
-        entities += (ForesightSensor(coordinator, d, room, subentry.title) for d in MODEL_SENSORS)
+        entities += (
+            ForesightSensor(coordinator, d, room, subentry.title)
+            for d in (*OCCUPANCY_SENSORS, HISTORY_SENSOR)
+        )
         if room_id in coordinator.thermal.rooms:
             entities.append(WarmUpSensor(coordinator, WARM_UP_SENSOR, room, subentry.title))
     add_entities(entry, async_add_entities, entities)
