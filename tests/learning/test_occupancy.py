@@ -799,6 +799,14 @@ def test_since_high_matches_its_definition_and_the_live_path() -> None:
     assert grid[-1] == pytest.approx(float(log_minutes(np.asarray(SINCE_HIGH_CAP))))
 
 
+def test_since_high_of_a_reading_stamped_ahead_of_the_clock_is_now() -> None:
+    """The clock set back (a Raspberry Pi without a real-time clock): a high "in the future"
+    was just now, not an unknown that would blank the room's now-cast."""
+    state = _NumericState()
+    state.add(START + HOUR, 900.0)
+    assert state.since_high(START) == 0.0
+
+
 def test_since_high_follows_a_room_being_emptied() -> None:
     """CO2 rises while the room is in use; once it is left, the time since its high grows."""
     times = START + np.arange(0, 4 * HOUR, MINUTE)

@@ -116,7 +116,9 @@ class _NumericState:
         """Time since the last high (as in ``occupancy_signals.since_high``); NaN before any."""
         if math.isnan(self.last_high):
             return math.nan
-        return log_minutes(np.asarray(min(time - self.last_high, SINCE_HIGH_CAP))).item()
+        # A high stamped ahead of the clock (the clock set back) was just now.
+        elapsed = min(max(time - self.last_high, 0.0), SINCE_HIGH_CAP)
+        return log_minutes(np.asarray(elapsed)).item()
 
     def _track_high(self, time: float, value: float) -> None:
         """Note whether a known reading is a high of the last hour; amortised O(1)."""
