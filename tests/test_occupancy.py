@@ -448,6 +448,28 @@ async def test_two_days_of_history_are_still_learning(
         assert status.state == "learning"
         assert status.attributes["confidence"] <= 0.2
         assert status.attributes["days_needed"] == MIN_HISTORY_DAYS
+        assert status.attributes["waiting_for"] == "history"
+
+
+async def test_a_room_that_sees_no_use_says_it_waits_for_use_not_days(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A room with a CO2 sensor alone sees nobody come and go: weeks of history do not make it
+    ready, and its status says what it waits for."""
+    entry = _home(more_rooms=(("Study", {"co2": ["sensor.study_co2"]}),))
+    co2 = {"unit_of_measurement": "ppm", "device_class": "carbon_dioxide"}
+    freezer.move_to(NOW - timedelta(days=DAYS + 1))
+    hass.states.async_set("sensor.study_co2", "600", co2)
+    await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
+    study = hass.states.get("sensor.study_model_status")
+    assert study is not None
+    assert study.state == "learning"
+    assert study.attributes["usable_days"] >= study.attributes["days_needed"]
+    assert study.attributes["waiting_for"] == "use"
+    kitchen = hass.states.get("sensor.kitchen_model_status")
+    assert kitchen is not None
+    assert kitchen.state != "learning"
+    assert "waiting_for" not in kitchen.attributes
 
 
 async def test_two_days_of_history_count_fewer_days_than_needed(

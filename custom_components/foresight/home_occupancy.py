@@ -87,6 +87,7 @@ class RoomOutlook:
     skill: float | None
     scores: dict[str, float]
     learned_days: int  # whole days of history the status was judged on
+    learned_use: bool  # whether it saw enough use (and none) to learn from: else it stays learning
 
 
 # An expected time, the earliest it is likely, and the latest (None: beyond the next day).
@@ -388,6 +389,7 @@ class HomeOccupancy:
             skill=_round(skill),
             scores={k: v for k, v in unit.scores.items() if math.isfinite(v)},
             learned_days=math.floor(model.history_days),
+            learned_use=unit.trained,
         )
 
     def hourly(

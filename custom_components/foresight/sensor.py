@@ -77,12 +77,17 @@ def _status(snapshot: Snapshot, scope: Scope) -> str:
 
 def _status_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
     room = _room(snapshot, scope)
-    return {
-        # The days the status was judged on, not the dates they touch: learning means too few.
+    attributes: dict[str, Any] = {
+        # The days the status was judged on, not the dates they touch.
         "usable_days": room.learned_days if room is not None else 0,
         "days_needed": MIN_HISTORY_DAYS,
         "confidence": round(room.confidence, 3) if room is not None else 0.0,
     }
+    if room is None or room.learned_days < MIN_HISTORY_DAYS:
+        attributes["waiting_for"] = "history"
+    elif room.status == "learning":  # days enough, but too little use (or none) seen to learn
+        attributes["waiting_for"] = "use"
+    return attributes
 
 
 def _percent(value: float | None) -> float | None:
