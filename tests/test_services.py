@@ -27,7 +27,6 @@ async def _call(hass: HomeAssistant, service: str, data: dict[str, object]) -> o
     [
         ("get_forecast", {"kind": "occupancy", "room": "Attic"}, "unknown_room"),
         ("retrain", {"room": "Attic"}, "unknown_room"),
-        ("get_forecast", {"kind": "energy", "config_entry_id": "nope"}, "not_loaded"),
     ],
 )
 async def test_translated_errors(
@@ -41,6 +40,27 @@ async def test_translated_errors(
         await _call(hass, service, data)
     assert raised.value.translation_domain == DOMAIN
     assert raised.value.translation_key == translation_key
+
+
+async def test_an_entry_that_is_not_foresights_is_named_as_such(
+    hass: HomeAssistant, setup_home: MockConfigEntry
+) -> None:
+    """An unknown entry, another integration's, or Foresight unloaded: each says which it is."""
+    other = MockConfigEntry(domain="sun", title="Sun")
+    other.add_to_hass(hass)
+    for entry_id, translation_key in (
+        ("nope", "service_config_entry_not_found"),
+        (other.entry_id, "service_config_entry_wrong_domain"),
+    ):
+        with pytest.raises(ServiceValidationError) as raised:
+            await _call(hass, "get_forecast", {"kind": "energy", "config_entry_id": entry_id})
+        assert raised.value.translation_key == translation_key
+    await hass.config_entries.async_unload(setup_home.entry_id)
+    for data in ({"kind": "energy"}, {"kind": "energy", "config_entry_id": setup_home.entry_id}):
+        with pytest.raises(ServiceValidationError) as raised:
+            await _call(hass, "get_forecast", data)
+        assert raised.value.translation_key == "service_config_entry_not_loaded"
+        assert "Foresight" in str(raised.value)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import probatio as vol
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -19,7 +18,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, service
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
@@ -93,12 +92,14 @@ GET_FORECAST_SCHEMA = vol.All(
 
 
 def _entry(hass: HomeAssistant, call: ServiceCall) -> ForesightConfigEntry:
-    """The Foresight entry a call is about (there is at most one)."""
-    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
-    entries = hass.config_entries.async_entries(DOMAIN)
-    entry = next((e for e in entries if entry_id is None or e.entry_id == entry_id), None)
-    if entry is None or entry.state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+    """The loaded Foresight entry a call is about (there is at most one).
+
+    Home Assistant's own check says which is wrong: no such entry, another integration's, or
+    Foresight not loaded; in the user's language.
+    """
+    entry: ForesightConfigEntry = service.async_get_config_entry(
+        hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
+    )
     return entry
 
 
