@@ -57,6 +57,7 @@ class Predicted:
             skill=0.5,
             scores={},
             learned_days=28 if self.status == "ready" else 1,
+            learned_use=self.status == "ready",
         )
         arrival = self.expected_arrival
         presence = HomePresence(
