@@ -392,7 +392,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     @callback
     def _core_config_updated(_event: Event) -> None:
         # Everything learned and predicted is on the home's wall clock: start again on the new one.
-        # Names and calendar texts are in the server's language as it was at setup: so again.
+        # Names and calendar texts were written in the server's language at setup: a new one too.
         if hass.config.time_zone != models.time_zone or hass.config.language != language:
             hass.config_entries.async_schedule_reload(entry.entry_id)
         if energy is not None:  # where the sun sets for the home's solar panels
