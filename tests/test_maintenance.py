@@ -568,16 +568,15 @@ async def test_a_drift_longer_than_the_training_days_is_never_learned_as_normal(
     assert "run_minutes" in fridge.attributes["drifted"] or "duty" in fridge.attributes["drifted"]
 
 
-async def test_a_battery_is_predicted_on_the_first_day_from_its_long_term_statistics(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+async def _statistics_of_a_door_battery(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, points_a_day: float
 ) -> None:
-    """Months of hourly statistics and one recorded state: a date from the day Foresight starts."""
+    """100 days of the door battery's hourly statistics, falling from 100 %, and its state now."""
     freezer.move_to(START)
 
-    def level(moment: datetime) -> float:  # half a point a day from 100 % 100 days ago
-        return float(
-            round(100 - 0.5 * (moment - START + timedelta(days=100)).total_seconds() / 86400)
-        )
+    def level(moment: datetime) -> float:
+        days = (moment - START + timedelta(days=100)).total_seconds() / 86400
+        return float(round(100 - points_a_day * days))
 
     hours = [START - timedelta(days=100, hours=-hour) for hour in range(100 * 24)]
     import_hourly_statistics(
@@ -597,6 +596,13 @@ async def test_a_battery_is_predicted_on_the_first_day_from_its_long_term_statis
     )
     hass.states.async_set("sensor.door_battery", str(level(START)), BATTERY)
     await async_wait_recording_done(hass)
+
+
+async def test_a_battery_is_predicted_on_the_first_day_from_its_long_term_statistics(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """Months of hourly statistics and one recorded state: a date from the day Foresight starts."""
+    await _statistics_of_a_door_battery(hass, freezer, points_a_day=0.5)
     maintenance_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(maintenance_entry.entry_id)
     await _refresh(hass, maintenance_entry.runtime_data.coordinator)
@@ -612,31 +618,7 @@ async def test_a_battery_found_low_at_setup_is_announced_with_the_day_it_crossed
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
 ) -> None:
     """Its recorded history is read before anything is said: not "low since Foresight started"."""
-    freezer.move_to(START)
-
-    def level(moment: datetime) -> float:  # 0.95 points a day from 100 % 100 days ago: 5 % now
-        return float(
-            round(100 - 0.95 * (moment - START + timedelta(days=100)).total_seconds() / 86400)
-        )
-
-    hours = [START - timedelta(days=100, hours=-hour) for hour in range(100 * 24)]
-    import_hourly_statistics(
-        hass,
-        "sensor.door_battery",
-        "unitless",
-        "%",
-        [
-            {
-                "start": hour,
-                "mean": level(hour + timedelta(minutes=30)),
-                "min": level(hour + timedelta(hours=1)),
-                "max": level(hour),
-            }
-            for hour in hours
-        ],
-    )
-    hass.states.async_set("sensor.door_battery", str(level(START)), BATTERY)
-    await async_wait_recording_done(hass)
+    await _statistics_of_a_door_battery(hass, freezer, points_a_day=0.95)  # 5 % now
     events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
     maintenance_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(maintenance_entry.entry_id)
