@@ -334,18 +334,26 @@ async def test_a_renamed_lamp_keeps_both_its_series(
         assert [value for _, value in new][:2] == [0.0, 1.0]
 
 
-async def test_a_renamed_appliance_keeps_its_problem_sensor(
+async def _watch_a_registered_fridge(
     hass: HomeAssistant, home_entry: MockConfigEntry
-) -> None:
-    """Renaming the watched power sensor keeps the one problem sensor, its id and its name."""
+) -> er.EntityRegistry:
+    """Set the home up watching sensor.fridge_power, registered (without a state) as Fridge."""
     registry = er.async_get(hass)
     registry.async_get_or_create(
         "sensor", "test", "fridge", suggested_object_id="fridge_power", original_name="Fridge"
     )
-    # The power sensor has no state yet: its integration loads after Foresight.
     set_home_states(hass)
     options = {**home_entry.options, CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"]}
     await load_entry(hass, home_entry, options=options)
+    return registry
+
+
+async def test_a_renamed_appliance_keeps_its_problem_sensor(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """Renaming the watched power sensor keeps the one problem sensor, its id and its name."""
+    # The power sensor has no state yet: its integration loads after Foresight.
+    registry = await _watch_a_registered_fridge(hass, home_entry)
     problem = hass.states.get("binary_sensor.foresight_fridge_problem")
     assert problem is not None
     assert problem.name == "Foresight Fridge problem"
@@ -369,13 +377,7 @@ async def test_an_appliance_whose_power_sensor_was_deleted_shows_no_verdict(
     hass: HomeAssistant, home_entry: MockConfigEntry
 ) -> None:
     """Once its power sensor is deleted, an appliance's learned cycles say nothing of it now."""
-    registry = er.async_get(hass)
-    registry.async_get_or_create(
-        "sensor", "test", "fridge", suggested_object_id="fridge_power", original_name="Fridge"
-    )
-    set_home_states(hass)
-    options = {**home_entry.options, CONF_WATCHED_APPLIANCES: ["sensor.fridge_power"]}
-    await load_entry(hass, home_entry, options=options)
+    registry = await _watch_a_registered_fridge(hass, home_entry)
     problem = hass.states.get("binary_sensor.foresight_fridge_problem")
     assert problem is not None
     assert problem.state != "unavailable"
