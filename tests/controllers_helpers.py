@@ -3,7 +3,7 @@ simulated history, a predicted occupancy, and moving the frozen clock."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -73,11 +73,29 @@ def predict(monkeypatch: pytest.MonkeyPatch, entry: Any, predicted: Predicted) -
     """Make the home's occupancy model predict ``predicted``; returns the room's id."""
     room = next(iter(entry.subentries))
     coordinator = entry.runtime_data.coordinator
-    monkeypatch.setattr(
-        coordinator.occupancy, "outlook", lambda _now, _untrusted: predicted.outlook(room)
-    )
+    predict_with(monkeypatch, coordinator.occupancy, lambda: predicted.outlook(room))
     coordinator.publish_occupancy()
     return room
+
+
+def predict_with(
+    monkeypatch: pytest.MonkeyPatch, occupancy: Any, outlook: Callable[[], OccupancyOutlook]
+) -> None:
+    """Make ``occupancy`` (the home's, or the HomeOccupancy class) predict ``outlook()``: all
+    at once, as at a start, and a room at a time, as every minute."""
+
+    def method(function: Callable[..., Any]) -> Callable[..., Any]:
+        # Set on the class, the patch is called with the instance first.
+        return (lambda _self, *args: function(*args)) if isinstance(occupancy, type) else function
+
+    monkeypatch.setattr(occupancy, "outlook", method(lambda _now, _untrusted: outlook()))
+    monkeypatch.setattr(occupancy, "scopes", method(lambda: list(outlook().rooms)))
+    monkeypatch.setattr(
+        occupancy,
+        "room_outlook",
+        method(lambda scope, _now, _untrusted: outlook().rooms.get(scope)),
+    )
+    monkeypatch.setattr(occupancy, "presence", method(lambda _now, _untrusted: outlook().presence))
 
 
 async def async_setup_thermostat(hass: HomeAssistant, **config: Any) -> None:

@@ -32,6 +32,7 @@ from .controllers_helpers import (
     async_setup_template_thermostat,
     async_setup_thermostat,
     predict,
+    predict_with,
     simulate_heated_room,
     tick,
     turn,
@@ -651,9 +652,7 @@ async def test_settings_are_restored_before_heating_first_acts(
     await async_setup_thermostat(hass, min_temp=7, max_temp=25, target_temp=19)
     # The thermostat is there, and a model predicts, from the moment Foresight starts.
     room = next(iter(home_entry.subentries))
-    monkeypatch.setattr(
-        HomeOccupancy, "outlook", lambda _self, _now, _untrusted: Predicted().outlook(room)
-    )
+    predict_with(monkeypatch, HomeOccupancy, lambda: Predicted().outlook(room))
     calls = async_capture_events(hass, EVENT_CALL_SERVICE)
     home_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(home_entry.entry_id)

@@ -222,7 +222,30 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self._publisher.async_schedule_call()
 
     async def _async_publish_occupancy(self) -> None:
-        self.publish_occupancy()
+        """Predict every room's occupancy now, and the home's last, a step of the loop each.
+
+        Each room is shown as soon as it is predicted: a big home's rooms (a millisecond or so
+        each here, several on a small board) never hold Home Assistant's event loop together.
+        """
+        snapshot: Snapshot | None = self.data
+        if snapshot is None or snapshot.occupancy is None:
+            self.publish_occupancy()  # nothing shown yet: all at once
+            return
+        now, untrusted = dt_util.utcnow(), self.untrusted_sources()
+        for scope in self.occupancy.scopes():
+            snapshot = self.data
+            if snapshot is None or (shown := snapshot.occupancy) is None:
+                return
+            rooms = dict(shown.rooms)
+            if (room := self.occupancy.room_outlook(scope, now, untrusted)) is None:
+                rooms.pop(scope, None)
+            else:
+                rooms[scope] = room
+            presence = (
+                shown.presence if scope is not None else self.occupancy.presence(now, untrusted)
+            )
+            self._show_occupancy(snapshot, OccupancyOutlook(rooms, presence))
+            await asyncio.sleep(0)
 
     @callback
     def async_add_occupancy_listener(self, listener: OccupancyListener) -> CALLBACK_TYPE:
@@ -237,6 +260,10 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         if snapshot is None:
             return
         outlook = self.occupancy.outlook(dt_util.utcnow(), self.untrusted_sources())
+        self._show_occupancy(snapshot, outlook)
+
+    @callback
+    def _show_occupancy(self, snapshot: Snapshot, outlook: OccupancyOutlook | None) -> None:
         self.data = replace(snapshot, occupancy=outlook)
         # Energy, maintenance and the history are not occupancy's: a refresh tells them.
         if changed := _changed_scopes(snapshot.occupancy, outlook):
@@ -479,5 +506,5 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
                 self.models.put(name, {key: when.isoformat() for key, when in times.items()})
             self._summarised_at = None  # a backfill or a day's history came before: count anew
         await self.async_refresh()
-        self.publish_occupancy()
+        await self._async_publish_occupancy()
         return failed

@@ -330,24 +330,46 @@ class HomeOccupancy:
 
     def outlook(self, now: datetime, untrusted: Collection[str]) -> OccupancyOutlook | None:
         """Every room's and the home's occupancy now and over the next 24 hours."""
-        tracker, model = self.tracker, self.model
-        if tracker is None or model is None:
+        if self.tracker is None or self.model is None:
             return None
-        moment, shift = self._tracker_time(now), self._wall_clock_shift(now)
+        rooms = {
+            scope: outlook
+            for scope in self.scopes()
+            if (outlook := self.room_outlook(scope, now, untrusted)) is not None
+        }
+        return OccupancyOutlook(rooms, self.presence(now, untrusted))
+
+    def scopes(self) -> list[str | None]:
+        """The rooms a model was learned for, then the home (None); nothing before one was."""
+        if self.tracker is None or self.model is None:
+            return []
+        return [*self.model.rooms, None]
+
+    def room_outlook(
+        self, room: str | None, now: datetime, untrusted: Collection[str]
+    ) -> RoomOutlook | None:
+        """A room's (None: the home's) occupancy now and over the next 24 hours."""
+        tracker, model = self.tracker, self.model
+        if tracker is None or model is None or (room is not None and room not in model.rooms):
+            return None
         starts = self._labels(self._hour_starts(now, 1, FORECAST_HOURS))
-        rooms: dict[str | None, RoomOutlook] = {}
-        for room in [*model.rooms, None]:
-            forecast = tracker.forecast(room, moment, untrusted, wall_clock_shift=shift)
-            rooms[room] = self._room(forecast, model, room, starts, now)
-        home = tracker.home_outlook(moment, untrusted, shift)
-        return OccupancyOutlook(
-            rooms,
-            HomePresence(
-                home.someone_home,
-                _shown(home.someone_home_probability),
-                self._expected(home.expected_arrival, now),
-                self._expected(home.expected_departure, now),
-            ),
+        forecast = tracker.forecast(
+            room, self._tracker_time(now), untrusted, wall_clock_shift=self._wall_clock_shift(now)
+        )
+        return self._room(forecast, model, room, starts, now)
+
+    def presence(self, now: datetime, untrusted: Collection[str]) -> HomePresence | None:
+        """Someone home now, and the expected arrival or departure."""
+        if self.tracker is None:
+            return None
+        home = self.tracker.home_outlook(
+            self._tracker_time(now), untrusted, self._wall_clock_shift(now)
+        )
+        return HomePresence(
+            home.someone_home,
+            _shown(home.someone_home_probability),
+            self._expected(home.expected_arrival, now),
+            self._expected(home.expected_departure, now),
         )
 
     def _expected(self, expected: ExpectedTime | None, now: datetime) -> Expected | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
@@ -150,7 +150,7 @@ class Controller:
         self._stop = [
             async_track_time_interval(self.hass, self._on_timer, EVALUATE_INTERVAL),
             self.coordinator.async_add_listener(self.async_schedule),
-            self.coordinator.async_add_occupancy_listener(lambda _rooms: self.async_schedule()),
+            self.coordinator.async_add_occupancy_listener(self._on_occupancy),
             *self.async_listen(),
         ]
         self.async_started()
@@ -201,6 +201,12 @@ class Controller:
     @callback
     def _on_timer(self, _now: datetime) -> None:
         self.async_schedule()
+
+    @callback
+    def _on_occupancy(self, rooms: Collection[str | None]) -> None:
+        # Its room's occupancy, or the home's (someone home, arrivals), changed.
+        if self.room in rooms or None in rooms:
+            self.async_schedule()
 
     @callback
     def async_schedule(self) -> None:
