@@ -13,7 +13,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.foresight.const import CONF_PEOPLE, CONF_PET_PRONE
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import CoreState, HomeAssistant, State
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from .conftest import entry_like, set_home_states
@@ -208,6 +209,39 @@ async def test_activity_waiting_for_an_arrival_survives_a_reload(
     sensor = hass.states.get(SENSOR)
     assert sensor is not None and sensor.state == "on"
     assert sensor.attributes["entity_id"] == "binary_sensor.living_motion"
+
+
+async def test_activity_seen_before_a_restart_reaches_the_automations(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Motion while away, then Home Assistant restarts before its minutes are up: the event
+    waits for Home Assistant to have started, when automations listen, not lost before."""
+    await _setup(hass, freezer, home_entry)
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await tick(hass, freezer, START + timedelta(minutes=1))
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    await hass.async_block_till_done()
+
+    freezer.move_to(START + timedelta(minutes=10))  # down for longer than its wait
+    hass.set_state(CoreState.not_running)
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "triggers": [{"trigger": "event", "event_type": EVENT}],
+                "actions": [
+                    {"event": "seen", "event_data": {"room": "{{ trigger.event.data.room }}"}}
+                ],
+            }
+        },
+    )
+    seen = async_capture_events(hass, "seen")
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await tick(hass, freezer, START + timedelta(minutes=11))  # its wait is long over
+    await hass.async_start()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [event.data for event in seen] == [{"room": "Living room"}]
 
 
 async def test_someone_who_just_left_is_still_known_after_a_reload(

@@ -15,13 +15,21 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_HOME, STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    CoreState,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.helpers.event import (
     TrackStates,
     async_call_later,
     async_track_state_change_event,
     async_track_state_change_filtered,
 )
+from homeassistant.helpers.start import async_at_started
 from homeassistant.util import dt as dt_util
 
 from ..const import ARRIVAL_GRACE, EVENT_UNEXPECTED_ACTIVITY
@@ -156,6 +164,12 @@ class UnexpectedActivity(Controller):
 
     @callback
     def _confirm(self, activity: Activity, _now: datetime) -> None:
+        if self.hass.state is not CoreState.running:
+            # Restarted meanwhile: automations listen once Home Assistant has started.
+            self._stop.append(
+                async_at_started(self.hass, partial(self._confirm_at_start, activity))
+            )
+            return
         if activity not in self._pending:
             return  # someone came home meanwhile, or the alerts were switched off
         self._pending.remove(activity)
@@ -168,6 +182,10 @@ class UnexpectedActivity(Controller):
             _LOGGER.debug("Unexpected activity: %s", data)
             self.hass.bus.async_fire(EVENT_UNEXPECTED_ACTIVITY, data)
             self.notify()
+
+    @callback
+    def _confirm_at_start(self, activity: Activity, _hass: HomeAssistant) -> None:
+        self._confirm(activity, dt_util.utcnow())
 
     @callback
     def _on_presence(self, event: Event[EventStateChangedData]) -> None:
