@@ -43,7 +43,8 @@ from custom_components.foresight.learning.energy import (
 from custom_components.foresight.learning.presence import expected_presence
 from custom_components.foresight.sources import Kind
 from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
-from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
+from homeassistant.core import CoreState, Event, HomeAssistant, State, callback
 from homeassistant.exceptions import HomeAssistantError
 
 from .conftest import (
@@ -930,3 +931,47 @@ async def test_the_sun_follows_the_home_to_its_new_location(
     await hass.async_block_till_done()
     assert energy.location == (60.17, 24.94)
     assert entry.runtime_data is running  # nothing learned depends on it: no reload
+
+
+async def test_unusual_use_found_at_a_restart_is_announced_once_started(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray],
+) -> None:
+    """A heater left on while Home Assistant restarts at each hour's end: the use found unusual
+    as Foresight starts again is announced once Home Assistant has started, when automations
+    listen, not before."""
+    entry, _local_hours, kwh = energy_home
+    announced: list[CoreState] = []
+
+    @callback
+    def _announced(_event: Event) -> None:
+        announced.append(hass.state)
+
+    hass.bus.async_listen(EVENT_UNUSUAL_ENERGY, _announced)
+    state = hass.states.get("sensor.house_energy")
+    assert state is not None
+    reading = float(state.state)
+    for hour in range(8):
+        for minute in (1, 16, 31, 46):
+            freezer.move_to(NOW + timedelta(hours=hour, minutes=minute))
+            reading += (kwh[-24:][hour] + 2.0) / 4
+            hass.states.async_set(
+                "sensor.house_energy", f"{reading:.4f}", {**ENERGY, "unit_of_measurement": "kWh"}
+            )
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done()
+        # Restarted across the hour's end, down for a few minutes.
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+        freezer.move_to(NOW + timedelta(hours=hour + 1, minutes=0, seconds=30))
+        hass.set_state(CoreState.not_running)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        hass.set_state(CoreState.running)
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
+    assert unusual is not None
+    assert unusual.state == "on"
+    assert announced == [CoreState.running]

@@ -12,7 +12,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, CoreState, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_time_interval
@@ -376,6 +376,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self, energy: EnergyOutlook | None, maintenance: MaintenanceReport, now: datetime
     ) -> None:
         """Fire the events for what became unusual, or newly needs maintenance."""
+        if self.hass.state is not CoreState.running:
+            return  # automations listen once Home Assistant has started: its refresh then says it
         unusual = energy is not None and energy.unusual
         if energy is not None and unusual and not self._unusual_announced:
             self.hass.bus.async_fire(
