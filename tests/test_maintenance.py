@@ -314,6 +314,57 @@ def _hall_days(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> datetime:
     return moment
 
 
+async def test_only_a_detector_is_stuck_a_lamp_on_or_a_person_at_home_is_not(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """A lamp left on for a weekend, or someone home for it, is no faulty sensor: only a
+    motion, presence or door sensor on far longer than ever is stuck."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Foresight",
+        data={CONF_PEOPLE: ["person.alice"]},
+        options=dict(maintenance_entry.options),
+        subentries_data=[
+            ConfigSubentryData(
+                data={
+                    "name": "Hall",
+                    "motion": ["binary_sensor.hall_motion"],
+                    "light": ["light.hall"],
+                },
+                subentry_type=SUBENTRY_ROOM,
+                title="Hall",
+                unique_id=None,
+            )
+        ],
+    )
+    await _start(hass, entry, freezer)
+    coordinator = entry.runtime_data.coordinator
+    # Four days: short stays at home, the lamp on for a quarter of an hour at a time.
+    moment = START
+    while moment < START + timedelta(days=4):
+        for state, minutes in (("on", 15), ("off", 45)):
+            freezer.move_to(moment)
+            hass.states.async_set("light.hall", state)
+            hass.states.async_set("person.alice", "home" if state == "on" else "not_home")
+            moment += timedelta(minutes=minutes)
+    # Then both on for a weekend, while the hall's motion sensor goes on as ever.
+    freezer.move_to(moment)
+    hass.states.async_set("light.hall", "on")
+    hass.states.async_set("person.alice", "home")
+    while moment < START + timedelta(days=6):
+        moment += timedelta(minutes=40)
+        freezer.move_to(moment)
+        hass.states.async_set("binary_sensor.hall_motion", "on", {"device_class": "motion"})
+        freezer.move_to(moment + timedelta(minutes=2))
+        hass.states.async_set("binary_sensor.hall_motion", "off", {"device_class": "motion"})
+    await _refresh(hass, coordinator)
+
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None
+    assert problem.attributes["sources"] == []
+    assert problem.state == "off"
+
+
 async def test_a_stuck_sensor_gets_its_own_repair_issue(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
 ) -> None:

@@ -31,7 +31,7 @@ from .learning.appliances import (
 )
 from .learning.batteries import BatteryDischarge, hourly_readings
 from .learning.rhythm import SourceRhythm
-from .sources import BINARY_KINDS
+from .sources import BINARY_KINDS, Kind
 from .timebase import from_wall_clock, to_wall_clock, wall_clock_now
 
 _LOGGER = logging.getLogger(__name__)
@@ -90,6 +90,12 @@ class MaintenanceReport:
         """Batteries with a predicted date, earliest first."""
         dated = [b for b in self.batteries if b.low_at is not None]
         return sorted(dated, key=lambda b: b.low_at or datetime.max)
+
+
+# Only a detector's "on" can be stuck. A lamp or a television left on, the heating running
+# through a cold morning, someone home for a week or a run of working days may last as long as
+# they like: those sources are judged by their silences only.
+STUCK_KINDS = frozenset({Kind.MOTION, Kind.DOOR})
 
 
 def _is_binary(kind: str) -> bool:
@@ -386,7 +392,7 @@ class HomeMaintenance:
     def _problem(self, key: str, local_now: float) -> SourceProblem | None:
         rhythm = self.rhythms[key]
         check = rhythm.check(local_now)
-        if not check.problem:
+        if not check.problem or (check.status == "stuck" and self._kinds[key] not in STUCK_KINDS):
             return None
         since = local_now - check.seconds_since_report
         if check.status == "stuck" and rhythm.on_since is not None:
