@@ -98,9 +98,14 @@ def _times(saved: Any) -> dict[str, datetime]:
     """The named times saved by :meth:`ForesightCoordinator.async_train` (ISO strings)."""
     return {
         name: parsed
-        for name, when in (saved or {}).items()
+        for name, when in (saved if isinstance(saved, dict) else {}).items()
         if isinstance(when, str) and (parsed := dt_util.parse_datetime(when)) is not None
     }
+
+
+def _list(saved: Any) -> list[Any]:
+    """A list kept with the models, or none where the file was edited into something else."""
+    return saved if isinstance(saved, list) else []
 
 
 def history_unavailable[E: HomeAssistantError](
@@ -181,7 +186,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         # What foresight_maintenance already said and still holds, kept across restarts.
         self._announced: set[tuple[str, str]] = {
             (str(tag[0]), str(tag[1]))
-            for tag in models.get("announced") or []
+            for tag in _list(models.get("announced"))
             if isinstance(tag, list) and len(tag) == 2
         }
         # Whether unusual energy use was last announced, kept so a restart does not repeat it.

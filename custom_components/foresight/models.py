@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, UnsupportedStorageVersionError
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -38,10 +38,19 @@ class ModelStore:
 
     async def async_load(self) -> None:
         """Read the saved models; an unreadable file means starting to learn afresh."""
+        saved: object  # what the file holds, whatever it was edited into
         try:
             saved = await self._store.async_load() or {}
-        except (HomeAssistantError, ValueError) as err:
-            _LOGGER.warning("Saved models could not be read, learning afresh: %s", err)
+        except UnsupportedStorageVersionError:
+            _LOGGER.warning(
+                "Saved models were written by a newer version of Foresight: learning them again"
+            )
+            saved = {}
+        # A file edited by hand: not a store, or not the models Foresight saved.
+        except (HomeAssistantError, ValueError, TypeError, KeyError) as err:
+            saved = err
+        if not isinstance(saved, dict):
+            _LOGGER.warning("Saved models could not be read, learning afresh: %.100r", saved)
             saved = {}
         zones = saved.pop(LEARNED_IN, None)
         zones = zones if isinstance(zones, dict) else {}

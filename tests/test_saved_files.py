@@ -1,0 +1,115 @@
+"""Foresight's files in ``.storage`` edited by hand, cut short or from a newer Foresight: it still starts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.foresight.const import DOMAIN
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import storage
+
+from .conftest import load_entry, set_home_states
+
+# Each thing the model store keeps, under the names Foresight saves it with.
+_MODEL_NAMES = (
+    "occupancy",
+    "energy",
+    "thermal",
+    "maintenance",
+    "maintenance_sources",
+    "trained_at",
+    "rejected_at",
+    "announced",
+    "unusual_energy_announced",
+    "learned_in",
+)
+
+
+def _models_key(entry: MockConfigEntry) -> str:
+    return f"{DOMAIN}.{entry.entry_id}.models"
+
+
+@pytest.fixture(autouse=True)
+def _files_read_from_disk(hass_storage: dict[str, Any]) -> Iterator[None]:
+    """Stores read their real files, as in a running Home Assistant (the harness keeps them in
+    memory, and refuses any that is not a well-formed store)."""
+
+    async def _async_load(store: storage.Store[Any]) -> Any:
+        return await store._async_load_data()
+
+    in_memory = storage.Store._async_load
+    storage.Store._async_load = _async_load  # type: ignore[method-assign]
+    yield
+    storage.Store._async_load = in_memory  # type: ignore[method-assign]
+
+
+def _write(hass: HomeAssistant, key: str, saved: Any) -> None:
+    path = Path(hass.config.path(".storage", key))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved))
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        None,
+        [1, 2],
+        {"version": 1, "data": [1, 2]},
+        {"version": 1, "data": "models"},
+        {"version": 1},
+        {"version": 1, "data": dict.fromkeys(_MODEL_NAMES, "garbage")},
+        {"version": 1, "data": {key: [1] for key in _MODEL_NAMES}},
+        {"version": 1, "data": {key: {"version": 1, "sources": 5} for key in _MODEL_NAMES}},
+    ],
+    ids=[
+        "null",
+        "a list",
+        "data a list",
+        "data a string",
+        "no data",
+        "each model a string",
+        "each model a list",
+        "each model a stranger",
+    ],
+)
+async def test_unreadable_models_are_learned_again(
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    saved: Any,
+) -> None:
+    _write(hass, _models_key(home_entry), saved)
+    set_home_states(hass)
+    with caplog.at_level(logging.WARNING):
+        await load_entry(hass, home_entry)
+    assert home_entry.state is ConfigEntryState.LOADED
+    assert "could not be read" in caplog.text
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    # What was learned again replaced the unreadable file.
+    rewritten = hass_storage[_models_key(home_entry)]
+    assert rewritten["version"] == 1
+    assert set(rewritten["data"]) >= {"occupancy", "trained_at", "learned_in"}
+
+
+async def test_models_from_a_newer_foresight_are_learned_again_and_said_so(
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _write(hass, _models_key(home_entry), {"version": 2, "minor_version": 1, "data": {}})
+    set_home_states(hass)
+    with caplog.at_level(logging.WARNING):
+        await load_entry(hass, home_entry)
+    assert home_entry.state is ConfigEntryState.LOADED
+    assert "written by a newer version of Foresight" in caplog.text
+    assert "upgrade Home Assistant" not in caplog.text
