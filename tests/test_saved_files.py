@@ -113,3 +113,30 @@ async def test_models_from_a_newer_foresight_are_learned_again_and_said_so(
     assert home_entry.state is ConfigEntryState.LOADED
     assert "written by a newer version of Foresight" in caplog.text
     assert "upgrade Home Assistant" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        None,
+        [1],
+        {"version": 1, "data": [1]},
+        {"version": 1, "data": "blueprints"},
+        {"version": 1},
+        {"version": 5, "data": {}},
+    ],
+    ids=["null", "a list", "data a list", "data a string", "no data", "a newer version"],
+)
+async def test_an_unreadable_blueprint_record_does_not_stop_foresight(
+    hass: HomeAssistant,
+    home_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    saved: Any,
+) -> None:
+    _write(hass, "foresight.blueprints", saved)
+    set_home_states(hass)
+    with caplog.at_level(logging.WARNING):
+        await load_entry(hass, home_entry)
+    assert home_entry.state is ConfigEntryState.LOADED
+    assert "blueprints" in caplog.text

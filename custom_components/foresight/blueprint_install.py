@@ -13,6 +13,7 @@ from pathlib import Path
 import shutil
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
@@ -60,7 +61,20 @@ def install_blueprints(target_root: Path, installed: dict[str, str]) -> dict[str
 async def async_install_blueprints(hass: HomeAssistant) -> None:
     """Install or update the blueprints, in the executor."""
     store: Store[dict[str, str]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
-    installed = await store.async_load() or {}
+    saved: object  # what the file holds, whatever it was edited into
+    try:
+        saved = await store.async_load()
+    # Edited by hand, or by a newer Foresight: it is left as it is, and so are the blueprints.
+    except (HomeAssistantError, ValueError, TypeError, KeyError) as error:
+        saved = error
+    if saved is not None and not isinstance(saved, dict):
+        _LOGGER.warning(
+            "Foresight's blueprints were not installed or updated: %s cannot be read (%.100r)",
+            store.path,
+            saved,
+        )
+        return
+    installed: dict[str, str] = saved or {}
     target_root = Path(hass.config.path("blueprints"))
     try:
         updated = await hass.async_add_executor_job(install_blueprints, target_root, installed)
