@@ -92,6 +92,32 @@ async def test_damaged_history_is_set_aside_and_rebuilt(
     assert ir.async_get(hass).async_get_issue(DOMAIN, "history_rebuilt") is None
 
 
+async def test_a_damaged_history_set_aside_before_a_restart_is_still_reported(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    path = history_path(hass, home_entry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Set aside at an earlier start, and the issue of it gone with that Home Assistant.
+    older = path.with_name(f"{path.name}.damaged-20260101000000")
+    newer = path.with_name(f"{path.name}.damaged-20260102000000")
+    older.write_bytes(b"damaged")
+    newer.write_bytes(b"damaged")
+    set_home_states(hass)
+
+    await _setup(hass, home_entry)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "history_rebuilt")
+    assert issue is not None
+    assert issue.translation_placeholders == {"path": newer.name}
+
+    assert await async_setup_component(hass, "repairs", {})
+    flows = repairs_flow_manager(hass)
+    assert flows is not None
+    form = await flows.async_init(DOMAIN, data={"issue_id": "history_rebuilt"})
+    await flows.async_configure(form["flow_id"], {})
+    assert not newer.exists()
+    assert older.exists()  # told of at the next start
+
+
 async def test_missing_source_raises_an_issue_that_clears(
     hass: HomeAssistant, home_entry: MockConfigEntry
 ) -> None:

@@ -226,8 +226,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
 
     entry.async_on_unload(_close_store)
     await async_hold_during_backup(hass, store)
-    if opened.set_aside is not None:
-        async_history_rebuilt(hass, opened.set_aside)
+    set_aside = opened.set_aside
+    if set_aside is None:  # set aside at an earlier start, whose issue went with that start
+        set_aside = max(await hass.async_add_executor_job(store.damaged_copies), default=None)
+    if set_aside is not None:
+        async_history_rebuilt(hass, set_aside)
 
     room_keys: dict[str | None, list[str]] = {None: []}
     with _retried_if_out_of_reach(store):

@@ -217,6 +217,10 @@ class HistoryStore:
             self._ids = dict(self._db.execute("SELECT key, id FROM sources").fetchall())
         return result
 
+    def damaged_copies(self) -> list[Path]:
+        """The damaged files set aside by :meth:`open` and not deleted yet, oldest first."""
+        return sorted(self.path.parent.glob(f"{self.path.name}.damaged-*"))
+
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
