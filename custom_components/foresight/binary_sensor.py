@@ -87,7 +87,7 @@ async def async_setup_entry(
         RoomOccupancySensor(coordinator, OCCUPANCY.key, room_id, subentry.title)
         for room_id, subentry in entry.subentries.items()
     )
-    add_entities(entry, async_add_entities, entities)
+    await add_entities(entry, async_add_entities, entities)
 
 
 class RoomOccupancySensor(ForesightEntity, BinarySensorEntity):

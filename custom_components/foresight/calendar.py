@@ -32,7 +32,7 @@ async def async_setup_entry(
     calendars: list[_Calendar] = [MaintenanceCalendar(coordinator, "maintenance", texts)]
     if coordinator.occupancy.keys:  # a room or a person to learn a routine from
         calendars.append(RoutineCalendar(coordinator, "learned_routine", texts, rooms))
-    add_entities(entry, async_add_entities, calendars)
+    await add_entities(entry, async_add_entities, calendars)
 
 
 class EventTexts:
@@ -74,6 +74,8 @@ class RoutineCalendar(_Calendar):
         super().__init__(coordinator, key, texts)
         self._rooms: dict[str | None, str] = {None: coordinator.config_entry.title}
         self._rooms.update(rooms)
+        self._event: CalendarEvent | None = None
+        self._event_of: tuple[int, datetime] | None = None  # the model and minute it is for
 
     def _events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
         occupancy = self.coordinator.occupancy
@@ -94,8 +96,14 @@ class RoutineCalendar(_Calendar):
     def event(self) -> CalendarEvent | None:
         """The current or next expected period (a current one from its learned start)."""
         now = dt_util.now()
-        upcoming = self._events(now, now + timedelta(days=1))
-        return upcoming[0] if upcoming else None
+        # Home Assistant asks several times a write: worked out once a minute and model (the
+        # periods begin and end on whole minutes).
+        model, minute = self.coordinator.occupancy.model, now.replace(second=0, microsecond=0)
+        if self._event_of is None or self._event_of != (id(model), minute):
+            upcoming = self._events(now, now + timedelta(days=1))
+            self._event = upcoming[0] if upcoming else None
+            self._event_of = (id(model), minute)
+        return self._event
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime

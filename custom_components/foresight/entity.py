@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Iterable
 
 from homeassistant.config_entries import ConfigEntry
@@ -75,15 +76,17 @@ class ControllerEntity(ForesightEntity):
         return True
 
 
-def add_entities(
+async def add_entities(
     entry: ConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     entities: Iterable[ForesightEntity],
 ) -> None:
     """Add a platform's entities; forget the entries and last states of those it no longer adds.
 
-    Each entity goes on its room's subentry (the home's when its ``room`` is None). Called once
-    per platform, with all its entities, at the end of its setup: a failed setup removes nothing.
+    Each entity goes on its room's subentry (the home's when its ``room`` is None), a room per
+    step of the event loop: a big home's hundreds of entities never hold it together. Called
+    once per platform, with all its entities, at the end of its setup: a failed setup removes
+    nothing.
     """
     by_room: dict[str | None, list[ForesightEntity]] = {}
     for entity in entities:
@@ -93,6 +96,7 @@ def add_entities(
             async_add_entities(added)
         else:
             async_add_entities(added, config_subentry_id=room)
+        await asyncio.sleep(0)
     # Unique ids, not states: an entity the user disabled is still provided.
     provided = {entity.unique_id for added in by_room.values() for entity in added}
     platform = async_get_current_platform()

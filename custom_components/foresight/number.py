@@ -26,7 +26,7 @@ async def async_setup_entry(
     """Add each controller's settings on the controller's device."""
     controllers = entry.runtime_data.controllers
     settings = [ControllerSetting(c, setting) for c in controllers for setting in c.settings_spec]
-    add_entities(entry, async_add_entities, settings)
+    await add_entities(entry, async_add_entities, settings)
 
 
 class ControllerSetting(ControllerEntity, RestoreNumber):

@@ -24,7 +24,7 @@ async def async_setup_entry(
     """Add each controller's choices on the controller's device."""
     controllers = entry.runtime_data.controllers
     choices = [ControllerChoice(c, choice) for c in controllers for choice in c.choices_spec]
-    add_entities(entry, async_add_entities, choices)
+    await add_entities(entry, async_add_entities, choices)
 
 
 class ControllerChoice(ControllerEntity, SelectEntity, RestoreEntity):

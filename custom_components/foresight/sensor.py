@@ -436,7 +436,7 @@ async def async_setup_entry(
         )
         if room_id in coordinator.thermal.rooms:
             entities.append(WarmUpSensor(coordinator, WARM_UP_SENSOR, room, subentry.title))
-    add_entities(entry, async_add_entities, entities)
+    await add_entities(entry, async_add_entities, entities)
 
 
 class ForesightSensor(ForesightEntity, SensorEntity):

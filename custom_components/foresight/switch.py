@@ -25,7 +25,7 @@ async def async_setup_entry(
 ) -> None:
     """Add one switch per controller, on the controller's device."""
     controllers = entry.runtime_data.controllers
-    add_entities(entry, async_add_entities, (ControllerSwitch(c) for c in controllers))
+    await add_entities(entry, async_add_entities, (ControllerSwitch(c) for c in controllers))
 
 
 class ControllerSwitch(ControllerEntity, SwitchEntity, RestoreEntity):
