@@ -996,3 +996,59 @@ def test_home_forecast_rooms_live_match_training() -> None:
     width = 3 * len(RECENT_TAUS)
     bare = UnitModel.from_dict({**home.to_dict(), "room_coef": [[0.0] * width] * 8})
     assert np.all(bare.rooms_term(horizons, recent) == 0.0)
+
+
+def test_no_room_is_in_use_while_everybody_is_known_away() -> None:
+    """A hallway passed on the way out is not shown in use while its people are away."""
+    sources, history, start, end = _home_with_outings()
+    door = history["front_door"].times[history["front_door"].values == 1.0]
+    leaves, backs = door[0::2], door[1::2]  # each outing opens the door going out and back in
+    rng = np.random.default_rng(7)
+    # The hall's light, on while passing, is sometimes left on a while after going out.
+    lit = [(leave - MINUTE, leave + rng.uniform(5, 25) * MINUTE) for leave in leaves]
+    lit += [(back, back + 2 * MINUTE) for back in backs]
+    lit.sort()
+    sources = [
+        *sources,
+        OccupancySource("hall_light", "light", "hall"),
+        OccupancySource("person_a", "person"),
+    ]
+    history = {
+        **history,
+        "hall_light": SourceSeries.of(np.asarray(lit).ravel(), np.tile([1.0, 0.0], len(lit))),
+        "person_a": SourceSeries.of(
+            [start, *np.column_stack((leaves, backs)).ravel()],
+            [1.0, *np.tile([0.0, 1.0], leaves.size)],
+        ),
+    }
+    model = train_occupancy(sources, history, start, end)
+    hall = model.rooms["hall"]
+    assert hall.trained
+    # Training: the hall is not in use once everybody has gone out, and the fit knows it.
+    data = prepare_unit("hall", sources, history, start, end)
+    assert np.all(data.label_at(leaves + 5 * MINUTE) == 0.0)
+    assert np.all(data.label_at(backs + MINUTE) == 1.0)  # coming home, it is in use
+    events = sorted(
+        (float(t), key, float(v))
+        for key, series in history.items()
+        for t, v in zip(series.times, series.values, strict=True)
+    )
+    checked = 0
+    for leave, back in zip(leaves[-6:], backs[-6:], strict=True):
+        tracker = OccupancyTracker(model)
+        now = float(leave + 5 * MINUTE)
+        for time, key, value in events:
+            if time > now:
+                break
+            tracker.observe(key, time, value)
+        assert now < back
+        # Everybody away: the hall no likelier than the home, now and in its forecast's input.
+        assert tracker.occupancy_probability(None, now) == pytest.approx(0.01)
+        assert tracker.occupancy_probability("hall", now) <= 0.01 + 1e-12
+        assert tracker.forecast("hall", now).occupancy_probability <= 0.01 + 1e-12
+        # Where the person is not known, the hall's own sensors speak.
+        assert tracker.occupancy_probability("hall", now, untrusted={"person_a"}) > 0.5
+        checked += 1
+    assert checked == 6
+    # The held-out score reads the now-cast as the tracker shows it.
+    assert hall.scores["nowcast_brier"] < hall.scores["nowcast_brier_routine"]

@@ -89,6 +89,7 @@ from .occupancy_signals import (
     SourceSeries,
     above_standby,
     feature_matrix,
+    in_intervals,
     learn_entrance_doors,
     learn_hold,
     merge_label_intervals,
@@ -211,6 +212,7 @@ def _taught_inputs(
 ) -> tuple[FloatArray, tuple[FloatArray, FloatArray]]:
     """The now-cast and durations the live path would use: the teachers' where they are known."""
     durations = dynamics(unit, state)
+    student = data.within_home(times, student, state["active"])
     if data.teacher_activity is None:
         return student, durations
     taught = data.label_at(times)
@@ -283,6 +285,25 @@ class UnitData:
     first_reading: float = -math.inf  # the unit's earliest reading: its state is unknown before
     # The home only: each room's own activity (the rooms' recency is read by its forecast).
     room_activity: dict[str, Activity] = field(default_factory=dict)
+    # A room in a home with people: while every one of them is known away (starts, ends),
+    # nobody uses the room but while its sensors show someone there now.
+    away: tuple[FloatArray, FloatArray] | None = None
+
+    def away_at(self, times: FloatArray, active: FloatArray) -> BoolArray:
+        """Whether everybody is known away and the room shows nobody now, at each time."""
+        if self.away is None:
+            return np.zeros(times.shape, dtype=bool)
+        return np.asarray((in_intervals(*self.away, times) == 1.0) & (active != 1.0), dtype=bool)
+
+    def within_home(
+        self, times: FloatArray, probability: FloatArray, active: FloatArray
+    ) -> FloatArray:
+        """A room's now-cast as the live path shows it: no likelier than the home's people say."""
+        return np.where(
+            self.away_at(times, active),
+            np.minimum(probability, 1.0 - TEACHER_PROBABILITY),
+            probability,
+        )
 
     def rooms_age(self, rooms: Sequence[str], times: FloatArray) -> FloatArray:
         """Seconds since each room was last active (columns, in ``rooms`` order).
@@ -378,6 +399,17 @@ def prepare_unit(
     else:
         label_starts, label_ends = merge_label_intervals(activity.starts, activity.ends, hold)
         labels = _fill_labels(label_starts, label_ends, start, end)
+    away = None
+    people = [s for s in sources if s.kind == "person"]
+    if not is_home and people:
+        tracked = [
+            _clip(history.get(s.source_id, SourceSeries.empty()), start, end) for s in people
+        ]
+        spell_starts, spell_ends, values = _taught_labels(tracked, start, end)
+        away = (spell_starts[values == 0.0], spell_ends[values == 0.0])
+        if not teachers:
+            # The room's sensors say it was used a while ago; its people say nobody is home now.
+            labels = _unused_while_away(labels, away, activity)
     return UnitData(
         unit_sources,
         series,
@@ -394,7 +426,31 @@ def prepare_unit(
         else None,
         first_reading,
         {room: Activity.build(found, 0.0) for room, found in sorted(by_room.items())},
+        away,
     )
+
+
+def _unused_while_away(
+    labels: tuple[FloatArray, FloatArray, FloatArray],
+    away: tuple[FloatArray, FloatArray],
+    activity: Activity,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The labels, but in use while ``away`` only where ``activity`` shows someone (no hold)."""
+    starts, ends, values = labels
+    if starts.size == 0 or away[0].size == 0:
+        return labels
+    seen = merge_label_intervals(activity.starts, activity.ends, 0.0)
+    bounds = np.unique(np.concatenate((starts, ends, *away, *seen)))
+    bounds = bounds[(bounds >= starts[0]) & (bounds <= ends[-1])]
+    pieces, piece_ends = bounds[:-1], bounds[1:]
+    index = np.clip(np.searchsorted(starts, pieces, side="right") - 1, 0, starts.size - 1)
+    inside = (pieces >= starts[index]) & (pieces < ends[index])
+    nobody_home = in_intervals(*away, pieces) == 1.0
+    piece_values = np.where(
+        nobody_home, in_intervals(*seen, pieces), np.where(inside, values[index], np.nan)
+    )
+    keep = inside | nobody_home
+    return pieces[keep], piece_ends[keep], piece_values[keep]
 
 
 def _clip(series: SourceSeries, start: float, end: float) -> SourceSeries:
@@ -529,6 +585,10 @@ def _fit_unit(
                 unit.typical_lows[spec.source_id] = low
     grid = _grid(data, specs, now_times, logit(routine_loo), unit.typical_lows)
     known = np.isfinite(grid.label)
+    if not data.teachers:
+        # Rows while everybody is away and the room shows nobody teach its sensors nothing:
+        # the room is shown unused then.
+        known &= ~data.away_at(now_times, grid.state["active"])
     positives = int(np.count_nonzero(grid.label[known] == 1.0))
     negatives = int(np.count_nonzero(grid.label[known] == 0.0))
     if min(positives, negatives) < CONFIDENT_SAMPLES:
@@ -807,7 +867,7 @@ def score_unit(unit: UnitModel, data: UnitData, start: float, end: float) -> dic
     times = _steps(start, end, NOWCAST_STEP)
     routine_now = unit.routine.at(times)
     grid = _grid(data, unit.specs, times, logit(routine_now), unit.typical_lows)
-    nowcast = unit.nowcast_from_features(grid.raw)
+    nowcast = data.within_home(times, unit.nowcast_from_features(grid.raw), grid.state["active"])
     recent = grid.state["age"] <= (unit.hold if unit.room is not None else QUIET_TAUS[-1])
     sensors_alone = np.where(recent, BASELINE_CONFIDENCE, 1.0 - BASELINE_CONFIDENCE)
     scores = {

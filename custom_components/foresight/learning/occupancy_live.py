@@ -479,6 +479,12 @@ class OccupancyTracker:
         else:
             raw = self._features(unit, state, time, untrusted, wall_clock)
             now = float(unit.nowcast_from_features(raw[None, :])[0])
+        if unit.room is not None:
+            # While everybody is known away, a room is in use only while it shows someone now:
+            # not for what its sensors showed a while ago.
+            people = self._taught(self.model.home, untrusted)
+            if people and max(people) == 0.0 and float(state["active"]) != 1.0:
+                return min(now, 1.0 - TEACHER_PROBABILITY)
         if unit.room is not None or unit.trained:
             return now
         # A home that learned nothing of its own: anyone in a room that learned its use is home.
