@@ -57,6 +57,21 @@ def _write(hass: HomeAssistant, key: str, saved: Any) -> None:
     path.write_text(json.dumps(saved))
 
 
+async def _start_with(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    key: str,
+    saved: Any,
+) -> None:
+    """Write ``saved`` as the store file ``key``, then load Foresight: it starts all the same."""
+    _write(hass, key, saved)
+    set_home_states(hass)
+    with caplog.at_level(logging.WARNING):
+        await load_entry(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+
+
 @pytest.mark.parametrize(
     "saved",
     [
@@ -87,11 +102,7 @@ async def test_unreadable_models_are_learned_again(
     caplog: pytest.LogCaptureFixture,
     saved: Any,
 ) -> None:
-    _write(hass, _models_key(home_entry), saved)
-    set_home_states(hass)
-    with caplog.at_level(logging.WARNING):
-        await load_entry(hass, home_entry)
-    assert home_entry.state is ConfigEntryState.LOADED
+    await _start_with(hass, home_entry, caplog, _models_key(home_entry), saved)
     assert "could not be read" in caplog.text
     assert await hass.config_entries.async_unload(home_entry.entry_id)
     # What was learned again replaced the unreadable file.
@@ -106,11 +117,13 @@ async def test_models_from_a_newer_foresight_are_learned_again_and_said_so(
     hass_storage: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    _write(hass, _models_key(home_entry), {"version": 2, "minor_version": 1, "data": {}})
-    set_home_states(hass)
-    with caplog.at_level(logging.WARNING):
-        await load_entry(hass, home_entry)
-    assert home_entry.state is ConfigEntryState.LOADED
+    await _start_with(
+        hass,
+        home_entry,
+        caplog,
+        _models_key(home_entry),
+        {"version": 2, "minor_version": 1, "data": {}},
+    )
     assert "written by a newer version of Foresight" in caplog.text
     assert "upgrade Home Assistant" not in caplog.text
 
@@ -134,9 +147,5 @@ async def test_an_unreadable_blueprint_record_does_not_stop_foresight(
     caplog: pytest.LogCaptureFixture,
     saved: Any,
 ) -> None:
-    _write(hass, "foresight.blueprints", saved)
-    set_home_states(hass)
-    with caplog.at_level(logging.WARNING):
-        await load_entry(hass, home_entry)
-    assert home_entry.state is ConfigEntryState.LOADED
+    await _start_with(hass, home_entry, caplog, "foresight.blueprints", saved)
     assert "blueprints" in caplog.text
