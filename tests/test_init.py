@@ -13,7 +13,7 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.foresight import history_path
+from custom_components.foresight import coordinator as coordinator_module, history_path
 from custom_components.foresight.const import (
     CONF_ENERGY_SENSOR,
     CONF_PRODUCTION_SENSOR,
@@ -699,3 +699,31 @@ async def test_a_room_added_while_foresight_starts_is_set_up_too(
     assert hass.states.get("sensor.foresight_history") is not None
     assert hass.states.get("sensor.study_occupancy_probability") is not None
     assert set(home_entry.runtime_data.coordinator.room_keys) == {None, *home_entry.subentries}
+
+
+async def test_a_refresh_writes_its_entities_a_slice_of_the_loop_at_a_time(
+    hass: HomeAssistant, setup_home: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big home's hundreds of entities never hold Home Assistant's event loop together: a
+    refresh writes them a slice at a time, each one once, and a newer refresh starts anew."""
+    coordinator = setup_home.runtime_data.coordinator
+    monkeypatch.setattr(coordinator_module, "WRITE_SLICE_S", 0.0)  # a slice: one entity
+    written: list[str] = []
+    removers = {
+        name: coordinator.async_add_listener(lambda name=name: written.append(name))
+        for name in ("first", "second", "third")
+    }
+
+    coordinator.async_update_listeners()
+    assert written == []  # Foresight's entities come first; the loop was let in after one
+    await hass.async_block_till_done()
+    assert written == ["first", "second", "third"]
+
+    written.clear()
+    coordinator.async_update_listeners()
+    coordinator.async_update_listeners()  # a newer refresh: the older writing stops
+    removers["second"]()  # an entity removed meanwhile is not written
+    await hass.async_block_till_done()
+    assert written == ["first", "third"]
+    removers["first"]()
+    removers["third"]()

@@ -842,19 +842,26 @@ async def test_a_quiet_home_writes_only_what_changed(
     assert lounge.state == "on"
 
 
+@pytest.mark.parametrize(
+    "shown",
+    [None, home_occupancy.OccupancyOutlook({}, None)],
+    ids=["nothing predicted yet", "no room shown"],
+)
 async def test_each_room_is_published_in_a_step_of_its_own(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    shown: home_occupancy.OccupancyOutlook | None,
 ) -> None:
     """A big home's rooms never hold Home Assistant's event loop together: the minute's
-    publish predicts and shows one room per step of the loop, the home last."""
+    publish predicts and shows one room per step of the loop, the home last, the first
+    prediction after a start or a training too."""
     await _record_then_set_up(hass, freezer, entry, _routine(ZoneInfo(hass.config.time_zone)))
     coordinator = entry.runtime_data.coordinator
     published: list[set[str | None]] = []
     coordinator.async_add_occupancy_listener(lambda scopes: published.append(set(scopes)))
     # Nothing shown for any room yet: each one's prediction is a change.
-    coordinator.data = replace(
-        coordinator.data, occupancy=home_occupancy.OccupancyOutlook({}, None)
-    )
+    coordinator.data = replace(coordinator.data, occupancy=shown)
 
     freezer.tick(timedelta(minutes=1))
     async_fire_time_changed(hass)

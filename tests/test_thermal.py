@@ -71,6 +71,7 @@ async def test_warm_up_is_learned_from_the_thermostat(
     # In a home that shows temperatures in °F, the rate is in °F per hour.
     hass.config.units = US_CUSTOMARY_SYSTEM
     coordinator.async_update_listeners()
+    await hass.async_block_till_done()
     in_fahrenheit = hass.states.get("sensor.living_room_warm_up_rate")
     assert in_fahrenheit is not None
     assert in_fahrenheit.attributes["unit_of_measurement"] == "°F/h"

@@ -345,7 +345,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     # A setup that fails after this point must not leave the listener and the clock behind.
     entry.async_on_unload(observer.stop_listening)
     await coordinator.async_config_entry_first_refresh()
-    coordinator.publish_occupancy()
+    await coordinator.async_publish_occupancy()
 
     retention = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
 

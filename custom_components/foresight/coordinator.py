@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import logging
+import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -92,6 +93,7 @@ def _changed_scopes(old: OccupancyOutlook | None, new: OccupancyOutlook | None) 
 
 
 KEEP_WAIT_S = 10  # a refresh takes a second or two; a training far longer
+WRITE_SLICE_S = 0.01  # the longest a refresh writes its entities before letting the loop in
 
 
 def _times(saved: Any) -> dict[str, datetime]:
@@ -180,7 +182,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             _LOGGER,
             cooldown=OCCUPANCY_COOLDOWN_S,
             immediate=True,
-            function=self._async_publish_occupancy,
+            function=self.async_publish_occupancy,
         )
         self._occupancy_listeners: list[OccupancyListener] = []
         # What foresight_maintenance already said and still holds, kept across restarts.
@@ -194,12 +196,46 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         # Nothing needs maintenance until the recorder's history of new sources was read.
         self._history_read = False
         self._training = asyncio.Lock()
+        self._writing: asyncio.Task[None] | None = None  # the entities a refresh still writes
         self._summarised_at: datetime | None = None  # when the history was last summarised
         self._retention_days = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
         self.trained_at = _times(models.get("trained_at"))
         self.rejected_at = _times(models.get("rejected_at"))
         if energy is not None:
             energy.restore(models.learned("energy"))
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Write the entities following the refreshes, a slice of the event loop at a time.
+
+        A big home has hundreds: written in one go, after a training, they would hold Home
+        Assistant's event loop for tens of milliseconds here, several times that on a small
+        board. The first slice is written at once; a newer refresh starts the writing anew.
+        """
+        if self._writing is not None:
+            self._writing.cancel()
+        self._writing = self.config_entry.async_create_task(
+            self.hass, self._async_write(list(self._listeners)), "foresight refresh written"
+        )
+
+    async def async_refresh(self) -> None:
+        """Refresh now; done once every entity shows what it found."""
+        await super().async_refresh()
+        while (writing := self._writing) is not None and not writing.done():
+            await asyncio.wait([writing])  # a newer refresh's writing, if it started meanwhile
+
+    async def _async_write(self, listener_ids: list[int]) -> None:
+        started = time.monotonic()
+        for listener_id in listener_ids:
+            if time.monotonic() - started >= WRITE_SLICE_S:
+                await asyncio.sleep(0)
+                started = time.monotonic()
+            if (listener := self._listeners.get(listener_id)) is None:
+                continue  # removed meanwhile
+            try:
+                listener[0]()
+            except Exception:
+                self.logger.exception("Telling %s of a refresh failed", listener[0])
 
     @callback
     def async_start_occupancy(self) -> CALLBACK_TYPE:
@@ -226,16 +262,18 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
     def _publish_every_minute(self, _now: datetime) -> None:
         self._publisher.async_schedule_call()
 
-    async def _async_publish_occupancy(self) -> None:
+    async def async_publish_occupancy(self) -> None:
         """Predict every room's occupancy now, and the home's last, a step of the loop each.
 
         Each room is shown as soon as it is predicted: a big home's rooms (a millisecond or so
-        each here, several on a small board) never hold Home Assistant's event loop together.
+        each here, several on a small board) never hold Home Assistant's event loop together,
+        not even at the first prediction after a start.
         """
-        snapshot: Snapshot | None = self.data
-        if snapshot is None or snapshot.occupancy is None:
-            self.publish_occupancy()  # nothing shown yet: all at once
+        snapshot: Snapshot | None = self.data  # None until the first refresh
+        if snapshot is None:
             return
+        if snapshot.occupancy is None:  # nothing shown yet: each room's prediction is its own news
+            self.data = replace(snapshot, occupancy=OccupancyOutlook())
         now, untrusted = dt_util.utcnow(), self.untrusted_sources()
         for scope in self.occupancy.scopes():
             snapshot = self.data
@@ -260,7 +298,11 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
 
     @callback
     def publish_occupancy(self) -> None:
-        """Predict every room's occupancy now and tell those following the rooms it changed."""
+        """Predict every room's occupancy now and tell those following the rooms it changed.
+
+        All in one step of the loop, for a caller that needs it shown as it returns; Foresight's
+        own clocks publish with :meth:`async_publish_occupancy`, a room per step.
+        """
         snapshot: Snapshot | None = self.data  # None until the first refresh
         if snapshot is None:
             return
@@ -513,5 +555,5 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
                 self.models.put(name, {key: when.isoformat() for key, when in times.items()})
             self._summarised_at = None  # a backfill or a day's history came before: count anew
         await self.async_refresh()
-        await self._async_publish_occupancy()
+        await self.async_publish_occupancy()
         return failed
