@@ -332,6 +332,7 @@ async def test_states_become_samples_in_one_unit(
     assert [value for _, value in setpoint] == [20.0, 21.5]
 
 
+@pytest.mark.freeze_time("2026-03-02 12:00:00+00:00")  # the nightly training counts anew
 async def test_the_history_is_summarised_hourly(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, setup_home: MockConfigEntry
 ) -> None:
