@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import importlib.util
 import json
 import logging
 from pathlib import Path
+import threading
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -14,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.foresight.const import DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import storage
+from homeassistant.helpers import json as json_helper, storage
 
 from .conftest import load_entry, set_home_states
 
@@ -149,3 +152,46 @@ async def test_an_unreadable_blueprint_record_does_not_stop_foresight(
 ) -> None:
     await _start_with(hass, home_entry, caplog, "foresight.blueprints", saved)
     assert "blueprints" in caplog.text
+
+
+async def test_models_are_written_to_disk_off_the_event_loop(
+    hass: HomeAssistant, home_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big home's models are a megabyte of JSON: made and written in an executor thread,
+    never on Home Assistant's event loop, and read back as they were kept."""
+    loop_thread = threading.get_ident()
+    made_on_the_loop: list[bool] = []
+    prepare = json_helper.prepare_save_json
+
+    def _prepare(data: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if data.get("key") == _models_key(home_entry):
+            made_on_the_loop.append(threading.get_ident() == loop_thread)
+        return prepare(data, *args, **kwargs)
+
+    monkeypatch.setattr(json_helper, "prepare_save_json", _prepare)
+    # The harness writes every store in memory, on the loop: this test needs Home Assistant's
+    # own writing, taken from a copy of its storage module.
+    spec = importlib.util.find_spec(storage.__name__)
+    assert spec is not None
+    assert spec.loader is not None
+    home_assistants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(home_assistants)
+    with patch.object(storage.Store, "_async_write_data", home_assistants.Store._async_write_data):
+        set_home_states(hass)
+        await load_entry(hass, home_entry)
+        await home_entry.runtime_data.coordinator.async_train()
+        kept = home_entry.runtime_data.models.get("occupancy")
+        assert await hass.config_entries.async_unload(home_entry.entry_id)
+
+    assert made_on_the_loop
+    assert not any(made_on_the_loop)
+    saved = await hass.async_add_executor_job(_read_and_remove, hass, _models_key(home_entry))
+    assert saved["data"]["occupancy"] == json.loads(json.dumps(kept))
+
+
+def _read_and_remove(hass: HomeAssistant, key: str) -> Any:
+    """The store file ``key`` as written, removed: the next test starts without it."""
+    path = Path(hass.config.path(".storage", key))
+    saved = json.loads(path.read_text())
+    path.unlink()
+    return saved

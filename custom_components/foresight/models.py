@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import tzinfo
+from functools import partial
 import logging
 from typing import Any
 
@@ -26,8 +27,13 @@ class ModelStore:
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Prepare the store of one Foresight entry, in the home's present time zone."""
+        # A big home's models are a megabyte of JSON: made and written in an executor thread.
         self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.models", atomic_writes=True
+            hass,
+            STORAGE_VERSION,
+            f"{DOMAIN}.{entry_id}.models",
+            atomic_writes=True,
+            serialize_in_event_loop=False,
         )
         self._models: dict[str, Any] = {}
         self.time_zone = hass.config.time_zone
@@ -88,7 +94,7 @@ class ModelStore:
             return
         self._models[name] = parameters
         self._learned_in[name] = self.time_zone
-        self._store.async_delay_save(self._saved, SAVE_DELAY_S)
+        self._save_soon()
 
     def rename(self, old: str, new: str) -> None:
         """Follow an entity rename: from now on the models are saved under its new id."""
@@ -99,21 +105,33 @@ class ModelStore:
         if not known:
             self._renames[old] = new
         if not self._closed:
-            self._store.async_delay_save(self._saved, SAVE_DELAY_S)
+            self._save_soon()
 
-    def _saved(self) -> dict[str, Any]:
-        # The models running now still know a renamed entity by its old id, until they reload.
-        models = _renamed(self._models, self._renames) if self._renames else self._models
-        return {**models, LEARNED_IN: dict(self._learned_in)}
+    def _saved_now(self) -> partial[dict[str, Any]]:
+        # What is kept now, for an executor thread to make the file of: a model's parameters
+        # are replaced by the next put, never changed in place.
+        return partial(_saved, dict(self._models), dict(self._learned_in), dict(self._renames))
+
+    def _save_soon(self) -> None:
+        self._store.async_delay_save(self._saved_now(), SAVE_DELAY_S)
 
     async def async_close(self) -> None:
         """Write now and keep nothing more (on unload)."""
         self._closed = True
-        await self._store.async_save(self._saved())
+        saved = await self._store.hass.async_add_executor_job(self._saved_now())
+        await self._store.async_save(saved)
 
     async def async_remove(self) -> None:
         """Forget every model (the entry was removed)."""
         await self._store.async_remove()
+
+
+def _saved(
+    models: dict[str, Any], learned_in: dict[str, str], renames: dict[str, str]
+) -> dict[str, Any]:
+    """What the store file holds: the models, with the time zone each was learned in."""
+    # The models running now still know a renamed entity by its old id, until they reload.
+    return {**(_renamed(models, renames) if renames else models), LEARNED_IN: learned_in}
 
 
 def _renamed(value: Any, renames: dict[str, str]) -> Any:
