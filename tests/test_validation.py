@@ -375,6 +375,19 @@ def test_every_icon_is_one_the_frontend_can_show() -> None:
     assert sorted(named - known) == []
 
 
+def test_the_readme_hacs_shows_links_to_files_that_exist() -> None:
+    """HACS shows the README outside the repository: a relative link or image would be broken
+    there, so each points into the repository by its full address, to a file it has."""
+    repository = json.loads((INTEGRATION / "manifest.json").read_text())["documentation"]
+    targets = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text())
+    assert targets
+    inside = re.compile(re.escape(repository) + r"/(?:blob|raw)/main/(.+)")
+    for target in targets:
+        assert target.startswith(("https://", "#")), target
+        if match := inside.fullmatch(target):
+            assert (ROOT / match[1]).is_file(), target
+
+
 async def test_readme_automation_examples_act_only_on_real_changes(hass: HomeAssistant) -> None:
     readme = (ROOT / "README.md").read_text()
     examples = [
