@@ -472,6 +472,26 @@ async def test_a_room_that_sees_no_use_says_it_waits_for_use_not_days(
     assert "waiting_for" not in kitchen.attributes
 
 
+async def test_a_room_added_to_a_home_watched_for_weeks_counts_its_own_days(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A room whose sensor was put in an hour ago has no weeks of its own behind it, however
+    long the home was watched: its status says it waits for history, not for use."""
+    entry = _home(more_rooms=(("Study", {"motion": ["binary_sensor.study_motion"]}),))
+    new_sensor = (NOW - timedelta(hours=1), "binary_sensor.study_motion", "off")
+    events = sorted([*_routine(ZoneInfo(hass.config.time_zone)), new_sensor])
+    await _record_then_set_up(hass, freezer, entry, events)
+    study = hass.states.get("sensor.study_model_status")
+    assert study is not None
+    assert study.state == "learning"
+    assert study.attributes["usable_days"] == 0
+    assert study.attributes["waiting_for"] == "history"
+    kitchen = hass.states.get("sensor.kitchen_model_status")
+    assert kitchen is not None
+    assert kitchen.attributes["usable_days"] >= kitchen.attributes["days_needed"]
+    assert "waiting_for" not in kitchen.attributes
+
+
 async def test_two_days_of_history_count_fewer_days_than_needed(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> None:

@@ -23,6 +23,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
 
 from . import ForesightConfigEntry
@@ -75,18 +76,36 @@ def _status(snapshot: Snapshot, scope: Scope) -> str:
     return room.status if room is not None else "learning"
 
 
+def _usable_days(snapshot: Snapshot, room: RoomOutlook, scope: Scope) -> int:
+    """The whole days the status was judged on.
+
+    The model's, as far as the room's own sources were watched (a room put in last week has a
+    week, in a home watched for months).
+    """
+    firsts = [
+        first
+        for key in scope.keys
+        if (covered := snapshot.history.coverage.get(key)) is not None
+        and (first := covered.first) is not None
+    ]
+    if not firsts:
+        return 0
+    watched = dt_util.utcnow() - dt_util.utc_from_timestamp(min(firsts))
+    return max(0, min(room.learned_days, watched.days))
+
+
 def _status_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
     room = _room(snapshot, scope)
+    usable = _usable_days(snapshot, room, scope) if room is not None else 0
     attributes: dict[str, Any] = {
         # The days the status was judged on, not the dates they touch.
-        "usable_days": room.learned_days if room is not None else 0,
+        "usable_days": usable,
         "days_needed": MIN_HISTORY_DAYS,
         "confidence": round(room.confidence, 3) if room is not None else 0.0,
     }
-    if room is None or room.learned_days < MIN_HISTORY_DAYS:
-        attributes["waiting_for"] = "history"
-    elif room.status == "learning":  # days enough, but too little use (or none) seen to learn
-        attributes["waiting_for"] = "use"
+    if room is None or room.status == "learning":
+        # Too few days yet; or days enough, but too little use (or none) seen to learn.
+        attributes["waiting_for"] = "history" if usable < MIN_HISTORY_DAYS else "use"
     return attributes
 
 
