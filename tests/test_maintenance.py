@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
@@ -743,6 +744,14 @@ SEEDED_DAYS = 40
 DAY_S = 86400.0
 
 
+@pytest.fixture
+def seeded(tmp_path: Path) -> Iterator[HistoryStore]:
+    """The seeded history of :func:`_seeded_history`, closed after the test."""
+    store = _seeded_history(tmp_path / "history.db")
+    yield store
+    store.close()
+
+
 def _seeded_history(path: Path) -> HistoryStore:
     """Forty days of a hall's motion, a kitchen's temperature and a door's battery, with silences.
 
@@ -781,9 +790,9 @@ def _learned_state(maintenance: HomeMaintenance) -> dict[str, Any]:
     }
 
 
-def test_reporting_through_the_history_learns_what_a_rebuild_learns(tmp_path: Path) -> None:
+def test_reporting_through_the_history_learns_what_a_rebuild_learns(seeded: HistoryStore) -> None:
     """What each refresh feeds adds up to a relearning from the whole history: nothing to redo."""
-    store = _seeded_history(tmp_path / "history.db")
+    store = seeded
     end = START + timedelta(days=SEEDED_DAYS)
     fed = _home_maintenance(store)
     moment = START + timedelta(hours=1)
@@ -800,9 +809,9 @@ def test_reporting_through_the_history_learns_what_a_rebuild_learns(tmp_path: Pa
     assert [b.status for b in report.batteries] == ["predicted"]
 
 
-def test_a_restored_state_fed_what_is_new_judges_as_a_rebuild(tmp_path: Path) -> None:
+def test_a_restored_state_fed_what_is_new_judges_as_a_rebuild(seeded: HistoryStore) -> None:
     """Saved at a restart, read back and fed only what came since: the same verdicts."""
-    store = _seeded_history(tmp_path / "history.db")
+    store = seeded
     end = START + timedelta(days=SEEDED_DAYS)
     before_restart = _home_maintenance(store)
     before_restart.report(START + timedelta(days=22, hours=3))  # before the hall's silence
@@ -865,10 +874,10 @@ def _calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[tuple
     ],
 )
 def test_a_saved_state_that_does_not_fit_is_relearned(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, saved: Any, relearned: set[str]
+    seeded: HistoryStore, monkeypatch: pytest.MonkeyPatch, saved: Any, relearned: set[str]
 ) -> None:
     """Unreadable or not this home's: relearned from the history, never a crash."""
-    store = _seeded_history(tmp_path / "history.db")
+    store = seeded
     end = START + timedelta(days=SEEDED_DAYS)
     first = _home_maintenance(store)
     first.report(START + timedelta(days=22))
@@ -881,9 +890,11 @@ def test_a_saved_state_that_does_not_fit_is_relearned(
     assert report == _home_maintenance(store).report(end)
 
 
-def test_training_relearns_only_the_sources_a_backfill_reached_back_into(tmp_path: Path) -> None:
+def test_training_relearns_only_the_sources_a_backfill_reached_back_into(
+    seeded: HistoryStore,
+) -> None:
     """A backfill adds samples before those already fed: only those sources are learned again."""
-    store = _seeded_history(tmp_path / "history.db")
+    store = seeded
     end = START + timedelta(days=SEEDED_DAYS)
     maintenance = _home_maintenance(store)
     maintenance.report(end)
@@ -898,8 +909,8 @@ def test_training_relearns_only_the_sources_a_backfill_reached_back_into(tmp_pat
     assert _learned_state(maintenance) == _learned_state(rebuilt)
 
 
-def test_a_changed_low_level_relearns_the_battery(tmp_path: Path) -> None:
-    store = _seeded_history(tmp_path / "history.db")
+def test_a_changed_low_level_relearns_the_battery(seeded: HistoryStore) -> None:
+    store = seeded
     first = _home_maintenance(store)
     first.report(START + timedelta(days=22))
     saved = first.learned()
