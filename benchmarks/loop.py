@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 import cProfile
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from datetime import timedelta
 import json
 import logging
 import math
+import multiprocessing
 from pathlib import Path
 import pstats
 import random
@@ -386,6 +388,31 @@ async def play(hass: HomeAssistant, living: LivingHome, seconds: float, rate: fl
     return took
 
 
+def build_history(path: Path, seed: int, raw_from: float, start: float, end: float) -> None:
+    """Write the home's history file as ``benchmarks/history.py`` builds it, in a process of its
+    own: what building it takes is not counted in this one's memory."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+        child.submit(_build_history, path, seed, raw_from, start, end).result()
+
+
+def _build_history(path: Path, seed: int, raw_from: float, start: float, end: float) -> None:
+    store = HistoryStore(path)
+    store.open()
+    try:
+        build(store, SyntheticHome(seed, raw_from), start, end)
+    finally:
+        store.close()
+
+
+def memory_mb() -> dict[str, float]:
+    """This process's resident memory now (``rss_mb``) and at its highest (``peak_mb``); Linux."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return {
+        name: round(int(status[field].split()[0]) / 1024, 1)
+        for name, field in (("rss_mb", "VmRSS"), ("peak_mb", "VmHWM"))
+    }
+
+
 def _summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
@@ -414,12 +441,12 @@ async def run(
         raw_from = max(start, math.floor((now - RAW_NUMERIC_DAYS * DAY - HOUR) / HOUR) * HOUR)
         home = SyntheticHome(seed, raw_from)
         entry = entry_for(home, entry_id)
-        store = HistoryStore(history_path(hass, entry))
         began = time.perf_counter()
-        await hass.async_add_executor_job(store.open)
-        await hass.async_add_executor_job(build, store, home, start, now)
-        await hass.async_add_executor_job(store.close)
+        await hass.async_add_executor_job(
+            build_history, history_path(hass, entry), seed, raw_from, start, now
+        )
         result["build_s"] = round(time.perf_counter() - began, 1)
+        memory: dict[str, dict[str, float]] = {}
 
         living = LivingHome(home, seed)
         for entity_id in living.entities:
@@ -432,6 +459,7 @@ async def run(
             # What Home Assistant itself takes per state change, Foresight not there yet.
             with clock.timing("without Foresight"):
                 without = await play(hass, living, min(60.0, minutes * 60.0), rate)
+            memory["without Foresight"] = await hass.async_add_executor_job(memory_mb)
 
             began = time.perf_counter()
             with clock.timing("setup and first training"):
@@ -439,21 +467,31 @@ async def run(
                 await hass.async_block_till_done(wait_background_tasks=True)
             result["setup_and_training_s"] = round(time.perf_counter() - began, 1)
             assert entry.state is ConfigEntryState.LOADED, entry.state
+            memory["setup and first training"] = await hass.async_add_executor_job(memory_mb)
 
             with clock.timing("home living"):
                 living_took = await play(hass, living, minutes * 60.0, rate)
+            memory["home living"] = await hass.async_add_executor_job(memory_mb)
 
             began = time.perf_counter()
             with clock.timing("retrain"):
                 await hass.services.async_call(DOMAIN, "retrain", {}, blocking=True)
                 await hass.async_block_till_done(wait_background_tasks=True)
             result["retrain_s"] = round(time.perf_counter() - began, 1)
+            memory["retrain"] = await hass.async_add_executor_job(memory_mb)
 
             with clock.timing("actions"):
                 answers, refused = await ask(hass, [s.title for s in entry.subentries.values()])
         result["answers"], result["refused"] = answers, refused
         result["state_change_without_foresight"] = _summary(without)
         result["state_change_with_foresight"] = _summary(living_took)
+        # The process's memory at the end of each phase; Foresight's, what the home took since
+        # Home Assistant ran without it.
+        for phase, taken in memory.items():
+            result[f"memory_{phase.replace(' ', '_')}"] = taken
+        result["foresight_rss_mb"] = round(
+            memory["retrain"]["rss_mb"] - memory["without Foresight"]["rss_mb"], 1
+        )
     finally:
         await hass.async_stop()
         logging.getLogger().removeHandler(problems)

@@ -88,5 +88,9 @@ def test_a_short_run_reports_every_figure(capsys: pytest.CaptureFixture[str]) ->
     assert result["foresight_log_problems"] == 0
     for phase in ("without_Foresight", "setup_and_first_training", "home_living", "retrain"):
         assert result[f"loop_cpu_{phase}"]["count"] > 0
+        memory = result[f"memory_{phase}"]
+        assert 0 < memory["rss_mb"] <= memory["peak_mb"]
+    # What Foresight took: the process grew once it was set up and trained.
+    assert result["foresight_rss_mb"] > 0
     assert result["state_change_with_foresight"]["count"] > 0
     assert math.isfinite(result["longest_foresight_step_cpu_ms"])
