@@ -192,17 +192,17 @@ def _where(filename: str) -> str:
 
 def describe(callback: Any) -> str:
     """What a step ran: a task's name and its coroutines as they stand, or the callback."""
-    task = getattr(callback, "__self__", None)
-    if isinstance(task, asyncio.Task):
-        chain, coroutine = [], task.get_coro()
+    owner = getattr(callback, "__self__", None)  # the task or object of a bound method
+    if isinstance(owner, asyncio.Task):
+        chain, coroutine = [], owner.get_coro()
         while coroutine is not None and hasattr(coroutine, "cr_code"):
             chain.append(
                 f"{coroutine.cr_code.co_qualname} ({_where(coroutine.cr_code.co_filename)})"
             )
             coroutine = coroutine.cr_await
-        return f"task {task.get_name()!r}: " + " > ".join(chain)
+        return f"task {owner.get_name()!r}: " + " > ".join(chain)
     described = f"callback {_code_of(callback)}"
-    if isinstance(owner := getattr(callback, "__self__", None), Debouncer):
+    if isinstance(owner, Debouncer):
         # Its task starts at once, in this step: the function it calls ran here.
         described += f" of {_code_of(owner.function)}"
     return described
