@@ -88,6 +88,25 @@ async def _setup(
     return predict(monkeypatch, entry, predicted)
 
 
+async def test_the_logbook_says_why_in_the_home_s_language(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hass.config.language = "de"
+    await _setup(
+        hass, freezer, home_entry, monkeypatch, Predicted(next_use=START + timedelta(hours=3))
+    )
+    logbook = async_capture_events(hass, EVENT_LOGBOOK_ENTRY)
+    switch = "switch.living_room_intelligente_heizung"  # named in German too
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [entry.data["message"] for entry in logbook] == [
+        "Living room auf 17 °C gestellt: Raum nicht belegt"
+    ]
+
+
 def _setpoint(hass: HomeAssistant) -> float:
     state = hass.states.get("climate.living")
     assert state is not None
@@ -115,6 +134,7 @@ async def test_heating_follows_the_predicted_use(
     assert climate is not None
     assert logbook and logbook[-1].context.id == climate.context.id
     assert logbook[-1].data["entity_id"] == "climate.living"
+    assert logbook[-1].data["message"] == "set Living room to 17 °C: Room not in use"
 
     # Pre-heating starts exactly the learned warm-up (plus a five-minute margin) ahead.
     minutes = home_entry.runtime_data.coordinator.thermal.minutes_to_reach(room, 18.0, 21.0)

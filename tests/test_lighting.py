@@ -59,9 +59,9 @@ async def test_lights_follow_the_room_in_the_dark(
     assert _lamp(hass) == "on"
     lamp = hass.states.get(LAMP)
     assert lamp is not None
-    assert [(entry.data.get("entity_id"), entry.context.id) for entry in logbook] == [
-        (LAMP, lamp.context.id)
-    ]
+    assert [
+        (entry.data.get("entity_id"), entry.context.id, entry.data["message"]) for entry in logbook
+    ] == [(LAMP, lamp.context.id, "Living room in use (80 %) and dark: lights on")]
     assert hass.states.get(LAMP).attributes["brightness"] == 204  # type: ignore[union-attr]
     switch = hass.states.get(SWITCH)
     assert switch is not None and switch.attributes["switched_on"] == [LAMP]
@@ -74,6 +74,7 @@ async def test_lights_follow_the_room_in_the_dark(
     assert _lamp(hass) == "on"
     await tick(hass, freezer, low_from + timedelta(minutes=10, seconds=30))
     assert _lamp(hass) == "off"
+    assert logbook[-1].data["message"] == "Living room empty for 10 min: lights off"
 
     # A lamp switched on by hand is left alone while the room is empty.
     await hass.services.async_call("light", "turn_on", {"entity_id": LAMP}, blocking=True)

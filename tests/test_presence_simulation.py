@@ -295,11 +295,14 @@ async def test_dry_run_calls_nothing(
         moment += timedelta(minutes=10)
         await tick(hass, freezer, moment)
     assert not _calls(calls)
-    assert "Dry run, would switch presence simulation: light.living_lamp on" in caplog.text
+    assert "Dry run, would switch light.living_lamp on" in caplog.text
     # Also where a user looks without setting up logging: the lamp's own logbook.
     entries = [event.data for event in logbook if event.data.get("entity_id") == LAMP]
     assert entries
-    assert entries[0]["message"].startswith("dry run, would switch presence simulation: ")
+    assert entries[0]["message"] == (
+        "presence simulation: light.living_lamp on, as on a usual evening"
+        " (dry run, nothing switched)"
+    )
     assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
 
 

@@ -76,6 +76,7 @@ from .sources import (
     room_sources,
     unique_sources,
 )
+from .texts import Texts, async_load_texts
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -99,6 +100,7 @@ class ForesightData:
     coordinator: ForesightCoordinator
     models: ModelStore
     renames: RenameFollower
+    texts: Texts
     controllers: list[Controller] = field(default_factory=list)
 
 
@@ -334,9 +336,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
             await models.async_close()
 
     entry.async_on_unload(_close_models)
-    controllers = build_controllers(hass, entry, coordinator)
+    texts = await async_load_texts(hass)
+    controllers = build_controllers(hass, entry, coordinator, texts)
     renames = RenameFollower(hass, entry, sources)
-    entry.runtime_data = ForesightData(store, observer, coordinator, models, renames, controllers)
+    entry.runtime_data = ForesightData(
+        store, observer, coordinator, models, renames, texts, controllers
+    )
     for controller in controllers:
         entry.async_on_unload(controller.async_disable)
     entry.async_on_unload(coordinator.async_start_occupancy())

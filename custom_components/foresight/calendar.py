@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from . import ForesightConfigEntry
-from .const import CALENDAR_DAYS, DOMAIN
+from .const import CALENDAR_DAYS
 from .coordinator import ForesightCoordinator
 from .entity import ForesightEntity, add_entities
+from .texts import Texts
 
 ROUTINE_DAYS = 7  # the learned routine is shown a week ahead
 
@@ -28,33 +28,17 @@ async def async_setup_entry(
     """Add the home's learned-routine and maintenance calendars."""
     coordinator = entry.runtime_data.coordinator
     rooms = {room_id: subentry.title for room_id, subentry in entry.subentries.items()}
-    texts = EventTexts(await async_get_translations(hass, hass.config.language, "common", [DOMAIN]))
+    texts = entry.runtime_data.texts
     calendars: list[_Calendar] = [MaintenanceCalendar(coordinator, "maintenance", texts)]
     if coordinator.occupancy.keys:  # a room or a person to learn a routine from
         calendars.append(RoutineCalendar(coordinator, "learned_routine", texts, rooms))
     await add_entities(entry, async_add_entities, calendars)
 
 
-class EventTexts:
-    """The events' words in the home's language (English where a translation lacks one)."""
-
-    def __init__(self, translations: dict[str, str]) -> None:
-        """Keep the ``common`` translations Home Assistant loaded for Foresight."""
-        self._translations = translations
-
-    def __call__(self, key: str, **placeholders: object) -> str:
-        """The text ``key`` with its placeholders filled in."""
-        return self._translations[f"component.{DOMAIN}.common.{key}"].format(**placeholders)
-
-    def date(self, day: date) -> str:
-        """A day as the language writes it (28.11.2026, 28/11/2026, 2026-11-28)."""
-        return self("date", day=f"{day.day:02d}", month=f"{day.month:02d}", year=day.year)
-
-
 class _Calendar(ForesightEntity, CalendarEntity):
     """A Foresight calendar, writing its events in the home's language."""
 
-    def __init__(self, coordinator: ForesightCoordinator, key: str, texts: EventTexts) -> None:
+    def __init__(self, coordinator: ForesightCoordinator, key: str, texts: Texts) -> None:
         """Write events with ``texts``."""
         super().__init__(coordinator, key)
         self._texts = texts
@@ -67,7 +51,7 @@ class RoutineCalendar(_Calendar):
         self,
         coordinator: ForesightCoordinator,
         key: str,
-        texts: EventTexts,
+        texts: Texts,
         rooms: dict[str, str],
     ) -> None:
         """Show the routine of the home and of ``rooms`` (room id → name)."""

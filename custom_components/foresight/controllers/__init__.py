@@ -14,6 +14,7 @@ from ..const import (
 )
 from ..coordinator import ForesightCoordinator
 from ..sources import Kind
+from ..texts import Texts
 from .base import Controller
 from .heating import HeatingController
 from .lighting import LightingController
@@ -22,7 +23,7 @@ from .unexpected_activity import UnexpectedActivity
 
 
 def build_controllers(
-    hass: HomeAssistant, entry: ConfigEntry, coordinator: ForesightCoordinator
+    hass: HomeAssistant, entry: ConfigEntry, coordinator: ForesightCoordinator, texts: Texts
 ) -> list[Controller]:
     """One controller per room with a thermostat, per room with lights, and the home's two.
 
@@ -34,7 +35,9 @@ def build_controllers(
         doors = list(subentry.data.get(Kind.DOOR, []))
         if climate := subentry.data.get(CONF_CLIMATE):
             controllers.append(
-                HeatingController(hass, entry, coordinator, room_id, subentry.title, climate, doors)
+                HeatingController(
+                    hass, entry, coordinator, texts, room_id, subentry.title, climate, doors
+                )
             )
         if lights := subentry.data.get(Kind.LIGHT, []):
             controllers.append(
@@ -42,6 +45,7 @@ def build_controllers(
                     hass,
                     entry,
                     coordinator,
+                    texts,
                     room_id,
                     subentry.title,
                     list(lights),
@@ -59,7 +63,7 @@ def build_controllers(
     people = list(entry.data.get(CONF_PEOPLE, []))
     if lights or media:  # with nothing to switch, its switch would do nothing
         controllers.append(
-            PresenceSimulationController(hass, entry, coordinator, lights, media, people)
+            PresenceSimulationController(hass, entry, coordinator, texts, lights, media, people)
         )
     # Unexpected activity watches every room's motion and doors, but those pets set off.
     pet_prone = set(entry.options.get(CONF_PET_PRONE, []))
@@ -71,7 +75,7 @@ def build_controllers(
         if entity_id not in pet_prone
     }
     if watched:  # with no sensor to watch, nothing could ever be reported
-        controllers.append(UnexpectedActivity(hass, entry, coordinator, watched, people))
+        controllers.append(UnexpectedActivity(hass, entry, coordinator, texts, watched, people))
     return controllers
 
 

@@ -26,6 +26,7 @@ from homeassistant.helpers.event import async_track_time_interval
 
 from ..const import DOMAIN
 from ..coordinator import ForesightCoordinator
+from ..texts import Texts
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class Controller:
         hass: HomeAssistant,
         entry: ConfigEntry,
         coordinator: ForesightCoordinator,
+        texts: Texts,
         room: str | None,
         room_name: str | None,
     ) -> None:
@@ -86,6 +88,7 @@ class Controller:
         self.hass = hass
         self.entry = entry
         self.coordinator = coordinator
+        self.texts = texts  # the logbook's words, in the home's language
         self.room = room
         self.room_name = room_name
         self.enabled = False

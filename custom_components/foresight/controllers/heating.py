@@ -45,6 +45,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
 
 from ..coordinator import ForesightCoordinator
+from ..texts import Texts
 from .base import Controller, Setting
 
 _LOGGER = logging.getLogger(__name__)
@@ -128,13 +129,14 @@ class HeatingController(Controller):
         hass: HomeAssistant,
         entry: ConfigEntry,
         coordinator: ForesightCoordinator,
+        texts: Texts,
         room: str,
         room_name: str,
         climate: str,
         openings: list[str],
     ) -> None:
         """Heat ``room`` through ``climate``; a window among ``openings`` left open means eco."""
-        super().__init__(hass, entry, coordinator, room, room_name)
+        super().__init__(hass, entry, coordinator, texts, room, room_name)
         self.climate = climate
         self.openings = openings
         self.manual: ManualHold | None = None
@@ -342,13 +344,14 @@ class HeatingController(Controller):
                 if attribute == ATTR_TARGET_TEMP_LOW:
                     upper = _number(state.attributes.get(ATTR_TARGET_TEMP_HIGH))
                     data[ATTR_TARGET_TEMP_HIGH] = max(upper or target, target)
-                unit = self.hass.config.units.temperature_unit
-                if await self.async_call(
-                    CLIMATE_DOMAIN,
-                    SERVICE_SET_TEMPERATURE,
-                    data,
-                    f"set {self.room_name} to {target} {unit} ({reason.replace('_', ' ')})",
-                ):
+                message = self.texts(
+                    "logbook_heating",
+                    room=self.room_name,
+                    temperature=f"{target:g}",
+                    unit=self.hass.config.units.temperature_unit,
+                    reason=self.texts.attribute_state("switch", self.key, "reason", reason),
+                )
+                if await self.async_call(CLIMATE_DOMAIN, SERVICE_SET_TEMPERATURE, data, message):
                     self.sent = target
                 changed = True
         if changed:

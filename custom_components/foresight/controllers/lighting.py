@@ -25,6 +25,7 @@ from homeassistant.helpers.sun import is_up
 from homeassistant.util import dt as dt_util
 
 from ..coordinator import ForesightCoordinator
+from ..texts import Texts
 from .base import Controller, Setting
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class LightingController(Controller):
         hass: HomeAssistant,
         entry: ConfigEntry,
         coordinator: ForesightCoordinator,
+        texts: Texts,
         room: str,
         room_name: str,
         lights: list[str],
@@ -71,7 +73,7 @@ class LightingController(Controller):
             self.settings_spec = tuple(
                 s for s in self.settings_spec if s.key != ILLUMINANCE_THRESHOLD
             )
-        super().__init__(hass, entry, coordinator, room, room_name)
+        super().__init__(hass, entry, coordinator, texts, room, room_name)
         self.lights = lights
         self.illuminance = illuminance
         self.manual: set[str] = set()  # lights a person switched: left alone
@@ -168,7 +170,9 @@ class LightingController(Controller):
                         ATTR_ENTITY_ID: to_switch,
                         ATTR_BRIGHTNESS_PCT: round(self.settings[BRIGHTNESS]),
                     },
-                    f"{self.room_name} in use ({probability:.0f} %) and dark: lights on",
+                    self.texts(
+                        "logbook_lights_on", room=self.room_name, probability=f"{probability:.0f}"
+                    ),
                 ):
                     self.switched_on.update(to_switch)
                 else:
@@ -191,7 +195,11 @@ class LightingController(Controller):
                 LIGHT_DOMAIN,
                 SERVICE_TURN_OFF,
                 {ATTR_ENTITY_ID: to_switch},
-                f"{self.room_name} empty for {hold}: lights off",
+                self.texts(
+                    "logbook_lights_off",
+                    room=self.room_name,
+                    minutes=f"{self.settings[HOLD_TIME]:g}",
+                ),
             ):
                 self.switched_on.difference_update(to_switch)
         self.notify()

@@ -43,6 +43,7 @@ from homeassistant.util import dt as dt_util
 
 from ..coordinator import ForesightCoordinator
 from ..history import HISTORY_ERRORS, HistoryStore
+from ..texts import Texts
 from .base import Choice, Controller
 
 _LOGGER = logging.getLogger(__name__)
@@ -163,12 +164,13 @@ class PresenceSimulationController(Controller):
         hass: HomeAssistant,
         entry: ConfigEntry,
         coordinator: ForesightCoordinator,
+        texts: Texts,
         lights: list[str],
         media: list[str],
         people: list[str],
     ) -> None:
         """Simulate with ``lights`` and ``media``; ``people`` say whether anybody is home."""
-        super().__init__(hass, entry, coordinator, None, None)
+        super().__init__(hass, entry, coordinator, texts, None, None)
         self.lights = lights
         self.media = media
         self.devices = [*lights, *media]
@@ -266,7 +268,7 @@ class PresenceSimulationController(Controller):
             self.active = False
             if lit := sorted(self.switched_on):
                 self.switched_on.clear()
-                await self._async_switch(lit, on=False, why="the evening is over")
+                await self._async_switch(lit, on=False, text="logbook_simulation_over")
             self.notify()
             return
         day = evening[0]
@@ -286,19 +288,20 @@ class PresenceSimulationController(Controller):
                 turn_off.append(device)
         if turn_on:
             self.switched_on.update(turn_on)
-            await self._async_switch(turn_on, on=True, why="as on a usual evening")
+            await self._async_switch(turn_on, on=True, text="logbook_simulation_on")
         if turn_off:
             self.switched_on.difference_update(turn_off)
-            await self._async_switch(turn_off, on=False, why="as on a usual evening")
+            await self._async_switch(turn_off, on=False, text="logbook_simulation_off")
         self.notify()
 
-    async def _async_switch(self, devices: list[str], *, on: bool, why: str) -> None:
+    async def _async_switch(self, devices: list[str], *, on: bool, text: str) -> None:
+        """Switch ``devices`` on or off, saying why in their logbooks with ``text``."""
         service = SERVICE_TURN_ON if on else SERVICE_TURN_OFF
-        message = f"presence simulation: {', '.join(devices)} {'on' if on else 'off'} ({why})"
+        message = self.texts(text, devices=", ".join(devices))
         if self.choices[MODE] == MODE_DRY_RUN:
-            _LOGGER.info("Dry run, would switch %s", message)
+            _LOGGER.info("Dry run, would switch %s %s", ", ".join(devices), "on" if on else "off")
             # In each device's logbook too: a dry run is for seeing what would happen.
-            self.note_in_logbook(devices, f"dry run, would switch {message}")
+            self.note_in_logbook(devices, self.texts("logbook_dry_run", action=message))
             return
         by_domain: dict[str, list[str]] = {}
         for device in devices:

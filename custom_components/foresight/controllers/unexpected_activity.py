@@ -34,6 +34,7 @@ from homeassistant.util import dt as dt_util
 
 from ..const import ARRIVAL_GRACE, EVENT_UNEXPECTED_ACTIVITY
 from ..coordinator import ForesightCoordinator
+from ..texts import Texts
 from .base import Controller
 
 _LOGGER = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class UnexpectedActivity(Controller):
         hass: HomeAssistant,
         entry: ConfigEntry,
         coordinator: ForesightCoordinator,
+        texts: Texts,
         watched: dict[str, str | None],
         people: list[str],
     ) -> None:
@@ -95,7 +97,7 @@ class UnexpectedActivity(Controller):
         An arrival is one of ``people`` or any device tracker (one added later too: a guest's
         phone) coming home; one leaving home counts too, for the door closing behind them.
         """
-        super().__init__(hass, entry, coordinator, None, None)
+        super().__init__(hass, entry, coordinator, texts, None, None)
         self.watched = watched
         self.people = people
         self.activity: Activity | None = None
