@@ -50,6 +50,8 @@ from .routine import ENTITIES, PEOPLE, Climate, EntitySpec, Home, Reporter
 
 DATABASE = "home-assistant_v2.db"
 SEEDING = f"{DATABASE}.seeding"
+# The files configuration.yaml includes for the automation and script editors: new, empty.
+INCLUDED = {"automations.yaml": "[]\n", "scripts.yaml": "{}\n"}
 WARM_UP = timedelta(days=1)  # simulated before the history starts, so rooms have settled
 
 
@@ -280,6 +282,9 @@ def main() -> int:
     parser.add_argument("--password", default="dev")
     args = parser.parse_args()
     config = args.config.resolve()
+    for name, empty in INCLUDED.items():
+        if not (config / name).exists():
+            (config / name).write_text(empty)
     if (config / DATABASE).exists():
         return 0
     for leftover in config.glob(f"{SEEDING}*"):
