@@ -98,12 +98,14 @@ async def test_the_logbook_says_why_in_the_home_s_language(
     await _setup(
         hass, freezer, home_entry, monkeypatch, Predicted(next_use=START + timedelta(hours=3))
     )
+    # Named in German too.
+    eco, switch = "number.living_room_eco_temperatur", "switch.living_room_intelligente_heizung"
+    await turn(hass, "number", "set_value", eco, value=17.5)
     logbook = async_capture_events(hass, EVENT_LOGBOOK_ENTRY)
-    switch = "switch.living_room_intelligente_heizung"  # named in German too
     await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert [entry.data["message"] for entry in logbook] == [
-        "Living room auf 17 °C gestellt: Raum nicht belegt"
+        "Living room auf 17,5 °C gestellt: Raum nicht belegt"
     ]
 
 

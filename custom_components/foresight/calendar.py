@@ -118,12 +118,15 @@ class MaintenanceCalendar(_Calendar):
             day = max(reached, now.date())
             state = self.hass.states.get(battery.entity_id)
             name = state.name if state is not None else battery.entity_id
-            said = {"entity_id": battery.entity_id, "low_level": f"{battery.low_level:g}"}
+            said = {
+                "entity_id": battery.entity_id,
+                "low_level": self._texts.number(battery.low_level),
+            }
             if battery.low_at <= now:
                 description = self._texts("battery_reached", **said, date=self._texts.date(reached))
             else:
                 description = (
-                    self._texts("battery_expected", **said, level=f"{battery.level:g}")
+                    self._texts("battery_expected", **said, level=self._texts.number(battery.level))
                     if battery.level is not None
                     else self._texts("battery_expected_no_level", **said)
                 )

@@ -28,6 +28,10 @@ class Texts:
             state,
         )
 
+    def number(self, value: float) -> str:
+        """A number as the language writes it (17.5, 17,5), without a needless ".0"."""
+        return f"{value:g}".replace(".", self("decimal_mark"))
+
     def date(self, day: date) -> str:
         """A day as the language writes it (28.11.2026, 28/11/2026, 2026-11-28)."""
         return self("date", day=f"{day.day:02d}", month=f"{day.month:02d}", year=day.year)

@@ -347,7 +347,7 @@ class HeatingController(Controller):
                 message = self.texts(
                     "logbook_heating",
                     room=self.room_name,
-                    temperature=f"{target:g}",
+                    temperature=self.texts.number(target),
                     unit=self.hass.config.units.temperature_unit,
                     reason=self.texts.attribute_state("switch", self.key, "reason", reason),
                 )

@@ -198,7 +198,7 @@ class LightingController(Controller):
                 self.texts(
                     "logbook_lights_off",
                     room=self.room_name,
-                    minutes=f"{self.settings[HOLD_TIME]:g}",
+                    minutes=self.texts.number(self.settings[HOLD_TIME]),
                 ),
             ):
                 self.switched_on.difference_update(to_switch)
