@@ -16,12 +16,14 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
+from custom_components.foresight.const import KEEP_CHOICES_AFTER_S
 from custom_components.foresight.controllers.heating import WINDOW_OPEN_FOR
 from custom_components.foresight.home_occupancy import HomeOccupancy
 from homeassistant.components.logbook import EVENT_LOGBOOK_ENTRY
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.restore_state import STORAGE_KEY
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 
@@ -251,6 +253,35 @@ async def test_heating_is_restored_after_a_restart(
     await tick(hass, freezer, START + timedelta(minutes=1))
     assert hass.states.get(SWITCH).state == "on"  # type: ignore[union-attr]
     assert _setpoint(hass) == 16.5
+
+
+async def test_a_choice_made_seconds_before_a_crash_is_kept(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Home Assistant saves restorable states every 15 minutes; a choice is saved in seconds.
+
+    So is what a controller must not forget: here, a set point the user chose by hand.
+    """
+    await _setup(hass, freezer, home_entry, monkeypatch, Predicted(in_use=True), ranged=False)
+    await _switch_on(hass)
+    await turn(hass, "number", "set_value", "number.living_room_eco_temperature", value=16.5)
+    mode = "select.foresight_presence_simulation_mode"
+    await turn(hass, "select", "select_option", mode, option="dry_run")
+    await tick(hass, freezer, START + timedelta(seconds=KEEP_CHOICES_AFTER_S + 1))
+    saved = {item["state"]["entity_id"]: item for item in hass_storage[STORAGE_KEY]["data"]}
+    assert saved[SWITCH]["state"]["state"] == "on"
+    assert saved[SWITCH]["extra_data"]["manual"] is None
+    assert saved["number.living_room_eco_temperature"]["state"]["state"] == "16.5"
+    assert saved[mode]["state"]["state"] == "dry_run"
+
+    await _by_hand(hass, 23.0)
+    await tick(hass, freezer, START + timedelta(seconds=3 * KEEP_CHOICES_AFTER_S))
+    saved = {item["state"]["entity_id"]: item for item in hass_storage[STORAGE_KEY]["data"]}
+    assert saved[SWITCH]["extra_data"]["manual"]["setpoint"] == 23.0
 
 
 def _setpoints(calls: list[Any]) -> list[dict[str, Any]]:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 import itertools
+import logging
 from pathlib import Path
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_time_change, async_track_utc_time_change
+from homeassistant.helpers.restore_state import RestoreStateData
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
@@ -47,6 +51,7 @@ from .const import (
     DOMAIN,
     ELECTRICITY_FLOWS,
     HISTORY_DIR,
+    KEEP_CHOICES_AFTER_S,
     TRAIN_AT,
 )
 from .controllers import Controller, build_controllers
@@ -78,6 +83,8 @@ from .sources import (
 )
 from .texts import Texts, async_load_texts
 
+_LOGGER = logging.getLogger(__name__)
+
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.CALENDAR,
@@ -101,6 +108,8 @@ class ForesightData:
     models: ModelStore
     renames: RenameFollower
     texts: Texts
+    # Saves Home Assistant's restorable states soon after a choice made on a controller.
+    keep_choices: Debouncer[Coroutine[Any, Any, None]]
     controllers: list[Controller] = field(default_factory=list)
 
 
@@ -339,8 +348,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     texts = await async_load_texts(hass)
     controllers = build_controllers(hass, entry, coordinator, texts)
     renames = RenameFollower(hass, entry, sources)
+    keep_choices = Debouncer(
+        hass,
+        _LOGGER,
+        cooldown=KEEP_CHOICES_AFTER_S,
+        immediate=False,
+        function=partial(RestoreStateData.async_save_persistent_states, hass),
+    )
+    entry.async_on_unload(keep_choices.async_shutdown)
     entry.runtime_data = ForesightData(
-        store, observer, coordinator, models, renames, texts, controllers
+        store, observer, coordinator, models, renames, texts, keep_choices, controllers
     )
     for controller in controllers:
         entry.async_on_unload(controller.async_disable)

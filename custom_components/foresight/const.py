@@ -50,6 +50,9 @@ SUMMARY_INTERVAL: Final = timedelta(hours=1)
 # Occupancy is published at most this often after state changes, and at least every minute.
 OCCUPANCY_COOLDOWN_S: Final = 1.0
 OCCUPANCY_INTERVAL: Final = timedelta(minutes=1)
+# A choice made on a controller (on or off, a setting) is saved this many seconds after the last
+# one: Home Assistant saves restorable states itself only when it stops and every 15 minutes.
+KEEP_CHOICES_AFTER_S: Final = 5.0
 # Numeric sources keep at most one raw sample per this many seconds (the hourly summary sees all).
 NUMERIC_RESOLUTION_S: Final = 60
 # Raw numeric samples are kept this long; older ones live on as hourly summaries.

@@ -75,6 +75,15 @@ class ControllerEntity(ForesightEntity):
         """Always: it holds what the user chose, not what a refresh of the history found."""
         return True
 
+    @callback
+    def async_keep_choice(self) -> None:
+        """Have a choice the user made, or what a controller must remember, saved within seconds.
+
+        Home Assistant saves restorable states when it stops and every 15 minutes: a crash or a
+        power cut would otherwise undo what changed in the minutes before.
+        """
+        self.controller.entry.runtime_data.keep_choices.async_schedule_call()
+
 
 async def add_entities(
     entry: ConfigEntry,

@@ -88,6 +88,7 @@ class ControllerSetting(ControllerEntity, RestoreNumber):
                 )
         self.controller.settings[self.setting.key] = value
         self.async_write_ha_state()
+        self.async_keep_choice()
         self.controller.async_schedule()
 
     def _native(self, value: float, unit: object) -> float:

@@ -54,5 +54,6 @@ class ControllerChoice(ControllerEntity, SelectEntity, RestoreEntity):
         """Choose an option; the controller looks again at once."""
         self.controller.choices[self.choice.key] = option
         self.async_write_ha_state()
+        self.async_keep_choice()
         self.controller.notify()  # the switch shows the choice in its attributes, off too
         self.controller.async_schedule()
