@@ -21,7 +21,9 @@ builds it). Home Assistant starts; then every step its event loop runs is timed,
    run as they do at home (its occupancy published every minute, its five-minute refresh);
 4. ``foresight.retrain`` (the nightly training, in the executor), waited for;
 5. what automations and dashboards ask: ``foresight.get_forecast`` for every room, the home,
-   energy and maintenance, and ``calendar.get_events`` for the next 7 days of each calendar.
+   energy and maintenance, and ``calendar.get_events`` for the next 7 days of each calendar;
+6. a choice made on a controller (a room's comfort temperature set), and Home Assistant's
+   restorable states saved seconds later, as Foresight has them saved after each choice.
 
 A step is one callback or one resumption of a task. A state change's listeners (Foresight's
 among them) run in the step that sets it, so each ``async_set`` is timed too. Each step is
@@ -66,6 +68,7 @@ from custom_components.foresight.const import (
     CONF_OUTDOOR_TEMPERATURE,
     CONF_PEOPLE,
     DOMAIN,
+    KEEP_CHOICES_AFTER_S,
     RAW_NUMERIC_DAYS,
     SUBENTRY_ROOM,
 )
@@ -83,6 +86,7 @@ from homeassistant.config_entries import (
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.recorder import async_initialize_recorder
 from homeassistant.setup import async_setup_component
@@ -482,6 +486,9 @@ async def run(
 
             with clock.timing("actions"):
                 answers, refused = await ask(hass, [s.title for s in entry.subentries.values()])
+
+            with clock.timing("a choice saved"):
+                await choose(hass, entry)
         result["answers"], result["refused"] = answers, refused
         result["state_change_without_foresight"] = _summary(without)
         result["state_change_with_foresight"] = _summary(living_took)
@@ -514,6 +521,26 @@ async def run(
         print(f"\nprofile of {step.cpu_ms:.1f} ms [{step.phase}] {step.what}")
         stats.sort_stats("cumulative").print_stats(25)
     return result
+
+
+async def choose(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Set a room's comfort temperature, and wait until the states it is saved with are saved."""
+    comfort = next(
+        registered.entity_id
+        for registered in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if registered.unique_id.endswith("comfort_temperature")
+    )
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": comfort, "value": 21.5}, blocking=True
+    )
+    await asyncio.sleep(KEEP_CHOICES_AFTER_S + 2.0)
+    saved = await hass.async_add_executor_job(
+        Path(hass.config.path(".storage", "core.restore_state")).read_text
+    )
+    states = {
+        item["state"]["entity_id"]: item["state"]["state"] for item in json.loads(saved)["data"]
+    }
+    assert states[comfort] == "21.5", states.get(comfort)
 
 
 async def ask(hass: HomeAssistant, rooms: Sequence[str]) -> tuple[int, int]:

@@ -90,6 +90,8 @@ def test_a_short_run_reports_every_figure(capsys: pytest.CaptureFixture[str]) ->
         assert result[f"loop_cpu_{phase}"]["count"] > 0
         memory = result[f"memory_{phase}"]
         assert 0 < memory["rss_mb"] <= memory["peak_mb"]
+    # A choice made on a controller was saved within seconds (the run checks the saved file).
+    assert result["loop_cpu_a_choice_saved"]["count"] > 0
     # What Foresight took: the process grew once it was set up and trained.
     assert result["foresight_rss_mb"] > 0
     assert result["state_change_with_foresight"]["count"] > 0
