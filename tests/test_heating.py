@@ -109,6 +109,10 @@ async def test_the_logbook_says_why_in_the_home_s_language(
     assert [entry.data["message"] for entry in logbook] == [
         "Living room auf 17,5 °C gestellt: Raum nicht belegt"
     ]
+    # A refusal shows its temperatures as the language writes them too.
+    with pytest.raises(ServiceValidationError) as refused:
+        await turn(hass, "number", "set_value", "number.living_room_komforttemperatur", value=17)
+    assert refused.value.translation_placeholders == {"lower": "17,5 °C", "upper": "17 °C"}
 
 
 def _setpoint(hass: HomeAssistant) -> float:

@@ -105,4 +105,5 @@ class ControllerSetting(ControllerEntity, RestoreNumber):
         unit = self.unit_of_measurement
         if self.device_class is not None and self.setting.unit and unit != self.setting.unit:
             value = TemperatureConverter.convert(value, self.setting.unit, str(unit))
-        return f"{round(value, 1):g} {unit}" if unit else f"{round(value, 1):g}"
+        shown = self.controller.texts.number(round(value, 1))
+        return f"{shown} {unit}" if unit else shown
