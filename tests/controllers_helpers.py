@@ -69,17 +69,17 @@ class Predicted:
         return OccupancyOutlook(rooms={room: outlook, None: outlook}, presence=presence)
 
 
-def predict(monkeypatch: pytest.MonkeyPatch, entry: Any, predicted: Predicted) -> str:
+async def predict(monkeypatch: pytest.MonkeyPatch, entry: Any, predicted: Predicted) -> str:
     """Make the home's occupancy model predict ``predicted``; returns the room's id."""
     room = next(iter(entry.subentries))
     coordinator = entry.runtime_data.coordinator
     predict_with(monkeypatch, coordinator.occupancy, lambda: predicted.outlook(room))
-    coordinator.publish_occupancy()
+    await coordinator.async_publish_occupancy()
     return room
 
 
 def predict_with(
-    monkeypatch: pytest.MonkeyPatch, occupancy: Any, outlook: Callable[[], OccupancyOutlook]
+    monkeypatch: pytest.MonkeyPatch, occupancy: Any, outlook: Callable[[], OccupancyOutlook | None]
 ) -> None:
     """Make ``occupancy`` (the home's, or the HomeOccupancy class) predict ``outlook()``: all
     at once, as at a start, and a room at a time, as every minute."""
@@ -88,14 +88,20 @@ def predict_with(
         # Set on the class, the patch is called with the instance first.
         return (lambda _self, *args: function(*args)) if isinstance(occupancy, type) else function
 
+    def rooms() -> dict[str | None, Any]:
+        shown = outlook()
+        return dict(shown.rooms) if shown is not None else {}  # no model: no room, as untrained
+
+    def presence() -> Any:
+        shown = outlook()
+        return shown.presence if shown is not None else None
+
     monkeypatch.setattr(occupancy, "outlook", method(lambda _now, _untrusted: outlook()))
-    monkeypatch.setattr(occupancy, "scopes", method(lambda: list(outlook().rooms)))
+    monkeypatch.setattr(occupancy, "scopes", method(lambda: list(rooms())))
     monkeypatch.setattr(
-        occupancy,
-        "room_outlook",
-        method(lambda scope, _now, _untrusted: outlook().rooms.get(scope)),
+        occupancy, "room_outlook", method(lambda scope, _now, _untrusted: rooms().get(scope))
     )
-    monkeypatch.setattr(occupancy, "presence", method(lambda _now, _untrusted: outlook().presence))
+    monkeypatch.setattr(occupancy, "presence", method(lambda _now, _untrusted: presence()))
 
 
 async def async_setup_thermostat(hass: HomeAssistant, **config: Any) -> None:

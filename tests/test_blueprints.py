@@ -196,7 +196,7 @@ async def test_preheat_a_room_before_its_next_use(
     assert await hass.config_entries.async_setup(home_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     next_use = START + timedelta(minutes=90)
-    predict(monkeypatch, home_entry, Predicted(next_use=next_use))
+    await predict(monkeypatch, home_entry, Predicted(next_use=next_use))
     await hass.async_block_till_done()
     sensor = hass.states.get("sensor.living_room_next_expected_use")
     assert sensor is not None and datetime.fromisoformat(sensor.state) == next_use
@@ -229,7 +229,7 @@ async def test_lights_follow_the_occupancy_probability(
     assert await hass.config_entries.async_setup(home_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     predicted = Predicted(probability=0.2)
-    predict(monkeypatch, home_entry, predicted)
+    await predict(monkeypatch, home_entry, predicted)
     await _automation(
         hass,
         "lights_follow_occupancy.yaml",

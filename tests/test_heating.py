@@ -87,7 +87,7 @@ async def _setup(
         await turn(hass, "input_select", "select_option", MODE, option=mode)
     else:
         await async_setup_thermostat(hass, min_temp=7, max_temp=25, target_temp=19)
-    return predict(monkeypatch, entry, predicted)
+    return await predict(monkeypatch, entry, predicted)
 
 
 async def test_the_logbook_says_why_in_the_home_s_language(
@@ -410,7 +410,7 @@ async def test_a_set_point_kept_by_hand_survives_a_reload(
     await _by_hand(hass, 23.0)
     assert await hass.config_entries.async_reload(home_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    predict(monkeypatch, home_entry, predicted)
+    await predict(monkeypatch, home_entry, predicted)
     await tick(hass, freezer, START + timedelta(minutes=1))
     assert _setpoint(hass) == 23.0
     assert _attributes(hass)["manual_setpoint"] == 23.0

@@ -47,7 +47,7 @@ async def test_lights_follow_the_room_in_the_dark(
     await async_setup_lamp(hass)
     await load_entry(hass, home_entry)
     predicted = Predicted(probability=0.8, in_use=True)
-    predict(monkeypatch, home_entry, predicted)
+    await predict(monkeypatch, home_entry, predicted)
 
     await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -144,7 +144,7 @@ async def test_an_illuminance_sensor_says_when_it_is_dark(
     hass.states.async_set("sensor.living_lux", "400", {"unit_of_measurement": "lx"})
     await async_setup_lamp(hass)
     await load_entry(hass, home_entry)
-    predict(monkeypatch, home_entry, Predicted(probability=0.8, in_use=True))
+    await predict(monkeypatch, home_entry, Predicted(probability=0.8, in_use=True))
     await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
     await tick(hass, freezer, noon + timedelta(minutes=1))
     assert _lamp(hass) == "off"
@@ -169,7 +169,7 @@ async def _lamp_on_at_dusk(
     await async_setup_lamp(hass)
     await load_entry(hass, home_entry)
     predicted = Predicted(probability=0.8, in_use=True)
-    predict(monkeypatch, home_entry, predicted)
+    await predict(monkeypatch, home_entry, predicted)
     await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
     await tick(hass, freezer, sunset + timedelta(minutes=1))
     assert _lamp(hass) == "on"
@@ -212,7 +212,7 @@ async def test_a_lamp_that_failed_to_switch_on_is_tried_again(
     await async_setup_lamp(hass)
     await turn(hass, "input_boolean", "turn_on", "input_boolean.lamp_broken")
     await load_entry(hass, home_entry)
-    predict(monkeypatch, home_entry, Predicted(probability=0.8, in_use=True))
+    await predict(monkeypatch, home_entry, Predicted(probability=0.8, in_use=True))
     await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
     await tick(hass, freezer, sunset + timedelta(minutes=1))
     assert _lamp(hass) == "off"
@@ -253,7 +253,7 @@ async def test_a_lamp_switched_on_is_switched_off_after_a_reload(
     # Any change of the options reloads the entry.
     assert await hass.config_entries.async_reload(home_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    predict(monkeypatch, home_entry, predicted)
+    await predict(monkeypatch, home_entry, predicted)
     switch = hass.states.get(SWITCH)
     assert switch is not None and switch.state == "on"
     assert switch.attributes["switched_on"] == [LAMP]
@@ -279,7 +279,7 @@ async def test_a_lamp_switched_on_is_remembered_across_a_restart(
     await async_setup_lamp(hass)
     await hass.services.async_call("light", "turn_on", {"entity_id": LAMP}, blocking=True)
     await load_entry(hass, home_entry)
-    predict(monkeypatch, home_entry, Predicted(probability=0.1))
+    await predict(monkeypatch, home_entry, Predicted(probability=0.1))
     await tick(hass, freezer, start + timedelta(minutes=1))
     await tick(hass, freezer, start + timedelta(minutes=12))
     assert _lamp(hass) == "off"

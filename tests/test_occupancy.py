@@ -252,7 +252,7 @@ async def test_entities_show_what_the_engine_computes(
     coordinator = entry.runtime_data.coordinator
     silent = SourceProblem("binary_sensor.lounge_motion", "silent", NOW, 1.0, False)
     coordinator.data = replace(coordinator.data, maintenance=MaintenanceReport(problems=[silent]))
-    coordinator.publish_occupancy()
+    await coordinator.async_publish_occupancy()
     forecast = hass.states.get("sensor.lounge_occupancy_forecast")
     assert forecast is not None
     result = await _occupancy_forecast(hass, "lounge")
@@ -839,15 +839,15 @@ async def test_a_quiet_home_writes_only_what_changed(
     await hass.async_block_till_done(wait_background_tasks=True)  # a refresh writes them all
     writes["changed"].clear()
     writes["unchanged"].clear()
-    # (Read as the publish returns: it writes at once, and a refresh may follow in the loop.)
+    # (Read as the publish returns, every room written; a refresh may follow in the loop.)
     coordinator = entry.runtime_data.coordinator
-    coordinator.publish_occupancy()
+    await coordinator.async_publish_occupancy()
     written = {write.split()[0] for write in writes["changed"] + writes["unchanged"]}
     assert written <= OCCUPANCY_KEYS
     await hass.async_block_till_done()
     writes["changed"].clear()
     writes["unchanged"].clear()
-    coordinator.publish_occupancy()
+    await coordinator.async_publish_occupancy()
     assert writes == {"changed": [], "unchanged": []}
     await hass.async_block_till_done()
 

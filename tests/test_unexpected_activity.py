@@ -173,14 +173,14 @@ async def test_without_people_the_predicted_empty_home_counts(
     no_people = entry_like(home_entry, data={CONF_PEOPLE: []})
     await _setup(hass, freezer, no_people)
     predicted = Predicted(someone_home=True)
-    predict(monkeypatch, no_people, predicted)
+    await predict(monkeypatch, no_people, predicted)
     events = async_capture_events(hass, EVENT)
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
     await tick(hass, freezer, START + timedelta(minutes=5))
     assert not events  # the home is predicted occupied
     hass.states.async_set("binary_sensor.living_motion", "off", {"device_class": "motion"})
     predicted.someone_home = False  # predicted empty, 98 % sure
-    no_people.runtime_data.coordinator.publish_occupancy()
+    await no_people.runtime_data.coordinator.async_publish_occupancy()
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
     await tick(hass, freezer, START + timedelta(minutes=10))
     assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]
@@ -312,12 +312,12 @@ async def test_an_intruder_making_the_home_look_used_is_still_reported(
     no_people = entry_like(home_entry, data={CONF_PEOPLE: []})
     await _setup(hass, freezer, no_people)
     predicted = Predicted(someone_home=False)  # predicted empty, 98 % sure
-    predict(monkeypatch, no_people, predicted)
+    await predict(monkeypatch, no_people, predicted)
     events = async_capture_events(hass, EVENT)
     hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
     await hass.async_block_till_done()
     # The occupancy model follows the motion: the home looks used a moment later.
     predicted.someone_home = True
-    no_people.runtime_data.coordinator.publish_occupancy()
+    await no_people.runtime_data.coordinator.async_publish_occupancy()
     await tick(hass, freezer, START + timedelta(minutes=5))
     assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]

@@ -297,19 +297,6 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         return lambda: self._occupancy_listeners.remove(listener)
 
     @callback
-    def publish_occupancy(self) -> None:
-        """Predict every room's occupancy now and tell those following the rooms it changed.
-
-        All in one step of the loop, for a caller that needs it shown as it returns; Foresight's
-        own clocks publish with :meth:`async_publish_occupancy`, a room per step.
-        """
-        snapshot: Snapshot | None = self.data  # None until the first refresh
-        if snapshot is None:
-            return
-        outlook = self.occupancy.outlook(dt_util.utcnow(), self.untrusted_sources())
-        self._show_occupancy(snapshot, outlook)
-
-    @callback
     def _show_occupancy(self, snapshot: Snapshot, outlook: OccupancyOutlook | None) -> None:
         self.data = replace(snapshot, occupancy=outlook)
         # Energy, maintenance and the history are not occupancy's: a refresh tells them.
