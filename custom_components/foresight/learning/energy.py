@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from .one_thread import on_one_thread
 from .series import known_in_time_order, nan_statistic
 
 FloatArray = NDArray[np.float64]
@@ -585,6 +586,7 @@ class EnergyForecaster:
     model_share: float = 1.0
 
     @classmethod
+    @on_one_thread
     def train(
         cls,
         hour_starts: Any,
@@ -1368,6 +1370,7 @@ class UnusualUseDetector:
     _usual: tuple[FloatArray, FloatArray] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
+    @on_one_thread
     def train(
         cls,
         forecaster: EnergyForecaster,

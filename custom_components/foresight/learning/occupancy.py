@@ -120,6 +120,7 @@ from .occupancy_stats import (
     skill,
     survival_points,
 )
+from .one_thread import on_one_thread
 from .series import nan_statistic
 
 MIN_HISTORY_DAYS = 3  # days: less history than this, status "learning" and a low confidence
@@ -1004,6 +1005,7 @@ def holdout_start(start: float, end: float) -> float:
     return end - held * DAY
 
 
+@on_one_thread
 def train_occupancy(
     sources: Sequence[OccupancySource],
     history: Mapping[str, SourceSeries],

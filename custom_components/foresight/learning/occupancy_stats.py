@@ -94,12 +94,11 @@ def fit_logistic(
     base = np.zeros(samples) if offset is None else offset
     objective = _penalised_loss(design, outcome, params, penalty, base)
     for _ in range(iterations):
-        probability = sigmoid(np.einsum("ni,i->n", design, params, optimize=False) + base)
-        gradient = np.einsum("ni,n->i", design, probability - outcome, optimize=False)
+        probability = sigmoid(design @ params + base)
+        gradient = (probability - outcome) @ design
         gradient += penalty * params
         curvature = np.maximum(probability * (1.0 - probability), 1e-9)
-        # einsum, not BLAS: one thread, so training never fights Home Assistant for the cores.
-        hessian = np.einsum("ni,nj->ij", design * curvature[:, None], design, optimize=False)
+        hessian = (design * curvature[:, None]).T @ design
         hessian += np.diag(penalty + 1e-9)
         step = np.linalg.solve(hessian, gradient)
         # Halve the Newton step until the loss falls: separable data must not diverge.
@@ -230,7 +229,7 @@ def _penalised_loss(
     offset: FloatArray,
 ) -> float:
     """Summed log-loss plus the L2 penalty, computed without overflow."""
-    score = np.einsum("ni,i->n", design, params, optimize=False) + offset
+    score = design @ params + offset
     loss = np.logaddexp(0.0, score) - outcome * score
     return float(loss.sum() + 0.5 * np.sum(penalty * params**2))
 
