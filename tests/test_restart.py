@@ -15,8 +15,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
+from sqlalchemy.exc import OperationalError
 
-from custom_components.foresight import history_path
+from custom_components.foresight import history_path, observe
 from custom_components.foresight.backfill import async_backfill
 from custom_components.foresight.history import HistoryStore, HourlyRow, Sample
 from custom_components.foresight.sources import Kind, Source
@@ -31,6 +32,12 @@ from .conftest import entry_like, history_locked, set_home_states
 _OUTDOOR = {
     "unit_of_measurement": "°C",
     "device_class": "temperature",
+    "state_class": "measurement",
+}
+_POWER = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
+_CO2 = {
+    "unit_of_measurement": "ppm",
+    "device_class": "carbon_dioxide",
     "state_class": "measurement",
 }
 _METER = {"unit_of_measurement": "kWh", "device_class": "energy", "state_class": "total_increasing"}
@@ -290,3 +297,142 @@ async def test_a_late_backfill_leaves_the_downtime_a_gap(
     samples = await hass.async_add_executor_job(store.samples, key)
     assert [v for t, v in samples if t >= ten.timestamp()] == [5.0, None]
     await hass.async_add_executor_job(store.close)
+
+
+@pytest.mark.parametrize("persistent_database", [True])
+async def test_a_crash_keeps_what_the_recorder_wrote_after_the_history(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    async_test_recorder: Any,
+) -> None:
+    """A power cut at 10:09, four minutes after Foresight last wrote its history: the restart
+    reads in what the recorder kept of those minutes; the time Home Assistant was down after
+    them stays a gap. An entity the recorder leaves out is unknown from the last write; what
+    the recorder wrote more than a quarter of an hour after it is not read, nor what it wrote
+    of a sensor whose history ended long before (not in the last write)."""
+    ten = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    window = "binary_sensor.living_window"
+    freezer.move_to(ten - timedelta(hours=1, minutes=30))
+    motion, temperature = "binary_sensor.living_motion", "sensor.living_temperature"
+    power, co2 = "sensor.living_tv_power", "sensor.living_co2"
+    kinds = {motion: "motion", temperature: "temperature", power: "power", co2: "co2"}
+    kinds[window] = "door"
+    written = (ten + timedelta(minutes=5)).timestamp()
+    recorder_config = {"exclude": {"entities": [power]}}
+    async with async_test_recorder(hass, recorder_config):
+        freezer.move_to(ten - timedelta(minutes=55))
+        hass.states.async_set(window, "on", {"device_class": "window"})
+        freezer.move_to(ten)
+        set_home_states(hass)  # motion off, 20.0 °C, 1.0 W, 450 ppm since 10:00
+        # What Foresight had written when the power went: everything it saw until 10:05.
+        store = HistoryStore(history_path(hass, home_entry))
+        await hass.async_add_executor_job(store.open)
+        await hass.async_add_executor_job(
+            partial(
+                store.write,
+                kinds,
+                [
+                    Sample(motion, ten.timestamp(), 0.0),
+                    Sample(temperature, ten.timestamp(), 20.0),
+                    Sample(power, ten.timestamp(), 1.0),
+                    Sample(co2, ten.timestamp(), 450.0),
+                    Sample(window, ten.timestamp() - 5400, 0.0),
+                ],
+                # The window's history ends at 9:00, long before the rest.
+                observed={
+                    **dict.fromkeys([motion, temperature, power, co2], (ten.timestamp(), written)),
+                    window: (ten.timestamp() - 5400, ten.timestamp() - 3600),
+                },
+            )
+        )
+        await hass.async_add_executor_job(store.close)
+        for minutes, entity_id, state, attributes in (
+            (7, motion, "on", {"device_class": "motion"}),
+            (8, motion, "off", {"device_class": "motion"}),
+            (9, temperature, "21.0", _OUTDOOR),
+            (9, power, "80.0", _POWER),
+            (25, co2, "600", _CO2),
+        ):
+            freezer.move_to(ten + timedelta(minutes=minutes))
+            hass.states.async_set(entity_id, state, attributes)
+        await async_wait_recording_done(hass)
+
+    # Home Assistant starts again at 11:00, on the same recorder database.
+    up = ten + timedelta(hours=1)
+    freezer.move_to(up)
+    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
+        restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+        async with async_test_recorder(restarted, recorder_config):
+            assert await async_setup_component(restarted, "homeassistant", {})
+            set_home_states(restarted)
+            restarted.states.async_set(temperature, "19.0", _OUTDOOR)
+            entry = entry_like(home_entry, entry_id=home_entry.entry_id)
+            entry.add_to_hass(restarted)
+            assert await restarted.config_entries.async_setup(entry.entry_id)
+            await restarted.async_block_till_done(wait_background_tasks=True)
+            await entry.runtime_data.observer.async_flush(up.timestamp())
+
+            store = entry.runtime_data.store
+            samples = {
+                key: await restarted.async_add_executor_job(store.samples, key) for key in kinds
+            }
+            found = {
+                key: [(round((t - ten.timestamp()) / 60, 3), value) for t, value in kept]
+                for key, kept in samples.items()
+            }
+            # Read in up to 10:09, the last the recorder wrote; unknown from then until 11:00.
+            assert found[motion] == [(0.0, 0.0), (7.0, 1.0), (8.0, 0.0), (9.0, None), (60.0, 0.0)]
+            assert found[temperature] == [(0.0, 20.0), (9.0, 21.0), (9.0, None), (60.0, 19.0)]
+            assert found[power] == [(0.0, 1.0), (5.0, None), (60.0, 1.0)]
+            assert found[co2] == [(0.0, 450.0), (9.0, None), (60.0, 450.0)]
+            assert found[window] == [(-90.0, 0.0), (-60.0, None), (60.0, 0.0)]
+            # The reading at 10:09 itself is kept: the gap begins just after it.
+            last_seen = (ten + timedelta(minutes=9)).timestamp()
+            assert [t for t, _ in samples[temperature][1:3]] == [
+                last_seen,
+                pytest.approx(last_seen),
+            ]
+            assert samples[temperature][2][0] > last_seen
+            assert await restarted.config_entries.async_unload(entry.entry_id)
+            await restarted.async_block_till_done()
+            await restarted.async_stop(force=True)
+
+
+async def test_a_recorder_that_cannot_be_read_at_a_start_leaves_a_gap(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The recorder's database fails as the minutes before a start are read: Foresight still
+    starts, and those minutes are unknown, as before it read them."""
+
+    def failing(*_args: Any, **_kwargs: Any) -> None:
+        raise OperationalError("SELECT", {}, sqlite3.OperationalError("disk I/O error"))
+
+    ten = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    await _set_up_at(
+        hass, freezer, home_entry, ten, {"sensor.outdoor_temperature": ("4.0", _OUTDOOR)}
+    )
+    monkeypatch.setattr(observe.history, "get_significant_states", failing)
+    down = ten + timedelta(minutes=10)
+    await _restart(
+        hass,
+        freezer,
+        home_entry,
+        down,
+        ten + timedelta(minutes=20),
+        {"sensor.outdoor_temperature": ("6.0", _OUTDOOR)},
+    )
+    assert home_entry.state is ConfigEntryState.LOADED
+    await home_entry.runtime_data.observer.async_flush((ten + timedelta(minutes=20)).timestamp())
+    store: HistoryStore = home_entry.runtime_data.store
+    samples = await hass.async_add_executor_job(store.samples, "sensor.outdoor_temperature")
+    assert [(t - ten.timestamp(), v) for t, v in samples] == [
+        (0.0, 4.0),
+        (600.0, None),
+        (1200.0, 6.0),
+    ]
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    await hass.async_block_till_done()

@@ -2,21 +2,29 @@
 
 The state-change callback runs on the event loop and only reads, converts and buffers; the
 buffer is written to Foresight's history from the executor every few minutes and on unload.
+A crash or a power cut loses that buffer, not the recorder's states: at the next start, what
+the recorder wrote in the minutes after the history's last write is read in first.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 import logging
+import math
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from homeassistant.components.recorder import history
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.util import dt as dt_util
 
 from .aggregate import HOUR, HourlyAggregator
 from .const import FLUSH_INTERVAL, NUMERIC_RESOLUTION_S
@@ -28,6 +36,10 @@ _LOGGER = logging.getLogger(__name__)
 OWN_ACTIONS_KEPT = 1024  # Foresight's recent service calls, recognised in the changes they cause
 # While the history cannot be written, each source keeps at most a week of a reading a minute.
 MAX_UNWRITTEN_SAMPLES = 7 * 24 * 60
+# A crash loses what was buffered since the last write (a few minutes): what the recorder wrote
+# in that much time after it is read in at the next start, no more.
+RECORDED_AFTER_S = 15 * 60
+RECORDER_WAIT_S = 10  # for the recorder's database at a start, before doing without it
 
 
 class SeriesBuilder:
@@ -271,14 +283,37 @@ class Observer:
     async def async_start(self, now: float) -> None:
         """Resume from the stored history, take every source's current state, and listen."""
         points = await self._hass.async_add_executor_job(self._store.resume_points)
+        # A series carried on knows more than the history could keep: it is not resumed.
+        resumed = {k: until for k, (until, _) in points.items() if k not in self._continued}
+        written: dict[str, float] = {}  # per entity, until when its history was written
+        for builder in self._all():
+            if (until := resumed.get(builder.source.key)) is not None:
+                entity_id = builder.source.entity_id
+                written[entity_id] = min(until, written.get(entity_id, until))
+        recorded = await async_recorded_after(self._hass, written)
+        for entity_id, states in recorded.items():
+            # The state shown now is this start's, not one from before it.
+            if (shown := self._hass.states.get(entity_id)) is not None:
+                now_since = shown.last_updated_timestamp
+                recorded[entity_id] = [s for s in states if s.last_updated_timestamp < now_since]
+        # Home Assistant ran at least until the last of them: what follows is unknown.
+        last_seen = max(
+            (state.last_updated_timestamp for states in recorded.values() for state in states),
+            default=None,
+        )
         self.started_at = now
         for builder in self._all():
             state = self._hass.states.get(builder.source.entity_id)
-            # A series carried on knows more than the history could keep: it is not resumed.
             until = self._continued.get(builder.source.key)
             if until is None and (point := points.get(builder.source.key)) is not None:
                 until, stored = point
                 builder.resume(until, stored)
+                if (past := recorded.get(builder.source.entity_id)) is not None:
+                    for seen in past:
+                        if seen.last_updated_timestamp > until:
+                            self._read(builder, seen, unsure=True)
+                    if last_seen is not None and last_seen > until:
+                        until = math.nextafter(last_seen, math.inf)
             if until is not None and (state is None or state.last_updated_timestamp > until):
                 # Not watched since: a gap until the state read now (it held otherwise).
                 self._tell(builder.add(until, None))
@@ -393,3 +428,67 @@ class Observer:
             return self._carried
         series = {b.source.key: b for b in [*self._all(), *self._leftover] if b.unwritten}
         return Unwritten(now, series) if series else None
+
+
+async def async_recorded_after(
+    hass: HomeAssistant, since: Mapping[str, float]
+) -> dict[str, list[State]]:
+    """The states the recorder wrote of each entity in the minutes after ``since``.
+
+    ``since``: per entity, until when Foresight's history holds it. Only what the recorder wrote
+    before its present run began (Home Assistant's last start) is read, and no more than
+    :data:`RECORDED_AFTER_S` after ``since``: Foresight was running then and its last minutes
+    were lost. Only the entities written with the history's last write are read (one watched
+    again after a while was not lost in a crash), and not those the recorder leaves out: they
+    get no list (nothing says they held).
+    """
+    instance = get_instance(hass)
+    try:
+        async with asyncio.timeout(RECORDER_WAIT_S):
+            ready = await asyncio.shield(instance.async_db_ready)
+    except TimeoutError:
+        ready = False
+    if not ready:
+        _LOGGER.debug("The recorder is not ready: the minutes before the start stay unknown")
+        return {}
+    began = instance.recorder_runs_manager.recording_start.timestamp()
+    recorded = instance.entity_filter
+    last_write = max(since.values(), default=0.0)
+    wanted = {
+        entity_id: t
+        for entity_id, t in since.items()
+        if last_write - RECORDED_AFTER_S <= t < began and (recorded is None or recorded(entity_id))
+    }
+    if not wanted:
+        return {}
+    try:
+        return await instance.async_add_executor_job(_recorded_after, hass, wanted, began)
+    except SQLAlchemyError as error:
+        _LOGGER.warning("Cannot read the recorder's last minutes before the start: %s", error)
+        return {}
+
+
+def _recorded_after(
+    hass: HomeAssistant, since: dict[str, float], began: float
+) -> dict[str, list[State]]:
+    start = min(since.values())
+    end = min(began, max(since.values()) + RECORDED_AFTER_S)
+    found = history.get_significant_states(
+        hass,
+        dt_util.utc_from_timestamp(start),
+        dt_util.utc_from_timestamp(end),
+        list(since),
+        include_start_time_state=False,
+        significant_changes_only=False,
+        minimal_response=False,
+        no_attributes=False,
+    )
+    return {
+        entity_id: [
+            state
+            for state in found.get(entity_id, [])
+            if isinstance(state, State)
+            and t < state.last_updated_timestamp < min(began, t + RECORDED_AFTER_S)
+        ]
+        for entity_id, t in since.items()
+    }
