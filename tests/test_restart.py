@@ -300,17 +300,24 @@ async def test_a_late_backfill_leaves_the_downtime_a_gap(
 
 
 @pytest.mark.parametrize("persistent_database", [True])
+@pytest.mark.parametrize("most", [None, 2], ids=["every state", "the first two states"])
 async def test_a_crash_keeps_what_the_recorder_wrote_after_the_history(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     home_entry: MockConfigEntry,
     async_test_recorder: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    most: int | None,
 ) -> None:
     """A power cut at 10:09, four minutes after Foresight last wrote its history: the restart
     reads in what the recorder kept of those minutes; the time Home Assistant was down after
     them stays a gap. An entity the recorder leaves out is unknown from the last write; what
     the recorder wrote more than a quarter of an hour after it is not read, nor what it wrote
-    of a sensor whose history ended long before (not in the last write)."""
+    of a sensor whose history ended long before (not in the last write). Where the recorder
+    wrote more than Foresight reads on the event loop, the first ones are read, and what
+    follows them is a gap."""
+    if most is not None:
+        monkeypatch.setattr(observe, "MOST_RECORDED_STATES", most)
     ten = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     window = "binary_sensor.living_window"
     freezer.move_to(ten - timedelta(hours=1, minutes=30))
@@ -381,19 +388,20 @@ async def test_a_crash_keeps_what_the_recorder_wrote_after_the_history(
                 key: [(round((t - ten.timestamp()) / 60, 3), value) for t, value in kept]
                 for key, kept in samples.items()
             }
-            # Read in up to 10:09, the last the recorder wrote; unknown from then until 11:00.
-            assert found[motion] == [(0.0, 0.0), (7.0, 1.0), (8.0, 0.0), (9.0, None), (60.0, 0.0)]
-            assert found[temperature] == [(0.0, 20.0), (9.0, 21.0), (9.0, None), (60.0, 19.0)]
             assert found[power] == [(0.0, 1.0), (5.0, None), (60.0, 1.0)]
-            assert found[co2] == [(0.0, 450.0), (9.0, None), (60.0, 450.0)]
             assert found[window] == [(-90.0, 0.0), (-60.0, None), (60.0, 0.0)]
-            # The reading at 10:09 itself is kept: the gap begins just after it.
-            last_seen = (ten + timedelta(minutes=9)).timestamp()
-            assert [t for t, _ in samples[temperature][1:3]] == [
-                last_seen,
-                pytest.approx(last_seen),
-            ]
-            assert samples[temperature][2][0] > last_seen
+            assert found[co2] == [(0.0, 450.0), (8.0 if most else 9.0, None), (60.0, 450.0)]
+            if most:  # read up to 10:08: the temperature at 10:09 is not known
+                assert found[motion] == [(0, 0.0), (7, 1.0), (8, 0.0), (8, None), (60, 0.0)]
+                assert found[temperature] == [(0.0, 20.0), (8.0, None), (60.0, 19.0)]
+            else:  # read up to 10:09, the last the recorder wrote; unknown from then until 11:00
+                assert found[motion] == [(0, 0.0), (7, 1.0), (8, 0.0), (9, None), (60, 0.0)]
+                assert found[temperature] == [(0, 20.0), (9, 21.0), (9, None), (60, 19.0)]
+                # The reading at 10:09 itself is kept: the gap begins just after it.
+                last_seen = (ten + timedelta(minutes=9)).timestamp()
+                assert samples[temperature][1][0] == last_seen
+                assert samples[temperature][2][0] == pytest.approx(last_seen)
+                assert samples[temperature][2][0] > last_seen
             assert await restarted.config_entries.async_unload(entry.entry_id)
             await restarted.async_block_till_done()
             await restarted.async_stop(force=True)
