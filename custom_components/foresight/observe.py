@@ -285,27 +285,11 @@ class Observer:
     async def async_start(self, now: float) -> None:
         """Resume from the stored history, take every source's current state, and listen."""
         points = await self._hass.async_add_executor_job(self._store.resume_points)
-        # A series carried on knows more than the history could keep: it is not resumed.
-        resumed = {k: until for k, (until, _) in points.items() if k not in self._continued}
-        written: dict[str, float] = {}  # per entity, until when its history was written
-        for builder in self._all():
-            if (until := resumed.get(builder.source.key)) is not None:
-                entity_id = builder.source.entity_id
-                written[entity_id] = min(until, written.get(entity_id, until))
-        recorded = await async_recorded_after(self._hass, written)
-        for entity_id, states in recorded.items():
-            # The state shown now is this start's, not one from before it.
-            if (shown := self._hass.states.get(entity_id)) is not None:
-                now_since = shown.last_updated_timestamp
-                recorded[entity_id] = [s for s in states if s.last_updated_timestamp < now_since]
-        # Home Assistant ran at least until the last of them: what follows is unknown.
-        last_seen = max(
-            (state.last_updated_timestamp for states in recorded.values() for state in states),
-            default=None,
-        )
+        recorded, last_seen = await self._async_recorded_before_start(points)
         self.started_at = now
         for builder in self._all():
             state = self._hass.states.get(builder.source.entity_id)
+            # A series carried on knows more than the history could keep: it is not resumed.
             until = self._continued.get(builder.source.key)
             if until is None and (point := points.get(builder.source.key)) is not None:
                 until, stored = point
@@ -314,6 +298,7 @@ class Observer:
                     for seen in past:
                         if seen.last_updated_timestamp > until:
                             self._read(builder, seen, unsure=True)
+                    # Home Assistant ran at least until then: what follows is unknown.
                     if last_seen is not None and last_seen > until:
                         until = math.nextafter(last_seen, math.inf)
             if until is not None and (state is None or state.last_updated_timestamp > until):
@@ -333,6 +318,31 @@ class Observer:
         self._stop_flushing = async_track_time_interval(
             self._hass, self._on_flush_time, FLUSH_INTERVAL, cancel_on_shutdown=True
         )
+
+    async def _async_recorded_before_start(
+        self, points: Mapping[str, tuple[float, object]]
+    ) -> tuple[dict[str, list[State]], float | None]:
+        """What the recorder wrote of each resumed entity after its history's last write.
+
+        With the last time they show Home Assistant running then (None: no state was found).
+        """
+        written: dict[str, float] = {}  # per entity, until when its history was written
+        for builder in self._all():
+            point = points.get(builder.source.key)
+            if point is not None and builder.source.key not in self._continued:
+                entity_id, until = builder.source.entity_id, point[0]
+                written[entity_id] = min(until, written.get(entity_id, until))
+        recorded = await async_recorded_after(self._hass, written)
+        for entity_id, states in recorded.items():
+            # The state shown now is this start's, not one from before it.
+            if (shown := self._hass.states.get(entity_id)) is not None:
+                now_since = shown.last_updated_timestamp
+                recorded[entity_id] = [s for s in states if s.last_updated_timestamp < now_since]
+        last_seen = max(
+            (state.last_updated_timestamp for states in recorded.values() for state in states),
+            default=None,
+        )
+        return recorded, last_seen
 
     @callback
     def stop_listening(self) -> None:
