@@ -19,8 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.foresight.const import KEEP_CHOICES_AFTER_S
 from custom_components.foresight.controllers.heating import WINDOW_OPEN_FOR
 from custom_components.foresight.home_occupancy import HomeOccupancy
-from homeassistant.components.logbook import EVENT_LOGBOOK_ENTRY
-from homeassistant.const import EVENT_CALL_SERVICE
+from homeassistant.const import EVENT_CALL_SERVICE, EVENT_LOGBOOK_ENTRY
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.restore_state import STORAGE_KEY

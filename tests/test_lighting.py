@@ -14,9 +14,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.foresight.const import DOMAIN, SUBENTRY_ROOM
-from homeassistant.components.logbook import EVENT_LOGBOOK_ENTRY
 from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.const import EVENT_CALL_SERVICE
+from homeassistant.const import EVENT_CALL_SERVICE, EVENT_LOGBOOK_ENTRY
 from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.helpers.sun import get_astral_event_next
 from homeassistant.util import dt as dt_util
