@@ -3,8 +3,8 @@
 `pytest-homeassistant-custom-component` is published for each Home Assistant release some time
 after it. Until it supports the newest release, `scripts/test` runs the whole suite on that
 release too, with this plugin loaded before the harness (`-p tests.harness_bridge`). Each bridge
-below adapts only what the harness itself expects of the release it was made for, and only where
-the release installed differs; none changes what a test checks or what Foresight runs on.
+below adapts only what the harness itself expects of the release it was made for; none changes
+what a test checks or what Foresight runs on.
 """
 
 from __future__ import annotations
@@ -75,13 +75,13 @@ if hasattr(restore_state.RestoreStateData, "_async_entity_registry_entry_created
 # from setting up an entry, still allowed for custom integrations) against the integrations of the
 # instance it was set up with; the harness sets that up for a test's first instance only, so a
 # second one (a restart on the same files) could not find Foresight there.
-_first_instance = common.async_test_home_assistant
+_harness_instance = common.async_test_home_assistant
 
 
 @asynccontextmanager
 async def async_test_home_assistant(*args: Any, **kwargs: Any) -> AsyncGenerator[HomeAssistant]:
     """A Home Assistant for the test, the one Home Assistant's reports are about while it runs."""
-    async with _first_instance(*args, **kwargs) as hass:
+    async with _harness_instance(*args, **kwargs) as hass:
         previous = frame._hass.hass
         frame.async_setup(hass)
         try:
