@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import closing
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -52,29 +53,17 @@ async def test_history_survives_a_restart(
     assert await hass.config_entries.async_unload(setup_home.entry_id)  # what stopping does
     await hass.async_block_till_done()
 
-    # A second Home Assistant on the same configuration folder, with an empty recorder.
-    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
-        restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
-        async with async_test_recorder(restarted):
-            assert await async_setup_component(restarted, "homeassistant", {})
-            set_home_states(restarted)
-            entry = entry_like(setup_home, entry_id=setup_home.entry_id)
-            entry.add_to_hass(restarted)
-            assert await restarted.config_entries.async_setup(entry.entry_id)
-            await restarted.async_block_till_done(wait_background_tasks=True)
-
-            store: HistoryStore = entry.runtime_data.store
-            motion = await restarted.async_add_executor_job(
-                store.samples, "binary_sensor.living_motion"
-            )
-            # The time Home Assistant was down is a gap, not "no motion".
-            assert [value for _, value in motion] == [0.0, 1.0, 0.0, None, 0.0]
-            history = restarted.states.get("sensor.living_room_history")
-            assert history is not None
-            assert history.attributes["samples_kept"] >= 3
-            assert await restarted.config_entries.async_unload(entry.entry_id)
-            await restarted.async_block_till_done()
-            await restarted.async_stop(force=True)
+    # Started again, with an empty recorder.
+    async with _started_again(hass, setup_home, async_test_recorder) as (restarted, entry):
+        store: HistoryStore = entry.runtime_data.store
+        motion = await restarted.async_add_executor_job(
+            store.samples, "binary_sensor.living_motion"
+        )
+        # The time Home Assistant was down is a gap, not "no motion".
+        assert [value for _, value in motion] == [0.0, 1.0, 0.0, None, 0.0]
+        history = restarted.states.get("sensor.living_room_history")
+        assert history is not None
+        assert history.attributes["samples_kept"] >= 3
 
 
 async def test_a_history_out_of_reach_retries_setup(
@@ -179,6 +168,32 @@ async def _restart(
     _set(hass, states)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@asynccontextmanager
+async def _started_again(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    async_test_recorder: Any,
+    recorder_config: dict[str, Any] | None = None,
+    states: _States | None = None,
+) -> AsyncGenerator[tuple[HomeAssistant, MockConfigEntry]]:
+    """A second Home Assistant on the same configuration folder and recorder database, with
+    the home's states (and ``states``) set and Foresight set up in it; stopped at the end."""
+    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
+        restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+        async with async_test_recorder(restarted, recorder_config):
+            assert await async_setup_component(restarted, "homeassistant", {})
+            set_home_states(restarted)
+            _set(restarted, states or {})
+            started = entry_like(entry, entry_id=entry.entry_id)
+            started.add_to_hass(restarted)
+            assert await restarted.config_entries.async_setup(started.entry_id)
+            await restarted.async_block_till_done(wait_background_tasks=True)
+            yield restarted, started
+            assert await restarted.config_entries.async_unload(started.entry_id)
+            await restarted.async_block_till_done()
+            await restarted.async_stop(force=True)
 
 
 async def test_a_restart_keeps_saved_hours_and_the_downtime_is_a_gap(
@@ -368,43 +383,31 @@ async def test_a_crash_keeps_what_the_recorder_wrote_after_the_history(
     # Home Assistant starts again at 11:00, on the same recorder database.
     up = ten + timedelta(hours=1)
     freezer.move_to(up)
-    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
-        restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
-        async with async_test_recorder(restarted, recorder_config):
-            assert await async_setup_component(restarted, "homeassistant", {})
-            set_home_states(restarted)
-            restarted.states.async_set(temperature, "19.0", _OUTDOOR)
-            entry = entry_like(home_entry, entry_id=home_entry.entry_id)
-            entry.add_to_hass(restarted)
-            assert await restarted.config_entries.async_setup(entry.entry_id)
-            await restarted.async_block_till_done(wait_background_tasks=True)
-            await entry.runtime_data.observer.async_flush(up.timestamp())
+    async with _started_again(
+        hass, home_entry, async_test_recorder, recorder_config, {temperature: ("19.0", _OUTDOOR)}
+    ) as (restarted, entry):
+        await entry.runtime_data.observer.async_flush(up.timestamp())
 
-            store = entry.runtime_data.store
-            samples = {
-                key: await restarted.async_add_executor_job(store.samples, key) for key in kinds
-            }
-            found = {
-                key: [(round((t - ten.timestamp()) / 60, 3), value) for t, value in kept]
-                for key, kept in samples.items()
-            }
-            assert found[power] == [(0.0, 1.0), (5.0, None), (60.0, 1.0)]
-            assert found[window] == [(-90.0, 0.0), (-60.0, None), (60.0, 0.0)]
-            assert found[co2] == [(0.0, 450.0), (8.0 if most else 9.0, None), (60.0, 450.0)]
-            if most:  # read up to 10:08: the temperature at 10:09 is not known
-                assert found[motion] == [(0, 0.0), (7, 1.0), (8, 0.0), (8, None), (60, 0.0)]
-                assert found[temperature] == [(0.0, 20.0), (8.0, None), (60.0, 19.0)]
-            else:  # read up to 10:09, the last the recorder wrote; unknown from then until 11:00
-                assert found[motion] == [(0, 0.0), (7, 1.0), (8, 0.0), (9, None), (60, 0.0)]
-                assert found[temperature] == [(0, 20.0), (9, 21.0), (9, None), (60, 19.0)]
-                # The reading at 10:09 itself is kept: the gap begins just after it.
-                last_seen = (ten + timedelta(minutes=9)).timestamp()
-                assert samples[temperature][1][0] == last_seen
-                assert samples[temperature][2][0] == pytest.approx(last_seen)
-                assert samples[temperature][2][0] > last_seen
-            assert await restarted.config_entries.async_unload(entry.entry_id)
-            await restarted.async_block_till_done()
-            await restarted.async_stop(force=True)
+        store = entry.runtime_data.store
+        samples = {key: await restarted.async_add_executor_job(store.samples, key) for key in kinds}
+        found = {
+            key: [(round((t - ten.timestamp()) / 60, 3), value) for t, value in kept]
+            for key, kept in samples.items()
+        }
+        assert found[power] == [(0.0, 1.0), (5.0, None), (60.0, 1.0)]
+        assert found[window] == [(-90.0, 0.0), (-60.0, None), (60.0, 0.0)]
+        assert found[co2] == [(0.0, 450.0), (8.0 if most else 9.0, None), (60.0, 450.0)]
+        if most:  # read up to 10:08: the temperature at 10:09 is not known
+            assert found[motion] == [(0, 0.0), (7, 1.0), (8, 0.0), (8, None), (60, 0.0)]
+            assert found[temperature] == [(0.0, 20.0), (8.0, None), (60.0, 19.0)]
+        else:  # read up to 10:09, the last the recorder wrote; unknown from then until 11:00
+            assert found[motion] == [(0, 0.0), (7, 1.0), (8, 0.0), (9, None), (60, 0.0)]
+            assert found[temperature] == [(0, 20.0), (9, 21.0), (9, None), (60, 19.0)]
+            # The reading at 10:09 itself is kept: the gap begins just after it.
+            last_seen = (ten + timedelta(minutes=9)).timestamp()
+            assert samples[temperature][1][0] == last_seen
+            assert samples[temperature][2][0] == pytest.approx(last_seen)
+            assert samples[temperature][2][0] > last_seen
 
 
 async def test_a_recorder_that_cannot_be_read_at_a_start_leaves_a_gap(
