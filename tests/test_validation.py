@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 import re
 import string
+import tomllib
 from typing import Any, get_args
 
 from awesomeversion import AwesomeVersion
@@ -77,6 +78,12 @@ def test_hacs_json() -> None:
     assert hacs["name"] == "Foresight"
     assert AwesomeVersion(hacs["homeassistant"]) <= AwesomeVersion(ha_const.__version__)
     assert (ROOT / "info.md").is_file()
+
+
+def test_license_file_is_the_declared_license() -> None:
+    # HACS's default catalog lists a repository only with a license file at its root.
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]
+    assert (ROOT / "LICENSE").read_text().splitlines()[0] == f"{declared} License"
 
 
 def test_brand_icon() -> None:
