@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+import logging
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import (
+    CLIENT_ID,
     MockConfigEntry,
+    MockUser,
     async_capture_events,
     mock_restore_cache_with_extra_data,
 )
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.foresight.const import DOMAIN, SUBENTRY_ROOM
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_CALL_SERVICE, EVENT_LOGBOOK_ENTRY
 from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.helpers.sun import get_astral_event_next
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from .conftest import HOME_DATA, LIVING_ROOM, load_entry, set_home_states
@@ -38,6 +46,7 @@ async def test_lights_follow_the_room_in_the_dark(
     freezer: FrozenDateTimeFactory,
     home_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     sunset = get_astral_event_next(hass, "sunset", datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
     start = sunset - timedelta(minutes=30)
@@ -54,8 +63,14 @@ async def test_lights_follow_the_room_in_the_dark(
 
     # At dusk: on, at the room's brightness, in the lamp's logbook as Foresight's doing.
     logbook = async_capture_events(hass, EVENT_LOGBOOK_ENTRY)
+    caplog.set_level(logging.DEBUG, logger="custom_components.foresight.controllers")
     await tick(hass, freezer, sunset + timedelta(minutes=1))
     assert _lamp(hass) == "on"
+    # ... and in Foresight's debug log, for whoever turns it on.
+    assert (
+        "smart_lighting: light.turn_on {'entity_id': ['light.living_lamp'], 'brightness_pct': 80}"
+        " (Living room in use (80 %) and dark: lights on)"
+    ) in caplog.text
     lamp = hass.states.get(LAMP)
     assert lamp is not None
     assert [
@@ -155,13 +170,16 @@ async def test_an_illuminance_sensor_says_when_it_is_dark(
     assert threshold is not None and threshold.state == "50.0"
 
 
-async def _lamp_on_at_dusk(
+async def _room_in_use_before_dusk(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     home_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[datetime, Predicted]:
-    """The room used at dusk: Foresight switches the lamp on. Returns the time and the model."""
+    """Half an hour before sunset, the room in use and smart lighting switched on; the lamp off.
+
+    Returns the sunset and the model's prediction (change it to move the room).
+    """
     sunset = get_astral_event_next(hass, "sunset", datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
     freezer.move_to(sunset - timedelta(minutes=30))
     set_home_states(hass)
@@ -170,9 +188,73 @@ async def _lamp_on_at_dusk(
     predicted = Predicted(probability=0.8, in_use=True)
     await predict(monkeypatch, home_entry, predicted)
     await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    return sunset, predicted
+
+
+async def _lamp_on_at_dusk(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[datetime, Predicted]:
+    """The room used at dusk: Foresight switches the lamp on. Returns the time and the model."""
+    sunset, predicted = await _room_in_use_before_dusk(hass, freezer, home_entry, monkeypatch)
     await tick(hass, freezer, sunset + timedelta(minutes=1))
     assert _lamp(hass) == "on"
     return sunset, predicted
+
+
+async def test_the_lamps_logbook_says_foresight_switched_it_and_why(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    hass_ws_client: WebSocketGenerator,
+    hass_admin_user: MockUser,
+) -> None:
+    """What a user opening the lamp's logbook reads, from the recorded events."""
+    assert await async_setup_component(hass, "logbook", {})
+    sunset, _ = await _lamp_on_at_dusk(hass, freezer, home_entry, monkeypatch)
+    await async_wait_recording_done(hass)
+    # Signed in at the test's frozen time, as the user opening the logbook then.
+    refresh_token = await hass.auth.async_create_refresh_token(hass_admin_user, CLIENT_ID)
+    client = await hass_ws_client(hass, hass.auth.async_create_access_token(refresh_token))
+    await client.send_json(
+        {
+            "id": 1,
+            "type": "logbook/get_events",
+            "start_time": (sunset - timedelta(hours=1)).isoformat(),
+            "end_time": (sunset + timedelta(hours=1)).isoformat(),
+            "entity_ids": [LAMP],
+        }
+    )
+    response = await client.receive_json()
+    assert response["success"]
+    assert [
+        (entry.get("name"), entry.get("message") or entry.get("state"), entry["when"])
+        for entry in response["result"]
+    ] == [
+        ("Foresight", "Living room in use (80 %) and dark: lights on", sunset.timestamp() + 60),
+        (None, "on", sunset.timestamp() + 60),
+    ]
+
+
+async def test_unloading_foresight_stops_the_lighting_at_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The room in use before dusk and Foresight unloaded: nothing switches the lamp on."""
+    sunset, _ = await _room_in_use_before_dusk(hass, freezer, home_entry, monkeypatch)
+    await tick(hass, freezer, sunset - timedelta(minutes=20))
+
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    for minutes in (1, 15):
+        await tick(hass, freezer, sunset + timedelta(minutes=minutes))
+    assert not calls
+    assert _lamp(hass) == "off"
 
 
 async def test_a_lamp_back_from_unavailable_is_still_foresights(

@@ -219,6 +219,16 @@ async def test_entities_show_what_the_engine_computes(
     departure = hass.states.get("sensor.foresight_expected_departure")
     assert departure is not None
     assert departure.state == "unavailable"  # nobody to leave
+    # The action answers for the home as for a room: the engine's hourly chance someone is in.
+    result = await _occupancy_forecast(hass, None)
+    assert result["room"] is None
+    assert result["status"] == hass.states.get("sensor.foresight_model_status").state  # type: ignore[union-attr]
+    assert len(result["forecast"]) == 48
+    expected_home = tracker.forecast(None, end)
+    assert [hour["probability"] for hour in result["forecast"][:24]] == pytest.approx(
+        expected_home.hourly.tolist(), abs=5e-3
+    )
+    assert result["forecast"][0]["probability"] < 0.5  # Tuesday noon: at work
 
     # Within a second of a state change, the room follows.
     freezer.move_to(NOW + timedelta(seconds=30))
@@ -330,12 +340,13 @@ async def test_the_routine_calendar_shows_each_period_whole(
     assert monday + timedelta(hours=7) <= weekend.end <= monday + timedelta(hours=9)
 
 
-async def _occupancy_forecast(hass: HomeAssistant, room: str) -> dict[str, Any]:
-    """The get_forecast action's answer: the room's next 48 hours."""
+async def _occupancy_forecast(hass: HomeAssistant, room: str | None) -> dict[str, Any]:
+    """The get_forecast action's answer: the room's (None: the home's) next 48 hours."""
+    asked = {"kind": "occupancy", "hours": 48} | ({"room": room} if room else {})
     result = await hass.services.async_call(
         DOMAIN,
         "get_forecast",
-        {"kind": "occupancy", "room": room, "hours": 48},
+        asked,
         blocking=True,
         return_response=True,
     )

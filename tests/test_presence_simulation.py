@@ -9,7 +9,11 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    mock_restore_cache_with_extra_data,
+)
 
 from custom_components.foresight.controllers import Controller
 from custom_components.foresight.controllers.presence_simulation import (
@@ -20,11 +24,11 @@ from custom_components.foresight.controllers.presence_simulation import (
 )
 from custom_components.foresight.sources import Kind, Source, unique_sources
 from homeassistant.const import EVENT_CALL_SERVICE, EVENT_LOGBOOK_ENTRY
-from homeassistant.core import Context, Event, HomeAssistant
+from homeassistant.core import Context, Event, HomeAssistant, State
 from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.setup import async_setup_component
 
-from .conftest import entry_like, history_locked, set_home_states
+from .conftest import entry_like, history_locked, load_entry, set_home_states
 from .controllers_helpers import async_setup_lamp, tick
 
 SWITCH = "switch.foresight_presence_simulation"
@@ -217,24 +221,78 @@ async def test_simulation_follows_the_learned_evening_while_away(
     assert not _calls(calls)  # nothing while someone is home
 
 
+async def _simulating_with_the_lamp_on(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> ZoneInfo:
+    """Everybody away on the evening of DAY, the simulation switched on: the lamp on, as planned."""
+    zone = await _home_with_evenings(hass, freezer, entry)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    pattern = _simulation(entry).pattern
+    assert pattern is not None
+    plan = plan_evening(pattern, LAMP, DAY, zone, entry.entry_id)
+    await tick(hass, freezer, plan[0][0] + timedelta(minutes=1))
+    assert hass.states.get(LAMP).state == "on"  # type: ignore[union-attr]
+    return zone
+
+
 async def test_a_light_switched_on_is_switched_off_after_a_reload(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
 ) -> None:
     home_entry = _fixed(home_entry)
-    zone = await _home_with_evenings(hass, freezer, home_entry)
-    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    pattern = _simulation(home_entry).pattern
-    assert pattern is not None
-    plan = plan_evening(pattern, LAMP, DAY, zone, home_entry.entry_id)
-    await tick(hass, freezer, plan[0][0] + timedelta(minutes=1))
-    assert hass.states.get(LAMP).state == "on"  # type: ignore[union-attr]
+    zone = await _simulating_with_the_lamp_on(hass, freezer, home_entry)
 
     # Any change of the options reloads the entry, mid-evening.
     assert await hass.config_entries.async_reload(home_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     await tick(hass, freezer, datetime.combine(DAY, time(23), zone))
     assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
+
+
+async def test_unloading_foresight_stops_the_simulation_at_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    home_entry = _fixed(home_entry)
+    zone = await _simulating_with_the_lamp_on(hass, freezer, home_entry)
+
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    await tick(hass, freezer, datetime.combine(DAY, time(23), zone))
+    assert not calls
+    assert hass.states.get(LAMP).state == "on"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", ["live", "dry_run"])
+async def test_the_simulation_and_its_mode_are_restored_after_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    mode: str,
+) -> None:
+    """Restarted after bedtime: the lamp switched on for the evening is switched off (or would be)."""
+    mock_restore_cache_with_extra_data(
+        hass, [(State(SWITCH, "on"), {"switched_on": [LAMP]}), (State(MODE, mode), {})]
+    )
+    zone = ZoneInfo(hass.config.time_zone)
+    start = datetime.combine(DAY, time(23), zone)
+    freezer.move_to(start)
+    set_home_states(hass)
+    hass.states.async_set("person.alice", "not_home")
+    await async_setup_lamp(hass)
+    await hass.services.async_call("light", "turn_on", {"entity_id": LAMP}, blocking=True)
+    caplog.set_level(logging.INFO)
+    await load_entry(hass, home_entry)
+    await tick(hass, freezer, start + timedelta(minutes=1))
+
+    switch = hass.states.get(SWITCH)
+    assert switch is not None and switch.state == "on"
+    assert switch.attributes["mode"] == mode
+    if mode == "live":
+        assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
+    else:
+        assert hass.states.get(LAMP).state == "on"  # type: ignore[union-attr]
+        assert "Dry run, would switch light.living_lamp off" in caplog.text
 
 
 async def test_a_history_out_of_reach_keeps_last_nights_evening_and_stops_on_arrival(
