@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 import json
+import math
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,7 +34,7 @@ from custom_components.foresight.const import (
 )
 from custom_components.foresight.coordinator import ForesightCoordinator
 from custom_components.foresight.history import HistoryStore, Sample
-from custom_components.foresight.home_maintenance import HomeMaintenance
+from custom_components.foresight.home_maintenance import HomeMaintenance, last_return
 from custom_components.foresight.learning.appliances import TRAIN_DAYS
 from custom_components.foresight.learning.batteries import BatteryDischarge
 from custom_components.foresight.timebase import from_wall_clock, to_wall_clock, wall_clock_now
@@ -44,7 +45,7 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
-from .conftest import import_hourly_statistics, recorded_attributes
+from .conftest import entry_like, import_hourly_statistics, recorded_attributes
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 BATTERY = {"device_class": "battery", "unit_of_measurement": "%", "state_class": "measurement"}
@@ -455,6 +456,61 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
     freezer.move_to(silent_since + timedelta(hours=56))  # silent again
     await _refresh(hass, coordinator)
     assert [e.data["type"] for e in events] == ["silent", "silent"]
+
+
+async def test_a_motion_sensor_quiet_while_everybody_is_away_is_no_problem(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """Three days away: nobody moves in the hall, and that is no fault. Its silence counts from
+    the return home: still silent half a day later, it is flagged then."""
+    entry = entry_like(maintenance_entry, data={CONF_PEOPLE: ["person.alice"]})
+    await _start(hass, entry, freezer)
+    hass.states.async_set("person.alice", "home")
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
+    coordinator = entry.runtime_data.coordinator
+    left = _hall_days(hass, freezer) + timedelta(minutes=10)
+    freezer.move_to(left)
+    hass.states.async_set("person.alice", "not_home")
+    issues = ir.async_get(hass)
+    for hours in (12, 40, 72):
+        freezer.move_to(left + timedelta(hours=hours))
+        await _refresh(hass, coordinator)
+        problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+        assert problem is not None
+        assert problem.state == "off", hours
+    assert issues.async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion") is None
+    assert not events
+
+    back = left + timedelta(hours=72)
+    hass.states.async_set("person.alice", "home")
+    freezer.move_to(back + timedelta(minutes=30))
+    await _refresh(hass, coordinator)
+    assert hass.states.get("binary_sensor.foresight_sensor_problem").state == "off"  # type: ignore[union-attr]
+    freezer.move_to(back + timedelta(hours=12))
+    await _refresh(hass, coordinator)
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None
+    assert problem.state == "on"
+    (source,) = problem.attributes["sources"]
+    assert datetime.fromisoformat(source["since"]) == back.replace(microsecond=0)
+    assert [e.data["type"] for e in events] == ["silent"]
+    assert issues.async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion") is None
+    freezer.move_to(back + timedelta(hours=40))
+    await _refresh(hass, coordinator)
+    assert issues.async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion") is not None
+
+
+def test_last_return_is_the_first_person_back_to_an_empty_home() -> None:
+    alice = [(0.0, 1.0), (10.0, 0.0), (50.0, 1.0)]
+    bob = [(0.0, 1.0), (20.0, 0.0), (40.0, 1.0), (60.0, 0.0)]
+    assert last_return([alice, bob]) == 40.0  # bob back first; alice's return found him home
+    assert last_return([alice[:2], bob]) == math.inf  # both away now
+    assert last_return([alice[:2], bob[:2]]) == math.inf
+    assert last_return([[(0.0, 1.0)], bob]) == -math.inf  # alice never left
+    # A person not known (no reading yet, or unknown) may be home: the home is not empty.
+    assert last_return([alice[:2], []]) == -math.inf
+    assert last_return([[*alice[:2], (30.0, None)], bob[:2]]) == 30.0  # judged from then on
+    assert last_return([]) is None
 
 
 def _keep_reports(store: HistoryStore, keys: list[str], until: datetime) -> None:

@@ -266,6 +266,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
     models = ModelStore(hass, entry.entry_id)
     await models.async_load()
     zone = dt_util.get_default_time_zone()
+    people = [key for key, source in sources.items() if source.kind is Kind.PERSON]
     energy = None
     electricity = electricity_sensors(entry)
     if CONF_ENERGY_SENSOR in electricity:
@@ -288,7 +289,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
             ],
             outdoor,
             zone,
-            people=[key for key, source in sources.items() if source.kind is Kind.PERSON],
+            people=people,
             workday_key=entry.options.get(CONF_WORKDAY_SENSOR),
             country=hass.config.country,
             location=(hass.config.latitude, hass.config.longitude),
@@ -306,6 +307,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ForesightConfigEntry) ->
         },
         watched_appliances(entry),
         entry.data.get(CONF_OUTDOOR_TEMPERATURE),
+        people,
     )
     occupancy = HomeOccupancy(
         store,

@@ -7,11 +7,13 @@ restart feeds them only what is new; a source whose saved state is missing, unre
 learned under other settings is learned again from the whole history. The appliances are fit
 every night on their last days; the periods each was flagged and its last model learned from
 normal days are kept too, so a drift that outlasts the history is never learned as normal.
+A source only people make report (motion, a door, a light, a media player) is not silent while
+everybody is away: with people chosen, its silence counts from the first person back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 import logging
@@ -98,8 +100,37 @@ class MaintenanceReport:
 STUCK_KINDS = frozenset({Kind.MOTION, Kind.DOOR})
 
 
+# Sources only people make report: while everybody is away, their silence says nothing.
+PEOPLE_KINDS = frozenset({Kind.MOTION, Kind.DOOR, Kind.MEDIA, Kind.LIGHT})
+# How far back the people's history is read for their last return home.
+PRESENCE_DAYS = 60
+
+
 def _is_binary(kind: str) -> bool:
     return kind in BINARY_KINDS
+
+
+def last_return(people: Sequence[Iterable[tuple[float, float | None]]]) -> float | None:
+    """When someone last came home to an empty home, from each person's readings (1 = home).
+
+    ``math.inf`` while everybody is known to be away; ``-math.inf`` when the home was never
+    seen empty; None without people. A person not known (no reading, or unknown) may be home.
+    """
+    if not people:
+        return None
+    home: list[float | None] = [None] * len(people)  # each person's latest reading
+
+    def empty() -> bool:
+        return all(reading == 0.0 for reading in home)
+
+    changes = sorted((t, index, value) for index, rows in enumerate(people) for t, value in rows)
+    returned = -math.inf
+    for t, index, value in changes:
+        was_empty = empty()
+        home[index] = value
+        if was_empty and not empty():
+            returned = t
+    return math.inf if empty() else returned
 
 
 class HomeMaintenance:
@@ -113,9 +144,14 @@ class HomeMaintenance:
         batteries: dict[str, float],
         appliances: list[str],
         outdoor_key: str | None,
+        people: list[str] | None = None,
     ) -> None:
-        """``kinds``: every watched series by key; ``batteries``: battery key → its low level."""
+        """Keep the models of ``kinds`` (every watched series by key).
+
+        ``batteries``: battery key → its low level; ``people``: the series saying who is home.
+        """
         self._store = store
+        self._people = people or []
         self._zone = zone
         self._kinds = kinds
         self._low_levels = batteries
@@ -333,12 +369,13 @@ class HomeMaintenance:
         self._seen_until = math.nextafter(end, math.inf)
         local_now = wall_clock_now(now, self._zone)
         self._heard(last_reports or {}, local_now)
+        returned = self._last_return(end)
         return MaintenanceReport(
             batteries=[self._battery(key, local_now) for key in sorted(self.batteries)],
             problems=[
                 problem
                 for key in sorted(self.rhythms)
-                if (problem := self._problem(key, local_now)) is not None
+                if (problem := self._problem(key, local_now, returned)) is not None
             ],
             appliances={key: self._appliance(key, end, local_now) for key in self.appliances},
         )
@@ -389,9 +426,21 @@ class HomeMaintenance:
             discharge_per_day=forecast.discharge_per_day,
         )
 
-    def _problem(self, key: str, local_now: float) -> SourceProblem | None:
+    def _last_return(self, end: float) -> float | None:
+        """:func:`last_return` over the people's recent history, on the local wall clock."""
+        start = end - PRESENCE_DAYS * DAY
+        returned = last_return([self._store.samples(person, start, end) for person in self._people])
+        if returned is None or math.isinf(returned):
+            return returned
+        return float(self._local([returned])[0])
+
+    def _problem(self, key: str, local_now: float, returned: float | None) -> SourceProblem | None:
         rhythm = self.rhythms[key]
         check = rhythm.check(local_now)
+        if check.status == "silent" and returned is not None and self._kinds[key] in PEOPLE_KINDS:
+            if returned == math.inf:  # nobody home to use it
+                return None
+            check = rhythm.check_silence_from(returned, local_now)
         if not check.problem or (check.status == "stuck" and self._kinds[key] not in STUCK_KINDS):
             return None
         since = local_now - check.seconds_since_report
@@ -402,7 +451,7 @@ class HomeMaintenance:
             status=check.status,
             since=self._shown(since),
             allowed_hours=round((check.allowed_seconds or 0.0) / HOUR, 2),
-            needs_repair=rhythm.needs_repair(local_now),
+            needs_repair=check.needs_repair,
         )
 
     def _appliance(self, key: str, end: float, local_now: float) -> ApplianceOutlook:

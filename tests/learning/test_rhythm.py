@@ -128,6 +128,28 @@ def _states(times: np.ndarray) -> np.ndarray:
     return np.arange(times.size) % 2 == 0  # on, off, on, off ...
 
 
+def test_a_silence_counted_from_a_later_start_is_judged_from_there() -> None:
+    """Nobody home for three days: the motion sensor's silence counts from their return."""
+    times = _daytime(5)
+    rhythm = SourceRhythm.from_reports(times, np.zeros(times.size, dtype=bool))
+    last = float(times[-1])
+    back = last + 3 * DAY  # the evening someone comes home
+    assert rhythm.check(back + HOUR).status == "silent"  # counted from the last report
+    fresh = rhythm.check_silence_from(back, back + HOUR)
+    assert fresh.status == "ok"
+    assert fresh.seconds_since_report == HOUR
+    # The same allowance as after a report at that moment: flagged as late as that would be.
+    plain = SourceRhythm.from_reports([*times, back], np.zeros(times.size + 1, dtype=bool))
+    due = plain.problem_at()
+    assert due is not None
+    assert rhythm.check_silence_from(back, due - 60).status == "ok"
+    late = rhythm.check_silence_from(back, due + REPAIR_AFTER + 60)
+    assert late.status == "silent"
+    assert late.beyond_seconds == pytest.approx(REPAIR_AFTER + 60)
+    # A start before the last report changes nothing.
+    assert rhythm.check_silence_from(last - HOUR, back) == rhythm.check(back)
+
+
 def test_daily_sensor_is_judged_by_missed_days_after_a_week() -> None:
     """A week of a once-a-day sensor: judged at once (not after 20 silences) by its days."""
     times = _daily(7, 0.0, 5)

@@ -86,6 +86,11 @@ class RhythmCheck:
         """True when the source is silent or stuck."""
         return self.status in ("silent", "stuck")
 
+    @property
+    def needs_repair(self) -> bool:
+        """True when the source is silent or stuck more than a day beyond its rhythm."""
+        return self.problem and self.beyond_seconds > REPAIR_AFTER
+
 
 class SourceRhythm:
     """The learned reporting rhythm of one source (a sensor, a binary sensor, a battery device).
@@ -270,6 +275,26 @@ class SourceRhythm:
             return RhythmCheck(problem, since, allowed, severity, now - self._silent_at)
         return RhythmCheck("ok", since, allowed, severity, 0.0)
 
+    def check_silence_from(self, start: float, now: float) -> RhythmCheck:
+        """Judge the silence at ``now`` as if it began at ``start``, not at the last report.
+
+        For a source only people make report (a motion sensor, a door): while nobody was home,
+        its silence says nothing, so it is counted from their return. ``start`` before the
+        last report is the plain :meth:`check`; so is a source ``on`` (a long ``on`` is judged
+        by its on-times whoever is home).
+        """
+        if self.last_report is None or start <= self.last_report or self.is_on:
+            return self.check(now)
+        since = max(0.0, now - start)
+        problem_at = self._first_problem_time(start)
+        if problem_at is None:
+            return RhythmCheck("learning", since, None, 0.0, 0.0)
+        allowed = problem_at - start
+        severity = since / allowed if allowed > 0 else math.inf
+        if now >= problem_at:
+            return RhythmCheck("silent", since, allowed, severity, now - problem_at)
+        return RhythmCheck("ok", since, allowed, severity, 0.0)
+
     def problem_at(self) -> float | None:
         """When the current silence or ``on`` becomes a problem if nothing is reported (or None)."""
         if self.is_on and self.on_since is not None and self.stuck_judged:
@@ -297,8 +322,7 @@ class SourceRhythm:
 
     def needs_repair(self, now: float) -> bool:
         """True when the source is silent or stuck more than a day beyond its rhythm."""
-        verdict = self.check(now)
-        return verdict.problem and verdict.beyond_seconds > REPAIR_AFTER
+        return self.check(now).needs_repair
 
     def _learn_on(self, start: float, end: float, outage: bool) -> None:
         # A stuck period that ended is an outage, not a new normal.
