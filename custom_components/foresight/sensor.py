@@ -365,6 +365,11 @@ def _next_battery(snapshot: Snapshot, _scope: Scope) -> Any:
     return predicted[0].low_at if predicted else None
 
 
+NEXT_BATTERY_ATTRIBUTES = frozenset(
+    {"entity_id", "level", "low_level", "likely_from", "likely_until", "batteries", "upcoming"}
+)
+
+
 def _next_battery_attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[str, Any]:
     predicted = snapshot.maintenance.predicted()
     if not predicted:
@@ -462,9 +467,10 @@ class ForesightSensor(ForesightEntity, SensorEntity):
     """A sensor described by a :class:`ForesightSensorDescription`."""
 
     entity_description: ForesightSensorDescription
-    # Home Assistant reads this per class: the hourly forecasts and the list of the next
-    # batteries are for dashboards and automations, not for the recorder's database.
-    _unrecorded_attributes = frozenset({"forecast", "upcoming"})
+    # Home Assistant reads this per class: the hourly forecasts and the next batteries (which,
+    # their levels reckoned to a tenth, their dates) are for dashboards and automations, not
+    # for the recorder's database.
+    _unrecorded_attributes = frozenset({"forecast"}) | NEXT_BATTERY_ATTRIBUTES
 
     def __init__(
         self,
