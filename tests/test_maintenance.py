@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.foresight import history_path
 from custom_components.foresight.const import (
+    CONF_ENERGY_SENSOR,
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
     CONF_WATCHED_APPLIANCES,
@@ -505,6 +506,60 @@ async def test_a_motion_sensor_quiet_while_everybody_is_away_is_no_problem(
     freezer.move_to(back + timedelta(hours=40))
     await _refresh(hass, coordinator)
     assert issues.async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion") is not None
+
+
+async def test_a_silent_meter_is_a_gap_not_a_home_using_nothing(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """The meter's link breaks and it keeps showing its last reading: once it is flagged, its
+    hours are unknown, not a home using nothing, and its next reading is no spike."""
+    energy = {
+        "unit_of_measurement": "kWh",
+        "device_class": "energy",
+        "state_class": "total_increasing",
+    }
+    entry = entry_like(maintenance_entry, data={CONF_ENERGY_SENSOR: ["sensor.house_energy"]})
+    freezer.move_to(START)
+    hass.states.async_set("sensor.house_energy", "1000.0", energy)
+    await _start(hass, entry, freezer)
+    coordinator = entry.runtime_data.coordinator
+    reading, moment = 1000.0, START
+    while moment < START + timedelta(days=3):  # 0.6 kWh an hour, read every five minutes
+        moment += timedelta(minutes=5)
+        reading += 0.05
+        freezer.move_to(moment)
+        hass.states.async_set("sensor.house_energy", f"{reading:.2f}", energy)
+    await _refresh(hass, coordinator)
+    stopped = moment
+    for hours in range(1, 10):
+        freezer.move_to(stopped + timedelta(hours=hours))
+        await _refresh(hass, coordinator)
+    (source,) = hass.states.get("binary_sensor.foresight_sensor_problem").attributes["sources"]  # type: ignore[union-attr]
+    assert source["entity_id"] == "sensor.house_energy"
+    back = stopped + timedelta(hours=10, minutes=20)
+    reading += 6.0  # ten hours' use, counted while its link was down
+    while moment < back + timedelta(hours=2):
+        moment = max(moment, back) + timedelta(minutes=5)
+        reading += 0.05
+        freezer.move_to(moment)
+        hass.states.async_set("sensor.house_energy", f"{reading:.2f}", energy)
+    await _refresh(hass, coordinator)
+
+    store = entry.runtime_data.store
+    rows = await hass.async_add_executor_job(
+        store.hours, "sensor.house_energy", stopped.timestamp(), moment.timestamp()
+    )
+    consumption = {dt_util.utc_from_timestamp(row.hour): row.consumption for row in rows}
+    flagged = stopped + timedelta(hours=2)  # read every five minutes: silent after about an hour
+    assert consumption[flagged - timedelta(hours=1)] == 0.0  # still held before it was flagged
+    hour = flagged
+    while hour < back:
+        assert consumption.get(hour) is None, hour  # unknown, not a home using nothing
+        hour += timedelta(hours=1)
+    # The ten hours' use is not put in the hour it came back in: that hour has its own use.
+    came_back = back.replace(minute=0, second=0, microsecond=0)
+    assert consumption[came_back] is None or consumption[came_back] < 0.6
+    assert consumption[came_back + timedelta(hours=1)] == pytest.approx(0.6)
 
 
 def test_last_return_is_the_first_person_back_to_an_empty_home() -> None:

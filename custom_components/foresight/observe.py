@@ -240,6 +240,16 @@ class Observer:
         for builder in self._builders.pop(entity_id, []):
             del self._kinds[builder.source.key]
 
+    @callback
+    def mark_silent(self, entity_id: str, t: float) -> None:
+        """An entity gone silent: from ``t`` its last reading no longer holds, it is a gap.
+
+        A meter that stopped reporting shows its last reading; held, that would read as a home
+        using nothing, and its next reading as everything since used in one hour.
+        """
+        for builder in self._builders.get(entity_id, ()):
+            self._tell(builder.add(t, None))
+
     def _as_known(self, source: Source, context: Context) -> bool:
         """Whether this series keeps the change a context made (else it keeps it as unknown)."""
         if source.by_hand:
