@@ -154,9 +154,11 @@ async def test_battery_date_calendar_and_replacement(
     # Which battery, its level and the next ones change with every step: kept out of the
     # recorder's database (the date, the sensor's state, is recorded).
     assert set(sensor.attributes) >= {"entity_id", "level", "likely_from", "upcoming"}
+    assert sensor.attributes["learning"] == []
     recorded = await recorded_attributes(hass, sensor.entity_id)
     assert not set(recorded) & {
-        "entity_id", "level", "low_level", "likely_from", "likely_until", "batteries", "upcoming"
+        "entity_id", "level", "low_level", "likely_from", "likely_until", "batteries", "learning",
+        "upcoming",
     }  # fmt: skip
 
     (event,) = await _maintenance_events(hass, days=60)
@@ -171,6 +173,7 @@ async def test_battery_date_calendar_and_replacement(
     sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
     assert sensor is not None
     assert sensor.state == "unknown"  # a new discharge: too little history to say when
+    assert sensor.attributes["learning"] == ["sensor.door_battery"]  # and it says so
     assert await _maintenance_events(hass, days=60) == []  # and off the calendar
 
 

@@ -14,15 +14,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from . import ForesightConfigEntry
-from .const import DOMAIN
+from .const import DOMAIN, LISTED
 from .controllers import UnexpectedActivity
 from .coordinator import ForesightCoordinator
 from .entity import ControllerEntity, ForesightEntity, add_entities
 
 PARALLEL_UPDATES = 0
-
-# Sources a sensor problem lists: a hub dropping hundreds must stay within what is recorded.
-LISTED_PROBLEMS = 20
 
 UNUSUAL_ENERGY = BinarySensorEntityDescription(
     key="unusual_energy",
@@ -189,7 +186,7 @@ class SensorProblemSensor(ForesightEntity, BinarySensorEntity):
                     "since": problem.since.isoformat(),
                     "allowed_hours": problem.allowed_hours,
                 }
-                for problem in problems[:LISTED_PROBLEMS]
+                for problem in problems[:LISTED]
             ],
         }
 

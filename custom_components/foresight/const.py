@@ -88,3 +88,6 @@ CONF_SIMULATION_MEDIA: Final = "simulation_media"  # and the media players it ma
 EVENT_UNEXPECTED_ACTIVITY: Final = "foresight_unexpected_activity"
 # Activity this close to a person arriving or leaving is that person.
 ARRIVAL_GRACE: Final = timedelta(minutes=3)
+# Sources or batteries an entity's attributes name at most (get_forecast lists them all): a hub
+# dropping hundreds must stay within what Home Assistant keeps of a state.
+LISTED: Final = 20

@@ -27,6 +27,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
 
 from . import ForesightConfigEntry
+from .const import LISTED
 from .coordinator import ForesightCoordinator, Snapshot
 from .entity import ForesightEntity, add_entities
 from .home_occupancy import Expected, RoomOutlook
@@ -366,14 +367,29 @@ def _next_battery(snapshot: Snapshot, _scope: Scope) -> Any:
 
 
 NEXT_BATTERY_ATTRIBUTES = frozenset(
-    {"entity_id", "level", "low_level", "likely_from", "likely_until", "batteries", "upcoming"}
+    {
+        "entity_id",
+        "level",
+        "low_level",
+        "likely_from",
+        "likely_until",
+        "batteries",
+        "learning",
+        "upcoming",
+    }
 )
 
 
 def _next_battery_attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[str, Any]:
+    batteries = snapshot.maintenance.batteries
+    # Those with too little of their discharge seen yet say so, rather than a guessed date.
+    watched = {
+        "batteries": len(batteries),
+        "learning": sorted(b.entity_id for b in batteries if b.status == "learning")[:LISTED],
+    }
     predicted = snapshot.maintenance.predicted()
     if not predicted:
-        return {"batteries": len(snapshot.maintenance.batteries)}
+        return watched
     first = predicted[0]
     return {
         "entity_id": first.entity_id,
@@ -381,7 +397,7 @@ def _next_battery_attributes(snapshot: Snapshot, _scope: Scope) -> Mapping[str, 
         "low_level": first.low_level,
         "likely_from": first.low_at_early,
         "likely_until": first.low_at_late,
-        "batteries": len(snapshot.maintenance.batteries),
+        **watched,
         "upcoming": [
             {
                 "entity_id": battery.entity_id,
