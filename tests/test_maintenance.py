@@ -25,7 +25,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.foresight import history_path
 from custom_components.foresight.const import (
+    CONF_BATTERY_LOW_LEVELS,
     CONF_ENERGY_SENSOR,
+    CONF_EXCLUDED_BATTERIES,
     CONF_PEOPLE,
     CONF_RETENTION_DAYS,
     CONF_WATCHED_APPLIANCES,
@@ -175,6 +177,51 @@ async def test_battery_date_calendar_and_replacement(
     assert sensor.state == "unknown"  # a new discharge: too little history to say when
     assert sensor.attributes["learning"] == ["sensor.door_battery"]  # and it says so
     assert await _maintenance_events(hass, days=60) == []  # and off the calendar
+
+
+async def test_an_excluded_battery_is_not_watched_and_a_low_level_of_its_own_moves_the_date(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """The remote's battery, excluded, would run out first; the door's is due at its own 30 %."""
+    entry = entry_like(
+        maintenance_entry,
+        options={
+            CONF_EXCLUDED_BATTERIES: ["sensor.remote_battery"],
+            CONF_BATTERY_LOW_LEVELS: {"sensor.door_battery": 30},
+        },
+    )
+    freezer.move_to(START)
+    hass.states.async_set("sensor.remote_battery", "100", BATTERY)
+    await _start(hass, entry, freezer)
+    coordinator = entry.runtime_data.coordinator
+    zone = ZoneInfo(hass.config.time_zone)
+    readings: list[tuple[datetime, float]] = [(START, 100.0)]
+    for day in range(1, 41):
+        when = START + timedelta(days=day)
+        freezer.move_to(when)
+        readings.append((when, 100.0 - 1.5 * day))  # 30 % on day 47, 10 % on day 60
+        hass.states.async_set("sensor.door_battery", str(readings[-1][1]), BATTERY)
+        hass.states.async_set("sensor.remote_battery", str(100.0 - 2.0 * day), BATTERY)  # day 45
+        if day % 10 == 0:
+            await _refresh(hass, coordinator)
+
+    times = to_wall_clock([when.timestamp() for when, _ in readings], zone)
+    offline = BatteryDischarge.from_history(times, [level for _, level in readings], low_level=30)
+    forecast = offline.forecast(wall_clock_now(readings[-1][0], zone))
+    assert forecast.low_at is not None
+    sensor = hass.states.get("sensor.foresight_next_battery_to_replace")
+    assert sensor is not None
+    assert datetime.fromisoformat(sensor.state) == from_wall_clock(forecast.low_at, zone).replace(
+        microsecond=0
+    )
+    assert sensor.attributes["entity_id"] == "sensor.door_battery"
+    assert sensor.attributes["low_level"] == 30
+    assert sensor.attributes["batteries"] == 1
+    assert [battery["entity_id"] for battery in sensor.attributes["upcoming"]] == [
+        "sensor.door_battery"
+    ]
+    (event,) = await _maintenance_events(hass, days=60)
+    assert "door_battery" in event["description"]
 
 
 async def test_a_battery_coming_due_is_announced_once(
