@@ -286,7 +286,8 @@ def _timed(run: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def _maintenance(store: HistoryStore, home: SyntheticHome) -> HomeMaintenance:
-    """Maintenance as the integration builds it: every source, batteries at the default low."""
+    """Maintenance as the integration builds it: every source, batteries at the default low,
+    the people saying when the home was empty."""
     return HomeMaintenance(
         store,
         ZONE,
@@ -298,6 +299,7 @@ def _maintenance(store: HistoryStore, home: SyntheticHome) -> HomeMaintenance:
         },
         [],
         "sensor.outdoor_temperature",
+        [key for key, source in home.sources.items() if source.kind is Kind.PERSON],
     )
 
 
