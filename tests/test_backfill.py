@@ -62,10 +62,15 @@ async def _seed_states(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> N
 
 
 SWAPPED_HOUR = 24 * 30  # a new meter, already at 4 900 kWh, that the recorder read as use
+CORRECTED_HOUR = 24 * 10  # the meter's count corrected down by 0.7 kWh: that hour's use unknown
 
 
 def _swap(hour: int) -> float:
     return 4.9e6 if hour >= SWAPPED_HOUR else 0.0
+
+
+def _correction(hour: int) -> float:
+    return -700.0 if hour >= CORRECTED_HOUR else 0.0
 
 
 def _import_long_term_statistics(hass: HomeAssistant) -> None:
@@ -78,7 +83,7 @@ def _import_long_term_statistics(hass: HomeAssistant) -> None:
         "energy",
         "Wh",
         [
-            {"start": hour, "state": 500.0 * i, "sum": 500.0 * (i + 1) + _swap(i)}
+            {"start": hour, "state": 500.0 * i, "sum": 500.0 * (i + 1) + _swap(i) + _correction(i)}
             for i, hour in enumerate(hours)
         ],
     )
@@ -144,10 +149,14 @@ async def test_meter_hours_from_states_and_statistics(
     store: HistoryStore = backfilled.runtime_data.store
     hours = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
     from_statistics = [row for row in hours if row.hour < SEEDED.timestamp()]
-    # The swapped meter's hour is no use at all: left out, and counted as dropped.
-    assert len(from_statistics) == 24 * 57 - 1
+    # The swapped meter's hour is no use at all: left out, and counted as dropped. The
+    # corrected hour's use is not known: left out too, not a home using nothing.
+    assert len(from_statistics) == 24 * 57 - 2
+    assert CORRECTED_HOUR * 3600 + (SEEDED - timedelta(days=60)).timestamp() not in {
+        row.hour for row in from_statistics
+    }
     assert [row.consumption for row in from_statistics] == pytest.approx(
-        [0.5] * (24 * 57 - 1)
+        [0.5] * (24 * 57 - 2)
     )  # Wh → kWh
     coverage = backfilled.runtime_data.coordinator.data.history.coverage
     assert coverage["sensor.house_energy"].dropped == {"implausible": 1}

@@ -154,10 +154,11 @@ def _statistics_row(source: Source, row: Any) -> HourlyRow | None:
     start = int(row["start"])
     if source.kind is Kind.ENERGY:
         change = row.get("change")
-        if change is None:
+        # The recorder compensates resets in its sum; a negative change is a meter correction:
+        # what the home used in that hour is not known (0 would teach an hour of no use).
+        if change is None or float(change) < 0.0:
             return None
-        # The recorder compensates resets in its sum; a negative change is a meter correction.
-        return HourlyRow(source.key, start, None, None, None, max(float(change), 0.0))
+        return HourlyRow(source.key, start, None, None, None, float(change))
     mean = row.get("mean")
     if mean is None:
         return None
