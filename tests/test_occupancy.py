@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
+import math
 from pathlib import Path
 import threading
 from typing import Any
@@ -39,7 +40,7 @@ from custom_components.foresight.learning.occupancy_live import OccupancyTracker
 from custom_components.foresight.learning.occupancy_model import OccupancyModel
 from custom_components.foresight.learning.occupancy_signals import OccupancySource, SourceSeries
 from custom_components.foresight.sources import Kind, Source
-from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
+from custom_components.foresight.timebase import from_wall_clock, to_wall_clock, wall_clock_now
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.components.calendar.const import DATA_COMPONENT as CALENDAR_COMPONENT
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
@@ -204,8 +205,15 @@ async def test_entities_show_what_the_engine_computes(
         assert occupied.state == ("on" if expected.in_use else "off")
         accuracy = hass.states.get(f"sensor.{slug}_model_accuracy")
         assert accuracy is not None
-        skill = model.unit(room_id).scores.get("forecast_skill")
+        scores = model.unit(room_id).scores
+        skill = scores.get("forecast_skill")
         assert float(accuracy.state) == pytest.approx(skill * 100, abs=0.1)
+        # The raw scores behind the skill, for those who want to see them.
+        raw = {key: value for key, value in accuracy.attributes.items() if "brier" in key}
+        assert {"forecast_brier", "forecast_brier_routine", "forecast_brier_persistence"} <= set(
+            raw
+        )
+        assert raw == {key: round(scores[key], 4) for key in raw}
 
     home = tracker.home_outlook(end)
     someone_home = hass.states.get("binary_sensor.foresight_someone_home")
@@ -214,8 +222,24 @@ async def test_entities_show_what_the_engine_computes(
     assert someone_home.state == "off"  # Tuesday noon: at work
     arrival = hass.states.get("sensor.foresight_expected_arrival")
     assert arrival is not None
-    assert home.expected_arrival is not None
-    assert arrival.state != "unavailable"
+    expected_arrival = home.expected_arrival
+    assert expected_arrival is not None
+    assert expected_arrival.latest is not None
+
+    def shown(wall_clock: float) -> float:
+        """A time as the sensors show it: its quarter hour, never before the minute now."""
+        utc = from_wall_clock(wall_clock, zone).timestamp()
+        return max(utc - utc % 900, math.floor(NOW.timestamp() / 60) * 60)
+
+    assert datetime.fromisoformat(arrival.state).timestamp() == shown(expected_arrival.time)
+    # ... with its likely range.
+    for attribute, wall_clock in (
+        ("earliest", expected_arrival.earliest),
+        ("latest", expected_arrival.latest),
+    ):
+        assert arrival.attributes[attribute].timestamp() == shown(wall_clock), attribute
+    back = datetime.fromisoformat(arrival.state)
+    assert NOW + timedelta(hours=2) < back < arrival.attributes["latest"]  # the evening, not now
     departure = hass.states.get("sensor.foresight_expected_departure")
     assert departure is not None
     assert departure.state == "unavailable"  # nobody to leave
