@@ -380,6 +380,9 @@ def test_unusual_use_heater_detected_and_ordinary_day_quiet() -> None:
     heated[89 * 24 + 10 : 89 * 24 + 16] += 2.0  # a 2 kW heater left on from 10:00 to 16:00
     found = alarms(heated)
     assert "excess" in found[10:16]
+    brief = kwh.copy()
+    brief[89 * 24 + 10] += 2.0  # the same 2 kW for one hour only: too short to matter
+    assert set(alarms(brief)) == {"none"}
     stopped = kwh.copy()
     stopped[89 * 24 :] = np.maximum(stopped[89 * 24 :] - 0.08, 0.0)  # the fridge stops
     assert "shortfall" in alarms(stopped)
