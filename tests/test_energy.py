@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -535,13 +536,24 @@ async def test_a_heater_left_on_is_unusual(
     assert announced["expected_kwh"] <= announced["expected_upper_kwh"]
     assert announced["seen_kwh"] > announced["expected_kwh"]
 
-    # A restart with the use still unusual: the sensor stays on, nothing is announced again.
+    # A restart with the use still unusual: the sensor stays on, nothing is announced again,
+    # and the models are the ones saved, not trained again.
+    energy = entry.runtime_data.coordinator.energy
+    assert energy is not None and energy.forecaster is not None
+    forecaster = energy.forecaster.to_dict()
+    trained = hass.states.get("sensor.foresight_energy_model_last_trained")
+    assert trained is not None
+    freezer.tick(timedelta(minutes=5))  # a training now would say so
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     unusual = hass.states.get("binary_sensor.foresight_unusual_energy_use")
     assert unusual is not None
     assert unusual.state == "on"
     assert len(events) == 1
+    energy = entry.runtime_data.coordinator.energy
+    assert energy is not None and energy.forecaster is not None
+    assert json.dumps(energy.forecaster.to_dict()) == json.dumps(forecaster)
+    assert hass.states.get("sensor.foresight_energy_model_last_trained").state == trained.state  # type: ignore[union-attr]
 
 
 async def test_unusual_use_since_is_a_meter_hour(
