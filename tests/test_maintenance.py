@@ -44,7 +44,7 @@ from custom_components.foresight.timebase import from_wall_clock, to_wall_clock,
 from homeassistant.components.recorder.db_schema import MAX_STATE_ATTRS_BYTES
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, State
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
@@ -90,6 +90,20 @@ async def _refresh(hass: HomeAssistant, coordinator: ForesightCoordinator) -> No
     """Refresh once a nightly training the frozen clock brought due has finished, as at home."""
     await hass.async_block_till_done(wait_background_tasks=True)
     await coordinator.async_refresh()
+
+
+async def _sensor_problem_at(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    coordinator: ForesightCoordinator,
+    moment: datetime,
+) -> State:
+    """The home's sensor problem as a refresh at ``moment`` leaves it."""
+    freezer.move_to(moment)
+    await _refresh(hass, coordinator)
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None
+    return problem
 
 
 async def _maintenance_events(
@@ -473,10 +487,9 @@ async def test_silent_sensor_is_flagged_repaired_and_cleared(
 
     # Then nothing for a day and a half.
     silent_since = moment + timedelta(minutes=2)
-    freezer.move_to(silent_since + timedelta(hours=12))
-    await _refresh(hass, coordinator)
-    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
-    assert problem is not None
+    problem = await _sensor_problem_at(
+        hass, freezer, coordinator, silent_since + timedelta(hours=12)
+    )
     assert problem.state == "on"
     (source,) = problem.attributes["sources"]
     assert source["entity_id"] == "binary_sensor.hall_motion"
@@ -531,23 +544,18 @@ async def test_a_motion_sensor_quiet_while_everybody_is_away_is_no_problem(
     hass.states.async_set("person.alice", "not_home")
     issues = ir.async_get(hass)
     for hours in (12, 40, 72):
-        freezer.move_to(left + timedelta(hours=hours))
-        await _refresh(hass, coordinator)
-        problem = hass.states.get("binary_sensor.foresight_sensor_problem")
-        assert problem is not None
+        problem = await _sensor_problem_at(
+            hass, freezer, coordinator, left + timedelta(hours=hours)
+        )
         assert problem.state == "off", hours
     assert issues.async_get_issue(DOMAIN, "source_silent_binary_sensor.hall_motion") is None
     assert not events
 
     back = left + timedelta(hours=72)
     hass.states.async_set("person.alice", "home")
-    freezer.move_to(back + timedelta(minutes=30))
-    await _refresh(hass, coordinator)
-    assert hass.states.get("binary_sensor.foresight_sensor_problem").state == "off"  # type: ignore[union-attr]
-    freezer.move_to(back + timedelta(hours=12))
-    await _refresh(hass, coordinator)
-    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
-    assert problem is not None
+    problem = await _sensor_problem_at(hass, freezer, coordinator, back + timedelta(minutes=30))
+    assert problem.state == "off"
+    problem = await _sensor_problem_at(hass, freezer, coordinator, back + timedelta(hours=12))
     assert problem.state == "on"
     (source,) = problem.attributes["sources"]
     assert datetime.fromisoformat(source["since"]) == back.replace(microsecond=0)

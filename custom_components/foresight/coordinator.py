@@ -355,12 +355,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             energy = None
             if self.energy is not None:
                 energy = await self.hass.async_add_executor_job(self.energy.outlook, now)
-        silent = {p.entity_id for p in maintenance.problems if p.status == "silent"}
-        was_silent = (
-            {p.entity_id for p in self.data.maintenance.problems if p.status == "silent"}
-            if self.data is not None
-            else set()
-        )
+        silent = maintenance.silent()
+        was_silent = self.data.maintenance.silent() if self.data is not None else set()
         for entity_id in silent - was_silent:
             # What it last said no longer holds: none of the models reads its silence as a value.
             self.observer.mark_silent(entity_id, now.timestamp())

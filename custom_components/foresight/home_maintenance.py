@@ -88,6 +88,10 @@ class MaintenanceReport:
     problems: list[SourceProblem] = field(default_factory=list)
     appliances: dict[str, ApplianceOutlook] = field(default_factory=dict)
 
+    def silent(self) -> set[str]:
+        """The entities silent far beyond their rhythm."""
+        return {problem.entity_id for problem in self.problems if problem.status == "silent"}
+
     def predicted(self) -> list[BatteryOutlook]:
         """Batteries with a predicted date, earliest first."""
         dated = [b for b in self.batteries if b.low_at is not None]

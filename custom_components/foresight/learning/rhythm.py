@@ -92,6 +92,23 @@ class RhythmCheck:
         return self.problem and self.beyond_seconds > REPAIR_AFTER
 
 
+def _silence_verdict(
+    problem: RhythmStatus, start: float, problem_at: float | None, now: float
+) -> RhythmCheck:
+    """The verdict at ``now`` on a silence from ``start``: a ``problem`` from ``problem_at``.
+
+    ``problem_at`` None: the silence is not judged yet (``learning``).
+    """
+    since = max(0.0, now - start)
+    if problem_at is None:
+        return RhythmCheck("learning", since, None, 0.0, 0.0)
+    allowed = problem_at - start
+    severity = since / allowed if allowed > 0 else math.inf
+    if now >= problem_at:
+        return RhythmCheck(problem, since, allowed, severity, now - problem_at)
+    return RhythmCheck("ok", since, allowed, severity, 0.0)
+
+
 class SourceRhythm:
     """The learned reporting rhythm of one source (a sensor, a binary sensor, a battery device).
 
@@ -265,15 +282,9 @@ class SourceRhythm:
             if on_for > allowed:
                 return RhythmCheck("stuck", since, allowed, severity, on_for - allowed)
             return RhythmCheck("ok", since, allowed, severity, 0.0)
-        if self._silent_at is None:
-            return RhythmCheck("learning", since, None, 0.0, 0.0)
         # Not judged on its own on-times yet: an `on` with no report for days is stuck.
         problem: RhythmStatus = "stuck" if self.is_on else "silent"
-        allowed = self._silent_at - self.last_report
-        severity = since / allowed if allowed > 0 else math.inf
-        if now >= self._silent_at:
-            return RhythmCheck(problem, since, allowed, severity, now - self._silent_at)
-        return RhythmCheck("ok", since, allowed, severity, 0.0)
+        return _silence_verdict(problem, self.last_report, self._silent_at, now)
 
     def check_silence_from(self, start: float, now: float) -> RhythmCheck:
         """Judge the silence at ``now`` as if it began at ``start``, not at the last report.
@@ -285,15 +296,7 @@ class SourceRhythm:
         """
         if self.last_report is None or start <= self.last_report or self.is_on:
             return self.check(now)
-        since = max(0.0, now - start)
-        problem_at = self._first_problem_time(start)
-        if problem_at is None:
-            return RhythmCheck("learning", since, None, 0.0, 0.0)
-        allowed = problem_at - start
-        severity = since / allowed if allowed > 0 else math.inf
-        if now >= problem_at:
-            return RhythmCheck("silent", since, allowed, severity, now - problem_at)
-        return RhythmCheck("ok", since, allowed, severity, 0.0)
+        return _silence_verdict("silent", start, self._first_problem_time(start), now)
 
     def problem_at(self) -> float | None:
         """When the current silence or ``on`` becomes a problem if nothing is reported (or None)."""
