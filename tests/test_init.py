@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import logging
 import threading
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -584,12 +584,28 @@ async def test_a_refresh_never_reads_the_models_while_training_rebuilds_them(
         reports_while_rebuilding.append(rebuilding.is_set())
         return report(*args)
 
+    class WatchedLock(asyncio.Lock):
+        """The coordinator's training lock, saying when someone waits for it."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.waited = asyncio.Event()
+
+        async def acquire(self) -> Literal[True]:
+            if self.locked():
+                self.waited.set()
+            return await super().acquire()
+
+    lock = WatchedLock()
+    monkeypatch.setattr(coordinator, "_training", lock)
     monkeypatch.setattr(maintenance, "train", slow_train)
     monkeypatch.setattr(maintenance, "report", watched_report)
     training = hass.async_create_task(coordinator.async_train())
     assert await hass.async_add_executor_job(rebuilding.wait, 10)
     refresh = hass.async_create_task(coordinator.async_refresh())
-    await asyncio.sleep(0.2)  # the refresh would have read the models by now
+    # The refresh has come to the models and waits while training rebuilds them.
+    async with asyncio.timeout(10):
+        await lock.waited.wait()
     go_on.set()
     await training
     await refresh
