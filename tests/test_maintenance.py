@@ -746,6 +746,14 @@ async def test_fridge_drift_is_flagged_and_ordinary_days_are_not(
     fridge = hass.states.get("binary_sensor.foresight_fridge_power_problem")
     assert fridge is not None
     assert fridge.state == "off"
+    # Its normal share of time on, hour by hour: 15 minutes in every 40, all day long (three
+    # cycles in two hours, so odd and even hours differ a little).
+    by_hour = fridge.attributes["duty_by_hour"]
+    assert len(by_hour) == 24
+    assert np.mean(by_hour) == pytest.approx(15 / 40, abs=0.01)
+    assert all(0.25 < share < 0.5 for share in by_hour), by_hour
+    assert "duty_by_hour" not in await recorded_attributes(hass, fridge.entity_id)
+    assert "measures" in await recorded_attributes(hass, fridge.entity_id)
 
     for day in range(10, 12):  # ordinary days stay quiet
         await _fridge_day(hass, freezer, START + timedelta(days=day), run_minutes=15)

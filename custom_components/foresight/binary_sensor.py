@@ -195,6 +195,7 @@ class ApplianceProblemSensor(ForesightEntity, BinarySensorEntity):
     """On while a watched appliance's cycles have drifted from what is normal for it."""
 
     entity_description = APPLIANCE_PROBLEM
+    _unrecorded_attributes = frozenset({"duty_by_hour"})
 
     def __init__(
         self,
@@ -244,6 +245,7 @@ class ApplianceProblemSensor(ForesightEntity, BinarySensorEntity):
                 m.name: {"normal": m.normal, "low": m.low, "high": m.high, "seen": m.seen}
                 for m in outlook.measures
             },
+            "duty_by_hour": list(outlook.duty_by_hour),
         }
 
 

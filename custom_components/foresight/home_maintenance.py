@@ -78,6 +78,7 @@ class ApplianceOutlook:
     status: str  # learning, ok or drifted
     drifted_measures: tuple[str, ...]
     measures: tuple[MeasureCheck, ...]
+    duty_by_hour: tuple[float, ...]  # its normal share of time on in each hour; () while learning
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,12 +462,14 @@ class HomeMaintenance:
     def _appliance(self, key: str, end: float, local_now: float) -> ApplianceOutlook:
         times, power = self._power(key, end - CHECK_SPAN, end)
         outdoor_times, outdoor = self._outdoor(end - CHECK_SPAN, end)
-        check = self.appliances[key].check(times, power, local_now, outdoor_times, outdoor)
+        model = self.appliances[key]
+        check = model.check(times, power, local_now, outdoor_times, outdoor)
         if check.status == "drifted":
             # Whole hours, so the kept periods change (and are saved) once an hour at most.
             hour = math.floor(local_now / HOUR) * HOUR
             self.flagged[key] = add_flagged(self.flagged.get(key, []), hour - HOUR, hour + HOUR)
-        return ApplianceOutlook(key, check.status, check.drifted_measures, check.measures)
+        by_hour = tuple(model.duty_by_hour) if model.ready else ()
+        return ApplianceOutlook(key, check.status, check.drifted_measures, check.measures, by_hour)
 
 
 def _saved_until(saved: Any, end: float) -> float | None:

@@ -70,6 +70,22 @@ def test_cycles_learned() -> None:
     assert len(model.duty_by_hour) == 24
 
 
+def test_share_of_time_on_is_learned_by_hour_of_the_day() -> None:
+    """A dehumidifier that runs all afternoon and rests at night: its hours say so."""
+    days = 10
+    times = START + np.arange(days * 1440) * MINUTE
+    hour = (times % DAY) // HOUR
+    rng = np.random.default_rng(3)
+    afternoon = (hour >= 12) & (hour < 18)
+    # Afternoons: on three minutes in four; otherwise one minute in four.
+    on = np.where(afternoon, (times // MINUTE) % 4 != 0, (times // MINUTE) % 4 == 0)
+    power = np.where(on, 300.0, 2.0) * (1.0 + rng.normal(0.0, 0.02, times.size))
+    model = ApplianceModel.fit(times, power)
+    assert model.ready
+    for h, share in enumerate(model.duty_by_hour):
+        assert share == pytest.approx(0.75 if 12 <= h < 18 else 0.25, abs=0.02), h
+
+
 def test_ordinary_days_stay_ok() -> None:
     """New days like the old ones: no drift."""
     model = _trained()
