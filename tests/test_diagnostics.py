@@ -46,6 +46,8 @@ async def test_diagnostics(
     assert models["warm_up"] == {
         "Living room": {
             "temperature": snapshot.warm_up[room].temperature,
+            "target": snapshot.warm_up[room].target,
+            "minutes_to_target": snapshot.warm_up[room].minutes_to_target,
             "rate_c_per_h": snapshot.warm_up[room].rate_c_per_h,
             "gain_c_per_h": snapshot.warm_up[room].gain_c_per_h,
             "loss_per_h": snapshot.warm_up[room].loss_per_h,

@@ -60,13 +60,33 @@ async def test_warm_up_is_learned_from_the_thermostat(
     assert rate is not None
     assert rate.attributes["heating_gain"] == pytest.approx(GAIN, rel=0.15)
     assert rate.attributes["heat_loss"] == pytest.approx(LOSS, rel=0.3)
-    assert float(rate.state) == pytest.approx(GAIN - LOSS * (temperatures[-1] - OUTDOOR), abs=0.4)
+    # Below the thermostat's 21 °C: the rate is the mean speed of the climb there.
+    current, equilibrium = temperatures[-1], OUTDOOR + GAIN / LOSS
+    climb_hours = math.log((equilibrium - current) / (equilibrium - 21.0)) / LOSS
+    assert rate.attributes["temperature"] == current
+    assert rate.attributes["target_temperature"] == 21.0
+    assert float(rate.state) == pytest.approx((21.0 - current) / climb_hours, abs=0.3)
+    assert rate.attributes["minutes_to_target"] == pytest.approx(60 * climb_hours, rel=0.05)
     coordinator = home_at_start.runtime_data.coordinator
     room = next(iter(home_at_start.subentries))
     minutes = coordinator.thermal.minutes_to_reach(room, 18.0, 20.0)
     equilibrium = OUTDOOR + GAIN / LOSS
     true_minutes = 60 * math.log((equilibrium - 18.0) / (equilibrium - 20.0)) / LOSS
     assert minutes == pytest.approx(true_minutes, abs=10)
+
+    # Set below the room: the speed of warming at the room's temperature now.
+    below = current - 2.0
+    hass.states.async_set("climate.living", "heat", {"temperature": below, "hvac_action": "idle"})
+    await coordinator.async_refresh()
+    rate = hass.states.get("sensor.living_room_warm_up_rate")
+    assert rate is not None
+    assert rate.attributes["target_temperature"] == pytest.approx(below)
+    assert rate.attributes["minutes_to_target"] == 0
+    assert float(rate.state) == pytest.approx(GAIN - LOSS * (current - OUTDOOR), abs=0.4)
+    hass.states.async_set("climate.living", "heat", {"temperature": 21.0, "hvac_action": "idle"})
+    await coordinator.async_refresh()
+    rate = hass.states.get("sensor.living_room_warm_up_rate")
+    assert rate is not None
 
     # In a home that shows temperatures in °F, the rate is in °F per hour.
     hass.config.units = US_CUSTOMARY_SYSTEM
@@ -82,6 +102,8 @@ async def test_warm_up_is_learned_from_the_thermostat(
     assert in_fahrenheit.attributes["temperature"] == pytest.approx(
         rate.attributes["temperature"] * 1.8 + 32, abs=0.1
     )
+    assert in_fahrenheit.attributes["target_temperature"] == pytest.approx(69.8, abs=0.05)
+    assert in_fahrenheit.attributes["minutes_to_target"] == rate.attributes["minutes_to_target"]
     assert in_fahrenheit.attributes["heat_loss"] == rate.attributes["heat_loss"]
 
     # Restarted after an hour down, the thermometer's integration loading after Foresight: the
@@ -135,15 +157,18 @@ async def test_warm_up_is_learned_from_the_set_point_without_hvac_action(
     assert rate.attributes["heating_gain"] == pytest.approx(GAIN, rel=0.25)
     assert rate.attributes["heat_loss"] == pytest.approx(LOSS, rel=0.4)
 
-    # A room left to freeze, at exactly 0 °C, still has a warm-up rate: the coldest it can be.
+    # A room left to freeze, at exactly 0 °C, still has a warm-up rate: its climb to the 12 °C
+    # set for the night, slower on average than its warming at 0 °C.
     hass.states.async_set("sensor.living_temperature", "0.0", TEMPERATURE)
     await home_at_start.runtime_data.coordinator.async_refresh()
     frozen = hass.states.get("sensor.living_room_warm_up_rate")
     assert frozen is not None
     assert frozen.attributes["temperature"] == 0.0
-    assert float(frozen.state) == pytest.approx(
-        frozen.attributes["heating_gain"] + frozen.attributes["heat_loss"] * OUTDOOR, abs=0.05
-    )
+    assert frozen.attributes["target_temperature"] == 12.0
+    climb_minutes = frozen.attributes["minutes_to_target"] - frozen.attributes["delay_minutes"]
+    assert float(frozen.state) == pytest.approx(12.0 / (climb_minutes / 60), rel=0.02)
+    at_zero = frozen.attributes["heating_gain"] + frozen.attributes["heat_loss"] * OUTDOOR
+    assert GAIN - LOSS * (12.0 - OUTDOOR) < float(frozen.state) < at_zero
 
 
 def test_hold_readings() -> None:

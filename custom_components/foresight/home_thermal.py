@@ -40,9 +40,15 @@ class HeatedRoom:
 
 @dataclass(frozen=True, slots=True)
 class WarmUp:
-    """A room's warm-up now: its temperature and how fast full heating warms it."""
+    """A room's warm-up now: its temperature and how fast full heating warms it.
+
+    The rate is the mean speed of the climb to the thermostat's set point when the room is below
+    it (and the heating can hold it), the speed at the room's temperature otherwise.
+    """
 
     temperature: float | None
+    target: float | None  # the thermostat's set point now (°C)
+    minutes_to_target: int | None  # of full heating, dead time included; None if out of reach
     rate_c_per_h: float | None
     gain_c_per_h: float | None
     loss_per_h: float | None
@@ -119,8 +125,10 @@ class HomeThermal:
         return {room: model.to_dict() for room, model in self.models.items()}
 
     def outlook(self) -> dict[str, WarmUp]:
-        """Each heated room's temperature now and its warm-up rate at it."""
-        keys = [series.temperature for series in self.rooms.values()]
+        """Each heated room's temperature and set point now, and its warm-up rate between them."""
+        keys = [
+            key for series in self.rooms.values() for key in (series.temperature, series.setpoint)
+        ]
         latest = self._store.last_values([*keys, self._outdoor_key] if self._outdoor_key else keys)
         outdoor = latest.get(self._outdoor_key) if self._outdoor_key else None
         self.outdoor = outdoor[1] if outdoor is not None else None
@@ -129,14 +137,18 @@ class HomeThermal:
             model = self.models.get(room)
             reading = latest.get(series.temperature)
             current = reading[1] if reading is not None else None
+            setpoint = latest.get(series.setpoint)
+            target = setpoint[1] if setpoint is not None else None
             ready = model is not None and model.ready
-            rate = (
-                model.warm_up_rate(current, self.outdoor)
-                if ready and model and current is not None  # 0 °C is a temperature
-                else None
-            )
+            rate = minutes = None
+            if ready and model and current is not None:  # 0 °C is a temperature
+                rate = model.warm_up_rate(current, self.outdoor, target)
+                if target is not None:
+                    minutes = model.minutes_to_reach(current, target, self.outdoor)
             warm_ups[room] = WarmUp(
                 temperature=current,
+                target=target,
+                minutes_to_target=round(minutes) if minutes is not None else None,
                 rate_c_per_h=round(rate, 2) if rate is not None and math.isfinite(rate) else None,
                 gain_c_per_h=model.gain_c_per_h if ready and model else None,
                 loss_per_h=model.loss_per_h if ready and model else None,

@@ -432,6 +432,8 @@ def _warm_up_attributes(snapshot: Snapshot, scope: Scope) -> Mapping[str, Any]:
         return {}
     return {
         "temperature": warm_up.temperature,
+        "target_temperature": warm_up.target,
+        "minutes_to_target": warm_up.minutes_to_target,
         "heating_gain": round(warm_up.gain_c_per_h, 3),
         "heat_loss": round(warm_up.loss_per_h or 0.0, 4),
         "delay_minutes": warm_up.delay_min,
@@ -536,15 +538,16 @@ class WarmUpSensor(ForesightSensor):
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
-        """The room's temperature and the heating gain in the same unit as the rate."""
+        """The room's temperatures and the heating gain in the same unit as the rate."""
         attributes = dict(super().extra_state_attributes)
         if self._in_fahrenheit() and attributes:
-            if (temperature := attributes["temperature"]) is not None:
-                attributes["temperature"] = round(
-                    TemperatureConverter.convert(
-                        temperature, UnitOfTemperature.CELSIUS, UnitOfTemperature.FAHRENHEIT
-                    ),
-                    1,
-                )
+            for name in ("temperature", "target_temperature"):
+                if (temperature := attributes[name]) is not None:
+                    attributes[name] = round(
+                        TemperatureConverter.convert(
+                            temperature, UnitOfTemperature.CELSIUS, UnitOfTemperature.FAHRENHEIT
+                        ),
+                        1,
+                    )
             attributes["heating_gain"] = round(attributes["heating_gain"] * 1.8, 3)
         return attributes

@@ -78,6 +78,26 @@ def test_minutes_to_reach_matches_the_exact_solution() -> None:
     assert model.minutes_to_reach(17.0, 40.0, 5.0) is None  # beyond what the heater can hold
 
 
+def test_the_warm_up_rate_depends_on_the_gap_to_the_set_point() -> None:
+    """The mean speed of the climb to the set point: slower for a bigger gap, as the truth."""
+    model = _train(_room(seed=2))
+    equilibrium = 5.0 + GAIN / LOSS
+    rates = []
+    for target in (17.5, 19.0, 21.0):
+        truth = (target - 17.0) * LOSS / math.log((equilibrium - 17.0) / (equilibrium - target))
+        rate = model.warm_up_rate(17.0, 5.0, target)
+        assert rate == pytest.approx(truth, abs=0.15), target
+        rates.append(rate)
+    assert rates[0] > rates[1] > rates[2]
+    # At or above the set point, or with one the heating cannot hold: the rate at 17 °C now.
+    now = model.warm_up_rate(17.0, 5.0)
+    assert now == pytest.approx(GAIN - LOSS * 12.0, abs=0.15)
+    assert model.warm_up_rate(17.0, 5.0, 16.0) == now
+    assert model.warm_up_rate(17.0, 5.0, 40.0) == now
+    # Colder outside, the same gap is climbed more slowly.
+    assert model.warm_up_rate(17.0, -5.0, 19.0) < model.warm_up_rate(17.0, 5.0, 19.0)
+
+
 def test_dead_time_is_learned() -> None:
     model = _train(_room(seed=3, delay_min=20))
     assert model.ready

@@ -196,12 +196,23 @@ class RoomThermalModel:
         model.gain_c_per_h, model.loss_per_h, model.outdoor_c, model.rmse_c, model.delay_min = best
         return model
 
-    def warm_up_rate(self, current: float, outdoor: float | None = None) -> float:
-        """Warming speed (°C/h) with the heating fully on, at ``current`` room temperature."""
+    def warm_up_rate(
+        self, current: float, outdoor: float | None = None, target: float | None = None
+    ) -> float:
+        """Warming speed (°C/h) with the heating fully on.
+
+        At ``current`` room temperature; with a ``target`` above it that the heating can reach,
+        the mean speed of the climb there instead. The room loses more heat the warmer it gets,
+        so the bigger the gap, the slower the climb on average.
+        """
         if not self.ready:
             return float("nan")
-        outside = self.outdoor_c if outdoor is None or not math.isfinite(outdoor) else outdoor
-        return self.gain_c_per_h - self.loss_per_h * (current - outside)
+        outside = self._outside(outdoor)
+        now = self.gain_c_per_h - self.loss_per_h * (current - outside)
+        if target is None or not (math.isfinite(current) and math.isfinite(target)):
+            return now
+        hours = self._hours_of_warming(current, target, outside)
+        return (target - current) / hours if hours else now
 
     def minutes_to_reach(
         self, current: float, target: float, outdoor: float | None = None
@@ -215,17 +226,29 @@ class RoomThermalModel:
             return None
         if current >= target:
             return 0.0
-        outside = self.outdoor_c if outdoor is None or not math.isfinite(outdoor) else outdoor
-        if self.loss_per_h <= 1e-6:
-            hours = (target - current) / self.gain_c_per_h
-        else:
-            # Exponential approach to the equilibrium the heater can hold.
-            equilibrium = outside + self.gain_c_per_h / self.loss_per_h
-            if target >= equilibrium:
-                return None
-            hours = math.log((equilibrium - current) / (equilibrium - target)) / self.loss_per_h
+        hours = self._hours_of_warming(current, target, self._outside(outdoor))
+        if hours is None:
+            return None
         minutes = self.delay_min + hours * 60.0
         return minutes if minutes <= MAX_MINUTES else None
+
+    def _outside(self, outdoor: float | None) -> float:
+        return self.outdoor_c if outdoor is None or not math.isfinite(outdoor) else outdoor
+
+    def _hours_of_warming(self, current: float, target: float, outside: float) -> float | None:
+        """Hours the room takes from ``current`` up to ``target`` once the heat arrives.
+
+        ``None`` when the target is not above ``current`` or the heating cannot hold it.
+        """
+        if target <= current:
+            return None
+        if self.loss_per_h <= 1e-6:
+            return (target - current) / self.gain_c_per_h
+        # Exponential approach to the equilibrium the heater can hold.
+        equilibrium = outside + self.gain_c_per_h / self.loss_per_h
+        if target >= equilibrium:
+            return None
+        return math.log((equilibrium - current) / (equilibrium - target)) / self.loss_per_h
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable state (NaN stored as None)."""
