@@ -23,16 +23,18 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.foresight.const import (
+    CALENDAR_DAYS,
     CONF_BATTERY_CHARGE_SENSOR,
     CONF_BATTERY_DISCHARGE_SENSOR,
     CONF_ENERGY_SENSOR,
     CONF_EXPORT_SENSOR,
     CONF_PRODUCTION_SENSOR,
+    CONF_WORKDAY_SENSOR,
     ELECTRICITY_FLOWS,
     EVENT_UNUSUAL_ENERGY,
 )
 from custom_components.foresight.history import HistoryStore, HourlyRow
-from custom_components.foresight.home_energy import EnergyFlow, HomeEnergy
+from custom_components.foresight.home_energy import EPOCH, EnergyFlow, HomeEnergy
 from custom_components.foresight.learning.energy import (
     EnergyForecast,
     EnergyForecaster,
@@ -47,6 +49,7 @@ from custom_components.foresight.timebase import to_wall_clock, wall_clock_now
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import CoreState, Event, HomeAssistant, State, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
 
 from .conftest import (
     history_locked,
@@ -630,6 +633,59 @@ async def test_away_hours_and_workdays_reach_the_models(
     # The hour Alice left and the next ones: away; the hour before: home.
     assert past.away[last].tolist() == [0.0, 1.0, 1.0]
     assert past.workday[last].tolist() == [1.0, 0.0, 0.0]
+
+
+async def test_the_workday_integration_tells_the_days_ahead(
+    hass: HomeAssistant, energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray]
+) -> None:
+    """A day off only the Workday integration knows (added there by hand) reaches the forecasts."""
+    entry, _hours, _kwh = energy_home
+    today = dt_util.now().date()
+    day_off = today + timedelta(days=4)
+    assert day_off.weekday() < 5  # worked, by the calendar
+    workday = MockConfigEntry(
+        domain="workday",
+        title="Workday Sensor",
+        version=1,
+        minor_version=2,
+        options={
+            "name": "Workday Sensor",
+            "workdays": ["mon", "tue", "wed", "thu", "fri"],
+            "excludes": ["sat", "sun", "holiday"],
+            "days_offset": 0,
+            "add_holidays": [day_off.isoformat()],
+            "remove_holidays": [],
+        },
+    )
+    workday.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(workday.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.workday_sensor") is not None
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_WORKDAY_SENSOR: "binary_sensor.workday_sensor"}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    energy = entry.runtime_data.coordinator.energy
+    assert energy is not None
+    assert len(energy.days_ahead) == CALENDAR_DAYS + 1  # as far as get_forecast reaches
+    assert min(energy.days_ahead) == today
+    assert energy.days_ahead[day_off] == 0.0
+    assert energy.days_ahead[day_off - timedelta(days=1)] == 1.0
+    # The hours of the day before are worked, those of the day off are not.
+    day_before = (day_off - EPOCH).days * 86400.0 - 86400.0 + 3600.0 * np.arange(48)
+    flags = energy._workday(day_before, None)
+    assert flags is not None
+    assert flags.tolist() == [1.0] * 24 + [0.0] * 24
+
+    # A workday sensor of another kind tells only today, by its state.
+    hass.states.async_set("binary_sensor.office_open", "off")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_WORKDAY_SENSOR: "binary_sensor.office_open"}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    energy = entry.runtime_data.coordinator.energy
+    assert energy is not None
+    assert energy.days_ahead == {today: 0.0}
 
 
 def _with_next_day(hours: np.ndarray) -> np.ndarray:

@@ -6,13 +6,13 @@ import asyncio
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 import logging
 import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, CoreState, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.debounce import Debouncer
@@ -23,7 +23,9 @@ from homeassistant.util import dt as dt_util
 from .const import (
     ANNOUNCE_DAYS,
     APPLIANCE_RAW_DAYS,
+    CALENDAR_DAYS,
     CONF_RETENTION_DAYS,
+    CONF_WORKDAY_SENSOR,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
     EVENT_MAINTENANCE,
@@ -47,6 +49,8 @@ from .sources import KEEP_EVERY_READING, Source
 _LOGGER = logging.getLogger(__name__)
 UNUSUAL_ANNOUNCED = "unusual_energy_announced"  # kept with the models: on while announced
 MAINTENANCE_SOURCES = "maintenance_sources"  # kept with the models: rhythms and batteries
+WORKDAY_DOMAIN = "workday"  # its check_date action tells whether any date is worked
+CHECK_DATE = "check_date"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +202,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         self._training = asyncio.Lock()
         self._writing: asyncio.Task[None] | None = None  # the entities a refresh still writes
         self._summarised_at: datetime | None = None  # when the history was last summarised
+        self._days_ahead_asked: date | None = None  # the local day the workday sensor last told
         self._retention_days = int(entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
         self.trained_at = _times(models.get("trained_at"))
         self.rejected_at = _times(models.get("rejected_at"))
@@ -312,6 +317,47 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         silent = {problem.entity_id for problem in snapshot.maintenance.problems}
         return {key for key in self.occupancy.keys if key.split("#", 1)[0] in silent}
 
+    async def _async_ask_days_ahead(self, energy: HomeEnergy, now: datetime) -> None:
+        """Tell the energy forecasts which coming days the workday sensor counts as worked.
+
+        The sensor's state says only today's; the Workday integration answers for any date.
+        Asked once a day, for as far as ``foresight.get_forecast`` reaches; a workday sensor of
+        another kind (or not loaded yet) tells today alone, until the next refresh asks again.
+        """
+        workday = self.config_entry.options.get(CONF_WORKDAY_SENSOR)
+        today = dt_util.as_local(now).date()
+        if not workday or self._days_ahead_asked == today:
+            return
+        try:
+            days_ahead = {
+                day: await self._async_is_worked(workday, day)
+                for day in (today + timedelta(days=offset) for offset in range(CALENDAR_DAYS + 1))
+            }
+        except HomeAssistantError as error:
+            _LOGGER.debug("%s cannot tell the days ahead (%s): today only", workday, error)
+            state = self.hass.states.get(workday)
+            is_worked = {STATE_ON: 1.0, STATE_OFF: 0.0}.get(state.state if state else "")
+            energy.days_ahead = {today: is_worked} if is_worked is not None else {}
+            return
+        energy.days_ahead = days_ahead
+        self._days_ahead_asked = today
+
+    async def _async_is_worked(self, workday: str, day: date) -> float:
+        """1 if the Workday integration's ``workday`` sensor counts ``day`` as worked, else 0."""
+        response = await self.hass.services.async_call(
+            WORKDAY_DOMAIN,
+            CHECK_DATE,
+            {CHECK_DATE: day},
+            target={"entity_id": workday},
+            blocking=True,
+            return_response=True,
+        )
+        answer = (response or {}).get(workday)
+        worked = answer.get("workday") if isinstance(answer, dict) else None
+        if not isinstance(worked, bool):
+            raise HomeAssistantError(f"no answer for {day}")
+        return float(worked)
+
     def _last_reports(self) -> dict[str, float]:
         """When each watched source last reported, an unchanged value too (UTC seconds)."""
         reports: dict[str, float] = {}
@@ -354,6 +400,7 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
             warm_up = await self.hass.async_add_executor_job(self.thermal.outlook)
             energy = None
             if self.energy is not None:
+                await self._async_ask_days_ahead(self.energy, now)
                 energy = await self.hass.async_add_executor_job(self.energy.outlook, now)
         silent = maintenance.silent()
         was_silent = self.data.maintenance.silent() if self.data is not None else set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 import logging
 import math
 from typing import Any
@@ -52,6 +52,7 @@ OUTLOOK_HOURS = FORECAST_HOURS + 1
 DETECTOR_DAYS = 2  # the unusual-use detector judges the last two days against their forecasts
 # Expected occupancy is tried as an input once this many hours of it are known (three weeks).
 MIN_PRESENCE_HOURS = 21 * 24
+EPOCH = date(1970, 1, 1)  # day 0 of the energy clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,9 @@ class HomeEnergy:
         self._country = country
         self.location = location  # followed when the home's location changes
         self._days_off_by_year: dict[int, list[date]] = {}  # the country's public holidays, by year
+        # The coming days as the workday sensor's integration tells them (1 worked, 0 off),
+        # replaced whole on the event loop by the coordinator; the sensor says only today's.
+        self.days_ahead: dict[date, float] = {}
         self.forecaster: EnergyForecaster | None = None
         self.detector: UnusualUseDetector | None = None
         self.occupancy_skills: tuple[float, float] | None = None  # with, without
@@ -229,11 +233,21 @@ class HomeEnergy:
         return [[flow.key, flow.sign] for flow in self.flows]
 
     def _workday(self, hours: FloatArray, measured: FloatArray | None) -> FloatArray | None:
-        """Which ``hours`` fall on working days: ``measured`` where known, else the calendar."""
+        """Which ``hours`` fall on working days.
+
+        ``measured`` (the workday sensor's state then) where known, then the days ahead as its
+        integration told them, then the calendar.
+        """
+        known = np.full(hours.shape, np.nan) if measured is None else measured
+        if days_ahead := self.days_ahead:  # one dict, even if the loop replaces it meanwhile
+            # The hours are on the energy clock, read as UTC: their UTC day is the local one.
+            days, each = np.unique((hours // DAY).astype(np.int64), return_inverse=True)
+            told = np.array([days_ahead.get(EPOCH + timedelta(int(day)), np.nan) for day in days])
+            known = np.where(np.isfinite(known), known, told[each])
         calendar = self._calendar_workdays(hours)
-        if measured is None or not np.isfinite(measured).any():
+        if not np.isfinite(known).any():
             return calendar
-        return measured if calendar is None else np.where(np.isfinite(measured), measured, calendar)
+        return known if calendar is None else np.where(np.isfinite(known), known, calendar)
 
     def _calendar_workdays(self, hours: FloatArray) -> FloatArray | None:
         """Monday to Friday but the country's public holidays (None: no country known)."""

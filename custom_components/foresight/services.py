@@ -22,7 +22,7 @@ from homeassistant.helpers import config_validation as cv, service
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
-from .const import DOMAIN
+from .const import CALENDAR_DAYS, DOMAIN
 from .coordinator import history_unavailable
 from .history import HISTORY_ERRORS, HistoryClosedError, HistoryStore
 from .home_maintenance import MaintenanceReport
@@ -37,7 +37,7 @@ ATTR_KIND = "kind"
 ATTR_HOURS = "hours"
 ATTR_ROOM = "room"
 KINDS = ["occupancy", "energy", "maintenance"]
-MAX_HOURS = 1440  # 60 days: the maintenance calendar's horizon
+MAX_HOURS = CALENDAR_DAYS * 24  # the maintenance calendar's horizon
 
 RETRAIN_SCHEMA = vol.Schema(
     {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string, vol.Optional(ATTR_ROOM): cv.string}
