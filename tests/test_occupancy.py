@@ -297,6 +297,56 @@ async def test_entities_show_what_the_engine_computes(
     )
 
 
+async def test_a_motion_sensor_gone_silent_no_longer_says_its_room_is_empty(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """The lounge's motion sensor dies: in the evenings the room follows its routine, not "off"."""
+    zone = ZoneInfo(hass.config.time_zone)
+    await _record_then_set_up(hass, freezer, entry, _routine(zone))
+    coordinator = entry.runtime_data.coordinator
+    lounge = next(r for r, s in entry.subentries.items() if s.title == "Lounge")
+    local_now = NOW.astimezone(zone)
+    # Alice is back on Tuesday at 17:30 and cooks as always; from then on the lounge's motion
+    # sensor never reports.
+    back = local_now.replace(hour=17, minute=30)
+    thursday_evening = (local_now + 2 * DAY).replace(hour=20, minute=30)
+    rng = np.random.default_rng(5)
+    tuesday = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    kitchen = _use(rng, tuesday, "kitchen", 18.0, 18.7)
+    for day in (tuesday + DAY, tuesday + 2 * DAY):
+        kitchen += _use(rng, day, "kitchen", 7.0, 7.6) + _use(rng, day, "kitchen", 18.0, 18.7)
+    moment = back
+    freezer.move_to(moment)
+    hass.states.async_set("person.alice", "home")
+    while moment < thursday_evening:
+        moment = min(moment + timedelta(hours=1), thursday_evening)
+        for when, entity_id, state in kitchen:
+            if moment - timedelta(hours=1) <= when < moment:
+                freezer.move_to(when)
+                hass.states.async_set(entity_id, state, MOTION)
+        freezer.move_to(moment)
+        await coordinator.async_refresh()
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None
+    assert problem.state == "on"
+    assert [s["entity_id"] for s in problem.attributes["sources"]] == [
+        "binary_sensor.lounge_motion"
+    ]
+
+    await coordinator.async_publish_occupancy()
+    shown = hass.states.get("sensor.lounge_occupancy_probability")
+    assert shown is not None
+    untrusting = coordinator.occupancy.room_outlook(
+        lounge, thursday_evening, {"binary_sensor.lounge_motion"}
+    )
+    trusting = coordinator.occupancy.room_outlook(lounge, thursday_evening, set())
+    assert untrusting is not None and trusting is not None
+    assert float(shown.state) == pytest.approx(untrusting.occupancy_probability * 100, abs=0.5)
+    # Read as it last said, the sensor would empty the room Alice sits in every evening.
+    assert trusting.occupancy_probability < 0.2
+    assert untrusting.occupancy_probability > 0.5
+
+
 async def _routine_events(
     hass: HomeAssistant, start: datetime, end: datetime
 ) -> dict[str, CalendarEvent]:

@@ -372,6 +372,44 @@ def test_untrusted_source_is_excluded(trained) -> None:
     assert ignored < stuck
 
 
+def test_a_room_whose_every_sign_of_activity_is_silent_follows_its_routine(trained) -> None:
+    """Its motion sensor and door dead, the kitchen is not empty at dinner: it may well be used."""
+    model, _, history, end = trained
+    tracker = OccupancyTracker(model)
+    tracker.replay(history, since=end - DAY)
+    dinner = end + 19.3 * HOUR  # nothing reported since the night before
+    silent = {"kitchen_motion", "kitchen_door"}
+    routine = model.rooms["kitchen"].routine
+    assert tracker.occupancy_probability("kitchen", dinner) < 0.2  # silence read as empty
+    blind = tracker.forecast("kitchen", dinner, untrusted=silent)
+    assert blind.occupancy_probability == pytest.approx(routine.at(np.asarray([dinner]))[0])
+    assert blind.occupancy_probability > 0.5
+    np.testing.assert_allclose(blind.probabilities, routine.at(blind.times))
+    # One of them still reporting: the room is judged by it.
+    judged = tracker.forecast("kitchen", dinner, untrusted={"kitchen_motion"})
+    assert judged.occupancy_probability < 0.2
+    assert not np.allclose(judged.probabilities, routine.at(judged.times))
+
+
+def test_a_rooms_quiet_is_counted_from_its_trusted_sources(trained) -> None:
+    """A sensor found silent may have said something last; the room's quiet is the others'."""
+    model, _, history, end = trained
+    tracker = OccupancyTracker(model)
+    tracker.replay(history, since=end - DAY)
+    now = end + 3.0 * HOUR
+    tracker.observe("kitchen_door", now - 3 * HOUR, 1.0)
+    tracker.observe("kitchen_door", now - 3 * HOUR + 5.0, 0.0)
+    tracker.observe("kitchen_motion", now - HOUR, 1.0)
+    tracker.observe("kitchen_motion", now - HOUR + 60.0, 0.0)
+    kitchen = tracker._units["kitchen"]
+    assert float(kitchen.state(now, ())["age"]) == pytest.approx(HOUR - 60.0)
+    assert float(kitchen.state(now, {"kitchen_motion"})["age"]) == pytest.approx(3 * HOUR - 5.0)
+    # Stuck on and not trusted: it does not keep the room active.
+    tracker.observe("kitchen_motion", now - 10.0, 1.0)
+    assert float(kitchen.state(now, ())["active"]) == 1.0
+    assert float(kitchen.state(now, {"kitchen_motion"})["active"]) == 0.0
+
+
 def test_live_features_match_the_training_grid(trained) -> None:
     model, sources, history, end = trained
     tracker = OccupancyTracker(model)

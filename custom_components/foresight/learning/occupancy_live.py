@@ -167,6 +167,18 @@ class _NumericState:
             del self.values[:cut]
 
 
+def _shows_activity(source: OccupancySource) -> bool:
+    """Whether the source is a sign of activity (teachers are not: they tell use itself)."""
+    if source.kind == "person" or source.reliable:
+        return False
+    return source.kind in STATE_ACTIVITY_KINDS | EVENT_ACTIVITY_KINDS or source.kind == POWER_KIND
+
+
+def _owner(key: str) -> str:
+    """The source a tracked key belongs to (a power sensor's "above standby" is its own)."""
+    return key.removesuffix(ABOVE_STANDBY)
+
+
 def _fmin(first: float, second: float) -> float:
     """The smaller of two numbers, ignoring NaN (like numpy's fmin)."""
     if math.isnan(first):
@@ -190,6 +202,7 @@ class _ActivityState:
     door_time: float = -math.inf
     door_prior: float = 0.0
     bout_start: float = 0.0
+    last: dict[str, float] = field(default_factory=dict)  # each source's latest sign of activity
 
     def _begin(self, time: float) -> None:
         if not self.started or (not self.active and time - self.running_end > self.hold):
@@ -199,15 +212,18 @@ class _ActivityState:
     def start(self, source_id: str, time: float) -> None:
         self._begin(time)
         self.active.add(source_id)
+        self.last[source_id] = time
 
     def stop(self, source_id: str, time: float) -> None:
         if source_id not in self.active:
             return
         self.active.discard(source_id)
+        self.last[source_id] = time
         self._end(time, is_door=False)
 
-    def point(self, time: float, is_door: bool) -> None:
+    def point(self, source_id: str, time: float, is_door: bool) -> None:
         self._begin(time)
+        self.last[source_id] = time
         if is_door:
             self.door_prior = (
                 0.0 if self.active else min(max(0.0, time - self.nondoor_end), MAX_AGE)
@@ -223,11 +239,16 @@ class _ActivityState:
             self.nondoor_end = max(self.nondoor_end, time)
 
     def state(self, time: float, untrusted: Collection[str]) -> dict[str, FloatArray]:
-        active = any(source not in untrusted for source in self.active)
+        active = any(_owner(source) not in untrusted for source in self.active)
+        started, end = self.started, self.running_end
+        if untrusted and any(_owner(source) in untrusted for source in self.last):
+            # What a silent source last said is not the unit's: its quiet is the others' alone.
+            trusted = [t for source, t in self.last.items() if _owner(source) not in untrusted]
+            started, end = bool(trusted), max(trusted, default=-math.inf)
         if active:
             age = 0.0
-        elif self.started:
-            age = min(max(0.0, time - self.running_end), MAX_AGE)
+        elif started:
+            age = min(max(0.0, time - end), MAX_AGE)
         else:
             age = MAX_AGE
         door_last = 1.0 if (self.started and age > 0.0 and self.running_is_door) else 0.0
@@ -292,6 +313,7 @@ class OccupancyTracker:
         self._units: dict[str | None, _ActivityState] = {}
         self._teachers: dict[str | None, _ActivityState] = {}  # when each unit's teachers were on
         self._routes: dict[str, tuple[OccupancySource, list[_ActivityState], bool, float]] = {}
+        self._activity: dict[str | None, set[str]] = {}  # each unit's sources of activity
         self.model = model
         self.set_model(model)
 
@@ -306,12 +328,16 @@ class OccupancyTracker:
             self._units[room] = state
             self._teachers.setdefault(room, _ActivityState(0.0))
         self._routes = {}
+        self._activity = {room: set() for room in self._units}
         for source in model.sources:
             if not source.is_used:
                 continue
             units = [self._units[None]]
             if source.room is not None and source.room in self._units:
                 units.append(self._units[source.room])
+            if _shows_activity(source):
+                for room in {None, source.room} & self._activity.keys():
+                    self._activity[room].add(source.source_id)
             is_door = source.source_id in model.home.entrances
             threshold = math.inf
             for unit in (model.home, *model.rooms.values()):
@@ -391,7 +417,7 @@ class OccupancyTracker:
             math.isfinite(before) and math.isfinite(value) and before != value
         ):
             for unit in units:
-                unit.point(time, is_door and unit is units[0])
+                unit.point(key, time, is_door and unit is units[0])
 
     def _features(
         self,
@@ -403,8 +429,7 @@ class OccupancyTracker:
     ) -> FloatArray:
         raw = np.empty(len(unit.specs))
         for index, spec in enumerate(unit.specs):
-            owner = spec.source_id.removesuffix(ABOVE_STANDBY)
-            if spec.source_id and owner in untrusted:
+            if spec.source_id and _owner(spec.source_id) in untrusted:
                 raw[index] = math.nan
                 continue
             name = spec.name
@@ -471,7 +496,7 @@ class OccupancyTracker:
     ) -> float:
         if known := self._taught(unit, untrusted):
             return TEACHER_PROBABILITY if max(known) == 1.0 else 1.0 - TEACHER_PROBABILITY
-        if unit.nowcast_fallback == "routine":
+        if self._blind(unit.room, untrusted) or unit.nowcast_fallback == "routine":
             now = float(unit.routine.at(np.asarray([wall_clock]))[0])
         elif unit.nowcast_fallback == "persistence":
             recent = float(state["age"]) <= unit.hold
@@ -496,6 +521,11 @@ class OccupancyTracker:
             if room.trained
         ]
         return max([now, *rooms])
+
+    def _blind(self, room: str | None, untrusted: Collection[str]) -> bool:
+        """Whether every sign of activity the unit learned from is silent: only its routine is left."""
+        sources = self._activity.get(room, set())
+        return bool(untrusted) and bool(sources) and all(source in untrusted for source in sources)
 
     def _taught(self, unit: UnitModel, untrusted: Collection[str]) -> list[float]:
         """What the unit's trusted teachers (people, presence sensors) say now, where known."""
@@ -539,9 +569,18 @@ class OccupancyTracker:
                 for name in unit.forecast_rooms
             ]
             rooms_recent = unit.room_recency(np.asarray(ages), np.asarray(now))
-        probabilities = unit.forecast_from(
-            horizons, routine, np.asarray(now), durations, use_fallback, wall_clock, rooms_recent
-        )
+        if self._blind(room, untrusted) and not self._taught(unit, untrusted):
+            probabilities = routine  # nothing trusted tells how the day is going
+        else:
+            probabilities = unit.forecast_from(
+                horizons,
+                routine,
+                np.asarray(now),
+                durations,
+                use_fallback,
+                wall_clock,
+                rooms_recent,
+            )
         hourly = probabilities.reshape(-1, round(HOUR / FORECAST_STEP)).max(axis=1)
         in_use = now >= 0.5
         return OccupancyForecast(
