@@ -46,7 +46,7 @@ from homeassistant.components.calendar.const import DATA_COMPONENT as CALENDAR_C
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .conftest import history_locked, recorded_attributes
@@ -345,6 +345,27 @@ async def test_a_motion_sensor_gone_silent_no_longer_says_its_room_is_empty(
     # Read as it last said, the sensor would empty the room Alice sits in every evening.
     assert trusting.occupancy_probability < 0.2
     assert untrusting.occupancy_probability > 0.5
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, "source_silent_binary_sensor.lounge_motion") is not None
+
+    # Mended, it reports again: the problem and its repair clear, and it is read again.
+    freezer.move_to(thursday_evening + timedelta(minutes=1))
+    hass.states.async_set("binary_sensor.lounge_motion", "on", MOTION)
+    await coordinator.async_refresh()
+    problem = hass.states.get("binary_sensor.foresight_sensor_problem")
+    assert problem is not None
+    assert problem.state == "off"
+    assert issues.async_get_issue(DOMAIN, "source_silent_binary_sensor.lounge_motion") is None
+    await coordinator.async_publish_occupancy()
+    mended = coordinator.occupancy.room_outlook(
+        lounge, thursday_evening + timedelta(minutes=1), coordinator.untrusted_sources()
+    )
+    assert coordinator.untrusted_sources() == set()
+    assert mended is not None
+    assert mended.occupancy_probability > untrusting.occupancy_probability
+    shown = hass.states.get("sensor.lounge_occupancy_probability")
+    assert shown is not None
+    assert float(shown.state) == pytest.approx(mended.occupancy_probability * 100, abs=0.5)
 
 
 async def _routine_events(
