@@ -46,6 +46,7 @@ from custom_components.foresight.learning.occupancy_stats import (
     fit_conditional_routine,
     fit_convex_blend,
     fit_logistic,
+    label_episodes,
     logit,
     read_conditional,
     routine_by_hour,
@@ -408,6 +409,62 @@ def test_a_rooms_quiet_is_counted_from_its_trusted_sources(trained) -> None:
     tracker.observe("kitchen_motion", now - 10.0, 1.0)
     assert float(kitchen.state(now, ())["active"]) == 1.0
     assert float(kitchen.state(now, {"kitchen_motion"})["active"]) == 0.0
+
+
+def _evenings_in_the_lounge(dead_days: range) -> dict[str, SourceSeries]:
+    """Three weeks of evenings (19:00-22:00) seen by a motion sensor, dead on ``dead_days``."""
+    rng = np.random.default_rng(4)
+    times, values = [START], [0.0]
+    for day in range(21):
+        evening = START + day * DAY + 19 * HOUR
+        if day in dead_days:
+            if day == dead_days.start:
+                times.append(START + day * DAY)
+                values.append(math.nan)  # unavailable from midnight...
+            continue
+        if day == dead_days.stop:
+            times.append(START + day * DAY)
+            values.append(0.0)  # ...until it was mended
+        moment = evening + rng.normal(0, 600)
+        while moment < evening + 3 * HOUR:
+            times += [moment, moment + 60 * rng.uniform(1, 3)]
+            values += [1.0, 0.0]
+            moment = times[-1] + 60 * rng.uniform(2, 8)
+    return {"lounge_motion": SourceSeries.of(times, values)}
+
+
+def test_days_a_sensor_was_unavailable_are_not_learned_as_days_unused() -> None:
+    """A motion sensor dead for five days: its room was not empty all those evenings."""
+    sources = [OccupancySource("lounge_motion", "motion", "lounge")]
+    end = START + 21 * DAY
+    evenings = START + np.arange(21) * DAY + 20.5 * HOUR
+    healthy = train_occupancy(sources, _evenings_in_the_lounge(range(0)), START, end)
+    dead = train_occupancy(sources, _evenings_in_the_lounge(range(8, 13)), START, end)
+    seen = healthy.rooms["lounge"].routine.at(evenings)
+    despite = dead.rooms["lounge"].routine.at(evenings)
+    assert np.all(seen > 0.8)
+    np.testing.assert_allclose(despite, seen, atol=0.05)
+    labels = prepare_unit("lounge", sources, _evenings_in_the_lounge(range(8, 13)), START, end)
+    assert np.all(np.isnan(labels.label_at(START + 8 * DAY + np.arange(0, 5 * DAY, HOUR))))
+
+
+def test_an_episode_that_meets_an_unknown_spell_is_not_finished() -> None:
+    """Its length is not known: neither when the gap began nor when it ended is a change."""
+    nan = math.nan
+    starts = np.array([0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0])
+    values = np.array([0.0, 1.0, 0.0, nan, 0.0, 1.0, 0.0])
+    first, last, state, finished = label_episodes((starts, starts + 10.0, values), 0.0, 70.0)
+    assert first.tolist() == [0.0, 10.0, 20.0, 40.0, 50.0, 60.0]
+    assert last.tolist() == [10.0, 20.0, 30.0, 50.0, 60.0, 70.0]
+    assert state.tolist() == [0.0, 1.0, 0.0, 0.0, 1.0, 0.0]
+    # The window's edges and the unknown spell cut the others; only those in between are whole.
+    assert finished.tolist() == [False, True, False, False, True, False]
+    # Two spells of one state either side of a gap are two episodes, not one.
+    values = np.array([0.0, 1.0, 1.0, nan, 1.0, 0.0, 1.0])
+    first, last, _, finished = label_episodes((starts, starts + 10.0, values), 0.0, 70.0)
+    assert first.tolist() == [0.0, 10.0, 40.0, 50.0, 60.0]
+    assert last.tolist() == [10.0, 30.0, 50.0, 60.0, 70.0]
+    assert finished.tolist() == [False, False, False, True, False]
 
 
 def test_live_features_match_the_training_grid(trained) -> None:
@@ -883,11 +940,18 @@ def test_final_now_cast_penalty_is_chosen_on_all_its_rows(monkeypatch) -> None:
 
 
 def test_state_is_unknown_before_the_first_reading() -> None:
-    """Where recorded history begins, hours before any reading are not taught as a state."""
+    """Where recorded history begins, hours before any reading are not taught as a state.
+
+    Nor are they before the first reading of a sign of use (a CO2 level does not teach).
+    """
     sources, history, start, end = _home(seed=1, days=7)
     early = start - 3 * HOUR  # the history asked for starts before anything was recorded
     for room in ("kitchen", "office", None):
-        read = [s.source_id for s in sources if room is None or s.room == room]
+        read = [
+            s.source_id
+            for s in sources
+            if (room is None or s.room == room) and s.kind in ("motion", "door")
+        ]
         first = min(float(history[source].times[0]) for source in read)
         times = np.arange(early, first + 2 * HOUR, 10 * MINUTE)
         label = prepare_unit(room, sources, history, early, end).label_at(times)

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from .occupancy_model import (
     BASELINE_CONFIDENCE,
@@ -346,6 +347,8 @@ def prepare_unit(
     series: dict[str, SourceSeries] = {}
     thresholds: dict[str, float] = {}
     intervals: dict[str, tuple[FloatArray, FloatArray]] = {}
+    # When none of the signs of activity was known (unavailable, found silent, not yet read).
+    unknown: tuple[FloatArray, FloatArray] | None = None  # None: the unit has no such sign
     first_reading = math.inf  # none yet: every row is before it
     for source in unit_sources:
         data = _clip(history.get(source.source_id, SourceSeries.empty()), start, end)
@@ -363,6 +366,10 @@ def prepare_unit(
         if source.kind == "person" or source.reliable:
             continue  # teachers are not activity: the student must do without them
         found = source_intervals(source, data, thresholds)
+        if found is not None:
+            standby = thresholds.get(source.source_id)
+            spells = _unknown_spells(data if standby is None else above_standby(data, standby), end)
+            unknown = spells if unknown is None else _overlap(unknown, spells)
         if found is not None and found[0].size:
             intervals[source.source_id] = found
     if is_home:
@@ -400,6 +407,10 @@ def prepare_unit(
     else:
         label_starts, label_ends = merge_label_intervals(activity.starts, activity.ends, hold)
         labels = _fill_labels(label_starts, label_ends, start, end)
+    if not teachers and unknown is not None:
+        # Where no sign of activity was known, neither is use: a dead motion sensor's days are
+        # not days the room stood empty.
+        labels = _unknown_during(labels, unknown)
     away = None
     people = [s for s in sources if s.kind == "person"]
     if not is_home and people:
@@ -437,21 +448,63 @@ def _unused_while_away(
     activity: Activity,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The labels, but in use while ``away`` only where ``activity`` shows someone (no hold)."""
-    starts, ends, values = labels
-    if starts.size == 0 or away[0].size == 0:
+    if labels[0].size == 0 or away[0].size == 0:
         return labels
     seen = merge_label_intervals(activity.starts, activity.ends, 0.0)
-    bounds = np.unique(np.concatenate((starts, ends, *away, *seen)))
-    bounds = bounds[(bounds >= starts[0]) & (bounds <= ends[-1])]
+    pieces, piece_ends, values, inside = _cut(labels, *away, *seen)
+    nobody_home = in_intervals(*away, pieces) == 1.0
+    values = np.where(nobody_home, in_intervals(*seen, pieces), values)
+    keep = inside | nobody_home
+    return pieces[keep], piece_ends[keep], values[keep]
+
+
+def _unknown_spells(series: SourceSeries, end: float) -> tuple[FloatArray, FloatArray]:
+    """The spells up to ``end`` when ``series`` was unknown: a gap, or before its first value."""
+    times, unknown = series.times, np.isnan(series.values)
+    if times.size == 0:
+        return np.array([-math.inf]), np.array([end])
+    starts = np.concatenate(([-math.inf], times[unknown]))
+    ends = np.concatenate((times[:1], np.append(times[1:], end)[unknown]))
+    keep = ends > starts
+    return starts[keep], ends[keep]
+
+
+def _overlap(
+    first: tuple[FloatArray, FloatArray], second: tuple[FloatArray, FloatArray]
+) -> tuple[FloatArray, FloatArray]:
+    """The spells within both sets of (sorted, disjoint) spells."""
+    bounds = np.unique(np.concatenate((*first, *second)))
     pieces, piece_ends = bounds[:-1], bounds[1:]
+    both = (in_intervals(*first, pieces) == 1.0) & (in_intervals(*second, pieces) == 1.0)
+    return pieces[both], piece_ends[both]
+
+
+def _unknown_during(
+    labels: tuple[FloatArray, FloatArray, FloatArray], spells: tuple[FloatArray, FloatArray]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The labels, unknown (NaN) within ``spells``."""
+    if labels[0].size == 0 or spells[0].size == 0:
+        return labels
+    pieces, piece_ends, values, inside = _cut(labels, *spells)
+    values = np.where(in_intervals(*spells, pieces) == 1.0, np.nan, values)
+    return pieces[inside], piece_ends[inside], values[inside]
+
+
+def _cut(
+    labels: tuple[FloatArray, FloatArray, FloatArray], *bounds: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """The labels' span cut at their own and these ``bounds``.
+
+    Each piece's start and end, the label's value there (NaN where none covers it) and whether
+    one does.
+    """
+    starts, ends, values = labels
+    cuts = np.unique(np.concatenate((starts, ends, *bounds)))
+    cuts = cuts[(cuts >= starts[0]) & (cuts <= ends[-1])]
+    pieces, piece_ends = cuts[:-1], cuts[1:]
     index = np.clip(np.searchsorted(starts, pieces, side="right") - 1, 0, starts.size - 1)
     inside = (pieces >= starts[index]) & (pieces < ends[index])
-    nobody_home = in_intervals(*away, pieces) == 1.0
-    piece_values = np.where(
-        nobody_home, in_intervals(*seen, pieces), np.where(inside, values[index], np.nan)
-    )
-    keep = inside | nobody_home
-    return pieces[keep], piece_ends[keep], piece_values[keep]
+    return pieces, piece_ends, np.where(inside, values[index], np.nan), inside
 
 
 def _clip(series: SourceSeries, start: float, end: float) -> SourceSeries:

@@ -502,19 +502,34 @@ def remaining_quantiles(
 def label_episodes(
     labels: tuple[FloatArray, FloatArray, FloatArray], start: float, end: float
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Episodes of one state in the labels within [start, end): start, end, state, finished."""
+    """Episodes of one state in the labels within [start, end): start, end, state, finished.
+
+    An episode is a run of one known state. One that meets the window's edges or an unknown
+    spell (a sensor's gap, the time before its first reading) is not finished: when it began or
+    ended is not known, so neither is its length.
+    """
     starts, ends, values = labels
-    keep = np.isfinite(values) & (ends > start) & (starts < end)
+    keep = (ends > start) & (starts < end)
     starts, ends, values = starts[keep], np.minimum(ends[keep], end), values[keep]
-    if values.size == 0:
+    known = np.isfinite(values)
+    if not known.any():
         return np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
-    change = np.concatenate(([True], values[1:] != values[:-1]))
-    first = np.flatnonzero(change)
-    last = np.concatenate((first[1:] - 1, [values.size - 1]))
-    finished = np.ones(first.size, dtype=bool)
-    finished[0] = starts[0] > start  # an episode cut by the window's edges is not finished
-    finished[-1] = False
-    return starts[first], ends[last], values[first], finished
+    # Each piece follows on from the one before it (no time between them).
+    adjacent = np.concatenate(([False], starts[1:] <= ends[:-1]))
+    follows = adjacent & known & np.concatenate(([False], known[:-1]))
+    same = follows & np.concatenate(([False], values[1:] == values[:-1]))
+    first = np.flatnonzero(known & ~same)
+    # An episode's last piece is the known piece before the next episode or unknown spell.
+    pieces = np.flatnonzero(known)
+    last = np.zeros(first.size, dtype=np.int64)
+    np.maximum.at(last, np.searchsorted(first, pieces, side="right") - 1, pieces)
+    # Finished: a known other state right before it, and right after it.
+    begun = follows[first]
+    after = last + 1
+    inside = after < values.size
+    ended = np.zeros(first.size, dtype=bool)
+    ended[inside] = follows[after[inside]]
+    return starts[first], ends[last], values[first], begun & ended
 
 
 def episode_lengths(
