@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -636,7 +637,9 @@ async def test_away_hours_and_workdays_reach_the_models(
 
 
 async def test_the_workday_integration_tells_the_days_ahead(
-    hass: HomeAssistant, energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray]
+    hass: HomeAssistant,
+    energy_home: tuple[MockConfigEntry, np.ndarray, np.ndarray],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A day off only the Workday integration knows (added there by hand) reaches the forecasts."""
     entry, _hours, _kwh = energy_home
@@ -677,15 +680,20 @@ async def test_the_workday_integration_tells_the_days_ahead(
     assert flags is not None
     assert flags.tolist() == [1.0] * 24 + [0.0] * 24
 
-    # A workday sensor of another kind tells only today, by its state.
+    # A workday sensor of another kind tells only today, by its state; it is not asked (Home
+    # Assistant would warn of it at every refresh).
     hass.states.async_set("binary_sensor.office_open", "off")
     hass.config_entries.async_update_entry(
         entry, options={**entry.options, CONF_WORKDAY_SENSOR: "binary_sensor.office_open"}
     )
     await hass.async_block_till_done(wait_background_tasks=True)
-    energy = entry.runtime_data.coordinator.energy
+    coordinator = entry.runtime_data.coordinator
+    await coordinator.async_refresh()
+    energy = coordinator.energy
     assert energy is not None
     assert energy.days_ahead == {today: 0.0}
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [message for message in warned if "office_open" in message], warned
 
 
 def _with_next_day(hours: np.ndarray) -> np.ndarray:

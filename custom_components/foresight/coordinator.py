@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, CoreState, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -322,25 +323,34 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
 
         The sensor's state says only today's; the Workday integration answers for any date.
         Asked once a day, for as far as ``foresight.get_forecast`` reaches; a workday sensor of
-        another kind (or not loaded yet) tells today alone, until the next refresh asks again.
+        another kind (or the Workday integration not loaded yet) tells today alone, by its state.
         """
         workday = self.config_entry.options.get(CONF_WORKDAY_SENSOR)
         today = dt_util.as_local(now).date()
         if not workday or self._days_ahead_asked == today:
             return
-        try:
-            days_ahead = {
-                day: await self._async_is_worked(workday, day)
-                for day in (today + timedelta(days=offset) for offset in range(CALENDAR_DAYS + 1))
-            }
-        except HomeAssistantError as error:
-            _LOGGER.debug("%s cannot tell the days ahead (%s): today only", workday, error)
-            state = self.hass.states.get(workday)
-            is_worked = {STATE_ON: 1.0, STATE_OFF: 0.0}.get(state.state if state else "")
-            energy.days_ahead = {today: is_worked} if is_worked is not None else {}
-            return
-        energy.days_ahead = days_ahead
-        self._days_ahead_asked = today
+        state = self.hass.states.get(workday)
+        is_worked = {STATE_ON: 1.0, STATE_OFF: 0.0}.get(state.state if state else "")
+        registered = er.async_get(self.hass).async_get(workday)
+        if (
+            is_worked is not None  # not while it is unavailable: Home Assistant would warn
+            and registered is not None
+            and registered.platform == WORKDAY_DOMAIN
+            and self.hass.services.has_service(WORKDAY_DOMAIN, CHECK_DATE)
+        ):
+            try:
+                energy.days_ahead = {
+                    day: await self._async_is_worked(workday, day)
+                    for day in (
+                        today + timedelta(days=offset) for offset in range(CALENDAR_DAYS + 1)
+                    )
+                }
+            except HomeAssistantError as error:
+                _LOGGER.warning("%s could not tell the days ahead: %s", workday, error)
+            else:
+                self._days_ahead_asked = today
+                return
+        energy.days_ahead = {today: is_worked} if is_worked is not None else {}
 
     async def _async_is_worked(self, workday: str, day: date) -> float:
         """1 if the Workday integration's ``workday`` sensor counts ``day`` as worked, else 0."""
