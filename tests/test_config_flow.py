@@ -297,6 +297,11 @@ async def test_reconfigure_home(hass: HomeAssistant, setup_home: MockConfigEntry
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert setup_home.data == {CONF_PEOPLE: [], CONF_ENERGY_SENSOR: ["sensor.grid_power"]}
+    # Reloaded, the home learns from its new meter.
+    await hass.async_block_till_done(wait_background_tasks=True)
+    energy = setup_home.runtime_data.coordinator.energy
+    assert energy is not None
+    assert energy.entity_ids == ("sensor.grid_power",)
 
 
 async def test_reconfigure_a_solar_home_keeps_its_production_and_export(

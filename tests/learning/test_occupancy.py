@@ -392,6 +392,24 @@ def test_a_room_whose_every_sign_of_activity_is_silent_follows_its_routine(train
     assert not np.allclose(judged.probabilities, routine.at(judged.times))
 
 
+def test_a_room_whose_sensors_are_unavailable_follows_its_routine(trained) -> None:
+    """Unavailable is not "nobody there": the kitchen's sensors out, the routine stands in."""
+    model, _, history, end = trained
+    tracker = OccupancyTracker(model)
+    tracker.replay(history, since=end - DAY)
+    dinner = end + 19.3 * HOUR
+    tracker.observe("kitchen_motion", end + HOUR, math.nan)
+    tracker.observe("kitchen_door", end + HOUR, None)
+    routine = model.rooms["kitchen"].routine
+    out = tracker.forecast("kitchen", dinner)
+    assert out.occupancy_probability == pytest.approx(routine.at(np.asarray([dinner]))[0])
+    np.testing.assert_allclose(out.probabilities, routine.at(out.times))
+    # Back, and quiet: the room is judged by them again.
+    tracker.observe("kitchen_motion", dinner - 2 * HOUR, 0.0)
+    tracker.observe("kitchen_door", dinner - 2 * HOUR, 0.0)
+    assert tracker.occupancy_probability("kitchen", dinner) < 0.5
+
+
 def test_a_rooms_quiet_is_counted_from_its_trusted_sources(trained) -> None:
     """A sensor found silent may have said something last; the room's quiet is the others'."""
     model, _, history, end = trained

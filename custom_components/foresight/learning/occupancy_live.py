@@ -314,6 +314,9 @@ class OccupancyTracker:
         self._teachers: dict[str | None, _ActivityState] = {}  # when each unit's teachers were on
         self._routes: dict[str, tuple[OccupancySource, list[_ActivityState], bool, float]] = {}
         self._activity: dict[str | None, set[str]] = {}  # each unit's sources of activity
+        # The binary sources seen turning unknown (unavailable), until they report again; one
+        # not seen at all since the tracker began is no news (its last state may be older).
+        self._unknown: set[str] = set()
         self.model = model
         self.set_model(model)
 
@@ -394,6 +397,10 @@ class OccupancyTracker:
         state = self._binary[key]
         before = state.value
         state.value = value
+        if math.isnan(value):
+            self._unknown.add(_owner(key))
+        else:
+            self._unknown.discard(_owner(key))
         now_on = value == 1.0
         if state.on and not now_on:
             state.off_since = time
@@ -482,6 +489,7 @@ class OccupancyTracker:
         wall_clock_shift: float = 0.0,
     ) -> float:
         """Probability that the room (None: anyone in the home) is in use at ``time``."""
+        untrusted = self._distrusted(untrusted)
         unit = self.model.unit(room)
         state = self._units[room].state(time, untrusted)
         return self._nowcast(unit, state, time, untrusted, time + wall_clock_shift)
@@ -496,7 +504,7 @@ class OccupancyTracker:
     ) -> float:
         if known := self._taught(unit, untrusted):
             return TEACHER_PROBABILITY if max(known) == 1.0 else 1.0 - TEACHER_PROBABILITY
-        if self._blind(unit.room, untrusted) or unit.nowcast_fallback == "routine":
+        if self._blind(unit, untrusted) or unit.nowcast_fallback == "routine":
             now = float(unit.routine.at(np.asarray([wall_clock]))[0])
         elif unit.nowcast_fallback == "persistence":
             recent = float(state["age"]) <= unit.hold
@@ -522,10 +530,22 @@ class OccupancyTracker:
         ]
         return max([now, *rooms])
 
-    def _blind(self, room: str | None, untrusted: Collection[str]) -> bool:
-        """Whether every sign of activity the unit learned from is silent: only its routine is left."""
-        sources = self._activity.get(room, set())
-        return bool(untrusted) and bool(sources) and all(source in untrusted for source in sources)
+    def _distrusted(self, untrusted: Collection[str]) -> Collection[str]:
+        """The sources not to read now: those found silent or stuck, and those unknown now."""
+        return {*untrusted, *self._unknown} if self._unknown else untrusted
+
+    def _blind(self, unit: UnitModel, untrusted: Collection[str]) -> bool:
+        """Whether the unit learned its routine and every sign of activity it has is untrusted.
+
+        Then the routine is all it has left (a unit that learned none keeps its broad prior).
+        """
+        sources = self._activity.get(unit.room, set())
+        return (
+            unit.trained
+            and bool(untrusted)
+            and bool(sources)
+            and all(source in untrusted for source in sources)
+        )
 
     def _taught(self, unit: UnitModel, untrusted: Collection[str]) -> list[float]:
         """What the unit's trusted teachers (people, presence sensors) say now, where known."""
@@ -551,6 +571,7 @@ class OccupancyTracker:
         baseline on held-out data (diagnostics only). ``wall_clock_shift``: see the module's
         time convention; the steps ahead read the hour of day at the same shift.
         """
+        untrusted = self._distrusted(untrusted)
         unit = self.model.unit(room)
         state = self._units[room].state(time, untrusted)
         wall_clock = time + wall_clock_shift
@@ -569,7 +590,7 @@ class OccupancyTracker:
                 for name in unit.forecast_rooms
             ]
             rooms_recent = unit.room_recency(np.asarray(ages), np.asarray(now))
-        if self._blind(room, untrusted) and not self._taught(unit, untrusted):
+        if self._blind(unit, untrusted) and not self._taught(unit, untrusted):
             probabilities = routine  # nothing trusted tells how the day is going
         else:
             probabilities = unit.forecast_from(
@@ -626,6 +647,7 @@ class OccupancyTracker:
         self, time: float, untrusted: Collection[str] = (), wall_clock_shift: float = 0.0
     ) -> HomeOutlook:
         """Someone home now; expected arrival while away, or departure while home."""
+        untrusted = self._distrusted(untrusted)
         unit = self.model.home
         state = self._units[None].state(time, untrusted)
         wall_clock = time + wall_clock_shift
