@@ -386,6 +386,12 @@ def test_a_room_whose_every_sign_of_activity_is_silent_follows_its_routine(train
     assert blind.occupancy_probability == pytest.approx(routine.at(np.asarray([dinner]))[0])
     assert blind.occupancy_probability > 0.5
     np.testing.assert_allclose(blind.probabilities, routine.at(blind.times))
+    assert blind.next_use == dinner
+    # At night, its next use is when its routine expects one.
+    night = tracker.forecast("kitchen", end + 3.0 * HOUR, untrusted=silent)
+    assert not night.in_use
+    likely = night.times[routine.at(night.times) >= 0.5]
+    assert night.next_use == likely[0]
     # One of them still reporting: the room is judged by it.
     judged = tracker.forecast("kitchen", dinner, untrusted={"kitchen_motion"})
     assert judged.occupancy_probability < 0.2

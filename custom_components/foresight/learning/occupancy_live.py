@@ -590,8 +590,11 @@ class OccupancyTracker:
                 for name in unit.forecast_rooms
             ]
             rooms_recent = unit.room_recency(np.asarray(ages), np.asarray(now))
+        in_use = now >= 0.5
         if self._blind(unit, untrusted) and not self._taught(unit, untrusted):
             probabilities = routine  # nothing trusted tells how the day is going
+            likely = np.flatnonzero(probabilities >= 0.5)  # nor how long it has been idle
+            next_use = time if in_use else float(times[likely[0]]) if likely.size else None
         else:
             probabilities = unit.forecast_from(
                 horizons,
@@ -602,8 +605,8 @@ class OccupancyTracker:
                 wall_clock,
                 rooms_recent,
             )
+            next_use = time if in_use else _next_use(unit, float(durations[1]), time, wall_clock)
         hourly = probabilities.reshape(-1, round(HOUR / FORECAST_STEP)).max(axis=1)
-        in_use = now >= 0.5
         return OccupancyForecast(
             room=room,
             time=time,
@@ -612,7 +615,7 @@ class OccupancyTracker:
             times=times,
             probabilities=probabilities,
             hourly=hourly,
-            next_use=time if in_use else _next_use(unit, float(durations[1]), time, wall_clock),
+            next_use=next_use,
             status=unit.status,
             confidence=self._confidence(unit),
         )
