@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, CoreState, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
@@ -45,7 +45,7 @@ from .home_thermal import HomeThermal, WarmUp
 from .models import ModelStore
 from .observe import Observer
 from .repairs import async_update_source_problems
-from .sources import KEEP_EVERY_READING, Source
+from .sources import KEEP_EVERY_READING, Kind, Source, read_state
 
 _LOGGER = logging.getLogger(__name__)
 UNUSUAL_ANNOUNCED = "unusual_energy_announced"  # kept with the models: on while announced
@@ -330,7 +330,8 @@ class ForesightCoordinator(DataUpdateCoordinator[Snapshot]):
         if not workday or self._days_ahead_asked == today:
             return
         state = self.hass.states.get(workday)
-        is_worked = {STATE_ON: 1.0, STATE_OFF: 0.0}.get(state.state if state else "")
+        reading = read_state(Kind.WORKDAY, state) if state is not None else None
+        is_worked = reading if isinstance(reading, float) else None  # as its history reads it
         registered = er.async_get(self.hass).async_get(workday)
         if (
             is_worked is not None  # not while it is unavailable: Home Assistant would warn
