@@ -355,20 +355,21 @@ def prepare_unit(
         own = source.room == room  # the home keeps only its own series; rooms' give activity
         if own:
             series[source.source_id] = data
+        signs = data  # the series whose changes are its signs of activity, if it has any
         if source.kind == POWER_KIND:
             threshold = standby_threshold(data)
             if math.isfinite(threshold):
                 thresholds[source.source_id] = threshold
+                signs = above_standby(data, threshold)
                 if own:
-                    series[source.source_id + ABOVE_STANDBY] = above_standby(data, threshold)
+                    series[source.source_id + ABOVE_STANDBY] = signs
         if data.times.size:
             first_reading = min(first_reading, float(data.times[0]))
         if source.kind == "person" or source.reliable:
             continue  # teachers are not activity: the student must do without them
         found = source_intervals(source, data, thresholds)
         if found is not None:
-            standby = thresholds.get(source.source_id)
-            spells = _unknown_spells(data if standby is None else above_standby(data, standby), end)
+            spells = _unknown_spells(signs, end)
             unknown = spells if unknown is None else _overlap(unknown, spells)
         if found is not None and found[0].size:
             intervals[source.source_id] = found
