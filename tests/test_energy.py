@@ -41,6 +41,7 @@ from custom_components.foresight.learning.energy import (
     EnergyForecaster,
     UnusualUseDetector,
     expected_power_w,
+    next_hour_kwh,
     rest_of_today_kwh,
     workday_flags,
 )
@@ -161,7 +162,7 @@ async def _assert_the_entities_show_the_engine_result(
     assert status.state == offline.status
     next_hour = hass.states.get("sensor.foresight_energy_forecast_next_hour")
     assert next_hour is not None
-    assert float(next_hour.state) == pytest.approx(expected.kwh[0], abs=1e-3)
+    assert float(next_hour.state) == pytest.approx(next_hour_kwh(expected, local_now), abs=1e-3)
     forecast = next_hour.attributes["forecast"]
     assert len(forecast) == 24
     assert [hour["kwh"] for hour in forecast] == pytest.approx(expected.kwh.tolist(), abs=1e-3)
@@ -456,7 +457,8 @@ async def test_forecast_hours_are_the_meter_hours(
     assert next_hour is not None
     assert next_hour.attributes["forecast"] == forecast[:24]
     kwh = np.array([hour["kwh"] for hour in forecast])
-    assert float(next_hour.state) == pytest.approx(kwh[0], abs=1e-3)
+    # The next 60 minutes: this hour's 40 minutes left and the next hour's first 20.
+    assert float(next_hour.state) == pytest.approx(kwh[0] * 2 / 3 + kwh[1] / 3, abs=1e-3)
     power = hass.states.get("sensor.foresight_expected_power")
     assert power is not None
     assert float(power.state) == pytest.approx(kwh[0] * 1000.0, abs=1.0)

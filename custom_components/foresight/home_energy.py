@@ -35,6 +35,7 @@ from .learning.energy import (
     calendar_years,
     day_ahead_expectations,
     expected_power_w,
+    next_hour_kwh,
     rest_of_today_kwh,
     workday_flags,
 )
@@ -370,7 +371,7 @@ class HomeEnergy:
         today_ends = self._midnight_after(forecast.hour_starts, clock_now)
         outlook = EnergyOutlook(
             **summary,
-            next_hour_kwh=_number(float(forecast.kwh[0])),
+            next_hour_kwh=_number(next_hour_kwh(forecast, now.timestamp())),
             rest_of_today_kwh=_number(
                 rest_of_today_kwh(forecast, now.timestamp(), midnight=today_ends)
             ),

@@ -305,6 +305,11 @@ def test_expected_power_and_rest_of_today() -> None:
     assert energy.expected_power_w(forecast, now) == pytest.approx(forecast.kwh[0] * 1000.0)
     rest = energy.rest_of_today_kwh(forecast, now)
     assert rest == pytest.approx(0.5 * forecast.kwh[0] + forecast.kwh[1:6].sum())
+    # The next 60 minutes: the second half of this hour and the first half of the next.
+    next_hour = energy.next_hour_kwh(forecast, now)
+    assert next_hour == pytest.approx(0.5 * forecast.kwh[0] + 0.5 * forecast.kwh[1])
+    on_the_hour = energy.next_hour_kwh(forecast, now - 1800)
+    assert on_the_hour == pytest.approx(forecast.kwh[0])
 
 
 def test_rest_of_today_ends_at_the_given_midnight() -> None:

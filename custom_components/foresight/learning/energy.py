@@ -935,10 +935,19 @@ def rest_of_today_kwh(
     """
     if midnight is None:
         midnight = float((np.floor(now / DAY) + 1) * DAY)
-    ends = forecast.hour_starts + HOUR
-    remaining = np.clip(ends - np.maximum(forecast.hour_starts, now), 0.0, HOUR) / HOUR
-    remaining[forecast.hour_starts >= midnight] = 0.0
-    return float(np.nansum(forecast.kwh * remaining))
+    return _expected_between(forecast, now, midnight)
+
+
+def next_hour_kwh(forecast: EnergyForecast, now: float) -> float:
+    """Expected energy (kWh) over the 60 minutes from ``now`` (the two hours it spans pro rata)."""
+    return _expected_between(forecast, now, now + HOUR)
+
+
+def _expected_between(forecast: EnergyForecast, start: float, end: float) -> float:
+    """Expected energy (kWh) from ``start`` to ``end``, each forecast hour counted pro rata."""
+    starts = forecast.hour_starts
+    share = np.clip(np.minimum(starts + HOUR, end) - np.maximum(starts, start), 0.0, HOUR) / HOUR
+    return float(np.nansum(forecast.kwh * share))
 
 
 def day_ahead_expectations(
