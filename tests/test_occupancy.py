@@ -39,6 +39,7 @@ from custom_components.foresight.learning.occupancy import MIN_HISTORY_DAYS, tra
 from custom_components.foresight.learning.occupancy_live import OccupancyTracker
 from custom_components.foresight.learning.occupancy_model import OccupancyModel
 from custom_components.foresight.learning.occupancy_signals import OccupancySource, SourceSeries
+from custom_components.foresight.learning.occupancy_stats import WeeklyRoutine
 from custom_components.foresight.sources import Kind, Source
 from custom_components.foresight.timebase import from_wall_clock, to_wall_clock, wall_clock_now
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
@@ -432,6 +433,14 @@ async def test_the_routine_calendar_shows_each_period_whole(
     ]
     assert friday + timedelta(hours=17) <= weekend.start <= friday + timedelta(hours=18)
     assert monday + timedelta(hours=7) <= weekend.end <= monday + timedelta(hours=9)
+
+    # A new model (the nightly training's) is read afresh: here one that expects nobody home.
+    occupancy = entry.runtime_data.coordinator.occupancy
+    assert occupancy.model is not None
+    nobody = replace(occupancy.model.home, routine=WeeklyRoutine(np.zeros(168)))
+    occupancy.model = replace(occupancy.model, home=nobody)
+    week = await _routine_events(hass, now, now + 7 * DAY)
+    assert week and not [uid for uid in week if uid.startswith("home-")]
 
 
 async def _occupancy_forecast(hass: HomeAssistant, room: str | None) -> dict[str, Any]:

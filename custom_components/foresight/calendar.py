@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.core import HomeAssistant
@@ -13,6 +13,8 @@ from . import ForesightConfigEntry
 from .const import CALENDAR_DAYS
 from .coordinator import ForesightCoordinator
 from .entity import ForesightEntity, add_entities
+from .home_maintenance import MaintenanceReport
+from .learning.occupancy_model import OccupancyModel
 from .texts import Texts
 
 ROUTINE_DAYS = 7  # the learned routine is shown a week ahead
@@ -59,7 +61,7 @@ class RoutineCalendar(_Calendar):
         self._rooms: dict[str | None, str] = {None: coordinator.config_entry.title}
         self._rooms.update(rooms)
         self._event: CalendarEvent | None = None
-        self._event_of: tuple[int, datetime] | None = None  # the model and minute it is for
+        self._event_of: tuple[OccupancyModel | None, datetime] | None = None  # model and minute
 
     def _events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
         occupancy = self.coordinator.occupancy
@@ -83,10 +85,10 @@ class RoutineCalendar(_Calendar):
         # Home Assistant asks several times a write: worked out once a minute and model (the
         # periods begin and end on whole minutes).
         model, minute = self.coordinator.occupancy.model, now.replace(second=0, microsecond=0)
-        if self._event_of is None or self._event_of != (id(model), minute):
+        if self._event_of is None or self._event_of[0] is not model or self._event_of[1] != minute:
             upcoming = self._events(now, now + timedelta(days=1))
             self._event = upcoming[0] if upcoming else None
-            self._event_of = (id(model), minute)
+            self._event_of = (model, minute)
         return self._event
 
     async def async_get_events(
@@ -100,11 +102,18 @@ class RoutineCalendar(_Calendar):
         end_date = min(end_date, now + timedelta(days=ROUTINE_DAYS))
         if end_date <= start_date:
             return []
-        return self._events(start_date, end_date)
+        # A week of every room's periods is hundreds of events in a big home: made off the loop.
+        return await hass.async_add_executor_job(self._events, start_date, end_date)
 
 
 class MaintenanceCalendar(_Calendar):
     """An all-day event for each battery predicted to run out in the next 60 days."""
+
+    def __init__(self, coordinator: ForesightCoordinator, key: str, texts: Texts) -> None:
+        """Write events with ``texts``."""
+        super().__init__(coordinator, key, texts)
+        self._event: CalendarEvent | None = None
+        self._event_of: tuple[MaintenanceReport, date] | None = None  # the report and day it is for
 
     def _events(self) -> list[CalendarEvent]:
         now = dt_util.now()
@@ -154,8 +163,13 @@ class MaintenanceCalendar(_Calendar):
     def event(self) -> CalendarEvent | None:
         """The next battery to replace."""
         today = dt_util.now().date()
-        upcoming = [e for e in self._events() if e.end_datetime_local.date() > today]
-        return upcoming[0] if upcoming else None
+        # Home Assistant asks several times a write: worked out once a day and prediction.
+        report = self.coordinator.data.maintenance
+        if self._event_of is None or self._event_of[0] is not report or self._event_of[1] != today:
+            upcoming = [e for e in self._events() if e.end_datetime_local.date() > today]
+            self._event = upcoming[0] if upcoming else None
+            self._event_of = (report, today)
+        return self._event
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime

@@ -213,6 +213,10 @@ class HomeOccupancy:
         self.model: OccupancyModel | None = None
         self.tracker: OccupancyTracker | None = None
         self._pending: deque[tuple[str, float, float | None]] = deque(maxlen=PENDING_READINGS)
+        # Each unit's weekly periods in use (first step, after last, share), for the model
+        # they were read from: the calendar asks for them often, the model changes nightly.
+        self._weekly: tuple[OccupancyModel, dict[str | None, list[tuple[int, int, float]]]] | None
+        self._weekly = None
         # The live tracker's clock: UTC plus this fixed offset, so that it never jumps and the
         # time since a reading is the real time across a daylight saving change.
         self._tracker_offset = utc_offset(time.time(), zone)
@@ -446,21 +450,12 @@ class HomeOccupancy:
         # A room with no sensors of its own (all another room's) has no routine to show.
         if self.model is None or (room is not None and room not in self.model.rooms):
             return []
-        unit = self.model.unit(room)
-        if unit.status == "learning":
+        if self.model.unit(room).status == "learning":
             return []  # a day or two is no weekly routine: shown as one, it would be made up
-        routine = unit.routine
-        # The routine repeats every week, so a period is found within one week from Monday
-        # 00:00 and lasts at most a week: one in use all week is cut at each Monday 00:00.
-        steps = np.arange(MONDAY, MONDAY + WEEK, ROUTINE_STEP, dtype=np.float64)
-        probability = routine.at(steps + ROUTINE_STEP / 2)
-        peak = float(routine.probability.max())
-        in_use = probability >= max(MIN_IN_USE, PEAK_SHARE * peak)
         first = math.floor((wall_clock_now(start, self._zone) - MONDAY) / WEEK) - 1
         last = math.floor((wall_clock_now(end, self._zone) - MONDAY) / WEEK)
         periods: list[tuple[datetime, datetime, float]] = []
-        for begin, stop in _weekly_runs(in_use):
-            share = float(np.take(probability, np.arange(begin, stop), mode="wrap").mean())
+        for begin, stop, share in self._weekly_periods(self.model, room):
             for week in range(first, last + 1):
                 offset = MONDAY + week * WEEK
                 period = (
@@ -470,3 +465,28 @@ class HomeOccupancy:
                 if period[0] < end and period[1] > start:
                     periods.append((*period, share))
         return sorted(periods)
+
+    def _weekly_periods(
+        self, model: OccupancyModel, room: str | None
+    ) -> list[tuple[int, int, float]]:
+        """The unit's periods in use in the week from Monday 00:00, in routine steps."""
+        if self._weekly is None or self._weekly[0] is not model:
+            self._weekly = (model, {})
+        known = self._weekly[1]
+        if room not in known:
+            routine = model.unit(room).routine
+            # The routine repeats every week, so a period is found within one week from Monday
+            # 00:00 and lasts at most a week: one in use all week is cut at each Monday 00:00.
+            steps = np.arange(MONDAY, MONDAY + WEEK, ROUTINE_STEP, dtype=np.float64)
+            probability = routine.at(steps + ROUTINE_STEP / 2)
+            peak = float(routine.probability.max())
+            in_use = probability >= max(MIN_IN_USE, PEAK_SHARE * peak)
+            known[room] = [
+                (
+                    begin,
+                    stop,
+                    float(np.take(probability, np.arange(begin, stop), mode="wrap").mean()),
+                )
+                for begin, stop in _weekly_runs(in_use)
+            ]
+        return known[room]
