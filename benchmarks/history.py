@@ -3,6 +3,7 @@
 Run from the repository root; it prints a short summary, then one JSON object as its last line::
 
     .venv/bin/python -m benchmarks.history speed [--days 365] [--seed 7]
+    .venv/bin/python -m benchmarks.history unwritten [--hours 24] [--rate 10]
 
 A seeded synthetic home (30 rooms of 10 sources, 10 thermostats, 4 people, 60 batteries, an
 energy meter and an outdoor temperature) is observed for ``--days`` days: its readings go
@@ -15,14 +16,24 @@ what the integration runs in Home Assistant's executor: one five-minute write, t
 summary, the latest temperatures of the warm-up outlook, relearning maintenance from the whole
 history, the next refresh's maintenance report, and the nightly training of the occupancy and
 energy models from the file (time and peak memory).
+
+``unwritten`` is a full disk: the same home's series are observed by the integration's own
+observer, in a Home Assistant core, while every write of the history fails with "no space left
+on device". ``--hours`` of readings (``--rate`` changes a second, spread over the series) wait
+to be written; it times the event loop's share (its thread's CPU time, after a full collection
+of the garbage collector: those are measured in ``benchmarks/loop.py``) of three flushes that
+fail, then of the one that writes them all once the disk has room again.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+import errno
+import gc
 import json
 import math
 from pathlib import Path
@@ -47,7 +58,7 @@ from custom_components.foresight.home_energy import EnergyFlow, HomeEnergy
 from custom_components.foresight.home_maintenance import HomeMaintenance, MaintenanceReport
 from custom_components.foresight.home_occupancy import HomeOccupancy, occupancy_sources
 from custom_components.foresight.home_thermal import HeatedRoom, HomeThermal
-from custom_components.foresight.observe import SeriesBuilder
+from custom_components.foresight.observe import Observer, SeriesBuilder, Unwritten
 from custom_components.foresight.sources import (
     KEEP_EVERY_READING,
     Kind,
@@ -56,6 +67,7 @@ from custom_components.foresight.sources import (
     room_sources,
     unique_sources,
 )
+from homeassistant.core import HomeAssistant
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -468,6 +480,60 @@ def run_speed(days: int, seed: int) -> dict[str, Any]:
     return result
 
 
+def run_unwritten(hours: float, rate: float) -> dict[str, Any]:
+    """The event loop's share of the flushes while the disk is full (see the module's text)."""
+    return asyncio.run(_unwritten(hours, rate))
+
+
+async def _unwritten(hours: float, rate: float) -> dict[str, Any]:
+    sources = list(home_sources()[0].values())
+    readings = int(hours * 3600 * rate)
+    with tempfile.TemporaryDirectory() as folder:
+        hass = HomeAssistant(folder)
+        store = HistoryStore(Path(folder) / "history.db")
+        await hass.async_add_executor_job(store.open)
+        write = store.write
+
+        def no_space(*_args: Any, **_kwargs: Any) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        builders = [SeriesBuilder(source) for source in sources]
+        rng = np.random.default_rng(7)
+        # Each reading a change of one series: it flips between 0 and 1.
+        times = NOW + np.sort(rng.uniform(0.0, hours * 3600, readings))
+        which = rng.integers(0, len(sources), readings)
+        flips = [0.0] * len(sources)
+        for t, index in zip(times.tolist(), which.tolist(), strict=True):
+            flips[index] = 1.0 - flips[index]
+            builders[index].add(t, flips[index])
+        waiting = sum(len(builder.samples) for builder in builders)
+        # What an observer could not write is carried on by the next (a reload on a full disk).
+        carried = Unwritten(float(times[-1]), {b.source.key: b for b in builders})
+        observer = Observer(hass, store, sources, carried=carried)
+        observer.started_at = NOW
+
+        async def flush_ms() -> float:
+            gc.collect()  # none due during the flush: its full collections are timed elsewhere
+            began = time.thread_time()
+            await observer.async_flush(float(times[-1]) + 1.0)
+            return round((time.thread_time() - began) * 1000.0, 2)
+
+        store.write = no_space  # type: ignore[method-assign]
+        failed = [await flush_ms() for _ in range(3)]
+        store.write = write  # type: ignore[method-assign]
+        written = await flush_ms()
+        kept = await hass.async_add_executor_job(store.coverage)
+        await hass.async_add_executor_job(store.close)
+        await hass.async_stop(force=True)
+    return {
+        "series": len(sources),
+        "readings_waiting": waiting,
+        "failed_flush_loop_ms": failed,
+        "written_flush_loop_ms": written,
+        "series_written": len(kept),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line, run the benchmark, print its JSON last."""
     parser = argparse.ArgumentParser(prog="benchmarks.history", description=__doc__)
@@ -475,9 +541,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     speed = commands.add_parser("speed", help="the history and maintenance of a big home")
     speed.add_argument("--days", type=int, default=365)
     speed.add_argument("--seed", type=int, default=7)
+    unwritten = commands.add_parser("unwritten", help="a full disk: the loop's share of writes")
+    unwritten.add_argument("--hours", type=float, default=24.0)
+    unwritten.add_argument("--rate", type=float, default=10.0, help="state changes a second")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    result = run_speed(args.days, args.seed)
+    if args.command == "unwritten":
+        result = run_unwritten(args.hours, args.rate)
+    else:
+        result = run_speed(args.days, args.seed)
     result["seconds"] = round(time.perf_counter() - started, 2)
     print(json.dumps(result))
 

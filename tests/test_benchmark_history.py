@@ -44,3 +44,16 @@ def test_speed_reports_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
         assert math.isfinite(result[name]) and result[name] > 0, name
     # The write that closes an hour carries an hourly row of every series.
     assert result["write_batch_hours"] == result["series"]
+
+
+def test_a_full_disk_reports_the_loops_share_and_loses_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Six minutes of readings wait through three failed writes, then every series is written."""
+    main(["unwritten", "--hours", "0.1"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["readings_waiting"] > 1000
+    assert len(result["failed_flush_loop_ms"]) == 3
+    assert all(math.isfinite(ms) and ms > 0 for ms in result["failed_flush_loop_ms"])
+    assert result["written_flush_loop_ms"] > 0
+    assert result["series_written"] == result["series"]

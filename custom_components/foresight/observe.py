@@ -13,7 +13,6 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 import logging
 import math
 
@@ -158,16 +157,30 @@ class SeriesBuilder:
     ) -> None:
         """Take back what :meth:`take` handed over and could not be written, ahead of the rest.
 
-        Beyond :data:`MAX_UNWRITTEN_SAMPLES`, the oldest readings are let go (and counted): the
-        time they covered becomes a gap, so the value before them is not stretched over it.
+        Beyond :data:`MAX_UNWRITTEN_SAMPLES`, the oldest readings are let go (see :func:`_joined`).
         """
-        self.samples[:0] = samples
-        self.hourly[:0] = hourly
-        for reason, count in dropped.items():
-            self.dropped[reason] += count
-        if (lost := len(self.samples) - MAX_UNWRITTEN_SAMPLES + 1) > 1:
-            self.samples[:lost] = [Sample(self.source.key, self.samples[0].t, None)]
-            self.dropped[Rejected.UNWRITTEN] += lost
+        self.samples, self.hourly, self.dropped = _joined(
+            (samples, hourly, dropped), (self.samples, self.hourly, self.dropped)
+        )
+
+
+Batch = tuple[list[Sample], list[HourlyRow], dict[str, int]]  # what SeriesBuilder.take gives
+
+
+def _joined(older: Batch, newer: Batch) -> Batch:
+    """Two batches of one series that wait to be written, as one, oldest first.
+
+    Beyond :data:`MAX_UNWRITTEN_SAMPLES`, the oldest readings are let go (and counted): the time
+    they covered becomes a gap, so the value before them is not stretched over it.
+    """
+    samples = older[0] + newer[0]
+    dropped: dict[str, int] = defaultdict(int, older[2])
+    for reason, count in newer[2].items():
+        dropped[reason] += count
+    if (lost := len(samples) - MAX_UNWRITTEN_SAMPLES + 1) > 1:
+        samples[:lost] = [Sample(samples[0].key, samples[0].t, None)]
+        dropped[Rejected.UNWRITTEN] += lost
+    return samples, older[1] + newer[1], dropped
 
 
 @dataclass(slots=True)
@@ -222,6 +235,9 @@ class Observer:
         self._late = set(carried.series) if carried is not None else set()
         self._written_late: set[str] = set()
         self._flushing = asyncio.Lock()  # one batch at a time, in order
+        # What the last write could not write, by series: joined with the next batch off the
+        # loop (after days of a full disk it is millions of readings).
+        self._retry: dict[SeriesBuilder, Batch] = {}
         self._stop_flushing: Callable[[], None] | None = None
 
     def note_own_action(self, context: Context, *, imitation: bool) -> None:
@@ -392,33 +408,14 @@ class Observer:
             await self._async_flush(now)
 
     async def _async_flush(self, now: float) -> None:
-        samples: list[Sample] = []
-        hourly: list[HourlyRow] = []
-        dropped: dict[str, dict[str, int]] = {}
-        taken = []
         kinds = self._kinds | {b.source.key: b.source.kind for b in self._leftover}
         for builder in self._all():
             builder.advance(now)
-        for builder in [*self._all(), *self._leftover]:
-            batch = builder.take()
-            taken.append((builder, batch))
-            samples += batch[0]
-            hourly += batch[1]
-            if batch[2]:
-                dropped[builder.source.key] = batch[2]
+        taken = [(builder, builder.take()) for builder in [*self._all(), *self._leftover]]
         # Observed until now: a restart resumes from here, and what follows it is a gap.
         observed = dict.fromkeys(self._kinds, (self.started_at or now, now))
-        try:
-            await self._hass.async_add_executor_job(
-                partial(self._store.write, observed=observed),
-                kinds,
-                samples,
-                hourly,
-                dropped,
-            )
-        except HISTORY_ERRORS as error:
-            for builder, batch in taken:
-                builder.put_back(*batch)
+        error = await self._hass.async_add_executor_job(self._write, kinds, observed, taken)
+        if error is not None:
             self._late.update(builder.source.key for builder, batch in taken if batch[0])
             if isinstance(error, HistoryHeldError):
                 _LOGGER.debug("A backup holds Foresight's history; the readings wait for it")
@@ -432,7 +429,31 @@ class Observer:
         if self._write_failing:
             _LOGGER.info("Foresight's history is written again")
             self._write_failing = False
+
+    def _write(
+        self,
+        kinds: dict[str, str],
+        observed: dict[str, tuple[float, float]],
+        taken: list[tuple[SeriesBuilder, Batch]],
+    ) -> Exception | None:
+        """Write what waited and what was taken since (in the executor); the error, if any.
+
+        What cannot be written (a full disk, a busy file) waits for the next try, each series'
+        batches joined. Only this thread holds what waited: it is let go here, not on the loop.
+        """
+        batches, self._retry = self._retry, {}
+        for builder, batch in taken:
+            batches[builder] = _joined(batches[builder], batch) if builder in batches else batch
+        samples = [sample for batch in batches.values() for sample in batch[0]]
+        hourly = [row for batch in batches.values() for row in batch[1]]
+        dropped = {b.source.key: dict(batch[2]) for b, batch in batches.items() if batch[2]}
+        try:
+            self._store.write(kinds, samples, hourly, dropped, observed=observed)
+        except HISTORY_ERRORS as error:
+            self._retry = batches
+            return error.with_traceback(None)  # its frames would hold the readings
         _LOGGER.debug("Kept %d samples and %d hours", len(samples), len(hourly))
+        return None
 
     async def async_stop(self, now: float) -> None:
         """Stop listening and write what is still buffered."""
@@ -448,6 +469,9 @@ class Observer:
         """What is still not written, for the next observer of the same home to carry on."""
         if self.started_at is None:  # never watched: what it was handed is handed on
             return self._carried
+        for builder, batch in self._retry.items():  # back into its series, to be carried on
+            builder.put_back(*batch)
+        self._retry = {}
         series = {b.source.key: b for b in [*self._all(), *self._leftover] if b.unwritten}
         return Unwritten(now, series) if series else None
 
