@@ -798,3 +798,14 @@ def test_the_summary_costs_no_more_for_a_busier_history(tmp_path: Path) -> None:
     quiet, busy = work
     for name, steps in busy.items():
         assert steps <= 2 * quiet[name] + 5, (name, quiet[name], steps)
+
+
+def test_a_reading_older_than_the_series_last_is_counted_not_kept() -> None:
+    """A clock set back (an NTP correction): the past is not rewritten, and it is not silent."""
+    builder = SeriesBuilder(Source("binary_sensor.hall_motion", Kind.MOTION))
+    builder.add(7200.0, 1.0)
+    assert builder.add(3600.0, 0.0) is None
+    assert builder.add(7260.0, 0.0) is not None
+    samples, _, dropped = builder.take()
+    assert [(sample.t, sample.value) for sample in samples] == [(7200.0, 1.0), (7260.0, 0.0)]
+    assert dropped == {"out_of_order": 1}

@@ -110,7 +110,8 @@ class SeriesBuilder:
         """Take a reading in the canonical unit (None for a gap); the sample, if it is new."""
         last = self._last
         if last is not None:
-            if t < last.t:
+            if t < last.t:  # the series has moved on: kept, it would rewrite the past
+                self.dropped[Rejected.OUT_OF_ORDER] += 1
                 return None
             if value == last.value or (value is None and last.value is None):
                 return None  # nothing changed (attribute-only updates)

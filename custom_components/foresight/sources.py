@@ -176,6 +176,7 @@ class Rejected(StrEnum):
     UNEXPECTED_STATE = "unexpected_state"
     IMPLAUSIBLE = "implausible"  # an hour's metered use beyond what a home can draw
     UNWRITTEN = "unwritten"  # let go while Foresight's history could not be written
+    OUT_OF_ORDER = "out_of_order"  # older than the series' last reading (a clock set back)
 
 
 # A reading: a value in the canonical unit, None for a gap (unavailable / unknown), or a rejection.
