@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -638,3 +640,70 @@ async def test_a_rename_under_way_when_the_home_reloads_is_finished_first(
     kinds = await hass.async_add_executor_job(store.kinds)
     assert "binary_sensor.living_motion" not in kinds
     assert "binary_sensor.lounge_motion" in kinds
+
+
+async def test_a_rename_while_the_home_is_not_loaded_is_followed_when_it_loads(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """Renamed while Foresight is unloaded (disabled, or setting up again): history and settings
+    follow once it loads, and no repair says the old id is missing."""
+    registry = await _setup_registered(hass, home_entry, "binary_sensor.living_motion")
+    hass.states.async_set("binary_sensor.living_motion", "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+
+    registry.async_update_entity(
+        "binary_sensor.living_motion", new_entity_id="binary_sensor.lounge_motion"
+    )
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert home_entry.state is ConfigEntryState.LOADED
+    room = next(iter(home_entry.subentries.values()))
+    assert room.data["motion"] == ["binary_sensor.lounge_motion"]
+    store: HistoryStore = home_entry.runtime_data.store
+    new = await hass.async_add_executor_job(store.samples, "binary_sensor.lounge_motion")
+    assert [value for _, value in new][:2] == [0.0, 1.0]
+    assert "binary_sensor.living_motion" not in await hass.async_add_executor_job(store.kinds)
+    issues = ir.async_get(hass).issues
+    assert (DOMAIN, "source_missing_binary_sensor.living_motion") not in issues
+
+
+async def test_a_rename_landing_while_an_earlier_one_reloads_the_home_is_followed(
+    hass: HomeAssistant, home_entry: MockConfigEntry
+) -> None:
+    """A device renamed from the frontend renames its entities one call at a time: a later one
+    may come while the first one's reload has the home unloaded."""
+    registry = er.async_get(hass)
+    for entity_id in ("binary_sensor.living_motion", "sensor.living_temperature"):
+        domain, object_id = entity_id.split(".")
+        registry.async_get_or_create(domain, "test", object_id, suggested_object_id=object_id)
+    set_home_states(hass)
+    await _setup(hass, home_entry)
+
+    unloading = asyncio.Event()
+
+    def _state_changed() -> None:
+        if home_entry.state is not ConfigEntryState.LOADED:
+            unloading.set()
+
+    stop = home_entry.async_on_state_change(_state_changed)
+    registry.async_update_entity(
+        "binary_sensor.living_motion", new_entity_id="binary_sensor.lounge_motion"
+    )
+    await unloading.wait()  # the rename's reload begins
+    stop()
+    registry.async_update_entity(
+        "sensor.living_temperature", new_entity_id="sensor.lounge_temperature"
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert home_entry.state is ConfigEntryState.LOADED
+    room = next(iter(home_entry.subentries.values()))
+    assert room.data["motion"] == ["binary_sensor.lounge_motion"]
+    assert room.data["temperature"] == ["sensor.lounge_temperature"]
+    store: HistoryStore = home_entry.runtime_data.store
+    kinds = await hass.async_add_executor_job(store.kinds)
+    assert "sensor.living_temperature" not in kinds
+    assert "sensor.lounge_temperature" in kinds

@@ -64,7 +64,12 @@ from .home_occupancy import HomeOccupancy, occupancy_sources
 from .home_thermal import HeatedRoom, HomeThermal
 from .models import ModelStore
 from .observe import Observer, Unwritten
-from .renames import RenameFollower, async_follow_new_batteries
+from .renames import (
+    PENDING_RENAMES,
+    RenameFollower,
+    async_follow_new_batteries,
+    async_keep_renames_meanwhile,
+)
 from .repairs import (
     async_check_energy_flows,
     async_check_sources,
@@ -117,8 +122,9 @@ type ForesightConfigEntry = ConfigEntry[ForesightData]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register Foresight's actions."""
+    """Register Foresight's actions; keep the renames a home misses while it is not loaded."""
     async_setup_services(hass)
+    async_keep_renames_meanwhile(hass)
     return True
 
 
@@ -457,6 +463,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: ForesightConfigEntry) -
     registered = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     async_forget_last_states(hass, registered)
     hass.data.get(UNWRITTEN, {}).pop(entry.entry_id, None)
+    hass.data.get(PENDING_RENAMES, {}).pop(entry.entry_id, None)
     await ModelStore(hass, entry.entry_id).async_remove()
     path = history_path(hass, entry)
 

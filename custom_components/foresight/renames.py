@@ -28,6 +28,7 @@ from .const import (
     CONF_TRUSTED_PRESENCE,
     CONF_WATCHED_APPLIANCES,
     CONF_WORKDAY_SENSOR,
+    DOMAIN,
     ELECTRICITY_FLOWS,
 )
 from .history import HistoryStore
@@ -52,6 +53,10 @@ _SINGLE_KEYS = (CONF_OUTDOOR_TEMPERATURE, CONF_CLIMATE, CONF_WORKDAY_SENSOR)
 _BY_ENTITY_KEYS = (CONF_BATTERY_LOW_LEVELS,)  # mappings from an entity id
 # New batteries are looked for this long after an entity appears: a new device brings several.
 NEW_BATTERY_COOLDOWN_S = 60.0
+# The homes whose follower listens now, and the renames each other home's settings saw meanwhile
+# (the home reloading, disabled, or waiting to set up again): its follower takes them up.
+FOLLOWING = "foresight_following"
+PENDING_RENAMES = "foresight_pending_renames"
 
 
 def replace_entity(data: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
@@ -67,6 +72,32 @@ def replace_entity(data: Mapping[str, Any], old: str, new: str) -> dict[str, Any
         if isinstance(by_entity := updated.get(key), Mapping) and old in by_entity:
             updated[key] = {new if k == old else k: v for k, v in by_entity.items()}
     return updated
+
+
+@callback
+def async_keep_renames_meanwhile(hass: HomeAssistant) -> None:
+    """Keep the renames of the entities a home names while its follower does not listen.
+
+    A device renamed from the frontend renames its entities one call at a time: the first
+    rename reloads the home, and the next may come while it is unloaded.
+    """
+
+    @callback
+    def _on_registry_update(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        data = event.data
+        if data["action"] != "update" or "old_entity_id" not in data:
+            return
+        old, new = data["old_entity_id"], data["entity_id"]
+        following: set[str] = hass.data.get(FOLLOWING, set())
+        pending: dict[str, list[tuple[str, str]]] = hass.data.setdefault(PENDING_RENAMES, {})
+        for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False):
+            if entry.entry_id in following:
+                continue
+            kept = pending.get(entry.entry_id, [])
+            if _names(entry, old) or any(renamed == old for _, renamed in kept):  # A → B → C
+                pending[entry.entry_id] = [*kept, (old, new)]
+
+    hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _on_registry_update)
 
 
 class RenameFollower:
@@ -90,10 +121,13 @@ class RenameFollower:
 
     @callback
     def async_listen(self) -> Callable[[], None]:
-        """Start following; returns the callback that stops listening."""
+        """Start following, from the renames seen while not; returns the stop."""
         self._stop_listening = self._hass.bus.async_listen(
             er.EVENT_ENTITY_REGISTRY_UPDATED, self._on_registry_update
         )
+        self._hass.data.setdefault(FOLLOWING, set()).add(self._entry.entry_id)
+        for old, new in self._hass.data.get(PENDING_RENAMES, {}).pop(self._entry.entry_id, []):
+            self._follow(old, new)
         return self._async_stop_listening
 
     @callback
@@ -101,6 +135,7 @@ class RenameFollower:
         if self._stop_listening is not None:
             self._stop_listening()
             self._stop_listening = None
+            self._hass.data[FOLLOWING].discard(self._entry.entry_id)
 
     async def async_stop(self) -> None:
         """Stop listening and finish the renames under way (before the history closes)."""
@@ -123,6 +158,10 @@ class RenameFollower:
         old, new = data["old_entity_id"], data["entity_id"]
         if old not in self._watched and not _names(self._entry, old):
             return  # neither observed nor named in a setting (an excluded battery is named)
+        self._follow(old, new)
+
+    @callback
+    def _follow(self, old: str, new: str) -> None:
         self._watched.add(new)  # renamed again before the home reloads, it is still followed
         self._waiting.append((old, new))
         if self._following is None:
