@@ -183,6 +183,7 @@ async def test_entities_show_what_the_engine_computes(
     tracker = OccupancyTracker(model)
     tracker.replay(history, since=end - 86400)
 
+    next_hour = math.floor(end / 3600) * 3600 + 3600  # the forecast lists clock hours from it
     for name, room_id in rooms.items():
         expected = tracker.forecast(room_id, end)
         slug = name.lower()
@@ -195,7 +196,7 @@ async def test_entities_show_what_the_engine_computes(
         assert forecast is not None
         assert float(forecast.state) == pytest.approx(expected.next_hour * 100, abs=0.5)
         assert [h["probability"] for h in forecast.attributes["forecast"]] == pytest.approx(
-            expected.hourly.tolist(), abs=5e-3
+            expected.by_hour(next_hour, 24).tolist(), abs=5e-3
         )
         assert "forecast" not in await recorded_attributes(hass, forecast.entity_id)
         status = hass.states.get(f"sensor.{slug}_model_status")
@@ -251,7 +252,7 @@ async def test_entities_show_what_the_engine_computes(
     assert len(result["forecast"]) == 48
     expected_home = tracker.forecast(None, end)
     assert [hour["probability"] for hour in result["forecast"][:24]] == pytest.approx(
-        expected_home.hourly.tolist(), abs=5e-3
+        expected_home.by_hour(next_hour, 24).tolist(), abs=5e-3
     )
     assert result["forecast"][0]["probability"] < 0.5  # Tuesday noon: at work
 
@@ -874,6 +875,48 @@ async def test_a_room_in_use_stays_in_use_as_the_clocks_go_forward(
     ]
     assert await _kitchen_at(hass, freezer, SPRING_FORWARD + timedelta(minutes=1)) > 50
     _assert_forecast_hours_from(hass, SPRING_FORWARD + timedelta(hours=1))
+
+
+async def test_each_hour_listed_is_the_clock_hour_it_starts(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """At 22:05, the hour listed from 23:00 is 23:00-24:00 (the lounge is empty from 22:30 every
+    day), as is the same hour tomorrow; the state is the next 60 minutes, still in use."""
+    zone = ZoneInfo(hass.config.time_zone)
+    now = datetime(2026, 10, 20, 22, 5, tzinfo=zone).astimezone(UTC)
+    await _record_then_set_up(hass, freezer, entry, _routine(zone, now), now)
+    forecast = hass.states.get("sensor.lounge_occupancy_forecast")
+    assert forecast is not None
+    assert float(forecast.state) > 50
+    listed = forecast.attributes["forecast"]
+    result = await _occupancy_forecast(hass, "Lounge")
+    assert result["forecast"][:24] == listed
+    tonight, tomorrow = result["forecast"][0], result["forecast"][24]
+    assert datetime.fromisoformat(tonight["start"]) == datetime(2026, 10, 20, 23, tzinfo=zone)
+    assert datetime.fromisoformat(tomorrow["start"]) == datetime(2026, 10, 21, 23, tzinfo=zone)
+    assert tonight["probability"] < 0.5
+    assert tomorrow["probability"] < 0.5
+
+
+async def test_the_hours_after_the_clocks_go_forward_read_their_own_routine(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """Saturday evening before the clocks go forward: Sunday's lounge (14:00-16:00 on weekend
+    days) is forecast at those hours on Sunday's clock, not an hour late."""
+    await _set_up_in_london(hass, freezer, entry, datetime(2026, 3, 28, 21, 58, tzinfo=UTC))
+    london = ZoneInfo("Europe/London")
+    forecast = hass.states.get("sensor.lounge_occupancy_forecast")
+    assert forecast is not None
+    listed = {
+        datetime.fromisoformat(hour["start"]).astimezone(london).strftime("%a %H:%M"): hour[
+            "probability"
+        ]
+        for hour in forecast.attributes["forecast"]
+    }
+    assert listed["Sun 13:00"] < 0.5
+    assert listed["Sun 14:00"] > 0.5
+    assert listed["Sun 15:00"] > 0.5
+    assert listed["Sun 17:00"] < 0.5
 
 
 async def test_readings_in_the_repeated_hour_count_as_the_clocks_go_back(

@@ -41,7 +41,7 @@ DAY = 86400.0
 HOUR = 3600.0
 TRAIN_DAYS = 84  # the engine never reads more than twelve weeks
 REPLAY_DAYS = 1  # after a restart the tracker catches up on the last day
-FORECAST_HOURS = round(FORECAST_STEPS * FORECAST_STEP / HOUR)  # the forecast sensor's hours
+FORECAST_HOURS = 24  # the forecast sensor's hours
 PENDING_READINGS = 10_000  # readings kept for the first tracker while it is trained
 ROUTINE_STEP = 900.0  # the learned-routine calendar's resolution: 15 minutes
 WEEK = 7 * DAY
@@ -217,6 +217,8 @@ class HomeOccupancy:
         # they were read from: the calendar asks for them often, the model changes nightly.
         self._weekly: tuple[OccupancyModel, dict[str | None, list[tuple[int, int, float]]]] | None
         self._weekly = None
+        # The shift to the wall clock at each forecast step ahead, for the moment it is from.
+        self._shift_ahead: tuple[datetime, npt.NDArray[np.float64]] | None = None
         # The live tracker's clock: UTC plus this fixed offset, so that it never jumps and the
         # time since a reading is the real time across a daylight saving change.
         self._tracker_offset = utc_offset(time.time(), zone)
@@ -356,11 +358,31 @@ class HomeOccupancy:
         tracker, model = self.tracker, self.model
         if tracker is None or model is None or (room is not None and room not in model.rooms):
             return None
-        starts = self._labels(self._hour_starts(now, 1, FORECAST_HOURS))
-        forecast = tracker.forecast(
-            room, self._tracker_time(now), untrusted, wall_clock_shift=self._wall_clock_shift(now)
+        forecast = self._forecast(tracker, room, now, untrusted)
+        starts = self._hour_starts(now, 1, FORECAST_HOURS)
+        hourly = forecast.by_hour(starts[0] + self._tracker_offset, FORECAST_HOURS)
+        listed = list(zip(self._labels(starts), hourly.tolist(), strict=True))
+        return self._room(forecast, model, room, listed, now)
+
+    def _forecast(
+        self,
+        tracker: OccupancyTracker,
+        room: str | None,
+        now: datetime,
+        untrusted: Collection[str],
+    ) -> OccupancyForecast:
+        """The tracker's forecast, each step ahead read on the wall clock in force then."""
+        if self._shift_ahead is None or self._shift_ahead[0] != now:  # once for every room
+            ahead = now.timestamp() + FORECAST_STEP * np.arange(1, FORECAST_STEPS + 1)
+            shift = to_wall_clock(ahead, self._zone) - ahead - self._tracker_offset
+            self._shift_ahead = (now, shift)
+        return tracker.forecast(
+            room,
+            self._tracker_time(now),
+            untrusted,
+            wall_clock_shift=self._wall_clock_shift(now),
+            shift_ahead=self._shift_ahead[1],
         )
-        return self._room(forecast, model, room, starts, now)
 
     def presence(self, now: datetime, untrusted: Collection[str]) -> HomePresence | None:
         """Someone home now, and the expected arrival or departure."""
@@ -391,7 +413,7 @@ class HomeOccupancy:
         forecast: OccupancyForecast,
         model: OccupancyModel,
         room: str | None,
-        starts: list[str],
+        hourly: list[tuple[str, float]],
         now: datetime,
     ) -> RoomOutlook:
         unit = model.unit(room)
@@ -403,7 +425,7 @@ class HomeOccupancy:
             next_hour=_shown(forecast.next_hour),
             hourly=[
                 {"start": start, "probability": _round(p, SHOWN_PROBABILITY_DIGITS)}
-                for start, p in zip(starts, forecast.hourly, strict=True)
+                for start, p in hourly
             ],
             # In use, the quarter hour under way: not a time that moves on every minute.
             next_use=(
@@ -425,16 +447,14 @@ class HomeOccupancy:
         tracker, model = self.tracker, self.model
         if tracker is None or model is None:
             return []
-        forecast = tracker.forecast(
-            room, self._tracker_time(now), untrusted, wall_clock_shift=self._wall_clock_shift(now)
-        )
+        forecast = self._forecast(tracker, room, now, untrusted)
         # The hours the forecast sensor lists, so both give each hour the same chance.
         starts = self._hour_starts(now, 1, hours)
-        probabilities = model.unit(room).routine.at(to_wall_clock(starts + HOUR / 2, self._zone))
-        ahead = min(hours, forecast.hourly.size)
-        probabilities[:ahead] = forecast.hourly[:ahead]
+        routine = model.unit(room).routine.at(to_wall_clock(starts + HOUR / 2, self._zone))
+        ahead = forecast.by_hour(starts[0] + self._tracker_offset, hours)
+        probabilities = np.where(np.isfinite(ahead), ahead, routine)
         return [
-            {"start": start, "probability": _round(p)}
+            {"start": start, "probability": _round(p, SHOWN_PROBABILITY_DIGITS)}
             for start, p in zip(self._labels(starts), probabilities, strict=True)
         ]
 

@@ -16,7 +16,11 @@ from custom_components.foresight.learning.occupancy import (
     should_replace,
     train_occupancy,
 )
-from custom_components.foresight.learning.occupancy_live import OccupancyTracker, _NumericState
+from custom_components.foresight.learning.occupancy_live import (
+    FORECAST_STEPS,
+    OccupancyTracker,
+    _NumericState,
+)
 from custom_components.foresight.learning.occupancy_model import (
     FORECAST_HORIZONS,
     HORIZON_NAMES,
@@ -165,8 +169,16 @@ def test_forecast_sees_the_next_use_coming(trained) -> None:
     tracker = OccupancyTracker(model)
     tracker.replay(history)
     forecast = tracker.forecast("kitchen", end + 17.0 * HOUR)
-    assert forecast.probabilities.shape == (96,)
-    assert forecast.hourly.shape == (24,)
+    assert forecast.probabilities.shape == (FORECAST_STEPS,)
+    # Each clock hour: the highest of its quarter hours; the next 60 minutes, the first four.
+    first = math.floor(forecast.time / HOUR) * HOUR + HOUR
+    hourly = forecast.by_hour(first, 24)
+    inside = (forecast.times >= first + 2 * HOUR) & (forecast.times < first + 3 * HOUR)
+    assert inside.sum() == 4
+    assert hourly[2] == forecast.probabilities[inside].max()
+    assert np.isfinite(hourly).all()
+    assert np.isnan(forecast.by_hour(first + 25 * HOUR, 1)).all()  # past the forecast
+    assert forecast.next_hour == forecast.probabilities[:4].max()
     assert np.all((forecast.probabilities >= 0) & (forecast.probabilities <= 1))
     # Two hours ahead is dinner (19:00): far likelier than at 23:00 or 03:00.
     dinner = forecast.probabilities[7]
@@ -1093,7 +1105,7 @@ def test_home_forecast_rooms_live_match_training() -> None:
     )
     tracker = OccupancyTracker(model)
     cursor = 0
-    horizons = 15 * MINUTE * np.arange(1, 97, dtype=np.float64)
+    horizons = 15 * MINUTE * np.arange(1, FORECAST_STEPS + 1, dtype=np.float64)
     for row, now in enumerate(times):
         while cursor < len(events) and events[cursor][0] <= now:
             tracker.observe(events[cursor][1], events[cursor][0], events[cursor][2])

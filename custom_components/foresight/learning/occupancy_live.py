@@ -50,7 +50,9 @@ from .occupancy_signals import (
 from .occupancy_stats import logit, remaining_quantiles
 
 FORECAST_STEP = 15 * MINUTE  # one forecast interval
-FORECAST_STEPS = 96  # the next 24 hours
+# A day and the hour under way: each of the next 24 clock hours is seen whole.
+FORECAST_STEPS = 100
+STEPS_AN_HOUR = round(HOUR / FORECAST_STEP)
 LIKELY_RANGE = (0.1, 0.9)  # the likely range of an expected time: its 10th-90th percentile
 FULL_CONFIDENCE_DAYS = 14.0
 
@@ -280,17 +282,27 @@ class OccupancyForecast:
     time: float
     occupancy_probability: float  # now
     in_use: bool
-    times: FloatArray  # end of each 15-minute step ahead (96)
+    times: FloatArray  # end of each 15-minute step ahead (FORECAST_STEPS)
     probabilities: FloatArray  # probability of use at each of those times
-    hourly: FloatArray  # for each of the next 24 hours: at least this likely to be used
     next_use: float | None  # start of the next expected use; ``time`` if in use now
     status: Status
     confidence: float  # 0..1: low while learning or degraded, grows with history
 
     @property
     def next_hour(self) -> float:
-        """Probability of use in the next hour (the forecast entity's state)."""
-        return float(self.hourly[0])
+        """Probability of use in the next 60 minutes (the forecast entity's state)."""
+        return float(self.probabilities[:STEPS_AN_HOUR].max())
+
+    def by_hour(self, first: float, count: int) -> FloatArray:
+        """For each of ``count`` hours from ``first``: at least this likely to be used.
+
+        Each hour's is the highest of the steps that fall in it; NaN past the forecast.
+        """
+        hour = np.floor((self.times - first) / HOUR).astype(np.int64)
+        inside = (hour >= 0) & (hour < count)
+        highest = np.full(count, -np.inf)
+        np.maximum.at(highest, hour[inside], self.probabilities[inside])
+        return np.where(np.isfinite(highest), highest, np.nan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,12 +576,14 @@ class OccupancyTracker:
         untrusted: Collection[str] = (),
         use_fallback: bool = True,
         wall_clock_shift: float = 0.0,
+        shift_ahead: FloatArray | None = None,
     ) -> OccupancyForecast:
         """The room's (None: the home's) occupancy now and for each 15 minutes of the next day.
 
         ``use_fallback=False`` shows the model's own forecast even where it lost to a
         baseline on held-out data (diagnostics only). ``wall_clock_shift``: see the module's
-        time convention; the steps ahead read the hour of day at the same shift.
+        time convention; ``shift_ahead``: the shift in force at each step ahead (the clocks
+        change within the day), else the same as now.
         """
         untrusted = self._distrusted(untrusted)
         unit = self.model.unit(room)
@@ -578,7 +592,8 @@ class OccupancyTracker:
         now = self._nowcast(unit, state, time, untrusted, wall_clock)
         horizons = FORECAST_STEP * np.arange(1, FORECAST_STEPS + 1, dtype=np.float64)
         times = time + horizons
-        routine = unit.routine.at(wall_clock + horizons)
+        shifts = wall_clock_shift if shift_ahead is None else shift_ahead
+        routine = unit.routine.at(times + shifts)
         durations = self._durations(room, unit, state, time, untrusted)
         rooms_recent = None
         if unit.forecast_rooms:
@@ -606,7 +621,6 @@ class OccupancyTracker:
                 rooms_recent,
             )
             next_use = time if in_use else _next_use(unit, float(durations[1]), time, wall_clock)
-        hourly = probabilities.reshape(-1, round(HOUR / FORECAST_STEP)).max(axis=1)
         return OccupancyForecast(
             room=room,
             time=time,
@@ -614,7 +628,6 @@ class OccupancyTracker:
             in_use=in_use,
             times=times,
             probabilities=probabilities,
-            hourly=hourly,
             next_use=next_use,
             status=unit.status,
             confidence=self._confidence(unit),
