@@ -1199,3 +1199,31 @@ async def test_a_restart_relearns_from_the_whole_history_only_without_a_saved_st
     after = maintenance_entry.runtime_data.coordinator.data.maintenance
     assert after.batteries == before.batteries
     assert after.problems == before.problems
+
+
+def test_a_silent_thermostat_is_one_problem(tmp_path: Path) -> None:
+    """A thermostat is watched as two series (heating, set point): gone silent, it is one source
+    with a problem, from the earlier of their last reports."""
+    heating, setpoint = "climate.lounge#heating", "climate.lounge#setpoint"
+    kinds = {heating: "heating", setpoint: "setpoint"}
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    rng = np.random.default_rng(3)
+    samples = []
+    for day in range(30):
+        midnight = start.timestamp() + day * 86400
+        # The heating on and off a few times a day; the set point moved morning and evening.
+        for i, hour in enumerate(sorted(rng.uniform(0, 24, 8))):
+            samples.append(Sample(heating, midnight + hour * 3600, float(i % 2 == 0)))
+        for hour, value in ((6.5, 21.0), (22.5, 17.0)):
+            samples.append(Sample(setpoint, midnight + hour * 3600, value))
+    store = HistoryStore(tmp_path / "history.db")
+    store.open()
+    store.write(kinds, samples)
+    maintenance = HomeMaintenance(store, ZoneInfo("Europe/Berlin"), dict(kinds), {}, [], None)
+    report = maintenance.report(start + timedelta(days=45))  # silent for 15 days
+    store.close()
+    (problem,) = report.problems
+    assert problem.entity_id == "climate.lounge"
+    assert problem.status == "silent"
+    last_report = max(sample.t for sample in samples)
+    assert problem.since <= datetime.fromtimestamp(last_report, UTC)

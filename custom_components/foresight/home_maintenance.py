@@ -14,7 +14,7 @@ everybody is away: with people chosen, its silence counts from the first person 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 import logging
 import math
@@ -109,6 +109,20 @@ STUCK_KINDS = frozenset({Kind.MOTION, Kind.DOOR})
 PEOPLE_KINDS = frozenset({Kind.MOTION, Kind.DOOR, Kind.MEDIA, Kind.LIGHT})
 # How far back the people's history is read for their last return home.
 PRESENCE_DAYS = 60
+
+
+def _one_per_entity(problems: Iterable[SourceProblem]) -> list[SourceProblem]:
+    """One problem per entity (a thermostat is two series): the longest-standing of its own."""
+    found: dict[str, list[SourceProblem]] = {}
+    for problem in problems:
+        found.setdefault(problem.entity_id, []).append(problem)
+    return [
+        replace(
+            min(own, key=lambda problem: problem.since),
+            needs_repair=any(problem.needs_repair for problem in own),
+        )
+        for _, own in sorted(found.items())
+    ]
 
 
 def _is_binary(kind: str) -> bool:
@@ -377,11 +391,11 @@ class HomeMaintenance:
         returned = self._last_return(end)
         return MaintenanceReport(
             batteries=[self._battery(key, local_now) for key in sorted(self.batteries)],
-            problems=[
+            problems=_one_per_entity(
                 problem
                 for key in sorted(self.rhythms)
                 if (problem := self._problem(key, local_now, returned)) is not None
-            ],
+            ),
             appliances={key: self._appliance(key, end, local_now) for key in self.appliances},
         )
 
