@@ -454,3 +454,51 @@ async def test_its_own_simulated_evenings_are_not_learned(
     assert pattern is not None
     assert max(pattern.on_share[LAMP]) == 0.0
     assert not plan_evening(pattern, LAMP, DAY, zone, home_entry.entry_id)
+
+
+async def test_someone_passing_by_leaves_the_lamps_the_simulation_lit_to_it(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Alice is home for two minutes during a simulated evening (or her phone says so): the lamp
+    it lit is still its own, and goes off with the evening, not on all night."""
+    home_entry = _fixed(home_entry)
+    zone = await _home_with_evenings(hass, freezer, home_entry)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    plan = plan_evening(_simulation(home_entry).pattern, LAMP, DAY, zone, home_entry.entry_id)
+    lit = plan[0][0] + timedelta(minutes=1)
+    await tick(hass, freezer, lit)
+    assert hass.states.get(LAMP).state == "on"  # type: ignore[union-attr]
+
+    hass.states.async_set("person.alice", "home")
+    await tick(hass, freezer, lit + timedelta(minutes=1))
+    hass.states.async_set("person.alice", "not_home")
+    moment = lit + timedelta(minutes=3)
+    while moment < datetime.combine(DAY + timedelta(days=1), time(2), zone):
+        await tick(hass, freezer, moment)
+        moment += timedelta(minutes=10)
+    assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
+
+
+async def test_a_dry_run_says_each_switch_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """Looking every minute of an evening, a dry run writes one "would switch on" and one "would
+    switch off" to the lamp's logbook for each planned run, and switches nothing."""
+    home_entry = _fixed(home_entry)
+    zone = await _home_with_evenings(hass, freezer, home_entry)
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": MODE, "option": "dry_run"}, blocking=True
+    )
+    await hass.services.async_call("switch", "turn_on", {"entity_id": SWITCH}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    plan = plan_evening(_simulation(home_entry).pattern, LAMP, DAY, zone, home_entry.entry_id)
+    logbook = async_capture_events(hass, EVENT_LOGBOOK_ENTRY)
+    moment = datetime.combine(DAY, time(18), zone)
+    while moment < datetime.combine(DAY + timedelta(days=1), time(1), zone):
+        moment += timedelta(minutes=1)
+        await tick(hass, freezer, moment)
+    said = [event.data["message"] for event in logbook if event.data.get("entity_id") == LAMP]
+    assert len(said) == 2 * len(plan)
+    assert hass.states.get(LAMP).state == "off"  # type: ignore[union-attr]
+    assert _simulation(home_entry).switched_on == set()

@@ -177,6 +177,7 @@ class PresenceSimulationController(Controller):
         self.people = people
         self.pattern: EveningPattern | None = None
         self.learned_for: date | None = None
+        # What it switched on and not off yet (in a dry run: what it would have).
         self.switched_on: set[str] = set()
         self.active = False
         self.evening: tuple[datetime, datetime] | None = None
@@ -257,11 +258,17 @@ class PresenceSimulationController(Controller):
                 break
         # Shown whether or not anyone is home: when the simulation runs, or would tonight.
         self.evening = evening[1] if evening is not None else self.evening_of(today)
+        dry_run = self.choices[MODE] == MODE_DRY_RUN
         if not self.everybody_away():
             if self.active:
                 _LOGGER.debug("%s: someone is home, stopping", self.key)
             self.active = False
-            self.switched_on.clear()
+            if evening is None:  # the evening over with someone home: what is on is theirs
+                self.switched_on.clear()
+            elif not dry_run:  # someone only passing by: what is still on is still its own
+                self.switched_on -= {
+                    device for device in self.switched_on if not self._is_on(device, dry_run=False)
+                }
             self.notify()
             return
         if evening is None:
@@ -277,8 +284,7 @@ class PresenceSimulationController(Controller):
         assert self.pattern is not None
         turn_on, turn_off = [], []
         for device in self.devices:
-            state = self.hass.states.get(device)
-            if state is None or (on := is_on(state)) is None:
+            if (on := self._is_on(device, dry_run=dry_run)) is None:
                 continue
             plan = plan_evening(self.pattern, device, day, self.zone, seed)
             wanted = any(start <= now < end for start, end in plan)
@@ -293,6 +299,13 @@ class PresenceSimulationController(Controller):
             self.switched_on.difference_update(turn_off)
             await self._async_switch(turn_off, on=False, text="logbook_simulation_off")
         self.notify()
+
+    def _is_on(self, device: str, *, dry_run: bool) -> bool | None:
+        """Whether the device is on (None: unknown); in a dry run, as a live run would have it."""
+        state = self.hass.states.get(device)
+        if state is None or (on := is_on(state)) is None:
+            return None
+        return on or (dry_run and device in self.switched_on)
 
     async def _async_switch(self, devices: list[str], *, on: bool, text: str) -> None:
         """Switch ``devices`` on or off, saying why in their logbooks with ``text``."""
