@@ -715,3 +715,66 @@ async def test_settings_are_restored_before_heating_first_acts(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert _setpoint(hass) == 16.5
     assert _setpoints(calls) == [{"temperature": 16.5}]
+
+
+async def test_a_pre_heat_under_way_goes_on_after_a_reload(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Half an hour into a pre-heat Foresight reloads: the warmer room needs less time, yet the
+    pre-heat holds, as it does without the reload (the room would be cooler when used)."""
+    next_use = START + timedelta(hours=3)
+    predicted = Predicted(next_use=next_use)
+    room = await _setup(hass, freezer, home_entry, monkeypatch, predicted)
+    predict_with(monkeypatch, HomeOccupancy, lambda: predicted.outlook(room))
+    await turn(hass, "switch", "turn_on", SWITCH)
+    minutes = home_entry.runtime_data.coordinator.thermal.minutes_to_reach(room, 18.0, 21.0)
+    pre_heat = (next_use - timedelta(minutes=minutes + 5)).replace(second=0, microsecond=0)
+    await tick(hass, freezer, pre_heat + timedelta(seconds=30))
+    assert _setpoint(hass) == 21.0
+    warmer = {**hass.states.get("climate.living").attributes, "current_temperature": 20.6}  # type: ignore[union-attr]
+    hass.states.async_set("sensor.living_temperature", "20.6", TEMPERATURE)
+    hass.states.async_set("climate.living", "heat", warmer)
+    await tick(hass, freezer, pre_heat + timedelta(minutes=30))
+    assert _setpoint(hass) == 21.0
+
+    assert await hass.config_entries.async_reload(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await tick(hass, freezer, pre_heat + timedelta(minutes=45))
+    assert _setpoint(hass) == 21.0
+    switch = hass.states.get(SWITCH)
+    assert switch is not None
+    assert switch.attributes["reason"] == "pre_heat"
+
+
+async def test_a_window_open_across_a_restart_keeps_eco_without_a_warm_minute(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A window open for half an hour when Home Assistant restarts is open, not just opened:
+    the room stays at eco, with no set point sent."""
+    predicted = Predicted(in_use=True)
+    room = await _setup(hass, freezer, home_entry, monkeypatch, predicted, ranged=False)
+    predict_with(monkeypatch, HomeOccupancy, lambda: predicted.outlook(room))
+    await turn(hass, "switch", "turn_on", SWITCH)
+    assert _setpoint(hass) == 21.0
+    window = "binary_sensor.living_window"
+    hass.states.async_set(window, "on", {"device_class": "window"})
+    await tick(hass, freezer, START + timedelta(minutes=2))
+    assert _setpoint(hass) == 17.0
+
+    assert await hass.config_entries.async_unload(home_entry.entry_id)
+    await hass.async_block_till_done()
+    await tick(hass, freezer, START + timedelta(minutes=30))
+    hass.states.async_remove(window)  # a restart: every state is made anew
+    hass.states.async_set(window, "on", {"device_class": "window"})
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await tick(hass, freezer, START + timedelta(minutes=32))
+    assert _setpoints(calls) == []
+    assert _setpoint(hass) == 17.0

@@ -146,10 +146,18 @@ class HeatingController(Controller):
         self._preheating_for: datetime | None = None  # the use a started pre-heat is for
         self.sent: float | None = None  # the set point Foresight last set
         self._window_check: CALLBACK_TYPE | None = None  # a look once an opening has lasted
+        # Windows found open when first seen (at a start, or back online): open for a while.
+        self._open_before: set[str] = set()
 
     @callback
     def async_listen(self) -> list[CALLBACK_TYPE]:
         """Follow the thermostat and the room's windows and doors."""
+        self._open_before = {
+            entity_id
+            for entity_id in self.openings
+            if (opening := self.hass.states.get(entity_id)) is not None
+            and opening.state == STATE_ON
+        }
         return [
             async_track_state_change_event(self.hass, [self.climate], self._on_climate),
             async_track_state_change_event(self.hass, self.openings, self._on_opening),
@@ -161,14 +169,23 @@ class HeatingController(Controller):
         self.manual = None
 
     def memory(self) -> dict[str, Any]:
-        """A set point kept by hand, and the one Foresight last set."""
-        return {"manual": self.manual.as_dict() if self.manual else None, "sent": self.sent}
+        """A set point kept by hand, the one Foresight last set, and a pre-heat under way."""
+        preheating = self._preheating_for.isoformat() if self._preheating_for else None
+        return {
+            "manual": self.manual.as_dict() if self.manual else None,
+            "sent": self.sent,
+            "preheating_for": preheating,
+        }
 
     def remember(self, memory: Mapping[str, Any]) -> None:
-        """Take back the hold and the last set point from before a restart or a reload."""
+        """Take back the hold, the last set point and a pre-heat from before a restart."""
         hold = memory.get("manual")
         self.manual = ManualHold.from_dict(hold) if isinstance(hold, Mapping) else None
         self.sent = _number(memory.get("sent"))
+        preheating = memory.get("preheating_for")
+        self._preheating_for = (
+            dt_util.parse_datetime(preheating) if isinstance(preheating, str) else None
+        )
 
     def _step(self, state: State) -> float:
         """How finely the thermostat sets: closer set points are the same to it."""
@@ -189,7 +206,13 @@ class HeatingController(Controller):
             self._window_check = None
 
     @callback
-    def _on_opening(self, _event: Event[EventStateChangedData]) -> None:
+    def _on_opening(self, event: Event[EventStateChangedData]) -> None:
+        old, new = event.data["old_state"], event.data["new_state"]
+        unseen = old is None or old.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+        if new is not None and new.state == STATE_ON and unseen:
+            self._open_before.add(event.data["entity_id"])  # not just opened: found open
+        else:
+            self._open_before.discard(event.data["entity_id"])
         self.async_schedule()  # a window closing gives the set point back at once
         self._cancel_window_check()
         self._window_check = async_call_later(self.hass, WINDOW_OPEN_FOR, self._on_window_check)
@@ -205,7 +228,7 @@ class HeatingController(Controller):
             (opening := self.hass.states.get(entity_id)) is not None
             and opening.state == STATE_ON
             and opening.attributes.get(ATTR_DEVICE_CLASS) == BinarySensorDeviceClass.WINDOW
-            and now - opening.last_changed >= WINDOW_OPEN_FOR
+            and (entity_id in self._open_before or now - opening.last_changed >= WINDOW_OPEN_FOR)
             for entity_id in self.openings
         )
 
