@@ -321,3 +321,9 @@ async def test_an_intruder_making_the_home_look_used_is_still_reported(
     await no_people.runtime_data.coordinator.async_publish_occupancy()
     await tick(hass, freezer, START + timedelta(minutes=5))
     assert [event.data["entity_id"] for event in events] == ["binary_sensor.living_motion"]
+    # Still on while the activity itself may be what makes the home look used...
+    await tick(hass, freezer, START + timedelta(minutes=50))
+    assert hass.states.get(SENSOR).state == "on"  # type: ignore[union-attr]
+    # ... and over once the home is still in use an hour on: without people, someone is home.
+    await tick(hass, freezer, START + timedelta(minutes=61))
+    assert hass.states.get(SENSOR).state == "off"  # type: ignore[union-attr]

@@ -41,6 +41,9 @@ _LOGGER = logging.getLogger(__name__)
 
 # Without people to follow, the home must be predicted empty at least this surely.
 EMPTY_PROBABILITY = 0.1
+# Without people to follow, an alert ends once the home is seen in use this long after it:
+# the activity itself makes the home look used at first.
+IN_USE_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,15 @@ class UnexpectedActivity(Controller):
             data = self.report()  # what the sensor shows, under the same names
             _LOGGER.debug("Unexpected activity: %s", data)
             self.hass.bus.async_fire(EVENT_UNEXPECTED_ACTIVITY, data)
+            self.notify()
+
+    async def async_evaluate(self) -> None:
+        """Without people, end an alert once the home is still predicted in use long after."""
+        activity = self.activity
+        if self.people or activity is None or self.everybody_away():
+            return
+        if dt_util.utcnow() - activity.when >= IN_USE_AFTER:
+            self.activity = None
             self.notify()
 
     @callback
