@@ -1227,3 +1227,51 @@ def test_a_silent_thermostat_is_one_problem(tmp_path: Path) -> None:
     assert problem.status == "silent"
     last_report = max(sample.t for sample in samples)
     assert problem.since <= datetime.fromtimestamp(last_report, UTC)
+
+
+async def test_a_battery_that_holds_its_level_is_not_low(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """A coin cell: 100 to 97 % in its first days, then its long plateau, reported every day
+    (the same value again changes no state): months at 97 % is no battery running out."""
+    await _start(hass, maintenance_entry, freezer)
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    for day in range(1, 101):
+        freezer.move_to(START + timedelta(days=day))
+        hass.states.async_set("sensor.door_battery", str(max(97, 100 - day)), BATTERY)
+        if day % 10 == 0:
+            await _refresh(hass, coordinator)
+    assert not [event for event in events if event.data["type"] == "battery"]
+    door = next(
+        battery
+        for battery in coordinator.data.maintenance.batteries
+        if battery.entity_id == "sensor.door_battery"
+    )
+    assert door.status != "low"
+    assert door.low_at is None or door.low_at > START + timedelta(days=160)
+
+
+async def test_a_battery_voltage_not_written_yet_at_setup_is_not_watched_as_a_level(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """A battery's voltage (device class battery, in V) whose integration starts after
+    Foresight: as registered, it is no level, and is not read as 3 %."""
+    er.async_get(hass).async_get_or_create(
+        "sensor",
+        "zha",
+        "remote_voltage",
+        suggested_object_id="remote_battery_voltage",
+        original_device_class="battery",
+        unit_of_measurement="V",
+    )
+    await _start(hass, maintenance_entry, freezer)
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    volts = {"device_class": "battery", "unit_of_measurement": "V", "state_class": "measurement"}
+    for day in range(10):
+        freezer.move_to(START + timedelta(days=day, hours=1))
+        hass.states.async_set("sensor.remote_battery_voltage", f"{3.0 - 0.01 * day:.2f}", volts)
+        await _refresh(hass, coordinator)
+    assert "sensor.remote_battery_voltage" not in coordinator.maintenance.keys
+    assert not [event for event in events if event.data.get("entity_id", "").endswith("voltage")]

@@ -417,10 +417,12 @@ class HomeMaintenance:
         keys = list(last_reports)
         # One time-zone conversion for every source, not one per source.
         for key, stamp in zip(keys, self._local([last_reports[k] for k in keys]), strict=True):
+            local = float(stamp)
+            if (battery := self.batteries.get(key)) is not None and local <= local_now:
+                battery.held(local)  # a level that holds is news too: it is not falling
             rhythm = self.rhythms.get(key)
             if rhythm is None or rhythm.last_report is None:
                 continue
-            local = float(stamp)
             if rhythm.last_report < local <= local_now:
                 rhythm.record(local, rhythm.is_on if _is_binary(self._kinds[key]) else None)
 

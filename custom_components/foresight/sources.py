@@ -239,6 +239,8 @@ def _read_number(kind: Kind, raw: Any, unit: str | None) -> Reading:
         if unit not in converter.VALID_UNITS:
             return Rejected.UNIT
         value = converter.convert(value, unit, CANONICAL_UNIT[kind])
+    elif kind is Kind.BATTERY and unit not in (None, "%"):
+        return Rejected.UNIT  # a battery's voltage is no level
     low, high = _PLAUSIBLE[kind]
     if not low <= value <= high:
         return Rejected.OUT_OF_RANGE
@@ -328,8 +330,12 @@ def battery_sensors(hass: HomeAssistant, excluded: Iterable[str] = ()) -> list[s
 
 def _in_percent(hass: HomeAssistant, entity_id: str) -> bool:
     # A battery's voltage is a battery sensor too, but not a level.
-    state = hass.states.get(entity_id)
-    return state is None or state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) in (None, "%")
+    if (state := hass.states.get(entity_id)) is not None:
+        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    else:  # not written yet (its integration starts after Foresight): as registered
+        entry = er.async_get(hass).async_get(entity_id)
+        unit = entry.unit_of_measurement if entry is not None else None
+    return unit in (None, "%")
 
 
 def room_sources(room_id: str, data: Mapping[str, Any]) -> list[Source]:

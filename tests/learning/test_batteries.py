@@ -445,3 +445,21 @@ def test_hourly_readings_of_nothing_are_empty() -> None:
     assert times.size == levels.size == 0
     times, levels = hourly_readings([START], [math.nan], [50.0])
     assert times.size == levels.size == 0
+
+
+def test_a_level_reported_again_held_until_then() -> None:
+    """The same level reported again extends its run, as a reading of it would; an older
+    report changes nothing and is not counted as a dropped reading."""
+    day = 86400.0
+    held = BatteryDischarge()
+    read = BatteryDischarge()
+    for discharge in (held, read):
+        discharge.record(0.0, 100.0)
+        discharge.record(3 * day, 97.0)
+    held.held(90 * day)
+    read.record(90 * day, 97.0)
+    assert held.runs == read.runs
+    held.held(10 * day)
+    assert held.runs == read.runs
+    assert held.readings_dropped == 0
+    assert held.forecast(91 * day).status == read.forecast(91 * day).status

@@ -147,6 +147,11 @@ class BatteryDischarge:
         """When the current discharge started (first reading after the last replacement)."""
         return self.runs[0][0] if self.runs else None
 
+    def held(self, timestamp: float) -> None:
+        """The last level reported again at ``timestamp``: it held until then."""
+        if self.runs and math.isfinite(timestamp) and timestamp > self.runs[-1][1]:
+            self.runs[-1][1] = timestamp
+
     def record(self, timestamp: float, level: float) -> None:
         """Add one reading; a replacement or recharge starts a new discharge."""
         if not (math.isfinite(timestamp) and math.isfinite(level)) or (
