@@ -150,13 +150,14 @@ async def test_meter_hours_from_states_and_statistics(
     hours = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
     from_statistics = [row for row in hours if row.hour < SEEDED.timestamp()]
     # The swapped meter's hour is no use at all: left out, and counted as dropped. The
-    # corrected hour's use is not known: left out too, not a home using nothing.
-    assert len(from_statistics) == 24 * 57 - 2
+    # corrected hour's use is not known: left out too, not a home using nothing; nor is the
+    # first hour's, with no row before it to count from.
+    assert len(from_statistics) == 24 * 57 - 3
     assert CORRECTED_HOUR * 3600 + (SEEDED - timedelta(days=60)).timestamp() not in {
         row.hour for row in from_statistics
     }
     assert [row.consumption for row in from_statistics] == pytest.approx(
-        [0.5] * (24 * 57 - 2)
+        [0.5] * (24 * 57 - 3)
     )  # Wh → kWh
     coverage = backfilled.runtime_data.coordinator.data.history.coverage
     assert coverage["sensor.house_energy"].dropped == {"implausible": 1}
@@ -187,3 +188,33 @@ async def test_backfill_shows_in_the_history_sensor_and_happens_once(
     store = backfilled.runtime_data.store
     after = await hass.async_add_executor_job(store.samples, "binary_sensor.living_motion")
     assert after == before
+
+
+async def test_a_meter_back_from_hours_without_statistics_is_not_all_that_use_in_one_hour(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home_entry: MockConfigEntry
+) -> None:
+    """The recorder keeps no row for an hour its meter was unavailable throughout, and counts
+    the first row after from the last before: that hour's use is not known, not seven hours'."""
+    first = NOW - timedelta(days=20)
+    outage = range(24 * 10, 24 * 10 + 6)
+    freezer.move_to(first - timedelta(days=1))
+    rows = [
+        {"start": first + timedelta(hours=i), "state": 0.5 * (i + 1), "sum": 0.5 * (i + 1)}
+        for i in range(24 * 18)
+        if i not in outage
+    ]
+    import_hourly_statistics(hass, "sensor.house_energy", "energy", "kWh", rows)
+    freezer.move_to(NOW)
+    set_home_states(hass)
+    await async_wait_recording_done(hass)
+    home_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(home_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    store: HistoryStore = home_entry.runtime_data.store
+    hours = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
+    by_hour = {row.hour: row.consumption for row in hours}
+    back = (first + timedelta(hours=outage[-1] + 1)).timestamp()
+    assert by_hour.get(back) is None
+    after = (first + timedelta(hours=outage[-1] + 2)).timestamp()
+    assert by_hour[after] == pytest.approx(0.5)

@@ -92,12 +92,20 @@ async def _load_energy_home(
         "energy",
         "Wh",
         [
+            # The hour before: the first hour's use is counted from its row.
             {
-                "start": datetime.fromtimestamp(hour, UTC),
-                "state": 1000.0 * state,
-                "sum": 1000.0 * cumulated,
-            }
-            for hour, state, cumulated in zip(utc_hours, reading, total, strict=True)
+                "start": datetime.fromtimestamp(utc_hours[0] - 3600, UTC),
+                "state": 1000.0 * (reading[0] - kwh_utc[0]),
+                "sum": 0.0,
+            },
+            *(
+                {
+                    "start": datetime.fromtimestamp(hour, UTC),
+                    "state": 1000.0 * state,
+                    "sum": 1000.0 * cumulated,
+                }
+                for hour, state, cumulated in zip(utc_hours, reading, total, strict=True)
+            ),
         ],
     )
     freezer.move_to(now)
@@ -216,11 +224,13 @@ def _battery(surplus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _meter_rows(utc_hours: np.ndarray, kwh: np.ndarray) -> list[dict[str, Any]]:
-    """A kWh meter's hourly statistics for the ``kwh`` used in each of ``utc_hours``."""
-    total = np.cumsum(kwh)
+    """A kWh meter's hourly statistics for the ``kwh`` used in each of ``utc_hours``, from the
+    row of the hour before (the first hour's use is counted from it)."""
+    starts = np.concatenate([[utc_hours[0] - 3600.0], utc_hours])
+    total = np.concatenate([[0.0], np.cumsum(kwh)])
     return [
         {"start": datetime.fromtimestamp(hour, UTC), "state": cumulated, "sum": cumulated}
-        for hour, cumulated in zip(utc_hours, total, strict=True)
+        for hour, cumulated in zip(starts, total, strict=True)
     ]
 
 

@@ -104,7 +104,7 @@ def _backfill_entity(
     hourly_stats = (
         statistics.statistics_during_period(
             hass,
-            start,
+            start - timedelta(hours=1),  # the row before the first: what its change counts from
             until,
             {entity_id},
             "hour",
@@ -114,6 +114,9 @@ def _backfill_entity(
         if numeric
         else []
     )
+    # A meter's change is counted from the row before that the recorder has: after hours with
+    # no row (the meter unavailable throughout), one hour would hold all they used.
+    stated = {int(row["start"]) for row in hourly_stats}
     kinds = {source.key: str(source.kind) for source in sources}
     samples: list[Sample] = []
     hourly: list[HourlyRow] = []
@@ -130,6 +133,10 @@ def _backfill_entity(
         by_hour = {row.hour: row for row in new_hours}
         # Long-term statistics are the recorder's own summary of the hour: they win.
         for row in hourly_stats if _has_statistics(source) else ():
+            if row["start"] < start.timestamp() or (
+                source.kind is Kind.ENERGY and int(row["start"]) - 3600 not in stated
+            ):
+                continue  # a meter's change since a row hours before is not this hour's alone
             hour = _statistics_row(source, row)
             if hour is None or hour.hour + 3600 > end:
                 continue
