@@ -271,6 +271,28 @@ def test_hourly_aggregator_time_weights_and_gaps() -> None:
     assert rows == [HourlyRow("sensor.power", 7200, 50.0, 50.0, 50.0)]
 
 
+def test_a_power_known_for_minutes_of_an_hour_is_no_hours_energy() -> None:
+    """300 W all hour, then a kettle's 2 kW for five minutes before the sensor drops out: the
+    second hour's mean is not its energy (the energy engine's own rule: half an hour known)."""
+    builder = SeriesBuilder(Source("sensor.house_power", Kind.POWER))
+    builder.add(0.0, 300.0)
+    builder.add(3600.0, 2000.0)
+    builder.add(3900.0, None)
+    builder.add(7200.0, 300.0)
+    builder.advance(3 * 3600.0)
+    _, rows, _ = builder.take()
+    means = {row.hour: row.mean for row in rows}
+    assert means[0] == pytest.approx(300.0)
+    assert means.get(3600) is None
+    assert means[7200] == pytest.approx(300.0)
+    # A temperature known for minutes still has a mean: it is no energy.
+    thermometer = SeriesBuilder(Source("sensor.outdoor_temperature", Kind.TEMPERATURE))
+    thermometer.add(3600.0, 5.0)
+    thermometer.add(3900.0, None)
+    thermometer.advance(2 * 3600.0)
+    assert [row.mean for row in thermometer.take()[1]] == [5.0]
+
+
 def test_meter_resets_and_noise() -> None:
     agg = HourlyAggregator("sensor.meter", counter=True)
     agg.add(0.0, 100.0)

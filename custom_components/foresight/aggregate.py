@@ -51,14 +51,20 @@ class HourlyAggregator:
         "_last_counter",
         "_last_t",
         "_last_value",
+        "_min_covered",
         "_silent_since",
         "key",
     )
 
-    def __init__(self, key: str, *, counter: bool = False) -> None:
-        """Start an empty summary for the series ``key``."""
+    def __init__(self, key: str, *, counter: bool = False, min_covered: float = 0.0) -> None:
+        """Start an empty summary for the series ``key``.
+
+        ``min_covered``: the seconds of an hour its value must be known for the hour's mean to
+        be (a power's mean is its energy: minutes of it are not the hour's).
+        """
         self.key = key
         self._counter = counter
+        self._min_covered = min_covered
         self._hour: _Hour | None = None
         self._last_t: float | None = None
         self._last_value: float | None = None
@@ -163,7 +169,8 @@ class HourlyAggregator:
         return self._hour
 
     def _close(self, hour: _Hour) -> HourlyRow | None:
-        mean = hour.weighted / hour.covered if hour.covered > 0 else None
+        known = hour.covered > 0 and hour.covered >= self._min_covered
+        mean = hour.weighted / hour.covered if known else None
         consumption = None
         if hour.metered and self._counting:  # read at both of the hour's edges
             consumption = hour.consumption or 0.0

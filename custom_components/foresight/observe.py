@@ -35,6 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 OWN_ACTIONS_KEPT = 1024  # Foresight's recent service calls, recognised in the changes they cause
 # While the history cannot be written, each source keeps at most a week of a reading a minute.
 MAX_UNWRITTEN_SAMPLES = 7 * 24 * 60
+POWER_MIN_COVERED = HOUR / 2  # as the energy engine's hourly_from_power asks of a power
 # A crash loses what was buffered since the last write (a few minutes): what the recorder wrote
 # in that much time after it is read in at the next start, no more.
 RECORDED_AFTER_S = 15 * 60
@@ -65,7 +66,12 @@ class SeriesBuilder:
         self.source = source
         self._temperature_unit = temperature_unit
         self._binary = source.kind in BINARY_KINDS
-        self._aggregator = HourlyAggregator(source.key, counter=source.kind is Kind.ENERGY)
+        self._aggregator = HourlyAggregator(
+            source.key,
+            counter=source.kind is Kind.ENERGY,
+            # A power's hourly mean is its energy: an hour known for minutes is not known.
+            min_covered=POWER_MIN_COVERED if source.kind is Kind.POWER else 0.0,
+        )
         self._last: Sample | None = None
         self.samples: list[Sample] = []
         self.hourly: list[HourlyRow] = []
