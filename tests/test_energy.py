@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
 import logging
@@ -35,7 +36,7 @@ from custom_components.foresight.const import (
     EVENT_UNUSUAL_ENERGY,
 )
 from custom_components.foresight.history import HistoryStore, HourlyRow
-from custom_components.foresight.home_energy import EPOCH, EnergyFlow, HomeEnergy
+from custom_components.foresight.home_energy import EPOCH, EnergyFlow, HomeEnergy, energy_clock
 from custom_components.foresight.learning.energy import (
     EnergyForecast,
     EnergyForecaster,
@@ -1063,3 +1064,31 @@ async def test_unusual_use_found_at_a_restart_is_announced_once_started(
     assert unusual is not None
     assert unusual.state == "on"
     assert announced == [CoreState.running]
+
+
+@pytest.mark.parametrize("missing", ["unknown", "no row"])
+def test_the_autumns_repeated_hour_is_known_only_where_both_its_hours_are(
+    tmp_path: Path, missing: str
+) -> None:
+    """The night the clocks go back, 02:00-03:00 happens twice: its slot holds both hours'
+    use, and is unknown where one of them is, not half the use."""
+    zone = ZoneInfo("Europe/Amsterdam")
+    utc_hours = datetime(2026, 10, 24, 12, tzinfo=UTC).timestamp() + 3600.0 * np.arange(24)
+    first_repeat = datetime(2026, 10, 25, 0, tzinfo=UTC).timestamp()  # 02:00 summer time
+    rows = [
+        HourlyRow("sensor.house_energy", int(hour), None, None, None, 0.3)
+        for hour in utc_hours
+        if not (missing == "no row" and hour == first_repeat)
+    ]
+    if missing == "unknown":
+        rows = [replace(row, consumption=None) if row.hour == first_repeat else row for row in rows]
+    store = HistoryStore(tmp_path / "history.db")
+    store.open()
+    store.write({"sensor.house_energy": "energy"}, hourly=rows)
+    energy = HomeEnergy(store, HOUSE_METER, None, zone)
+    past = energy._hourly(datetime(2026, 10, 25, 12, tzinfo=UTC), 2)
+    store.close()
+    slot = float(energy_clock(first_repeat, zone))
+    assert np.isnan(past.kwh[past.hours == slot]).all()
+    before = float(energy_clock(first_repeat - 3600, zone))
+    assert past.kwh[past.hours == before] == pytest.approx([0.3])

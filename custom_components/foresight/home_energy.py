@@ -181,7 +181,7 @@ class HomeEnergy:
         end = now.timestamp()
         start = end - days * DAY - 2 * HOUR
         utc, kwh = self._consumption(start, end)
-        hours, kwh = _sum_by_hour(energy_clock(utc, self._zone), kwh)
+        hours, kwh = _sum_by_hour(utc, kwh, self._zone)
         away = None
         if self._people:
             present = self._presence(hours, start, end)
@@ -499,15 +499,24 @@ def from_energy_clock(seconds: float, zone: tzinfo) -> datetime:
     return datetime.fromtimestamp(float(real[0] if real.size else candidates[0]), zone)
 
 
-def _sum_by_hour(hours: FloatArray, kwh: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """One value per energy-clock hour: the autumn's repeated hour is the sum of both."""
+def _sum_by_hour(utc: FloatArray, kwh: FloatArray, zone: tzinfo) -> tuple[FloatArray, FloatArray]:
+    """One value per energy-clock hour of the UTC hours ``utc``.
+
+    The autumn's repeated hour is the sum of both real hours, known only where both are.
+    """
+    hours = energy_clock(utc, zone)
     if hours.size == 0:
         return hours, kwh
+    # A real hour whose twin (the other real hour of its slot) has no row: the slot is unknown.
+    lone = np.zeros(utc.size, dtype=bool)
+    for twin in (utc - HOUR, utc + HOUR):
+        lone |= (energy_clock(twin, zone) == hours) & ~np.isin(twin, utc)
+    kwh = np.where(lone, np.nan, kwh)
     unique, where = np.unique(hours, return_inverse=True)
     if unique.size == hours.size:
         return hours, kwh
     summed = np.zeros(unique.size)
-    known = np.zeros(unique.size, dtype=bool)
+    known = np.ones(unique.size, dtype=bool)
     np.add.at(summed, where, np.nan_to_num(kwh))
-    np.logical_or.at(known, where, np.isfinite(kwh))
+    np.logical_and.at(known, where, np.isfinite(kwh))
     return unique, np.where(known, summed, np.nan)
