@@ -1275,3 +1275,32 @@ async def test_a_battery_voltage_not_written_yet_at_setup_is_not_watched_as_a_le
         await _refresh(hass, coordinator)
     assert "sensor.remote_battery_voltage" not in coordinator.maintenance.keys
     assert not [event for event in events if event.data.get("entity_id", "").endswith("voltage")]
+
+
+async def test_a_reload_is_no_news_of_a_silent_sensor(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, maintenance_entry: MockConfigEntry
+) -> None:
+    """A dead motion sensor's last state, read again when Foresight starts, is no report: its
+    problem stays on across the reload, since its last report, and is announced once."""
+    await _start(hass, maintenance_entry, freezer)
+    events: list[Event] = async_capture_events(hass, EVENT_MAINTENANCE)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    silent_since = _hall_days(hass, freezer) + timedelta(minutes=2)
+    await _refresh(hass, coordinator)
+    problem = await _sensor_problem_at(
+        hass, freezer, coordinator, silent_since + timedelta(hours=40)
+    )
+    assert problem.state == "on"
+    since = problem.attributes["sources"][0]["since"]
+
+    freezer.move_to(silent_since + timedelta(hours=41))
+    assert await hass.config_entries.async_reload(maintenance_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    coordinator = maintenance_entry.runtime_data.coordinator
+    for hours in (42, 60):
+        problem = await _sensor_problem_at(
+            hass, freezer, coordinator, silent_since + timedelta(hours=hours)
+        )
+        assert problem.state == "on"
+        assert problem.attributes["sources"][0]["since"] == since
+    assert [event.data["type"] for event in events] == ["silent"]

@@ -98,6 +98,15 @@ class SeriesBuilder:
             return None
         return self.add(state.last_updated_timestamp if t is None else t, reading)
 
+    def silent_since(self, reported: float) -> bool:
+        """Whether the series ends in a gap begun after ``reported``: silent since it reported.
+
+        Its last state, read again at a start, is then no new reading (see
+        :meth:`Observer.mark_silent`).
+        """
+        last = self._last
+        return last is not None and last.value is None and reported < last.t
+
     def may_keep_unsure(self, state: State) -> bool:
         """Whether a change of unknown origin (at a restart, a device back) is kept as it reads.
 
@@ -337,7 +346,7 @@ class Observer:
             if until is not None and (state is None or state.last_updated_timestamp > until):
                 # Not watched since: a gap until the state read now (it held otherwise).
                 self._tell(builder.add(until, None))
-            if state is not None:
+            if state is not None and not builder.silent_since(state.last_reported_timestamp):
                 # The reading holds since the state was last updated (as the backfill sees it).
                 since = state.last_updated_timestamp
                 self._read(
