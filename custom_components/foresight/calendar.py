@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.core import HomeAssistant
@@ -13,8 +14,6 @@ from . import ForesightConfigEntry
 from .const import CALENDAR_DAYS
 from .coordinator import ForesightCoordinator
 from .entity import ForesightEntity, add_entities
-from .home_maintenance import MaintenanceReport
-from .learning.occupancy_model import OccupancyModel
 from .texts import Texts
 
 ROUTINE_DAYS = 7  # the learned routine is shown a week ahead
@@ -44,6 +43,20 @@ class _Calendar(ForesightEntity, CalendarEntity):
         """Write events with ``texts``."""
         super().__init__(coordinator, key)
         self._texts = texts
+        self._event: CalendarEvent | None = None
+        self._event_of: tuple[object, object] | None = None  # what it was worked out from
+
+    def _event_from(
+        self, source: object, moment: object, upcoming: Callable[[], CalendarEvent | None]
+    ) -> CalendarEvent | None:
+        """The current or next event, worked out once per ``source`` and ``moment``.
+
+        Home Assistant asks for it several times a write; ``source`` is compared by identity.
+        """
+        if self._event_of is None or self._event_of[0] is not source or self._event_of[1] != moment:
+            self._event = upcoming()
+            self._event_of = (source, moment)
+        return self._event
 
 
 class RoutineCalendar(_Calendar):
@@ -60,8 +73,6 @@ class RoutineCalendar(_Calendar):
         super().__init__(coordinator, key, texts)
         self._rooms: dict[str | None, str] = {None: coordinator.config_entry.title}
         self._rooms.update(rooms)
-        self._event: CalendarEvent | None = None
-        self._event_of: tuple[OccupancyModel | None, datetime] | None = None  # model and minute
 
     def _events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
         occupancy = self.coordinator.occupancy
@@ -82,14 +93,13 @@ class RoutineCalendar(_Calendar):
     def event(self) -> CalendarEvent | None:
         """The current or next expected period (a current one from its learned start)."""
         now = dt_util.now()
-        # Home Assistant asks several times a write: worked out once a minute and model (the
-        # periods begin and end on whole minutes).
-        model, minute = self.coordinator.occupancy.model, now.replace(second=0, microsecond=0)
-        if self._event_of is None or self._event_of[0] is not model or self._event_of[1] != minute:
-            upcoming = self._events(now, now + timedelta(days=1))
-            self._event = upcoming[0] if upcoming else None
-            self._event_of = (model, minute)
-        return self._event
+
+        def upcoming() -> CalendarEvent | None:
+            return next(iter(self._events(now, now + timedelta(days=1))), None)
+
+        # Once a minute and model: the periods begin and end on whole minutes.
+        minute = now.replace(second=0, microsecond=0)
+        return self._event_from(self.coordinator.occupancy.model, minute, upcoming)
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
@@ -108,12 +118,6 @@ class RoutineCalendar(_Calendar):
 
 class MaintenanceCalendar(_Calendar):
     """An all-day event for each battery predicted to run out in the next 60 days."""
-
-    def __init__(self, coordinator: ForesightCoordinator, key: str, texts: Texts) -> None:
-        """Write events with ``texts``."""
-        super().__init__(coordinator, key, texts)
-        self._event: CalendarEvent | None = None
-        self._event_of: tuple[MaintenanceReport, date] | None = None  # the report and day it is for
 
     def _events(self) -> list[CalendarEvent]:
         now = dt_util.now()
@@ -163,13 +167,12 @@ class MaintenanceCalendar(_Calendar):
     def event(self) -> CalendarEvent | None:
         """The next battery to replace."""
         today = dt_util.now().date()
-        # Home Assistant asks several times a write: worked out once a day and prediction.
-        report = self.coordinator.data.maintenance
-        if self._event_of is None or self._event_of[0] is not report or self._event_of[1] != today:
-            upcoming = [e for e in self._events() if e.end_datetime_local.date() > today]
-            self._event = upcoming[0] if upcoming else None
-            self._event_of = (report, today)
-        return self._event
+
+        def upcoming() -> CalendarEvent | None:
+            return next((e for e in self._events() if e.end_datetime_local.date() > today), None)
+
+        # Once a day and report.
+        return self._event_from(self.coordinator.data.maintenance, today, upcoming)
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime

@@ -504,13 +504,16 @@ def _sum_by_hour(utc: FloatArray, kwh: FloatArray, zone: tzinfo) -> tuple[FloatA
 
     The autumn's repeated hour is the sum of both real hours, known only where both are.
     """
-    hours = energy_clock(utc, zone)
-    if hours.size == 0:
-        return hours, kwh
+    if utc.size == 0:
+        return utc, kwh
+    # Each hour and the real hours either side of it, on the energy clock in one conversion.
+    before, hours, after = energy_clock(
+        np.concatenate([utc - HOUR, utc, utc + HOUR]), zone
+    ).reshape(3, -1)
     # A real hour whose twin (the other real hour of its slot) has no row: the slot is unknown.
-    lone = np.zeros(utc.size, dtype=bool)
-    for twin in (utc - HOUR, utc + HOUR):
-        lone |= (energy_clock(twin, zone) == hours) & ~np.isin(twin, utc)
+    lone = ((before == hours) & ~np.isin(utc - HOUR, utc)) | (
+        (after == hours) & ~np.isin(utc + HOUR, utc)
+    )
     kwh = np.where(lone, np.nan, kwh)
     unique, where = np.unique(hours, return_inverse=True)
     if unique.size == hours.size:

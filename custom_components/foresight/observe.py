@@ -28,6 +28,7 @@ from homeassistant.util import dt as dt_util
 from .aggregate import HOUR, HourlyAggregator
 from .const import FLUSH_INTERVAL, NUMERIC_RESOLUTION_S
 from .history import HISTORY_ERRORS, HistoryHeldError, HistoryStore, HourlyRow, Sample
+from .learning.energy import POWER_MIN_COVERAGE
 from .sources import BINARY_KINDS, BY_HAND_KINDS, Kind, Rejected, Source, read_state
 
 _LOGGER = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ _LOGGER = logging.getLogger(__name__)
 OWN_ACTIONS_KEPT = 1024  # Foresight's recent service calls, recognised in the changes they cause
 # While the history cannot be written, each source keeps at most a week of a reading a minute.
 MAX_UNWRITTEN_SAMPLES = 7 * 24 * 60
-POWER_MIN_COVERED = HOUR / 2  # as the energy engine's hourly_from_power asks of a power
 # A crash loses what was buffered since the last write (a few minutes): what the recorder wrote
 # in that much time after it is read in at the next start, no more.
 RECORDED_AFTER_S = 15 * 60
@@ -70,7 +70,7 @@ class SeriesBuilder:
             source.key,
             counter=source.kind is Kind.ENERGY,
             # A power's hourly mean is its energy: an hour known for minutes is not known.
-            min_covered=POWER_MIN_COVERED if source.kind is Kind.POWER else 0.0,
+            min_covered=POWER_MIN_COVERAGE * HOUR if source.kind is Kind.POWER else 0.0,
         )
         self._last: Sample | None = None
         self.samples: list[Sample] = []

@@ -63,6 +63,7 @@ BY_HAND_KINDS = frozenset({Kind.LIGHT, Kind.MEDIA})
 BY_HAND = "by_hand"
 # Series whose every reading is kept for the whole retention (they change rarely).
 KEEP_EVERY_READING = BINARY_KINDS | {Kind.BATTERY}
+BATTERY_LEVEL_UNITS = (None, "%")  # a battery sensor in another unit (V) shows no level
 
 # The lists a room offers in its form, in the order shown.
 ROOM_KINDS: tuple[Kind, ...] = (
@@ -239,7 +240,7 @@ def _read_number(kind: Kind, raw: Any, unit: str | None) -> Reading:
         if unit not in converter.VALID_UNITS:
             return Rejected.UNIT
         value = converter.convert(value, unit, CANONICAL_UNIT[kind])
-    elif kind is Kind.BATTERY and unit not in (None, "%"):
+    elif kind is Kind.BATTERY and unit not in BATTERY_LEVEL_UNITS:
         return Rejected.UNIT  # a battery's voltage is no level
     low, high = _PLAUSIBLE[kind]
     if not low <= value <= high:
@@ -335,7 +336,7 @@ def _in_percent(hass: HomeAssistant, entity_id: str) -> bool:
     else:  # not written yet (its integration starts after Foresight): as registered
         entry = er.async_get(hass).async_get(entity_id)
         unit = entry.unit_of_measurement if entry is not None else None
-    return unit in (None, "%")
+    return unit in BATTERY_LEVEL_UNITS
 
 
 def room_sources(room_id: str, data: Mapping[str, Any]) -> list[Source]:

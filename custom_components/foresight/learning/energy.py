@@ -129,8 +129,15 @@ def _hour_grid(start: float, end: float) -> FloatArray:
     return np.arange(first, last + HOUR / 2, HOUR)
 
 
+POWER_MIN_COVERAGE = 0.5  # the share of an hour a power must be known for to be its energy
+
+
 def hourly_from_power(
-    timestamps: Any, watts: Any, *, max_gap_s: float = 900.0, min_coverage: float = 0.5
+    timestamps: Any,
+    watts: Any,
+    *,
+    max_gap_s: float = 900.0,
+    min_coverage: float = POWER_MIN_COVERAGE,
 ) -> tuple[FloatArray, FloatArray]:
     """Turn power samples (W) into hourly energy (kWh per hour).
 
