@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.foresight.history import HistoryStore
 from homeassistant.core import HomeAssistant
 
-from .conftest import import_hourly_statistics, set_home_states
+from .conftest import import_hourly_statistics, load_entry, set_home_states
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SEEDED = NOW - timedelta(days=3)
@@ -106,9 +106,7 @@ async def backfilled(
     freezer.move_to(NOW)
     set_home_states(hass)
     await async_wait_recording_done(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await load_entry(hass, home_entry)
     await home_entry.runtime_data.coordinator.async_refresh()
     return home_entry
 
@@ -207,9 +205,7 @@ async def test_a_meter_back_from_hours_without_statistics_is_not_all_that_use_in
     freezer.move_to(NOW)
     set_home_states(hass)
     await async_wait_recording_done(hass)
-    home_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(home_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await load_entry(hass, home_entry)
 
     store: HistoryStore = home_entry.runtime_data.store
     hours = await hass.async_add_executor_job(store.hours, "sensor.house_energy")
